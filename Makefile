@@ -1,0 +1,84 @@
+# Chopin's front door. The C core builds and tests here without Swift.
+#   make            build/libchopincore.a and build/chopin-hello (release)
+#   make run        the C example server on :8080 (PORT=, WORKERS=, BACKEND=)
+#   make test       every test: C units + integration under ASan/UBSan on both
+#                   backends, a short fuzz run, and the Swift tests
+#   make fuzz       the parser fuzzers for FUZZ_SECONDS each (default 60)
+#   make deps       install what building and testing need (idempotent)
+
+CC      ?= cc
+BUILD   := build
+CORE_SRC := $(wildcard Sources/CChopinCore/*.c)
+CORE_HDR := $(wildcard include/chopin/*.h) Sources/CChopinCore/internal.h
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN)
+CFLAGS_REL := $(CFLAGS_COMMON) -O2 -g
+CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LIBS    := -luring -lpthread
+
+FUZZ_CC      ?= $(shell command -v clang 2>/dev/null || echo /opt/swift/usr/bin/clang)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_parser fuzz_chunked
+
+TEST_UNITS := test_parse test_chunked test_write test_slab test_timer
+TEST_NET   := test_server
+
+PORT ?= 8080
+WORKERS ?= 0
+BACKEND ?= auto
+
+.PHONY: all run test test-c test-swift fuzz fuzz-smoke deps clean
+all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
+
+$(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/rel
+	$(CC) $(CFLAGS_REL) -c $< -o $@
+$(BUILD)/san/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/san
+	$(CC) $(CFLAGS_SAN) -c $< -o $@
+
+$(BUILD)/rel $(BUILD)/san $(BUILD)/tests $(BUILD)/fuzz:
+	mkdir -p $@
+
+$(BUILD)/libchopincore.a: $(patsubst Sources/CChopinCore/%.c,$(BUILD)/rel/%.o,$(CORE_SRC))
+	ar rcs $@ $^
+$(BUILD)/libchopincore-san.a: $(patsubst Sources/CChopinCore/%.c,$(BUILD)/san/%.o,$(CORE_SRC))
+	ar rcs $@ $^
+
+$(BUILD)/chopin-hello: Sources/chopin-hello/main.c $(BUILD)/libchopincore.a
+	$(CC) $(CFLAGS_REL) $< $(BUILD)/libchopincore.a $(LIBS) -o $@
+
+$(BUILD)/tests/%: Tests/c/%.c Tests/c/test.h $(BUILD)/libchopincore-san.a | $(BUILD)/tests
+	$(CC) $(CFLAGS_SAN) -ISources/CChopinCore $< $(BUILD)/libchopincore-san.a $(LIBS) -o $@
+
+run: $(BUILD)/chopin-hello
+	$(BUILD)/chopin-hello --port $(PORT) --workers $(WORKERS) --backend $(BACKEND)
+
+test-c: $(addprefix $(BUILD)/tests/,$(TEST_UNITS) $(TEST_NET))
+	@bash Tests/c/run.sh $(BUILD)/tests $(TEST_UNITS) $(TEST_NET)
+
+test: test-c fuzz-smoke test-swift
+
+test-swift:
+	@if command -v swift >/dev/null 2>&1; then swift test; \
+	else echo "swift not found: the Swift tests need the Swift 6.3 toolchain (see README)"; exit 1; fi
+
+$(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \
+	    -fsanitize=fuzzer,address,undefined $< Sources/CChopinCore/parse.c Sources/CChopinCore/chunked.c -o $@
+
+fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	    echo "== $$t for $(FUZZ_SECONDS)s"; \
+	    $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        $(BUILD)/fuzz/corpus-$$t fuzz/corpus/$$t 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY|Done" ; \
+	    test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-10}
+
+deps:
+	@bash scripts/deps.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,303 @@
+/* internal.h - the C core's private types: buffers, slab, timer wheel,
+ * connections, workers and the backend ops table. Not installed, not seen
+ * by Swift. Internal non-static symbols are prefixed chopin__. */
+#ifndef CHOPIN_INTERNAL_H
+#define CHOPIN_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#error "CChopinCore is built with _GNU_SOURCE (Makefile and Package.swift define it)"
+#endif
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "chopin/chopin.h"
+
+#define CHOPIN_CACHELINE 64
+#define CHOPIN_NIL UINT32_MAX
+
+/* ---- buffers -------------------------------------------------------------
+ * A connection holds buffers only while it has bytes in flight: input that
+ * is not a complete request yet, responses not yet sent. They come from a
+ * per-worker pool of fixed-size blocks, so steady state allocates nothing;
+ * only a buffer that outgrows a block is malloc'd. */
+typedef struct chopin_bufpool {
+    uint32_t block_size;
+    uint32_t nfree;
+    uint32_t max_free;
+    void **free;
+} chopin_bufpool;
+
+typedef struct chopin_buf {
+    char *data;
+    uint32_t len; /* bytes filled */
+    uint32_t off; /* bytes already consumed (sent, for output) */
+    uint32_t cap;
+} chopin_buf;
+
+int chopin__pool_init(chopin_bufpool *p, uint32_t block_size, uint32_t max_free);
+void chopin__pool_destroy(chopin_bufpool *p);
+/* Makes room for `need` bytes in total; pool may be NULL (plain malloc).
+ * Returns 0 or -ENOMEM. */
+int chopin__buf_reserve(chopin_buf *b, chopin_bufpool *pool, size_t need);
+int chopin__buf_append(chopin_buf *b, chopin_bufpool *pool, const void *src, size_t n);
+/* Drops the first n bytes. */
+void chopin__buf_consume(chopin_buf *b, size_t n);
+/* Gives the memory back (to the pool when it is a pool block). */
+void chopin__buf_release(chopin_buf *b, chopin_bufpool *pool);
+
+/* ---- slab ------------------------------------------------------------------
+ * Connection slots by index: O(1) alloc and free from a free stack, and a
+ * generation per slot, bumped on free, so a completion that names a slot and
+ * an older generation is recognized as stale and ignored. */
+typedef struct chopin_slab {
+    uint32_t cap;
+    uint32_t nfree;
+    uint32_t *free;
+    uint32_t *gen;
+} chopin_slab;
+
+int chopin__slab_init(chopin_slab *s, uint32_t cap);
+void chopin__slab_destroy(chopin_slab *s);
+/* Returns a slot index, or CHOPIN_NIL when full. */
+uint32_t chopin__slab_alloc(chopin_slab *s);
+void chopin__slab_free(chopin_slab *s, uint32_t idx);
+static inline uint32_t chopin__slab_gen(const chopin_slab *s, uint32_t idx) { return s->gen[idx]; }
+static inline uint32_t chopin__slab_used(const chopin_slab *s) { return s->cap - s->nfree; }
+
+/* ---- timer wheel -------------------------------------------------------------
+ * One hashed wheel per worker, one timer per connection slot. Arming is
+ * lazy: moving a deadline later only stores it, and the entry is moved when
+ * its old slot comes round. Expiry visits only the slots whose time has
+ * come, so it costs O(expired + moved), never a scan of all connections. */
+typedef struct chopin_timer_node {
+    uint64_t deadline; /* ms; 0 = disarmed */
+    uint64_t tick;     /* tick of the slot it is linked in */
+    uint32_t prev, next;
+    uint8_t linked;
+} chopin_timer_node;
+
+typedef void (*chopin_timer_cb)(void *ctx, uint32_t idx);
+
+typedef struct chopin_wheel {
+    chopin_timer_node *nodes;
+    uint32_t *slots;   /* list heads */
+    uint32_t nslots;   /* power of two */
+    uint32_t tick_ms;
+    uint64_t cur_tick; /* every tick <= cur_tick has been processed */
+    uint32_t count;    /* linked nodes */
+} chopin_wheel;
+
+int chopin__wheel_init(chopin_wheel *w, uint32_t nodes, uint32_t nslots, uint32_t tick_ms, uint64_t now_ms);
+void chopin__wheel_destroy(chopin_wheel *w);
+void chopin__wheel_set(chopin_wheel *w, uint32_t idx, uint64_t deadline_ms);
+void chopin__wheel_cancel(chopin_wheel *w, uint32_t idx);
+/* Processes every tick up to now_ms, calling cb for each node whose deadline
+ * has passed (the node is disarmed before the call). Returns how many expired. */
+uint32_t chopin__wheel_advance(chopin_wheel *w, uint64_t now_ms, chopin_timer_cb cb, void *ctx);
+/* Milliseconds until the next tick worth waking for; -1 when nothing is armed. */
+int chopin__wheel_timeout(const chopin_wheel *w, uint64_t now_ms);
+
+/* ---- metrics -------------------------------------------------------------------
+ * Each worker's own cache line(s). Only the owner writes (plain relaxed
+ * stores, no read-modify-write), readers sum with relaxed loads. */
+typedef struct chopin_worker_metrics {
+    uint64_t requests, bytes_in, bytes_out, accepted, closed;
+    uint64_t responses_4xx, responses_5xx, parse_errors, timeouts;
+} __attribute__((aligned(CHOPIN_CACHELINE))) chopin_worker_metrics;
+
+#define CHOPIN_COUNT(w, field, n)                                                                  \
+    __atomic_store_n(&(w)->metrics->field, (w)->metrics->field + (n), __ATOMIC_RELAXED)
+
+/* ---- connections -------------------------------------------------------------- */
+enum conn_state {
+    CONN_HEAD = 0, /* waiting for (the rest of) a request head */
+    CONN_BODY,     /* head parsed, body incomplete */
+    CONN_DEFERRED, /* a handler deferred its response */
+    CONN_CLOSING,  /* last response queued or connection dead */
+};
+
+enum conn_flags {
+    CF_OPEN = 1 << 0,
+    CF_READ_PAUSED = 1 << 1,     /* backpressure or deferred: reads stopped */
+    CF_CLOSE_AFTER_TX = 1 << 2,  /* close once everything is sent */
+    CF_SENDING = 1 << 3,         /* tx holds bytes the backend is sending */
+    CF_CONTINUE_SENT = 1 << 4,   /* 100 Continue already sent for this request */
+    CF_STARTED = 1 << 5,         /* at least one byte of the current request seen */
+    CF_RECV_ARMED = 1 << 6,      /* io_uring: a multishot recv is in flight */
+    CF_DEAD = 1 << 7,            /* closed; waiting for in-flight operations */
+    CF_PENDING_INPUT = 1 << 8,   /* `in` may hold complete requests left for later */
+};
+
+typedef enum timer_kind {
+    TK_NONE = 0,
+    TK_HEADER,
+    TK_BODY,
+    TK_IDLE,
+    TK_WRITE,
+} timer_kind;
+
+typedef struct chopin_conn {
+    int fd;
+    uint32_t idx;
+    uint32_t gen;
+    uint16_t flags;
+    uint8_t state;
+    uint8_t timer;        /* timer_kind of the armed deadline */
+    uint8_t pending_ops;  /* io_uring: operations in flight */
+    chopin_buf in;        /* unconsumed input (unfinished tail, or paused requests) */
+    chopin_buf out;       /* responses produced, not yet handed to the backend */
+    chopin_buf tx;        /* bytes the backend is sending */
+    uint32_t head_scan;   /* bytes of an unfinished head already searched for its end */
+    uint32_t head_parsed; /* length of the unfinished head at the last full parse */
+    chopin_chunked chunk; /* progress through a chunked body */
+    uint64_t requests;    /* served on this connection */
+} chopin_conn;
+
+/* ---- backends ------------------------------------------------------------------
+ * The same small table for io_uring and epoll, shaped around completions:
+ * epoll imitates a completed receive cheaply, io_uring cannot imitate
+ * readiness cheaply. Backends know sockets and buffers, never HTTP. */
+typedef struct chopin_worker chopin_worker;
+
+enum { CHOPIN_SEND_DONE = 1, CHOPIN_SEND_PENDING = 0 };
+
+typedef struct chopin_backend_ops {
+    const char *name;
+    int (*init)(chopin_worker *w);          /* 0 or -errno */
+    void (*destroy)(chopin_worker *w);
+    int (*accept_start)(chopin_worker *w);  /* begin or resume accepting */
+    void (*accept_stop)(chopin_worker *w);  /* pause accepting */
+    int (*conn_start)(chopin_worker *w, chopin_conn *c); /* a new connection: start reading */
+    void (*read_pause)(chopin_worker *w, chopin_conn *c);
+    void (*read_resume)(chopin_worker *w, chopin_conn *c);
+    /* Sends c->tx[off..len). CHOPIN_SEND_DONE when all of it left at once,
+     * CHOPIN_SEND_PENDING when the rest completes later (chopin__conn_sent),
+     * or -errno. */
+    int (*send)(chopin_worker *w, chopin_conn *c);
+    /* Closes the socket; calls chopin__conn_release when nothing is in flight. */
+    void (*close)(chopin_worker *w, chopin_conn *c);
+    /* Waits up to timeout_ms (-1: no limit) and dispatches what completed. */
+    int (*run_once)(chopin_worker *w, int timeout_ms);
+    void (*wake)(chopin_worker *w);         /* any thread */
+} chopin_backend_ops;
+
+extern const chopin_backend_ops chopin__backend_epoll;
+extern const chopin_backend_ops chopin__backend_uring;
+/* Tries to set up a small ring: 0, or the -errno that refuses io_uring here. */
+int chopin__uring_probe(void);
+
+/* ---- responses -------------------------------------------------------------------- */
+enum { RS_NONE = 0, RS_HEAD, RS_BODY, RS_DONE };
+
+struct chopin_response {
+    chopin_buf *out;
+    chopin_bufpool *pool;
+    const char *date;     /* 29 bytes, IMF-fixdate */
+    uint32_t start;       /* offset of this response in out */
+    uint32_t body_start;  /* where reserved body bytes begin */
+    uint32_t body_len;
+    uint16_t status;
+    uint8_t state;
+    uint8_t head_only;    /* answering HEAD */
+    uint8_t close;        /* Connection: close */
+    uint8_t http10_keep_alive; /* HTTP/1.0 client that asked for keep-alive */
+    uint8_t failed;       /* misuse or out of memory: becomes a 500 */
+    uint8_t deferred;
+    chopin_deferred *deferral;
+    chopin_worker *worker;  /* NULL for a deferred response's own writer */
+    uint32_t conn_idx, conn_gen;
+};
+
+struct chopin_deferred {
+    struct chopin_deferred *next; /* worker's completion stack */
+    chopin_worker *worker;
+    uint32_t conn_idx, conn_gen;
+    chopin_buf buf;
+    chopin_response res;
+    char date[32];
+};
+
+/* Prepares a writer over out (pool may be NULL) for one request. */
+void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool *pool,
+                           const char *date, int head_only, int close, int http10_keep_alive);
+/* Ends the response if the handler left it open; a handler that wrote
+ * nothing, or misused the writer, gets a 500. */
+void chopin__response_finish(chopin_response *res);
+/* A complete error response (status, empty body, Connection: close). */
+void chopin__response_error(chopin_response *res, int status);
+/* Formats an IMF-fixdate (29 bytes, no NUL) for the Unix time t. */
+void chopin__format_date(char out[29], time_t t);
+/* Writes the decimal digits of v into out; returns how many. */
+size_t chopin__format_u64(char *out, uint64_t v);
+
+/* ---- workers ---------------------------------------------------------------------- */
+struct chopin_server;
+
+struct chopin_worker {
+    struct chopin_server *srv;
+    const chopin_config *cfg;
+    const chopin_backend_ops *ops;
+    void *backend;          /* the backend's private state */
+    uint32_t id;
+    int cpu;                /* CPU to pin to, or -1 */
+    int listen_fd;
+    int wake_fd;            /* eventfd */
+    pthread_t thread;
+    int init_rc;            /* result of backend init on the worker thread */
+
+    chopin_conn *conns;
+    chopin_slab slab;
+    chopin_wheel wheel;
+    chopin_bufpool pool;
+    chopin_header *headers; /* scratch array of cfg->max_headers */
+    chopin_parse_limits limits;
+
+    uint64_t now_ms;        /* monotonic, refreshed once per loop turn */
+    time_t date_sec;
+    char date[32];
+
+    int accepting;          /* accept armed */
+    int accept_full;        /* paused: slab full */
+    uint64_t accept_retry_ms; /* paused after EMFILE/ENFILE until then; 0 = not */
+    int stopping;           /* graceful stop under way */
+    uint64_t stop_deadline_ms;
+
+    chopin_deferred *_Atomic deferred_done; /* finished deferred responses, any thread pushes */
+    int _Atomic stop_requested;
+
+    chopin_worker_metrics *metrics;
+};
+
+/* Called by backends. */
+void chopin__worker_accepted(chopin_worker *w, int fd);
+void chopin__worker_accept_failed(chopin_worker *w, int err);
+void chopin__worker_wake_event(chopin_worker *w);
+void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len);
+void chopin__conn_eof(chopin_worker *w, chopin_conn *c, int err);
+void chopin__conn_sent(chopin_worker *w, chopin_conn *c, int err);
+void chopin__conn_release(chopin_worker *w, chopin_conn *c);
+
+/* Called by the worker. */
+void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd);
+void chopin__conn_close(chopin_worker *w, chopin_conn *c);
+void chopin__conn_timeout(chopin_worker *w, chopin_conn *c);
+void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d);
+void chopin__conn_drain(chopin_worker *w, chopin_conn *c);
+void *chopin__worker_main(void *arg);
+/* A worker tells the starter its init result (w->init_rc). */
+void chopin__server_worker_ready(chopin_worker *w);
+void chopin__worker_refresh_clock(chopin_worker *w);
+
+static inline chopin_conn *chopin__conn_lookup(chopin_worker *w, uint32_t idx, uint32_t gen) {
+    if (idx >= w->slab.cap) return NULL;
+    chopin_conn *c = &w->conns[idx];
+    return (c->gen == gen && (c->flags & (CF_OPEN | CF_DEAD))) ? c : NULL;
+}
+
+/* Logging for startup and unexpected errors, never on the hot path. */
+void chopin__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,195 @@
+/* worker.c - one event loop per thread, sharing nothing writable with the
+ * others: its own listener, backend, slab, timer wheel, buffers, Date cache
+ * and metrics block. */
+#include "internal.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* How long accepting pauses after the process ran out of descriptors. */
+#define ACCEPT_RETRY_MS 100
+/* Timer resolution: deadlines are met within one tick. */
+#define WHEEL_TICK_MS 10
+#define WHEEL_SLOTS 4096
+
+void chopin__log(const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n > sizeof line - 2) n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    /* One write, so lines of different workers do not interleave. */
+    ssize_t rc = write(STDERR_FILENO, line, (size_t)n);
+    (void)rc;
+}
+
+void chopin__worker_refresh_clock(chopin_worker *w) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    w->now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    time_t now = time(NULL);
+    if (now != w->date_sec) {
+        w->date_sec = now;
+        chopin__format_date(w->date, now);
+    }
+}
+
+void chopin__worker_accepted(chopin_worker *w, int fd) {
+    if (w->stopping) {
+        close(fd);
+        return;
+    }
+    uint32_t idx = chopin__slab_alloc(&w->slab);
+    if (idx == CHOPIN_NIL) {
+        /* An accept that was already under way when the slab filled. */
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    chopin_conn *c = &w->conns[idx];
+    c->idx = idx;
+    c->gen = chopin__slab_gen(&w->slab, idx);
+    chopin__conn_open(w, c, fd);
+    CHOPIN_COUNT(w, accepted, 1);
+    if (w->ops->conn_start(w, c) < 0) {
+        chopin__conn_close(w, c);
+        return;
+    }
+    if (w->slab.nfree == 0 && w->accepting) {
+        /* Full: leave further connections in the kernel's backlog. */
+        w->accept_full = 1;
+        w->ops->accept_stop(w);
+    }
+}
+
+void chopin__worker_accept_failed(chopin_worker *w, int err) {
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        /* Out of descriptors or memory: retrying at once would spin. */
+        if (w->accepting) w->ops->accept_stop(w);
+        w->accept_retry_ms = w->now_ms + ACCEPT_RETRY_MS;
+    }
+}
+
+static void on_timer(void *ctx, uint32_t idx) {
+    chopin_worker *w = ctx;
+    chopin__conn_timeout(w, &w->conns[idx]);
+}
+
+static void close_all(chopin_worker *w) {
+    for (uint32_t i = 0; i < w->slab.cap; i++) chopin__conn_close(w, &w->conns[i]);
+}
+
+static void begin_stop(chopin_worker *w) {
+    w->stopping = 1;
+    w->stop_deadline_ms = w->now_ms + w->cfg->shutdown_timeout_ms;
+    if (w->accepting) w->ops->accept_stop(w);
+    if (w->listen_fd >= 0) {
+        close(w->listen_fd);
+        w->listen_fd = -1;
+    }
+    for (uint32_t i = 0; i < w->slab.cap; i++) chopin__conn_drain(w, &w->conns[i]);
+}
+
+void chopin__worker_wake_event(chopin_worker *w) {
+    if (atomic_load_explicit(&w->stop_requested, memory_order_acquire) && !w->stopping) begin_stop(w);
+    chopin_deferred *list = atomic_exchange_explicit(&w->deferred_done, NULL, memory_order_acquire);
+    /* The stack is newest first; answer in the order they finished. */
+    chopin_deferred *fifo = NULL;
+    while (list) {
+        chopin_deferred *next = list->next;
+        list->next = fifo;
+        fifo = list;
+        list = next;
+    }
+    while (fifo) {
+        chopin_deferred *d = fifo;
+        fifo = d->next;
+        chopin_conn *c = chopin__conn_lookup(w, d->conn_idx, d->conn_gen);
+        if (c) chopin__conn_deferred_done(w, c, d);
+        chopin__buf_release(&d->buf, NULL);
+        free(d);
+    }
+}
+
+static void worker_cleanup(chopin_worker *w) {
+    if (w->backend) w->ops->destroy(w);
+    if (w->listen_fd >= 0) close(w->listen_fd);
+    w->listen_fd = -1;
+    chopin__wheel_destroy(&w->wheel);
+    chopin__slab_destroy(&w->slab);
+    chopin__pool_destroy(&w->pool);
+    free(w->conns);
+    free(w->headers);
+    w->conns = NULL;
+    w->headers = NULL;
+}
+
+static int worker_init(chopin_worker *w) {
+    const chopin_config *cfg = w->cfg;
+    uint32_t cap = cfg->max_connections;
+    if (w->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(w->cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    chopin__worker_refresh_clock(w);
+    w->limits.max_request_line = cfg->max_request_line;
+    w->limits.max_head = cfg->max_head_bytes;
+    w->conns = calloc(cap, sizeof *w->conns);
+    w->headers = calloc(cfg->max_headers, sizeof *w->headers);
+    if (!w->conns || !w->headers) return -ENOMEM;
+    for (uint32_t i = 0; i < cap; i++) w->conns[i].fd = -1;
+    int rc;
+    if ((rc = chopin__slab_init(&w->slab, cap)) < 0) return rc;
+    if ((rc = chopin__wheel_init(&w->wheel, cap, WHEEL_SLOTS, WHEEL_TICK_MS, w->now_ms)) < 0) return rc;
+    if ((rc = chopin__pool_init(&w->pool, 16384, 1024)) < 0) return rc;
+    if ((rc = w->ops->init(w)) < 0) return rc;
+    return w->ops->accept_start(w);
+}
+
+void *chopin__worker_main(void *arg) {
+    chopin_worker *w = arg;
+    w->init_rc = worker_init(w);
+    /* The starter waits for every worker's init result. */
+    chopin__server_worker_ready(w);
+    if (w->init_rc < 0) {
+        worker_cleanup(w);
+        return NULL;
+    }
+    for (;;) {
+        chopin__worker_refresh_clock(w);
+        chopin__wheel_advance(&w->wheel, w->now_ms, on_timer, w);
+        if (w->accept_retry_ms && w->now_ms >= w->accept_retry_ms) {
+            w->accept_retry_ms = 0;
+            if (!w->stopping && !w->accept_full) w->ops->accept_start(w);
+        }
+        if (w->stopping) {
+            if (chopin__slab_used(&w->slab) == 0) break;
+            if (w->now_ms >= w->stop_deadline_ms) {
+                close_all(w);
+                break;
+            }
+        }
+        int timeout = chopin__wheel_timeout(&w->wheel, w->now_ms);
+        if (w->accept_retry_ms) {
+            int t = (int)(w->accept_retry_ms > w->now_ms ? w->accept_retry_ms - w->now_ms : 0);
+            if (timeout < 0 || t < timeout) timeout = t;
+        }
+        if (w->stopping && (timeout < 0 || timeout > 50)) timeout = 50;
+        w->ops->run_once(w, timeout);
+    }
+    worker_cleanup(w);
+    return NULL;
+}

@@ -1,0 +1,302 @@
+/* write.c - the response writer: status line, headers and body written
+ * straight into the connection's output buffer.
+ *
+ * The body is reserved at a fixed gap after the headers so a caller can
+ * serialize in place before its length is known; chopin_response_end then
+ * writes Content-Length and Connection into the gap and slides the body
+ * back against them. No printf on this path: integers are formatted inline. */
+#include "internal.h"
+
+#include <string.h>
+
+/* Room for "Content-Length: 4294967295\r\nConnection: keep-alive\r\n\r\n". */
+#define TAIL_GAP 64
+
+const char *chopin_status_reason(int status) {
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+    }
+}
+
+size_t chopin__format_u64(char *out, uint64_t v) {
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+void chopin__format_date(char out[29], time_t t) {
+    static const char days[] = "SunMonTueWedThuFriSat";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    memcpy(out, days + 3 * tm.tm_wday, 3);
+    out[3] = ',';
+    out[4] = ' ';
+    out[5] = (char)('0' + tm.tm_mday / 10);
+    out[6] = (char)('0' + tm.tm_mday % 10);
+    out[7] = ' ';
+    memcpy(out + 8, months + 3 * tm.tm_mon, 3);
+    out[11] = ' ';
+    int y = tm.tm_year + 1900;
+    out[12] = (char)('0' + y / 1000 % 10);
+    out[13] = (char)('0' + y / 100 % 10);
+    out[14] = (char)('0' + y / 10 % 10);
+    out[15] = (char)('0' + y % 10);
+    out[16] = ' ';
+    out[17] = (char)('0' + tm.tm_hour / 10);
+    out[18] = (char)('0' + tm.tm_hour % 10);
+    out[19] = ':';
+    out[20] = (char)('0' + tm.tm_min / 10);
+    out[21] = (char)('0' + tm.tm_min % 10);
+    out[22] = ':';
+    out[23] = (char)('0' + tm.tm_sec / 10);
+    out[24] = (char)('0' + tm.tm_sec % 10);
+    memcpy(out + 25, " GMT", 4);
+}
+
+void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool *pool,
+                           const char *date, int head_only, int close, int http10_keep_alive) {
+    res->out = out;
+    res->pool = pool;
+    res->date = date;
+    res->start = out->len;
+    res->body_start = 0;
+    res->body_len = 0;
+    res->status = 0;
+    res->state = RS_NONE;
+    res->head_only = (uint8_t)head_only;
+    res->close = (uint8_t)close;
+    res->http10_keep_alive = (uint8_t)http10_keep_alive;
+    res->failed = 0;
+    res->deferred = 0;
+    res->deferral = NULL;
+}
+
+static inline char *put(char *p, const char *s, size_t n) {
+    memcpy(p, s, n);
+    return p + n;
+}
+#define PUT(p, lit) put((p), lit, sizeof(lit) - 1)
+
+void chopin_response_start(chopin_response *res, int status) {
+    if (res->state != RS_NONE || status < 100 || status > 999) {
+        res->failed = 1;
+        return;
+    }
+    const char *reason = chopin_status_reason(status);
+    size_t rlen = strlen(reason);
+    /* "HTTP/1.1 NNN " reason CRLF "Server: chopin" CRLF "Date: " date CRLF */
+    size_t need = 13 + rlen + 2 + 16 + 6 + 29 + 2;
+    if (chopin__buf_reserve(res->out, res->pool, (size_t)res->out->len + need) < 0) {
+        res->failed = 1;
+        return;
+    }
+    char *p = res->out->data + res->out->len;
+    p = PUT(p, "HTTP/1.1 ");
+    p[0] = (char)('0' + status / 100);
+    p[1] = (char)('0' + status / 10 % 10);
+    p[2] = (char)('0' + status % 10);
+    p[3] = ' ';
+    p = put(p + 4, reason, rlen);
+    p = PUT(p, "\r\nServer: chopin\r\nDate: ");
+    p = put(p, res->date, 29);
+    p = PUT(p, "\r\n");
+    res->out->len = (uint32_t)(p - res->out->data);
+    res->status = (uint16_t)status;
+    res->state = RS_HEAD;
+}
+
+static int ieq_lit(const char *a, size_t n, const char *lit) {
+    size_t m = strlen(lit);
+    if (n != m) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = a[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c | 0x20);
+        if (c != lit[i]) return 0;
+    }
+    return 1;
+}
+
+static int valid_header(const char *name, size_t nlen, const char *value, size_t vlen) {
+    if (nlen == 0) return 0;
+    for (size_t i = 0; i < nlen; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c <= ' ' || c >= 0x7f || c == ':' || c == '"' || c == '(' || c == ')' || c == ',' ||
+            c == '/' || c == ';' || c == '<' || c == '=' || c == '>' || c == '?' || c == '@' ||
+            c == '[' || c == '\\' || c == ']' || c == '{' || c == '}')
+            return 0;
+    }
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) return 0; /* CR, LF, NUL: response splitting */
+    }
+    /* The core owns framing and connection management. */
+    if (ieq_lit(name, nlen, "content-length") || ieq_lit(name, nlen, "transfer-encoding") ||
+        ieq_lit(name, nlen, "connection"))
+        return 0;
+    return 1;
+}
+
+void chopin_response_header(chopin_response *res, const char *name, size_t nlen, const char *value,
+                            size_t vlen) {
+    if (res->state != RS_HEAD || !valid_header(name, nlen, value, vlen)) {
+        res->failed = 1;
+        return;
+    }
+    if (chopin__buf_reserve(res->out, res->pool, (size_t)res->out->len + nlen + vlen + 4) < 0) {
+        res->failed = 1;
+        return;
+    }
+    char *p = res->out->data + res->out->len;
+    p = put(p, name, nlen);
+    p = PUT(p, ": ");
+    p = put(p, value, vlen);
+    p = PUT(p, "\r\n");
+    res->out->len = (uint32_t)(p - res->out->data);
+}
+
+char *chopin_response_reserve(chopin_response *res, size_t n) {
+    if (res->state == RS_HEAD) {
+        res->body_start = res->out->len + TAIL_GAP;
+        res->body_len = 0;
+        res->state = RS_BODY;
+    }
+    if (res->state != RS_BODY || res->failed) {
+        res->failed = 1;
+        return NULL;
+    }
+    size_t need = (size_t)res->body_start + res->body_len + n;
+    if (chopin__buf_reserve(res->out, res->pool, need) < 0) {
+        res->failed = 1;
+        return NULL;
+    }
+    return res->out->data + res->body_start + res->body_len;
+}
+
+void chopin_response_commit(chopin_response *res, size_t n) {
+    if (res->state != RS_BODY || (size_t)res->body_start + res->body_len + n > res->out->cap) {
+        res->failed = 1;
+        return;
+    }
+    res->body_len += (uint32_t)n;
+}
+
+void chopin_response_write(chopin_response *res, const void *data, size_t n) {
+    char *p = chopin_response_reserve(res, n);
+    if (!p) return;
+    memcpy(p, data, n);
+    chopin_response_commit(res, n);
+}
+
+static void write_tail_and_body(chopin_response *res) {
+    chopin_buf *o = res->out;
+    int has_body = res->state == RS_BODY;
+    uint32_t body_len = has_body ? res->body_len : 0;
+    int bodyless = res->status < 200 || res->status == 204 || res->status == 304;
+    /* Without a reserved body the tail still needs its room. */
+    if (!has_body && chopin__buf_reserve(o, res->pool, (size_t)o->len + TAIL_GAP) < 0) {
+        res->failed = 1;
+        return;
+    }
+    char *p = o->data + o->len;
+    if (!bodyless) {
+        p = PUT(p, "Content-Length: ");
+        p += chopin__format_u64(p, body_len);
+        p = PUT(p, "\r\n");
+    }
+    if (res->close) p = PUT(p, "Connection: close\r\n");
+    else if (res->http10_keep_alive) p = PUT(p, "Connection: keep-alive\r\n");
+    p = PUT(p, "\r\n");
+    if (has_body && body_len && !res->head_only && !bodyless) {
+        memmove(p, o->data + res->body_start, body_len);
+        p += body_len;
+    }
+    o->len = (uint32_t)(p - o->data);
+    res->state = RS_DONE;
+}
+
+void chopin_response_end(chopin_response *res) {
+    if (res->failed || (res->state != RS_HEAD && res->state != RS_BODY)) {
+        res->failed = 1;
+        return;
+    }
+    write_tail_and_body(res);
+}
+
+void chopin_response_send(chopin_response *res, int status, const char *content_type, const void *body,
+                          size_t body_len) {
+    chopin_response_start(res, status);
+    if (content_type) chopin_response_header(res, "Content-Type", 12, content_type, strlen(content_type));
+    if (body_len) chopin_response_write(res, body, body_len);
+    chopin_response_end(res);
+}
+
+void chopin_response_close(chopin_response *res) {
+    /* Only while the Connection header is still to be written. */
+    if (res->state != RS_DONE) res->close = 1;
+}
+
+int chopin_response_status(const chopin_response *res) { return res->status; }
+
+/* Drops whatever this response half-wrote and writes an empty `status` instead. */
+static void rewrite_as(chopin_response *res, int status) {
+    res->out->len = res->start;
+    res->state = RS_NONE;
+    res->failed = 0;
+    res->head_only = 0;
+    chopin_response_start(res, status);
+    chopin_response_end(res);
+}
+
+void chopin__response_error(chopin_response *res, int status) {
+    res->close = 1;
+    rewrite_as(res, status);
+}
+
+void chopin__response_finish(chopin_response *res) {
+    if (res->deferred) return;
+    if (!res->failed && (res->state == RS_HEAD || res->state == RS_BODY)) write_tail_and_body(res);
+    /* Nothing sensible was written: answer 500 and keep serving. */
+    if (res->failed || res->state != RS_DONE) rewrite_as(res, 500);
+}

@@ -1,0 +1,9 @@
+/* chopin.h - everything a C program needs to embed a Chopin server. */
+#ifndef CHOPIN_H
+#define CHOPIN_H
+
+#include "chopin/http.h"
+#include "chopin/response.h"
+#include "chopin/server.h"
+
+#endif

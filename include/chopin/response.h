@@ -1,0 +1,82 @@
+/* response.h - the response writer a handler gets for each request.
+ *
+ * The writer appends straight into the connection's output buffer: no
+ * response object, no copy. The order is fixed by HTTP itself:
+ *
+ *     chopin_response_start(res, 200);                   status line, Server, Date
+ *     chopin_response_header(res, "Content-Type", 12, "application/json", 16);
+ *     char *p = chopin_response_reserve(res, 64);         room for body bytes
+ *     size_t n = serialize_into(p, 64);
+ *     chopin_response_commit(res, n);                     n of them are the body
+ *     chopin_response_end(res);                           Content-Length, Connection
+ *
+ * chopin_response_end is optional: the core ends a started response when the
+ * handler returns, and answers 500 when the handler wrote nothing at all.
+ * Content-Length and Connection are the core's to write: a handler's own are
+ * refused. A HEAD request gets the head only, with the body's length. */
+#ifndef CHOPIN_RESPONSE_H
+#define CHOPIN_RESPONSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct chopin_response chopin_response;
+typedef struct chopin_deferred chopin_deferred;
+
+/* Writes the status line and the Server and Date headers. */
+void chopin_response_start(chopin_response *res, int status);
+
+/* Adds a header. Names must be tokens and values must not hold CR, LF or
+ * NUL: a bad header makes the whole response a 500 instead of a split one.
+ * Content-Length, Transfer-Encoding and Connection are the core's own. */
+void chopin_response_header(chopin_response *res, const char *name, size_t name_len,
+                            const char *value, size_t value_len);
+
+/* Returns room for at least n more body bytes, valid until the next call on
+ * this response; NULL when memory or the 4 GiB response limit runs out. */
+char *chopin_response_reserve(chopin_response *res, size_t n);
+
+/* Declares that n bytes of the last reserved room are body. */
+void chopin_response_commit(chopin_response *res, size_t n);
+
+/* Appends body bytes (reserve + copy + commit). */
+void chopin_response_write(chopin_response *res, const void *data, size_t n);
+
+/* Finishes the head (Content-Length, Connection) and places the body after it. */
+void chopin_response_end(chopin_response *res);
+
+/* The whole response in one call: status, Content-Type (may be NULL), body. */
+void chopin_response_send(chopin_response *res, int status, const char *content_type,
+                          const void *body, size_t body_len);
+
+/* Asks for the connection to close after this response. */
+void chopin_response_close(chopin_response *res);
+
+/* The status written so far; 0 before chopin_response_start. */
+int chopin_response_status(const chopin_response *res);
+
+/* Defers the response: the handler returns now and the answer is written
+ * later, from any thread, through chopin_deferred_response. Later pipelined
+ * requests on the connection wait, so responses still leave in order.
+ * Returns NULL when out of memory (the core then answers 500). */
+chopin_deferred *chopin_response_defer(chopin_response *res);
+
+/* The writer for a deferred response. Use it from one thread at a time. */
+chopin_response *chopin_deferred_response(chopin_deferred *d);
+
+/* Hands the finished deferred response back to its worker, which sends it.
+ * d must not be used afterwards. Safe from any thread. If the connection is
+ * gone by then, the response is dropped. */
+void chopin_deferred_finish(chopin_deferred *d);
+
+/* Reason phrase for a status code ("" when unknown). */
+const char *chopin_status_reason(int status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

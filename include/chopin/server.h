@@ -1,0 +1,112 @@
+/* server.h - configuration, lifecycle and metrics of a Chopin server.
+ *
+ * One worker thread per core, each with its own SO_REUSEPORT listener, event
+ * loop (io_uring or epoll), connection slab, buffers, Date cache and metrics
+ * block. Nothing writable is shared between workers. */
+#ifndef CHOPIN_SERVER_H
+#define CHOPIN_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chopin/http.h"
+#include "chopin/response.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum chopin_backend_kind {
+    CHOPIN_BACKEND_AUTO = 0, /* io_uring when it can be set up, else epoll */
+    CHOPIN_BACKEND_URING = 1,
+    CHOPIN_BACKEND_EPOLL = 2,
+} chopin_backend_kind;
+
+/* Called once per complete request, on the worker thread that owns the
+ * connection. req and res are valid only during the call (see
+ * chopin_response_defer to answer later). */
+typedef void (*chopin_handler_fn)(void *ctx, const chopin_request *req, chopin_response *res);
+
+typedef struct chopin_config {
+    const char *host;             /* IPv4 or IPv6 literal; default "0.0.0.0" */
+    uint16_t port;                /* 0: an ephemeral port (see chopin_server_port) */
+    uint32_t workers;             /* 0: one per CPU in the process's affinity mask */
+    chopin_backend_kind backend;  /* the environment variable CHOPIN_BACKEND overrides */
+    int pin_workers;              /* pin worker i to the i-th allowed CPU */
+    int quiet;                    /* no startup log line */
+
+    uint32_t max_connections;     /* per worker; accept pauses when full (default 16384) */
+    uint32_t max_request_line;    /* bytes; over it 414 (default 8192) */
+    uint32_t max_head_bytes;      /* request line + headers; over it 431 (default 16384) */
+    uint32_t max_headers;         /* header count; over it 431 (default 100) */
+    uint64_t max_body;            /* bytes; over it 413, sent before reading the body (default 1 MiB) */
+    uint32_t max_chunk_ext;       /* bytes of extensions on one chunk line (default 1024) */
+    uint32_t max_trailer;         /* bytes of the trailer section (default 8192) */
+    uint32_t max_pending_output;  /* bytes of responses queued for a client that does not
+                                     read; past it, reads pause (default 256 KiB) */
+
+    uint32_t header_timeout_ms;   /* from a request's first byte to its last header (default 10 s) */
+    uint32_t body_timeout_ms;     /* from the head to the body's last byte (default 30 s) */
+    uint32_t idle_timeout_ms;     /* keep-alive connection with nothing to do (default 60 s) */
+    uint32_t write_timeout_ms;    /* a response that makes no progress (default 30 s) */
+    uint32_t shutdown_timeout_ms; /* graceful stop's deadline (default 10 s) */
+
+    chopin_handler_fn handler;
+    void *handler_ctx;
+} chopin_config;
+
+/* Fills in every default. */
+void chopin_config_init(chopin_config *cfg);
+
+/* Checks a configuration. Returns 0, or -1 with a readable reason in err. */
+int chopin_config_validate(const chopin_config *cfg, char *err, size_t err_len);
+
+/* Parses "auto", "uring"/"io_uring" or "epoll"; -1 when none. */
+int chopin_backend_parse(const char *name, chopin_backend_kind *out);
+
+typedef struct chopin_server chopin_server;
+
+/* Binds, starts the workers and returns once all of them serve.
+ * Returns NULL with a readable reason in err on failure. */
+chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t err_len);
+
+/* The bound port (useful with port 0). */
+uint16_t chopin_server_port(const chopin_server *srv);
+
+/* "io_uring" or "epoll", and the reason auto chose it. */
+const char *chopin_server_backend(const chopin_server *srv);
+const char *chopin_server_backend_reason(const chopin_server *srv);
+uint32_t chopin_server_workers(const chopin_server *srv);
+
+/* Begins a graceful stop: stop accepting, finish in-flight requests (their
+ * responses carry Connection: close), close idle connections. Safe from any
+ * thread and from a signal handler. */
+void chopin_server_stop(chopin_server *srv);
+
+/* Waits for every worker to finish (after a stop, or at the deadline), then
+ * frees the server. Returns 0. */
+int chopin_server_wait(chopin_server *srv);
+
+/* Blocks until SIGINT or SIGTERM, stops gracefully, waits, frees the server. */
+int chopin_server_run_until_signal(chopin_server *srv);
+
+/* Counters summed over the workers' own blocks. */
+typedef struct chopin_metrics {
+    uint64_t requests;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t accepted;
+    uint64_t closed;
+    uint64_t active;
+    uint64_t responses_4xx;
+    uint64_t responses_5xx;
+    uint64_t parse_errors;
+    uint64_t timeouts;
+} chopin_metrics;
+
+void chopin_server_metrics(const chopin_server *srv, chopin_metrics *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

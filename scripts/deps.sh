@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# deps.sh - installs what Chopin needs to build and test, only what is missing.
+# Debian packages: liburing-dev (io_uring), gcc's sanitizer runtimes, curl and
+# wrk (integration checks and benchmarks). Swift 6.3 is expected at /opt/swift
+# or on PATH; it is not installed from here.
+set -eu
+want=(liburing-dev libasan8 libubsan1 curl wrk)
+missing=()
+for p in "${want[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: all present (${want[*]})"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing ${missing[*]}; run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "deps: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+echo "deps: done"
