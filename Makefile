@@ -6,6 +6,7 @@
 #   make fuzz       the parser fuzzers for FUZZ_SECONDS each (default 60)
 #   make deps       install what building and testing need (idempotent)
 
+SHELL   := /bin/bash
 CC      ?= cc
 BUILD   := build
 CORE_SRC := $(wildcard Sources/CChopinCore/*.c)
@@ -31,23 +32,23 @@ BACKEND ?= auto
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/rel
-	$(CC) $(CFLAGS_REL) -c $< -o $@
+	@echo "  CC $@"; $(CC) $(CFLAGS_REL) -c $< -o $@
 $(BUILD)/san/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/san
-	$(CC) $(CFLAGS_SAN) -c $< -o $@
+	@echo "  CC $@"; $(CC) $(CFLAGS_SAN) -c $< -o $@
 
 $(BUILD)/rel $(BUILD)/san $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
 $(BUILD)/libchopincore.a: $(patsubst Sources/CChopinCore/%.c,$(BUILD)/rel/%.o,$(CORE_SRC))
-	ar rcs $@ $^
+	@ar rcs $@ $^
 $(BUILD)/libchopincore-san.a: $(patsubst Sources/CChopinCore/%.c,$(BUILD)/san/%.o,$(CORE_SRC))
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/chopin-hello: Sources/chopin-hello/main.c $(BUILD)/libchopincore.a
-	$(CC) $(CFLAGS_REL) $< $(BUILD)/libchopincore.a $(LIBS) -o $@
+	@echo "  CC $@"; $(CC) $(CFLAGS_REL) $< $(BUILD)/libchopincore.a $(LIBS) -o $@
 
 $(BUILD)/tests/%: Tests/c/%.c Tests/c/test.h $(BUILD)/libchopincore-san.a | $(BUILD)/tests
-	$(CC) $(CFLAGS_SAN) -ISources/CChopinCore $< $(BUILD)/libchopincore-san.a $(LIBS) -o $@
+	@echo "  CC $@"; $(CC) $(CFLAGS_SAN) -ISources/CChopinCore $< $(BUILD)/libchopincore-san.a $(LIBS) -o $@
 
 run: $(BUILD)/chopin-hello
 	$(BUILD)/chopin-hello --port $(PORT) --workers $(WORKERS) --backend $(BACKEND)
@@ -63,7 +64,8 @@ test-swift:
 
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \
-	    -fsanitize=fuzzer,address,undefined $< Sources/CChopinCore/parse.c Sources/CChopinCore/chunked.c -o $@
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< Sources/CChopinCore/parse.c Sources/CChopinCore/chunked.c -o $@ \
+	    2> $@.log || { cat $@.log; exit 1; }
 
 fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \

@@ -349,7 +349,19 @@ void chopin__conn_timeout(chopin_worker *w, chopin_conn *c) {
 void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
     if (!(c->flags & CF_OPEN) || c->state != CONN_DEFERRED) return;
     count_status(w, d->res.status);
-    if (chopin__buf_append(&c->out, &w->pool, d->buf.data, d->buf.len) < 0) {
+    const char *bytes = d->buf.data;
+    size_t len = d->buf.len;
+    size_t head = len;
+    if (w->stopping && !d->res.close) {
+        /* Written before the stop began: it must still say close. */
+        const char *end = memmem(bytes, len, "\r\n\r\n", 4);
+        if (end) head = (size_t)(end - bytes) + 2;
+        d->res.close = 1;
+    }
+    static const char close_line[] = "Connection: close\r\n";
+    if (chopin__buf_append(&c->out, &w->pool, bytes, head) < 0 ||
+        (head < len && (chopin__buf_append(&c->out, &w->pool, close_line, sizeof close_line - 1) < 0 ||
+                        chopin__buf_append(&c->out, &w->pool, bytes + head, len - head) < 0))) {
         chopin__conn_close(w, c);
         return;
     }

@@ -124,6 +124,12 @@ void chopin__worker_wake_event(chopin_worker *w) {
 
 static void worker_cleanup(chopin_worker *w) {
     if (w->backend) w->ops->destroy(w);
+    /* Slots that still waited for cancelled operations: the ring is gone now. */
+    for (uint32_t i = 0; w->conns && i < w->slab.cap; i++) {
+        chopin__buf_release(&w->conns[i].in, &w->pool);
+        chopin__buf_release(&w->conns[i].out, &w->pool);
+        chopin__buf_release(&w->conns[i].tx, &w->pool);
+    }
     if (w->listen_fd >= 0) close(w->listen_fd);
     w->listen_fd = -1;
     chopin__wheel_destroy(&w->wheel);

@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+// Chopin: an HTTP/1.1 server framework for Swift on Linux whose hot path is C.
+// The C core (CChopinCore) also builds alone with `make`; both read the same
+// headers in include/ (Sources/CChopinCore/include is a symlink to it).
+import PackageDescription
+
+let package = Package(
+    name: "Chopin",
+    products: [
+        .library(name: "Chopin", targets: ["Chopin"]),
+    ],
+    targets: [
+        .target(
+            name: "CChopinCore",
+            path: "Sources/CChopinCore",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("pthread")]
+        ),
+        .target(
+            name: "Chopin",
+            dependencies: ["CChopinCore"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .testTarget(
+            name: "ChopinTests",
+            dependencies: ["Chopin"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+    ]
+)

@@ -1,0 +1,111 @@
+internal import CChopinCore
+
+/// Which event loop a worker runs.
+public enum Backend: String, Sendable, CaseIterable {
+    /// io_uring where the kernel allows it, else epoll (the startup log says which and why).
+    case auto
+    /// io_uring, or a clear error where it cannot be set up.
+    case uring
+    /// epoll.
+    case epoll
+}
+
+/// A server configuration that failed validation, with a readable reason.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    /// What is wrong, e.g. "max_headers is 0; between 1 and 65536".
+    public let description: String
+}
+
+/// Everything a Chopin server can be told: where to listen, how many
+/// workers, which backend, and every limit and timeout. The defaults are
+/// those of the C core (see the README's table).
+///
+/// ```swift
+/// var config = Configuration(host: "127.0.0.1", port: 8080)
+/// config.workers = 4
+/// try config.validate()
+/// ```
+public struct Configuration: Sendable {
+    public var host: String
+    public var port: UInt16
+    /// 0: one worker per CPU the process may run on.
+    public var workers: UInt32
+    public var backend: Backend
+    public var pinWorkers: Bool
+    public var maxConnectionsPerWorker: UInt32
+    public var maxRequestLine: UInt32
+    public var maxHeadBytes: UInt32
+    public var maxHeaders: UInt32
+    public var maxBody: UInt64
+    public var maxPendingOutput: UInt32
+    public var headerTimeoutMilliseconds: UInt32
+    public var bodyTimeoutMilliseconds: UInt32
+    public var idleTimeoutMilliseconds: UInt32
+    public var writeTimeoutMilliseconds: UInt32
+    public var shutdownTimeoutMilliseconds: UInt32
+
+    /// - Parameters:
+    ///   - host: an IPv4 or IPv6 address literal.
+    ///   - port: 0 picks a free port.
+    public init(host: String = "0.0.0.0", port: UInt16 = 8080) {
+        var c = chopin_config()
+        chopin_config_init(&c)
+        self.host = host
+        self.port = port
+        workers = c.workers
+        backend = .auto
+        pinWorkers = false
+        maxConnectionsPerWorker = c.max_connections
+        maxRequestLine = c.max_request_line
+        maxHeadBytes = c.max_head_bytes
+        maxHeaders = c.max_headers
+        maxBody = c.max_body
+        maxPendingOutput = c.max_pending_output
+        headerTimeoutMilliseconds = c.header_timeout_ms
+        bodyTimeoutMilliseconds = c.body_timeout_ms
+        idleTimeoutMilliseconds = c.idle_timeout_ms
+        writeTimeoutMilliseconds = c.write_timeout_ms
+        shutdownTimeoutMilliseconds = c.shutdown_timeout_ms
+    }
+
+    /// Checks every field the way the C core will, and says what is wrong.
+    public func validate() throws(ConfigurationError) {
+        var message = [CChar](repeating: 0, count: 256)
+        let rc = host.withCString { hostPointer in
+            var c = cConfig(host: hostPointer)
+            // Validation needs a handler to be present; the real one is set at serve time.
+            c.handler = { _, _, _ in }
+            return chopin_config_validate(&c, &message, message.count)
+        }
+        if rc != 0 {
+            throw ConfigurationError(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+    }
+
+    /// The C view of this configuration; `host` must outlive it.
+    func cConfig(host hostPointer: UnsafePointer<CChar>) -> chopin_config {
+        var c = chopin_config()
+        chopin_config_init(&c)
+        c.host = hostPointer
+        c.port = port
+        c.workers = workers
+        switch backend {
+        case .auto: c.backend = CHOPIN_BACKEND_AUTO
+        case .uring: c.backend = CHOPIN_BACKEND_URING
+        case .epoll: c.backend = CHOPIN_BACKEND_EPOLL
+        }
+        c.pin_workers = pinWorkers ? 1 : 0
+        c.max_connections = maxConnectionsPerWorker
+        c.max_request_line = maxRequestLine
+        c.max_head_bytes = maxHeadBytes
+        c.max_headers = maxHeaders
+        c.max_body = maxBody
+        c.max_pending_output = maxPendingOutput
+        c.header_timeout_ms = headerTimeoutMilliseconds
+        c.body_timeout_ms = bodyTimeoutMilliseconds
+        c.idle_timeout_ms = idleTimeoutMilliseconds
+        c.write_timeout_ms = writeTimeoutMilliseconds
+        c.shutdown_timeout_ms = shutdownTimeoutMilliseconds
+        return c
+    }
+}

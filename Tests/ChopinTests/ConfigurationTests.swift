@@ -1,0 +1,36 @@
+import Testing
+@testable import Chopin
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsAreValid() throws {
+        let config = Configuration()
+        #expect(config.port == 8080)
+        #expect(config.maxHeaders == 100)
+        #expect(config.maxBody == 1 << 20)
+        try config.validate()
+    }
+
+    @Test func badHostIsNamed() {
+        let config = Configuration(host: "localhost-ish", port: 80)
+        #expect(throws: ConfigurationError.self) { try config.validate() }
+        do {
+            try config.validate()
+        } catch {
+            #expect(error.description.contains("localhost-ish"))
+        }
+    }
+
+    @Test func limitsAreChecked() {
+        var config = Configuration()
+        config.maxHeaders = 0
+        do {
+            try config.validate()
+            Issue.record("max_headers 0 was accepted")
+        } catch {
+            #expect(error.description.contains("max_headers"))
+        }
+        config = Configuration()
+        config.idleTimeoutMilliseconds = 0
+        #expect(throws: ConfigurationError.self) { try config.validate() }
+    }
+}

@@ -1,0 +1,537 @@
+/* test_server.c - the server over real sockets, once per backend: keep-alive,
+ * pipelining, slow and stalled clients, HTTP/1.0, 100-continue, every
+ * timeout, graceful shutdown with requests in flight, the connection cap,
+ * deferred responses, bad input, and the io_uring fallback. */
+#include "internal.h"
+#include "net.h"
+#include "test.h"
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define BIG_SIZE 65536
+static char big_body[BIG_SIZE];
+static const char *backend_name = "epoll";
+
+/* ---- the test application ---------------------------------------------------- */
+typedef struct deferred_job {
+    chopin_deferred *d;
+    int ms;
+} deferred_job;
+
+static void *finish_later(void *arg) {
+    deferred_job *job = arg;
+    usleep((useconds_t)job->ms * 1000);
+    chopin_response *r = chopin_deferred_response(job->d);
+    chopin_response_send(r, 200, "text/plain", "deferred", 8);
+    chopin_deferred_finish(job->d);
+    free(job);
+    return NULL;
+}
+
+static int path_is(const chopin_request *req, const char *p) {
+    return req->path.len == strlen(p) && memcmp(req->path.ptr, p, req->path.len) == 0;
+}
+
+static void app(void *ctx, const chopin_request *req, chopin_response *res) {
+    (void)ctx;
+    if (path_is(req, "/plaintext")) {
+        chopin_response_send(res, 200, "text/plain", "Hello, World!", 13);
+    } else if (req->path.len > 5 && memcmp(req->path.ptr, "/seq/", 5) == 0) {
+        chopin_response_send(res, 200, "text/plain", req->path.ptr + 5, req->path.len - 5);
+    } else if (path_is(req, "/big")) {
+        chopin_response_send(res, 200, "application/octet-stream", big_body, BIG_SIZE);
+    } else if (path_is(req, "/echo")) {
+        chopin_response_send(res, 200, NULL, req->body.ptr, req->body.len);
+    } else if (path_is(req, "/defer")) {
+        deferred_job *job = malloc(sizeof *job);
+        job->ms = req->query.len ? atoi(req->query.ptr) : 50;
+        job->d = chopin_response_defer(res);
+        pthread_t t;
+        pthread_create(&t, NULL, finish_later, job);
+        pthread_detach(t);
+    } else if (path_is(req, "/nothing")) {
+        /* writes nothing: the core answers 500 */
+    } else {
+        chopin_response_send(res, 404, NULL, NULL, 0);
+    }
+}
+
+static chopin_config base_config(void) {
+    chopin_config cfg;
+    chopin_config_init(&cfg);
+    cfg.host = "127.0.0.1";
+    cfg.port = 0;
+    cfg.workers = 1;
+    cfg.quiet = 1;
+    cfg.handler = app;
+    chopin_backend_parse(backend_name, &cfg.backend);
+    return cfg;
+}
+
+static chopin_server *start(const chopin_config *cfg) {
+    char err[256];
+    chopin_server *s = chopin_server_start(cfg, err, sizeof err);
+    if (!s) fprintf(stderr, "server start failed: %s\n", err);
+    return s;
+}
+
+static void stop(chopin_server *s) {
+    chopin_server_stop(s);
+    chopin_server_wait(s);
+}
+
+static client ca, cb, cc;
+static response r;
+
+/* ---- the cases ----------------------------------------------------------------- */
+static void test_keep_alive(uint16_t port) {
+    t_case = "keep-alive";
+    client_connect(&ca, port);
+    for (int i = 0; i < 3; i++) {
+        SEND(&ca, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+        CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+        CHECK_EQ_INT(r.status, 200);
+        CHECK(r.body_len == 13 && memcmp(r.body, "Hello, World!", 13) == 0, "body");
+        CHECK(!r.conn_close && r.has_date, "keep-alive, dated");
+    }
+    client_close(&ca);
+}
+
+static void test_pipelined(uint16_t port) {
+    t_case = "100 pipelined requests in one write, a deferred one among them";
+    char req[100 * 64];
+    size_t n = 0;
+    for (int i = 0; i < 100; i++) {
+        if (i == 50) n += (size_t)sprintf(req + n, "GET /defer?30 HTTP/1.1\r\nHost: t\r\n\r\n");
+        else n += (size_t)sprintf(req + n, "GET /seq/%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
+    }
+    client_connect(&ca, port);
+    client_send(&ca, req, n);
+    int in_order = 1, got = 0;
+    for (int i = 0; i < 100; i++) {
+        if (client_read_response(&ca, &r, 3000, 0) != 0) break;
+        got++;
+        char want[16];
+        int wl = i == 50 ? sprintf(want, "deferred") : sprintf(want, "%d", i);
+        if (r.body_len != (size_t)wl || memcmp(r.body, want, (size_t)wl) != 0) in_order = 0;
+    }
+    CHECK_EQ_INT(got, 100);
+    CHECK(in_order, "responses in request order");
+    client_close(&ca);
+}
+
+static void test_byte_at_a_time(uint16_t port) {
+    t_case = "a request one byte at a time";
+    static const char req[] = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello";
+    client_connect(&ca, port);
+    for (size_t i = 0; i < sizeof req - 1; i++) {
+        client_send(&ca, req + i, 1);
+        usleep(200);
+    }
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK(r.status == 200 && r.body_len == 5 && memcmp(r.body, "hello", 5) == 0, "echo");
+    client_close(&ca);
+}
+
+static void test_chunked_echo(uint16_t port) {
+    t_case = "chunked body across writes, with extension and trailer";
+    client_connect(&ca, port);
+    SEND(&ca, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhel");
+    usleep(20000);
+    SEND(&ca, "lo\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\nGET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK(r.status == 200 && r.body_len == 11 && memcmp(r.body, "hello world", 11) == 0, "decoded body '%.*s'",
+          (int)r.body_len, r.body);
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK_EQ_INT(r.status, 200);
+    client_close(&ca);
+}
+
+static void test_never_reads(chopin_server *srv, uint16_t port) {
+    t_case = "a client that never reads is backpressured, and loses nothing";
+    enum { N = 400 }; /* 26 MB of responses: more than the kernel's socket buffers hold */
+    client_connect(&ca, port);
+    static char req[N * 40];
+    size_t n = 0;
+    for (int i = 0; i < N; i++) n += (size_t)sprintf(req + n, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+    chopin_metrics m0, m1;
+    chopin_server_metrics(srv, &m0);
+    client_send(&ca, req, n);
+    usleep(400000);
+    chopin_server_metrics(srv, &m1);
+    uint64_t handled = m1.requests - m0.requests;
+    CHECK(handled < N, "the server stopped after %llu of %d responses", (unsigned long long)handled, N);
+    /* meanwhile another client is served */
+    client_connect(&cb, port);
+    SEND(&cb, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&cb, &r, 2000, 0), 0);
+    client_close(&cb);
+    /* now read everything: every byte of every response arrives */
+    int complete = 0, intact = 1;
+    for (int i = 0; i < N; i++) {
+        if (client_read_response(&ca, &r, 5000, 0) != 0) break;
+        if (r.body_len != BIG_SIZE || memcmp(r.body, big_body, sizeof r.body < BIG_SIZE ? sizeof r.body : BIG_SIZE))
+            intact = 0;
+        complete++;
+    }
+    CHECK_EQ_INT(complete, N);
+    CHECK(intact, "bodies intact");
+    client_close(&ca);
+}
+
+static void test_connection_close_and_http10(uint16_t port) {
+    t_case = "Connection: close";
+    client_connect(&ca, port);
+    SEND(&ca, "GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK(r.conn_close, "says close");
+    CHECK(client_wait_eof(&ca, 1000), "then closes");
+    client_close(&ca);
+
+    t_case = "HTTP/1.0 closes by default";
+    client_connect(&ca, port);
+    SEND(&ca, "GET /plaintext HTTP/1.0\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK(r.status == 200 && r.conn_close, "200, close");
+    CHECK(client_wait_eof(&ca, 1000), "closed");
+    client_close(&ca);
+
+    t_case = "HTTP/1.0 keep-alive";
+    client_connect(&ca, port);
+    SEND(&ca, "GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK(r.keep_alive_10, "says keep-alive");
+    SEND(&ca, "GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    client_close(&ca);
+
+    t_case = "HEAD gets no body";
+    client_connect(&ca, port);
+    SEND(&ca, "HEAD /plaintext HTTP/1.1\r\nHost: t\r\n\r\nGET /seq/x HTTP/1.1\r\nHost: t\r\n\r\n");
+    /* The HEAD response has Content-Length 13 but no body: read the head by hand. */
+    while (!memmem(ca.buf, ca.len, "\r\n\r\nHTTP/1.1", 12) && client_fill(&ca, 2000) > 0) {}
+    char *second = memmem(ca.buf, ca.len, "\r\n\r\nHTTP/1.1", 12);
+    CHECK(second != NULL, "second response right after the HEAD head");
+    CHECK(memmem(ca.buf, ca.len, "Content-Length: 13", 18) != NULL, "HEAD says the body's length");
+    client_close(&ca);
+}
+
+static void test_continue(uint16_t port) {
+    t_case = "Expect: 100-continue";
+    client_connect(&ca, port);
+    SEND(&ca, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 1), 0);
+    CHECK_EQ_INT(r.status, 100);
+    SEND(&ca, "ping");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK(r.status == 200 && r.body_len == 4 && memcmp(r.body, "ping", 4) == 0, "echo after 100");
+    client_close(&ca);
+
+    t_case = "Expect with a body over the limit: 413, no 100";
+    client_connect(&ca, port);
+    SEND(&ca, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 1), 0);
+    CHECK_EQ_INT(r.status, 413);
+    CHECK(r.conn_close, "and closes");
+    client_close(&ca);
+}
+
+static void test_bad_input(chopin_server *srv, uint16_t port) {
+    t_case = "malformed request: 400, close, nothing after it is served";
+    chopin_metrics m0, m1;
+    chopin_server_metrics(srv, &m0);
+    client_connect(&ca, port);
+    SEND(&ca, "GET / HTTP/1.1\r\nHost : t\r\n\r\nGET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK(r.status == 400 && r.conn_close, "400 with close, got %d", r.status);
+    CHECK(client_wait_eof(&ca, 1000) && ca.len == 0, "closed with nothing more");
+    client_close(&ca);
+    chopin_server_metrics(srv, &m1);
+    CHECK_EQ_INT(m1.parse_errors - m0.parse_errors, 1);
+
+    t_case = "smuggling: Content-Length with Transfer-Encoding";
+    client_connect(&ca, port);
+    SEND(&ca, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK_EQ_INT(r.status, 400);
+    client_close(&ca);
+
+    t_case = "413 said before the body is sent";
+    client_connect(&ca, port);
+    SEND(&ca, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK_EQ_INT(r.status, 413);
+    client_close(&ca);
+
+    t_case = "431 for a head over the limit";
+    client_connect(&ca, port);
+    char hdr[20000];
+    int n = sprintf(hdr, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: ");
+    memset(hdr + n, 'a', 17000);
+    client_send(&ca, hdr, (size_t)n + 17000);
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK_EQ_INT(r.status, 431);
+    client_close(&ca);
+
+    t_case = "a handler that writes nothing: 500, and the connection goes on";
+    client_connect(&ca, port);
+    SEND(&ca, "GET /nothing HTTP/1.1\r\nHost: t\r\n\r\nGET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK_EQ_INT(r.status, 500);
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK_EQ_INT(r.status, 200);
+    client_close(&ca);
+}
+
+static void test_timeouts(void) {
+    chopin_config cfg = base_config();
+    cfg.header_timeout_ms = 200;
+    cfg.body_timeout_ms = 200;
+    cfg.idle_timeout_ms = 300;
+    cfg.write_timeout_ms = 300;
+    cfg.max_pending_output = 4096;
+    chopin_server *srv = start(&cfg);
+    if (!srv) return;
+    uint16_t port = chopin_server_port(srv);
+
+    t_case = "header timeout: 408 and close";
+    client_connect(&ca, port);
+    SEND(&ca, "GET /plaintext HTTP/1.1\r\nHo");
+    uint64_t t0 = now_ms();
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK_EQ_INT(r.status, 408);
+    CHECK(client_wait_eof(&ca, 1000), "closed");
+    uint64_t took = now_ms() - t0;
+    CHECK(took >= 150 && took < 1000, "after %llu ms", (unsigned long long)took);
+    client_close(&ca);
+
+    t_case = "slowloris: a byte every 50 ms does not extend the header timeout";
+    client_connect(&ca, port);
+    t0 = now_ms();
+    int closed = 0;
+    for (int i = 0; i < 40 && !closed; i++) {
+        if (client_send(&ca, "X", 1) < 0) closed = 1;
+        if (!client_silent(&ca, 50)) closed = 1;
+    }
+    took = now_ms() - t0;
+    CHECK(closed && took < 1000, "cut off after %llu ms", (unsigned long long)took);
+    client_close(&ca);
+
+    t_case = "body timeout: 408";
+    client_connect(&ca, port);
+    SEND(&ca, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK_EQ_INT(r.status, 408);
+    client_close(&ca);
+
+    t_case = "idle keep-alive timeout: closed without a response";
+    client_connect(&ca, port);
+    SEND(&ca, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    t0 = now_ms();
+    CHECK(client_wait_eof(&ca, 2000) && ca.len == 0, "closed, silently");
+    took = now_ms() - t0;
+    CHECK(took >= 250 && took < 1500, "after %llu ms", (unsigned long long)took);
+    client_close(&ca);
+
+    t_case = "a connection that never sends is closed at the header timeout";
+    client_connect(&ca, port);
+    CHECK(client_wait_eof(&ca, 2000) && ca.len == 0, "closed, silently");
+    client_close(&ca);
+
+    t_case = "write stall: a reader that stops is cut off";
+    chopin_metrics m0, m1;
+    chopin_server_metrics(srv, &m0);
+    client_connect(&ca, port);
+    char req[400 * 40];
+    size_t n = 0;
+    for (int i = 0; i < 400; i++) n += (size_t)sprintf(req + n, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+    client_send(&ca, req, n);
+    usleep(1200000);
+    chopin_server_metrics(srv, &m1);
+    CHECK(m1.timeouts > m0.timeouts, "timed out");
+    CHECK(m1.closed > m0.closed, "and closed");
+    client_close(&ca);
+    stop(srv);
+}
+
+static void test_connection_cap(void) {
+    t_case = "connection cap: accept pauses when full, resumes when one closes";
+    chopin_config cfg = base_config();
+    cfg.max_connections = 2;
+    chopin_server *srv = start(&cfg);
+    if (!srv) return;
+    uint16_t port = chopin_server_port(srv);
+    client_connect(&ca, port);
+    client_connect(&cb, port);
+    SEND(&ca, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    SEND(&cb, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    CHECK_EQ_INT(client_read_response(&cb, &r, 2000, 0), 0);
+    CHECK_EQ_INT(client_connect(&cc, port), 0); /* the kernel's backlog takes it */
+    SEND(&cc, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(client_silent(&cc, 300), "third not served while two are open");
+    chopin_metrics m;
+    chopin_server_metrics(srv, &m);
+    CHECK_EQ_INT(m.active, 2);
+    client_close(&ca);
+    CHECK_EQ_INT(client_read_response(&cc, &r, 2000, 0), 0);
+    CHECK_EQ_INT(r.status, 200);
+    client_close(&cb);
+    client_close(&cc);
+    stop(srv);
+}
+
+static void test_graceful_shutdown(void) {
+    t_case = "graceful shutdown: in-flight finish with close, idle close, no new connections";
+    chopin_config cfg = base_config();
+    chopin_server *srv = start(&cfg);
+    if (!srv) return;
+    uint16_t port = chopin_server_port(srv);
+    client_connect(&ca, port); /* idle keep-alive */
+    SEND(&ca, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    client_connect(&cb, port); /* in flight */
+    SEND(&cb, "GET /defer?300 HTTP/1.1\r\nHost: t\r\n\r\n");
+    usleep(50000);
+    uint64_t t0 = now_ms();
+    chopin_server_stop(srv);
+    CHECK(client_wait_eof(&ca, 1000), "idle connection closed");
+    CHECK_EQ_INT(client_read_response(&cb, &r, 2000, 0), 0);
+    CHECK(r.status == 200 && r.conn_close && r.body_len == 8, "in-flight answered with close");
+    CHECK(client_wait_eof(&cb, 1000), "then closed");
+    chopin_server_wait(srv);
+    uint64_t took = now_ms() - t0;
+    CHECK(took < 2000, "stopped in %llu ms", (unsigned long long)took);
+    CHECK(client_connect(&cc, port) < 0, "nothing listens afterwards");
+    client_close(&ca);
+    client_close(&cb);
+}
+
+static void test_shutdown_deadline(void) {
+    t_case = "graceful shutdown gives up at its deadline";
+    chopin_config cfg = base_config();
+    cfg.shutdown_timeout_ms = 200;
+    chopin_server *srv = start(&cfg);
+    if (!srv) return;
+    client_connect(&ca, chopin_server_port(srv));
+    SEND(&ca, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\nGET /plain"); /* half a request pending */
+    CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    uint64_t t0 = now_ms();
+    stop(srv);
+    uint64_t took = now_ms() - t0;
+    CHECK(took >= 150 && took < 1500, "stopped after %llu ms", (unsigned long long)took);
+    CHECK(client_wait_eof(&ca, 500), "connection closed");
+    client_close(&ca);
+}
+
+static void run_backend(const char *name) {
+    backend_name = name;
+    fprintf(stderr, "-- backend %s\n", name);
+    chopin_config cfg = base_config();
+    chopin_server *srv = start(&cfg);
+    CHECK(srv != NULL, "server starts on %s", name);
+    if (!srv) return;
+    CHECK(strcmp(chopin_server_backend(srv), strcmp(name, "uring") == 0 ? "io_uring" : "epoll") == 0, "backend %s",
+          chopin_server_backend(srv));
+    uint16_t port = chopin_server_port(srv);
+    test_keep_alive(port);
+    test_pipelined(port);
+    test_byte_at_a_time(port);
+    test_chunked_echo(port);
+    test_connection_close_and_http10(port);
+    test_continue(port);
+    test_bad_input(srv, port);
+    test_never_reads(srv, port);
+    stop(srv);
+    test_timeouts();
+    test_connection_cap();
+    test_graceful_shutdown();
+    test_shutdown_deadline();
+}
+
+/* io_uring refused, as Docker's default seccomp profile does: auto must fall
+ * back to epoll and say why; uring must fail with a clear error. */
+static int child_with_uring_refused(void) {
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof filter / sizeof filter[0], .filter = filter};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) return 10;
+    chopin_config cfg;
+    chopin_config_init(&cfg);
+    cfg.host = "127.0.0.1";
+    cfg.port = 0;
+    cfg.workers = 1;
+    cfg.quiet = 1;
+    cfg.handler = app;
+    char err[256];
+    cfg.backend = CHOPIN_BACKEND_AUTO;
+    chopin_server *s = chopin_server_start(&cfg, err, sizeof err);
+    if (!s) return 11;
+    if (strcmp(chopin_server_backend(s), "epoll") != 0) return 12;
+    if (!strstr(chopin_server_backend_reason(s), "io_uring unavailable")) return 13;
+    client c;
+    client_connect(&c, chopin_server_port(s));
+    static response rr;
+    SEND(&c, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    if (client_read_response(&c, &rr, 2000, 0) != 0 || rr.status != 200) return 14;
+    client_close(&c);
+    chopin_server_stop(s);
+    chopin_server_wait(s);
+    cfg.backend = CHOPIN_BACKEND_URING;
+    s = chopin_server_start(&cfg, err, sizeof err);
+    if (s) return 15;
+    if (!strstr(err, "io_uring") || !strstr(err, "seccomp")) return 16;
+    return 0;
+}
+
+static void test_uring_refused(void) {
+    t_case = "io_uring refused by seccomp: auto falls back, uring says why";
+    pid_t pid = fork();
+    if (pid == 0) _exit(child_with_uring_refused());
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", WEXITSTATUS(status));
+}
+
+static void test_config_errors(void) {
+    t_case = "bad configuration gives a readable error";
+    chopin_config cfg = base_config();
+    char err[256];
+    cfg.host = "not-an-ip";
+    CHECK(chopin_server_start(&cfg, err, sizeof err) == NULL && strstr(err, "not-an-ip"), "host: %s", err);
+    cfg = base_config();
+    cfg.max_head_bytes = 10;
+    CHECK(chopin_config_validate(&cfg, err, sizeof err) < 0 && strstr(err, "max_head_bytes"), "limits: %s", err);
+    cfg = base_config();
+    setenv("CHOPIN_BACKEND", "kqueue", 1);
+    CHECK(chopin_server_start(&cfg, err, sizeof err) == NULL && strstr(err, "kqueue"), "env: %s", err);
+    unsetenv("CHOPIN_BACKEND");
+}
+
+int main(void) {
+    for (int i = 0; i < BIG_SIZE; i++) big_body[i] = (char)('a' + i % 26);
+    signal(SIGPIPE, SIG_IGN);
+    unsetenv("CHOPIN_BACKEND");
+    test_config_errors();
+    run_backend("epoll");
+    int uring = chopin__uring_probe();
+    if (uring == 0) {
+        run_backend("uring");
+    } else {
+        /* Said loudly: a machine without io_uring tests only epoll. */
+        fprintf(stderr, "NOTE: io_uring unavailable here (%s): the io_uring pass did not run\n", strerror(-uring));
+    }
+    test_uring_refused();
+    return test_finish("test_server");
+}

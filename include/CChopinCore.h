@@ -1,2 +1,0 @@
-/* CChopinCore.h - umbrella header of the CChopinCore module (SwiftPM). */
-#include "chopin/chopin.h"
