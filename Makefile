@@ -56,7 +56,7 @@ run: $(BUILD)/chopin-hello
 test-c: $(addprefix $(BUILD)/tests/,$(TEST_UNITS) $(TEST_NET))
 	@bash Tests/c/run.sh $(BUILD)/tests $(TEST_UNITS) $(TEST_NET)
 
-test: test-c fuzz-smoke test-swift
+test: test-swift fuzz-smoke test-c
 
 test-swift:
 	@if command -v swift >/dev/null 2>&1; then swift test; \

@@ -15,5 +15,5 @@ for t in "$@"; do
     p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
-echo "C tests: $passed passed, $failed failed"
+echo "total: $passed passed, $failed failed"
 [ $failed -eq 0 ] && exit $status || exit 1

@@ -10,7 +10,9 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -431,6 +433,8 @@ static void test_shutdown_deadline(void) {
     client_close(&ca);
 }
 
+static void test_emfile(const char *backend);
+
 static void run_backend(const char *name) {
     backend_name = name;
     fprintf(stderr, "-- backend %s\n", name);
@@ -454,6 +458,7 @@ static void run_backend(const char *name) {
     test_connection_cap();
     test_graceful_shutdown();
     test_shutdown_deadline();
+    test_emfile(name);
 }
 
 /* io_uring refused, as Docker's default seccomp profile does: auto must fall
@@ -502,6 +507,77 @@ static void test_uring_refused(void) {
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", WEXITSTATUS(status));
+}
+
+/* Out of descriptors: the server runs in a child whose RLIMIT_NOFILE is
+ * tiny, the parent opens more connections than it can accept. Accepting must
+ * pause rather than spin on EMFILE, and resume once descriptors free up. */
+static void test_emfile(const char *backend) {
+    t_case = "EMFILE does not spin the loop, and accepting resumes";
+    int to_child[2], from_child[2];
+    if (pipe(to_child) < 0 || pipe(from_child) < 0) return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        chopin_config cfg = base_config();
+        chopin_backend_parse(backend, &cfg.backend);
+        char err[256];
+        chopin_server *s = chopin_server_start(&cfg, err, sizeof err);
+        if (!s) _exit(20);
+        /* Room for what is open now plus a few connections. */
+        int maxfd = 0;
+        for (int fd = 0; fd < 1024; fd++)
+            if (fcntl(fd, F_GETFD) >= 0) maxfd = fd;
+        struct rlimit rl = {.rlim_cur = (rlim_t)maxfd + 5, .rlim_max = (rlim_t)maxfd + 5};
+        setrlimit(RLIMIT_NOFILE, &rl);
+        uint16_t port = chopin_server_port(s);
+        if (write(from_child[1], &port, sizeof port) != sizeof port) _exit(21);
+        char go;
+        if (read(to_child[0], &go, 1) != 1) _exit(22);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        uint64_t cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000u +
+                          (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000u;
+        chopin_metrics m;
+        chopin_server_metrics(s, &m);
+        uint64_t report[2] = {cpu_ms, m.accepted};
+        if (write(from_child[1], report, sizeof report) != sizeof report) _exit(23);
+        if (read(to_child[0], &go, 1) != 1) _exit(24);
+        chopin_server_stop(s);
+        chopin_server_wait(s);
+        _exit(0);
+    }
+    uint16_t port = 0;
+    CHECK(read(from_child[0], &port, sizeof port) == sizeof port, "child server started");
+    enum { N = 20 };
+    static client many[N];
+    int connected = 0;
+    for (int i = 0; i < N; i++) {
+        if (client_connect(&many[i], port) == 0) connected++;
+        else break;
+    }
+    CHECK_EQ_INT(connected, N); /* the kernel's backlog takes them all */
+    usleep(1000000);           /* a spinning loop would burn this second */
+    char go = 1;
+    uint64_t report[2] = {0, 0};
+    CHECK(write(to_child[1], &go, 1) == 1 && read(from_child[0], report, sizeof report) == sizeof report, "cpu");
+    uint64_t cpu_ms = report[0];
+    CHECK(report[1] < N, "the limit was crossed: %llu of %d accepted", (unsigned long long)report[1], N);
+    CHECK(cpu_ms < 400, "the server used %llu ms of CPU while out of descriptors", (unsigned long long)cpu_ms);
+    for (int i = 0; i < N; i++) client_close(&many[i]);
+    usleep(300000);
+    client_connect(&ca, port);
+    SEND(&ca, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK_EQ_INT(client_read_response(&ca, &r, 3000, 0), 0);
+    CHECK_EQ_INT(r.status, 200);
+    client_close(&ca);
+    CHECK(write(to_child[1], &go, 1) == 1, "stop");
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child exit %d", WEXITSTATUS(status));
+    close(to_child[0]);
+    close(to_child[1]);
+    close(from_child[0]);
+    close(from_child[1]);
 }
 
 static void test_config_errors(void) {
