@@ -8,6 +8,7 @@ let package = Package(
     name: "Chopin",
     products: [
         .library(name: "Chopin", targets: ["Chopin"]),
+        .executable(name: "chopin-example", targets: ["chopin-example"]),
     ],
     targets: [
         .target(
@@ -19,6 +20,11 @@ let package = Package(
         .target(
             name: "Chopin",
             dependencies: ["CChopinCore"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "chopin-example",
+            dependencies: ["Chopin"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(

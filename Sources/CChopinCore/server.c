@@ -18,6 +18,7 @@
 
 struct chopin_server {
     chopin_config cfg;
+    char host[64]; /* the caller's string need not outlive start */
     uint32_t nworkers;
     chopin_worker *workers;
     chopin_worker_metrics *metrics; /* one aligned block per worker */
@@ -202,6 +203,8 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         return NULL;
     }
     s->cfg = *cfg;
+    snprintf(s->host, sizeof s->host, "%s", cfg->host);
+    s->cfg.host = s->host;
     pthread_mutex_init(&s->ready_lock, NULL);
     pthread_cond_init(&s->ready_cond, NULL);
 

@@ -272,6 +272,15 @@ void chopin_response_send(chopin_response *res, int status, const char *content_
     chopin_response_end(res);
 }
 
+void chopin_response_discard(chopin_response *res) {
+    if (res->deferred) return;
+    res->out->len = res->start;
+    res->state = RS_NONE;
+    res->failed = 0;
+    res->status = 0;
+    res->body_len = 0;
+}
+
 void chopin_response_close(chopin_response *res) {
     /* Only while the Connection header is still to be written. */
     if (res->state != RS_DONE) res->close = 1;

@@ -53,6 +53,10 @@ void chopin_response_end(chopin_response *res);
 void chopin_response_send(chopin_response *res, int status, const char *content_type,
                           const void *body, size_t body_len);
 
+/* Drops everything this response has written so far, so the handler can
+ * start over (for instance with an error status after a failure). */
+void chopin_response_discard(chopin_response *res);
+
 /* Asks for the connection to close after this response. */
 void chopin_response_close(chopin_response *res);
 

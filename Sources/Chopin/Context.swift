@@ -1,0 +1,155 @@
+internal import CChopinCore
+
+/// One route parameter: where its value sits in the request path.
+struct ParamSpan {
+    var start: UInt32 = 0
+    var count: UInt32 = 0
+}
+
+/// Route parameters of a matched request, kept inline: matching a route
+/// allocates nothing.
+struct RouteParams {
+    static let capacity = 8
+    var spans = InlineArray<8, ParamSpan>(repeating: ParamSpan())
+    var count = 0
+    /// The route's parameter names, in path order (shared with the route).
+    var names: [String] = []
+}
+
+/// The request a handler is answering, and the means to answer it.
+///
+/// A `Context` is a view over the server's own buffers, valid only while the
+/// handler runs: nothing is copied until a handler asks (`path`, `header(_:)`,
+/// `param(_:)` make Strings; `body` does not). Do not keep it after returning.
+public struct Context {
+    let request: UnsafePointer<chopin_request>
+    let response: OpaquePointer
+    var params: RouteParams
+    /// The route pattern that matched, for logs ("/user/:id").
+    public internal(set) var route: String
+
+    init(request: UnsafePointer<chopin_request>, response: OpaquePointer) {
+        self.request = request
+        self.response = response
+        self.params = RouteParams()
+        self.route = ""
+    }
+
+    /// The request method.
+    public var method: Method {
+        switch request.pointee.method {
+        case CHOPIN_METHOD_GET: return .get
+        case CHOPIN_METHOD_HEAD: return .head
+        case CHOPIN_METHOD_POST: return .post
+        case CHOPIN_METHOD_PUT: return .put
+        case CHOPIN_METHOD_DELETE: return .delete
+        case CHOPIN_METHOD_PATCH: return .patch
+        case CHOPIN_METHOD_OPTIONS: return .options
+        default: return Method(String(slice: request.pointee.method_name))
+        }
+    }
+
+    /// The path, without the query, as sent (percent-encoded).
+    public var path: String { String(slice: request.pointee.path) }
+
+    /// The raw query string, without the "?".
+    public var query: String { String(slice: request.pointee.query) }
+
+    /// The path's bytes, without a copy.
+    public var pathBytes: UnsafeRawBufferPointer { request.pointee.path.bytes }
+
+    /// The query's bytes, without a copy.
+    public var queryBytes: UnsafeRawBufferPointer { request.pointee.query.bytes }
+
+    /// The body's bytes, without a copy (empty when there is none).
+    public var body: UnsafeRawBufferPointer { request.pointee.body.bytes }
+
+    /// The value of a header, found case-insensitively; nil when absent.
+    public func header(_ name: String) -> String? {
+        var name = name
+        let found = name.withUTF8 { n in
+            n.withMemoryRebound(to: CChar.self) { chopin_request_header(request, $0.baseAddress, $0.count) }
+        }
+        guard let found else { return nil }
+        return String(slice: found.pointee.value)
+    }
+
+    /// A route parameter by name, percent-decoded; nil when the route has none of that name.
+    public func param(_ name: String) -> String? {
+        guard let i = params.names.firstIndex(of: name), i < params.count else { return nil }
+        return percentDecoded(paramBytes(i))
+    }
+
+    /// The raw (still percent-encoded) bytes of the i-th route parameter.
+    func paramBytes(_ i: Int) -> UnsafeRawBufferPointer {
+        let span = params.spans[i]
+        let path = pathBytes
+        return UnsafeRawBufferPointer(rebasing: path[Int(span.start)..<Int(span.start + span.count)])
+    }
+
+    /// Serializes value as JSON straight into the response.
+    ///
+    /// Types that adopt ``JSONEncodable`` are written without any heap
+    /// allocation; any other `Encodable` goes through a streaming `Encoder`.
+    /// A value JSON cannot represent (a NaN, say) becomes a 500.
+    public func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
+        if chopin_response_status(response) != 0 { chopin_response_discard(response) }
+        chopin_response_start(response, Int32(clamping: status.code))
+        writeHeader(response, "Content-Type", "application/json")
+        var writer = JSONWriter(response: response)
+        do {
+            try writer.encode(value)
+            writer.finish()
+        } catch {
+            writer.finish()
+            chopin_response_discard(response)
+            logError("JSON encoding failed on \(route): \(error)")
+            return Response(status: .internalServerError)
+        }
+        chopin_response_end(response)
+        return .written
+    }
+}
+
+extension chopin_slice {
+    var bytes: UnsafeRawBufferPointer {
+        guard let ptr, len > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: ptr, count: len)
+    }
+}
+
+extension String {
+    init(slice: chopin_slice) {
+        self.init(decoding: slice.bytes, as: UTF8.self)
+    }
+}
+
+/// %XX decoding; a malformed escape is kept as it is.
+func percentDecoded(_ bytes: UnsafeRawBufferPointer, plusIsSpace: Bool = false) -> String {
+    if !bytes.contains(UInt8(ascii: "%")) && !(plusIsSpace && bytes.contains(UInt8(ascii: "+"))) {
+        return String(decoding: bytes, as: UTF8.self)
+    }
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count)
+    var i = 0
+    while i < bytes.count {
+        let c = bytes[i]
+        if c == UInt8(ascii: "%"), i + 2 < bytes.count, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
+            out.append(h << 4 | l)
+            i += 3
+        } else {
+            out.append(plusIsSpace && c == UInt8(ascii: "+") ? UInt8(ascii: " ") : c)
+            i += 1
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+private func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+}

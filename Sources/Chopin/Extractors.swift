@@ -1,0 +1,179 @@
+/// Something a handler can take as a parameter, built from the request.
+///
+/// ```swift
+/// struct ApiKey: FromRequest {
+///     let value: String
+///     static func extract(from ctx: Context) throws -> ApiKey {
+///         guard let v = ctx.header("X-Api-Key") else { throw ExtractionError(.unauthorized, "missing X-Api-Key") }
+///         return ApiKey(value: v)
+///     }
+/// }
+/// router.get("/me") { (ctx: Context, key: ApiKey) in .text(key.value) }
+/// ```
+public protocol FromRequest: SendableMetatype {
+    static func extract(from ctx: Context) throws -> Self
+}
+
+/// Why an extractor refused a request: answered with `status` and a short
+/// JSON body `{"error": message, "field": field}`.
+public struct ExtractionError: Error, Sendable, CustomStringConvertible {
+    public let status: HTTPStatus
+    public let message: String
+    public let field: String?
+
+    public init(_ status: HTTPStatus, _ message: String, field: String? = nil) {
+        self.status = status
+        self.message = message
+        self.field = field
+    }
+
+    public var description: String { "\(status.code) \(message)" + (field.map { " (\($0))" } ?? "") }
+}
+
+private func fieldName(_ path: [any CodingKey]) -> String {
+    path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+}
+
+/// Maps a decoding failure to the status the issue of shape deserves.
+func extractionError(_ error: any Error, source: String, shapeStatus: HTTPStatus) -> ExtractionError {
+    switch error {
+    case let e as JSONError:
+        return ExtractionError(.badRequest, "malformed \(source): \(e)")
+    case DecodingError.keyNotFound(let key, let ctx):
+        return ExtractionError(shapeStatus, "missing field", field: fieldName(ctx.codingPath + [key]))
+    case DecodingError.valueNotFound(_, let ctx):
+        return ExtractionError(shapeStatus, "field is null", field: fieldName(ctx.codingPath))
+    case DecodingError.typeMismatch(_, let ctx):
+        return ExtractionError(shapeStatus, ctx.debugDescription, field: fieldName(ctx.codingPath))
+    case DecodingError.dataCorrupted(let ctx):
+        return ExtractionError(.badRequest, ctx.debugDescription, field: fieldName(ctx.codingPath))
+    default:
+        return ExtractionError(shapeStatus, "\(error)")
+    }
+}
+
+/// The request body decoded from JSON.
+///
+/// A body that is not `application/json` is 415, bytes that are not JSON are
+/// 400, JSON of the wrong shape is 422 naming the field.
+public struct Json<T: Decodable>: FromRequest {
+    public let value: T
+
+    public static func extract(from ctx: Context) throws -> Json<T> {
+        guard let type = ctx.header("Content-Type"), isJSON(type) else {
+            throw ExtractionError(.unsupportedMediaType, "expected Content-Type: application/json")
+        }
+        do {
+            return Json(value: try JSON.decode(T.self, from: ctx.body))
+        } catch {
+            throw extractionError(error, source: "JSON", shapeStatus: .unprocessableContent)
+        }
+    }
+}
+
+private func isJSON(_ contentType: String) -> Bool {
+    let media = contentType.split(separator: ";", maxSplits: 1).first?.trimmingSpaces.lowercased() ?? ""
+    return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
+        while s.last == " " || s.last == "\t" { s = s.dropLast() }
+        return s
+    }
+}
+
+/// The query string decoded into a type: `?q=swift&limit=10` into
+/// `struct Search: Decodable { let q: String; let limit: Int? }`.
+/// Missing or malformed fields are 400, naming the field.
+public struct Query<T: Decodable>: FromRequest {
+    public let value: T
+
+    public static func extract(from ctx: Context) throws -> Query<T> {
+        var members: [(key: String, value: JSONValue)] = []
+        for pair in ctx.queryBytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            let key = percentDecoded(UnsafeRawBufferPointer(rebasing: parts[0]), plusIsSpace: true)
+            let value = parts.count > 1 ? percentDecoded(UnsafeRawBufferPointer(rebasing: parts[1]), plusIsSpace: true) : ""
+            members.append((key, .string(value)))
+        }
+        do {
+            return Query(value: try T(from: TreeDecoder(.object(members), lenient: true)))
+        } catch {
+            throw extractionError(error, source: "query", shapeStatus: .badRequest)
+        }
+    }
+}
+
+/// A route parameter: `Path<UInt64>` takes the route's first parameter
+/// (`/user/:id`); a `Decodable` struct takes them all by name. A value that
+/// does not convert is 400, naming the parameter.
+public struct Path<T: Decodable>: FromRequest {
+    public let value: T
+
+    public static func extract(from ctx: Context) throws -> Path<T> {
+        guard ctx.params.count > 0 else { throw ExtractionError(.internalServerError, "the route has no parameters") }
+        // Integers straight from the path bytes: no String, no allocation.
+        if let intType = T.self as? any FixedWidthInteger.Type {
+            let raw = ctx.paramBytes(0)
+            if let n = parseInteger(intType, raw) { return Path(value: n as! T) }
+            throw ExtractionError(.badRequest, "expected \(T.self)", field: ctx.params.names.first)
+        }
+        if T.self == String.self, let s = ctx.param(ctx.params.names[0]) { return Path(value: s as! T) }
+        var members: [(key: String, value: JSONValue)] = []
+        for (i, name) in ctx.params.names.enumerated() where i < ctx.params.count {
+            members.append((name, .string(percentDecoded(ctx.paramBytes(i)))))
+        }
+        do {
+            return Path(value: try T(from: TreeDecoder(.object(members), lenient: true)))
+        } catch {
+            throw extractionError(error, source: "path", shapeStatus: .badRequest)
+        }
+    }
+}
+
+private func parseInteger<I: FixedWidthInteger>(_ type: I.Type, _ raw: UnsafeRawBufferPointer) -> I? {
+    guard !raw.isEmpty else { return nil }
+    var i = 0
+    var negative = false
+    if raw[0] == UInt8(ascii: "-") {
+        guard I.isSigned, raw.count > 1 else { return nil }
+        negative = true
+        i = 1
+    }
+    var v: I = 0
+    while i < raw.count {
+        let c = raw[i]
+        guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { return nil }
+        let d = I(c - UInt8(ascii: "0"))
+        let (m, o1) = v.multipliedReportingOverflow(by: 10)
+        let (s, o2) = negative ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
+        if o1 || o2 { return nil }
+        v = s
+        i += 1
+    }
+    return v
+}
+
+/// The raw request body, copied.
+public struct RawBody: FromRequest {
+    public let bytes: [UInt8]
+    public static func extract(from ctx: Context) throws -> RawBody { RawBody(bytes: Array(ctx.body)) }
+}
+
+/// Names a header for ``Header``: `enum UserAgent: HeaderName { static let name = "User-Agent" }`.
+public protocol HeaderName {
+    static var name: String { get }
+}
+
+/// A required header's value; 400 naming the header when it is absent.
+public struct Header<N: HeaderName>: FromRequest {
+    public let value: String
+
+    public static func extract(from ctx: Context) throws -> Header<N> {
+        guard let v = ctx.header(N.name) else { throw ExtractionError(.badRequest, "missing header", field: N.name) }
+        return Header(value: v)
+    }
+}

@@ -1,0 +1,40 @@
+internal import CChopinCore
+
+/// An HTTP request method. Methods are case-sensitive (RFC 9110 section 9.1).
+public struct Method: Sendable, Hashable, CustomStringConvertible {
+    /// The method token, e.g. "GET".
+    public let name: String
+
+    public init(_ name: String) { self.name = name }
+
+    public static let get = Method("GET")
+    public static let head = Method("HEAD")
+    public static let post = Method("POST")
+    public static let put = Method("PUT")
+    public static let delete = Method("DELETE")
+    public static let patch = Method("PATCH")
+    public static let options = Method("OPTIONS")
+
+    public var description: String { name }
+}
+
+extension Method {
+    /// Index of a method in a route node's handler table: the common ones are
+    /// found without comparing strings.
+    static func index(of m: chopin_method) -> Int? {
+        switch m {
+        case CHOPIN_METHOD_GET: return 0
+        case CHOPIN_METHOD_HEAD: return 1
+        case CHOPIN_METHOD_POST: return 2
+        case CHOPIN_METHOD_PUT: return 3
+        case CHOPIN_METHOD_DELETE: return 4
+        case CHOPIN_METHOD_PATCH: return 5
+        case CHOPIN_METHOD_OPTIONS: return 6
+        default: return nil
+        }
+    }
+
+    static let tableOrder: [Method] = [.get, .head, .post, .put, .delete, .patch, .options]
+
+    var tableIndex: Int? { Method.tableOrder.firstIndex(of: self) }
+}

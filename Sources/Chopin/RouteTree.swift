@@ -1,0 +1,178 @@
+internal import CChopinCore
+
+/// One registered route, ready to run.
+struct Route: Sendable {
+    let pattern: String
+    let paramNames: [String]
+    let handler: Handler
+}
+
+/// The frozen router: a tree of path segments in flat arrays, matched
+/// without allocating (parameters go into an inline array of spans).
+struct RouteTree: Sendable {
+    struct Node: Sendable {
+        var statics: [(segment: [UInt8], child: Int)] = []
+        var param: Int = -1
+        var paramName = ""
+        var wildcard: Int = -1
+        var wildcardName = ""
+        /// One slot per common method (Method.tableOrder), then any other methods.
+        var handlers: [Route?] = Array(repeating: nil, count: Method.tableOrder.count)
+        var otherMethods: [(method: String, route: Route)] = []
+        /// The Allow header for 405, computed once.
+        var allow = ""
+        var hasRoutes: Bool { handlers.contains { $0 != nil } || !otherMethods.isEmpty }
+    }
+
+    enum Lookup {
+        case found(Route)
+        case notFound
+        case methodNotAllowed(allow: String)
+        case notImplemented
+    }
+
+    private(set) var nodes: [Node] = [Node()]
+
+    init(registrations: [Router.Registration], global: [any Middleware]) throws(RouterError) {
+        var problems: [String] = []
+        for r in registrations {
+            if let problem = insert(r, global: global) { problems.append(problem) }
+        }
+        if !problems.isEmpty { throw RouterError(problems: problems) }
+        for i in nodes.indices {
+            var methods: [String] = []
+            for (m, route) in zip(Method.tableOrder, nodes[i].handlers) where route != nil { methods.append(m.name) }
+            if nodes[i].handlers[0] != nil && nodes[i].handlers[1] == nil { methods.append("HEAD") }
+            methods += nodes[i].otherMethods.map(\.method)
+            nodes[i].allow = methods.joined(separator: ", ")
+        }
+    }
+
+    /// Adds one route; returns a readable problem instead of overriding anything.
+    private mutating func insert(_ r: Router.Registration, global: [any Middleware]) -> String? {
+        let where_ = "\(r.method) \(r.pattern)"
+        guard r.pattern.hasPrefix("/") else { return "\(where_): a path must start with '/'" }
+        var segments = r.pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        if r.pattern == "/" { segments = [] }
+        var node = 0
+        var names: [String] = []
+        for (i, seg) in segments.enumerated() {
+            if seg.hasPrefix(":") {
+                let name = String(seg.dropFirst())
+                if name.isEmpty { return "\(where_): a parameter needs a name (':id')" }
+                if names.contains(name) { return "\(where_): parameter ':\(name)' appears twice" }
+                if nodes[node].param < 0 {
+                    nodes.append(Node())
+                    nodes[node].param = nodes.count - 1
+                    nodes[node].paramName = name
+                } else if nodes[node].paramName != name {
+                    return "\(where_): ':\(name)' conflicts with ':\(nodes[node].paramName)' at the same place"
+                }
+                names.append(name)
+                node = nodes[node].param
+            } else if seg.hasPrefix("*") {
+                let name = String(seg.dropFirst())
+                if name.isEmpty { return "\(where_): a wildcard needs a name ('*path')" }
+                if i != segments.count - 1 { return "\(where_): a wildcard must be the last segment" }
+                if nodes[node].wildcard < 0 {
+                    nodes.append(Node())
+                    nodes[node].wildcard = nodes.count - 1
+                    nodes[node].wildcardName = name
+                } else if nodes[node].wildcardName != name {
+                    return "\(where_): '*\(name)' conflicts with '*\(nodes[node].wildcardName)' at the same place"
+                }
+                names.append(name)
+                node = nodes[node].wildcard
+            } else {
+                let bytes = Array(seg.utf8)
+                if let existing = nodes[node].statics.first(where: { $0.segment == bytes }) {
+                    node = existing.child
+                } else {
+                    nodes.append(Node())
+                    nodes[node].statics.append((bytes, nodes.count - 1))
+                    node = nodes.count - 1
+                }
+            }
+        }
+        if names.count > RouteParams.capacity {
+            return "\(where_): at most \(RouteParams.capacity) parameters in a route"
+        }
+        // Middleware is composed once, here: a route without any runs its handler directly.
+        var handler = r.handler
+        for m in (global + r.middleware).reversed() {
+            let next = handler
+            handler = { ctx in try m.handle(ctx, next: next) }
+        }
+        let route = Route(pattern: r.pattern, paramNames: names, handler: handler)
+        if let slot = r.method.tableIndex {
+            if nodes[node].handlers[slot] != nil { return "\(where_): registered twice" }
+            nodes[node].handlers[slot] = route
+        } else {
+            if nodes[node].otherMethods.contains(where: { $0.method == r.method.name }) {
+                return "\(where_): registered twice"
+            }
+            nodes[node].otherMethods.append((r.method.name, route))
+        }
+        return nil
+    }
+
+    /// Finds the route for the context's request, filling in its parameters.
+    func lookup(_ ctx: inout Context) -> Lookup {
+        let path = ctx.pathBytes
+        var params = RouteParams()
+        let found: Int?
+        if path.count <= 1 {
+            found = nodes[0].hasRoutes ? 0 : nil
+        } else {
+            found = match(node: 0, path: path, pos: 0, params: &params)
+        }
+        guard let found else { return .notFound }
+        let node = nodes[found]
+        let method = ctx.request.pointee.method
+        var route: Route?
+        if let slot = Method.index(of: method) {
+            route = node.handlers[slot]
+            if route == nil && slot == 1 { route = node.handlers[0] } // HEAD served by GET
+        } else {
+            let name = ctx.request.pointee.method_name.bytes
+            route = node.otherMethods.first { $0.method.utf8.elementsEqual(name) }?.route
+            if route == nil && method == CHOPIN_METHOD_OTHER { return .notImplemented }
+        }
+        guard let route else { return .methodNotAllowed(allow: node.allow) }
+        params.names = route.paramNames
+        ctx.params = params
+        ctx.route = route.pattern
+        return .found(route)
+    }
+
+    /// pos is the index of the '/' before the next segment. Static children are
+    /// tried first, then the parameter, then the wildcard (with backtracking).
+    private func match(node: Int, path: UnsafeRawBufferPointer, pos: Int, params: inout RouteParams) -> Int? {
+        if pos == path.count { return nodes[node].hasRoutes ? node : nil }
+        let start = pos + 1
+        var end = start
+        while end < path.count && path[end] != UInt8(ascii: "/") { end += 1 }
+        let n = nodes[node]
+        for s in n.statics where s.segment.count == end - start {
+            var same = true
+            var i = 0
+            while i < s.segment.count {
+                if s.segment[i] != path[start + i] { same = false; break }
+                i += 1
+            }
+            if same, let found = match(node: s.child, path: path, pos: end, params: &params) { return found }
+        }
+        if n.param >= 0 && end > start && params.count < RouteParams.capacity {
+            params.spans[params.count] = ParamSpan(start: UInt32(start), count: UInt32(end - start))
+            params.count += 1
+            if let found = match(node: n.param, path: path, pos: end, params: &params) { return found }
+            params.count -= 1
+        }
+        if n.wildcard >= 0 && nodes[n.wildcard].hasRoutes && params.count < RouteParams.capacity {
+            params.spans[params.count] = ParamSpan(start: UInt32(start), count: UInt32(path.count - start))
+            params.count += 1
+            return n.wildcard
+        }
+        return nil
+    }
+}

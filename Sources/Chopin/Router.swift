@@ -1,0 +1,158 @@
+/// A handler after its extractors are bound: takes the context, returns a response.
+public typealias Handler = @Sendable (Context) throws -> Response
+
+/// A step around handlers: logging, CORS, authentication.
+///
+/// ```swift
+/// struct Timing: Middleware {
+///     func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
+///         let r = try next(ctx)
+///         return r.header("X-Served-By", "chopin")
+///     }
+/// }
+/// router.use(Timing())
+/// ```
+/// Routes registered where no middleware applies call their handler directly.
+public protocol Middleware: Sendable {
+    func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response
+}
+
+/// Routes registration, shared by ``Router`` and ``RouteGroup``.
+public protocol RouteRegistrar {
+    /// Registers a handler for a method and a path pattern.
+    func add(_ method: Method, _ path: String, _ handler: @escaping Handler)
+}
+
+extension RouteRegistrar {
+    /// Registers a handler for `method` and `path`, with any extractors as parameters.
+    ///
+    /// A path pattern has static segments, `:name` parameters and a final
+    /// `*name` wildcard: `/user/:id`, `/static/*path`. A trailing slash is
+    /// significant: `/a/` and `/a` are different routes.
+    public func on<each E: FromRequest>(_ method: Method, _ path: String,
+                                         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+        add(method, path) { ctx in
+            try handler(ctx, repeat (each E).extract(from: ctx))
+        }
+    }
+
+    public func get<each E: FromRequest>(_ path: String,
+                                          _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+        on(.get, path, handler)
+    }
+
+    public func post<each E: FromRequest>(_ path: String,
+                                           _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+        on(.post, path, handler)
+    }
+
+    public func put<each E: FromRequest>(_ path: String,
+                                          _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+        on(.put, path, handler)
+    }
+
+    public func delete<each E: FromRequest>(_ path: String,
+                                             _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+        on(.delete, path, handler)
+    }
+
+    public func patch<each E: FromRequest>(_ path: String,
+                                            _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+        on(.patch, path, handler)
+    }
+}
+
+/// A registration mistake, reported when the router is frozen (at `serve`).
+public struct RouterError: Error, CustomStringConvertible, Sendable {
+    /// One line per mistake.
+    public let problems: [String]
+    public var description: String { "invalid routes:\n  " + problems.joined(separator: "\n  ") }
+}
+
+/// The routes of a server: registered before serving, then frozen into a
+/// read-only tree that every worker reads without locks.
+///
+/// ```swift
+/// let router = Router()
+/// router.get("/user/:id") { (ctx: Context, id: Path<UInt64>) in ctx.json(User(id: id.value)) }
+/// router.group("/api") { api in api.get("/health") { _ in .text("ok") } }
+/// ```
+/// Static segments win over `:param`, which wins over `*wildcard`. HEAD is
+/// answered by GET routes. A path that matches with the wrong method gets 405
+/// with an `Allow` header; an unknown method with no route gets 501.
+public final class Router: RouteRegistrar, @unchecked Sendable {
+    // Mutated only while routes are registered, before freeze(); read-only after.
+    struct Registration {
+        let method: Method
+        let pattern: String
+        let handler: Handler
+        let middleware: [any Middleware]
+    }
+
+    var registrations: [Registration] = []
+    var middleware: [any Middleware] = []
+    private var frozenTree: RouteTree?
+
+    public init() {}
+
+    public func add(_ method: Method, _ path: String, _ handler: @escaping Handler) {
+        precondition(frozenTree == nil, "Router: route \(method) \(path) registered after the server started")
+        registrations.append(Registration(method: method, pattern: path, handler: handler, middleware: []))
+    }
+
+    /// Adds middleware that runs around every route of this router.
+    public func use(_ m: any Middleware) {
+        precondition(frozenTree == nil, "Router: middleware added after the server started")
+        middleware.append(m)
+    }
+
+    /// Routes under a common prefix, with their own middleware.
+    @discardableResult
+    public func group(_ prefix: String, _ build: (RouteGroup) -> Void = { _ in }) -> RouteGroup {
+        let g = RouteGroup(router: self, prefix: prefix, middleware: [])
+        build(g)
+        return g
+    }
+
+    func addFromGroup(_ method: Method, _ path: String, _ handler: @escaping Handler, _ mw: [any Middleware]) {
+        precondition(frozenTree == nil, "Router: route \(method) \(path) registered after the server started")
+        registrations.append(Registration(method: method, pattern: path, handler: handler, middleware: mw))
+    }
+
+    /// Builds the read-only tree; throws every registration mistake at once.
+    func freeze() throws(RouterError) -> RouteTree {
+        if let frozenTree { return frozenTree }
+        let tree = try RouteTree(registrations: registrations, global: middleware)
+        frozenTree = tree
+        return tree
+    }
+}
+
+/// Routes under a prefix; see ``Router/group(_:_:)``.
+public final class RouteGroup: RouteRegistrar, @unchecked Sendable {
+    let router: Router
+    let prefix: String
+    var middleware: [any Middleware]
+
+    init(router: Router, prefix: String, middleware: [any Middleware]) {
+        self.router = router
+        self.prefix = prefix
+        self.middleware = middleware
+    }
+
+    public func add(_ method: Method, _ path: String, _ handler: @escaping Handler) {
+        let joined = prefix.hasSuffix("/") && path.hasPrefix("/") ? String(prefix.dropLast()) + path : prefix + path
+        router.addFromGroup(method, joined, handler, middleware)
+    }
+
+    /// Adds middleware for this group's routes (registered after this call).
+    public func use(_ m: any Middleware) { middleware.append(m) }
+
+    /// A nested group.
+    @discardableResult
+    public func group(_ prefix: String, _ build: (RouteGroup) -> Void = { _ in }) -> RouteGroup {
+        let g = RouteGroup(router: router, prefix: self.prefix + prefix, middleware: middleware)
+        build(g)
+        return g
+    }
+}

@@ -1,0 +1,164 @@
+internal import CChopinCore
+
+/// A Chopin HTTP/1.1 server.
+///
+/// ```swift
+/// let router = Router()
+/// router.get("/plaintext") { _ in .text("Hello, World!") }
+/// try Server.bind("0.0.0.0:8080").serve(router)   // until SIGINT or SIGTERM
+/// ```
+public struct Server: Sendable {
+    public var configuration: Configuration
+
+    public init(configuration: Configuration) { self.configuration = configuration }
+
+    /// A server for "host:port" ("0.0.0.0:8080", "[::1]:8080", ":8080" for all IPv4 addresses).
+    public static func bind(_ address: String) throws(ConfigurationError) -> Server {
+        guard let colon = address.lastIndex(of: ":"),
+              let port = UInt16(address[address.index(after: colon)...]) else {
+            throw ConfigurationError(description: "address '\(address)' must be host:port, e.g. 0.0.0.0:8080")
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        let config = Configuration(host: host, port: port)
+        try config.validate()
+        return Server(configuration: config)
+    }
+
+    /// Returns a copy with the configuration changed by `change`.
+    public func configured(_ change: (inout Configuration) -> Void) -> Server {
+        var copy = self
+        change(&copy.configuration)
+        return copy
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops gracefully and returns.
+    public func serve(_ router: Router) throws {
+        let running = try start(router)
+        running.waitForSignalThenStop()
+    }
+
+    /// Starts serving and returns at once (for tests and embedding).
+    public func start(_ router: Router) throws -> RunningServer {
+        try configuration.validate()
+        let app = App(tree: try router.freeze())
+        let context = Unmanaged.passRetained(app)
+        var message = [CChar](repeating: 0, count: 256)
+        let server: OpaquePointer? = configuration.host.withCString { host in
+            var c = configuration.cConfig(host: host)
+            c.handler = appHandler
+            c.handler_ctx = context.toOpaque()
+            return chopin_server_start(&c, &message, message.count)
+        }
+        guard let server else {
+            context.release()
+            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw ConfigurationError(description: text)
+        }
+        return RunningServer(server: server, app: context)
+    }
+}
+
+/// A server that is running; ``stop()`` it when done.
+public final class RunningServer: @unchecked Sendable {
+    // The C server is thread-safe for stop; `stopped` is only touched by the owner.
+    private let server: OpaquePointer
+    private let app: Unmanaged<App>
+    private var stopped = false
+
+    /// The bound port (useful with port 0).
+    public let port: UInt16
+    /// "io_uring" or "epoll".
+    public let backend: String
+
+    init(server: OpaquePointer, app: Unmanaged<App>) {
+        self.server = server
+        self.app = app
+        port = chopin_server_port(server)
+        backend = String(cString: chopin_server_backend(server))
+    }
+
+    /// Stops gracefully: in-flight requests finish, then every worker ends.
+    public func stop() {
+        guard !stopped else { return }
+        stopped = true
+        chopin_server_stop(server)
+        chopin_server_wait(server)
+        app.release()
+    }
+
+    func waitForSignalThenStop() {
+        guard !stopped else { return }
+        stopped = true
+        chopin_server_run_until_signal(server)
+        app.release()
+    }
+
+    /// Requests and errors counted by the workers so far.
+    public var requestCount: UInt64 {
+        var m = chopin_metrics()
+        chopin_server_metrics(server, &m)
+        return m.requests
+    }
+
+    deinit { stop() }
+}
+
+/// What the C core calls for each request: routes it and runs the handler.
+final class App: Sendable {
+    let tree: RouteTree
+    init(tree: RouteTree) { self.tree = tree }
+
+    func handle(_ request: UnsafePointer<chopin_request>, _ response: OpaquePointer) {
+        var ctx = Context(request: request, response: response)
+        switch tree.lookup(&ctx) {
+        case .found(let route):
+            do {
+                try route.handler(ctx).write(to: response)
+            } catch let e as ExtractionError {
+                writeError(response, e.status, e.message, field: e.field)
+            } catch let e as HTTPError {
+                writeError(response, e.status, e.message, field: nil)
+            } catch {
+                logError("\(ctx.method) \(route.pattern): handler threw \(error)")
+                writeError(response, .internalServerError, "internal server error", field: nil)
+            }
+        case .notFound:
+            writeError(response, .notFound, "not found", field: nil)
+        case .methodNotAllowed(let allow):
+            chopin_response_start(response, 405)
+            writeHeader(response, "Allow", allow)
+            chopin_response_end(response)
+        case .notImplemented:
+            writeError(response, .notImplemented, "method not implemented", field: nil)
+        }
+    }
+}
+
+private let appHandler: chopin_handler_fn = { ctx, request, response in
+    guard let ctx, let request, let response else { return }
+    Unmanaged<App>.fromOpaque(ctx).takeUnretainedValue().handle(request, response)
+}
+
+/// A short JSON error body: {"error": "...", "field": "..."}.
+func writeError(_ res: OpaquePointer, _ status: HTTPStatus, _ message: String, field: String?) {
+    if chopin_response_status(res) != 0 { chopin_response_discard(res) }
+    chopin_response_start(res, Int32(clamping: status.code))
+    if message.isEmpty {
+        chopin_response_end(res)
+        return
+    }
+    writeHeader(res, "Content-Type", "application/json")
+    var w = JSONWriter(response: res)
+    try? w.open(object: true)
+    w.key("error", in: 0)
+    w.string(message)
+    if let field {
+        w.key("field", in: 0)
+        w.string(field)
+    }
+    w.close(downTo: 0)
+    w.finish()
+    chopin_response_end(res)
+}
