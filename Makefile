@@ -1,6 +1,7 @@
 # Chopin's front door. The C core builds and tests here without Swift.
 #   make            build/libchopincore.a and build/chopin-hello (release)
-#   make run        the C example server on :8080 (PORT=, WORKERS=, BACKEND=)
+#   make run        the Swift example server chopin-example on :8080 (PORT=, WORKERS=, BACKEND=)
+#   make run-c      the C example server chopin-hello, same flags
 #   make test       every test: C units + integration under ASan/UBSan on both
 #                   backends, a short fuzz run, and the Swift tests
 #   make fuzz       the parser fuzzers for FUZZ_SECONDS each (default 60)
@@ -28,7 +29,7 @@ PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: all run test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: all run run-c test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/rel
@@ -50,7 +51,11 @@ $(BUILD)/chopin-hello: Sources/chopin-hello/main.c $(BUILD)/libchopincore.a
 $(BUILD)/tests/%: Tests/c/%.c Tests/c/test.h $(BUILD)/libchopincore-san.a | $(BUILD)/tests
 	@echo "  CC $@"; $(CC) $(CFLAGS_SAN) -ISources/CChopinCore $< $(BUILD)/libchopincore-san.a $(LIBS) -o $@
 
-run: $(BUILD)/chopin-hello
+run:
+	swift build -c release --product chopin-example
+	.build/release/chopin-example --port $(PORT) --workers $(WORKERS) --backend $(BACKEND)
+
+run-c: $(BUILD)/chopin-hello
 	$(BUILD)/chopin-hello --port $(PORT) --workers $(WORKERS) --backend $(BACKEND)
 
 test-c: $(addprefix $(BUILD)/tests/,$(TEST_UNITS) $(TEST_NET))

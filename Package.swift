@@ -27,9 +27,13 @@ let package = Package(
             dependencies: ["Chopin"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        .target(
+            name: "CMallocCounter",
+            path: "Tests/CMallocCounter"
+        ),
         .testTarget(
             name: "ChopinTests",
-            dependencies: ["Chopin"],
+            dependencies: ["Chopin", "CMallocCounter"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -150,6 +150,9 @@ static int worker_init(chopin_worker *w) {
         CPU_SET(w->cpu, &set);
         pthread_setaffinity_np(pthread_self(), sizeof set, &set);
     }
+    char name[16];
+    snprintf(name, sizeof name, "chopin-w%u", w->id);
+    pthread_setname_np(pthread_self(), name); /* for top, gdb, and the allocation test */
     chopin__worker_refresh_clock(w);
     w->limits.max_request_line = cfg->max_request_line;
     w->limits.max_head = cfg->max_head_bytes;

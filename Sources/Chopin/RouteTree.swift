@@ -21,7 +21,8 @@ struct RouteTree: Sendable {
         var otherMethods: [(method: String, route: Route)] = []
         /// The Allow header for 405, computed once.
         var allow = ""
-        var hasRoutes: Bool { handlers.contains { $0 != nil } || !otherMethods.isEmpty }
+        /// Whether any method is routed here, computed once (read on every match).
+        var hasRoutes = false
     }
 
     enum Lookup {
@@ -41,10 +42,13 @@ struct RouteTree: Sendable {
         if !problems.isEmpty { throw RouterError(problems: problems) }
         for i in nodes.indices {
             var methods: [String] = []
-            for (m, route) in zip(Method.tableOrder, nodes[i].handlers) where route != nil { methods.append(m.name) }
-            if nodes[i].handlers[0] != nil && nodes[i].handlers[1] == nil { methods.append("HEAD") }
+            for (slot, m) in Method.tableOrder.enumerated() {
+                // HEAD is allowed wherever GET is (slots 0 and 1).
+                if nodes[i].handlers[slot] != nil || (slot == 1 && nodes[i].handlers[0] != nil) { methods.append(m.name) }
+            }
             methods += nodes[i].otherMethods.map(\.method)
             nodes[i].allow = methods.joined(separator: ", ")
+            nodes[i].hasRoutes = !methods.isEmpty
         }
     }
 
@@ -153,14 +157,23 @@ struct RouteTree: Sendable {
         var end = start
         while end < path.count && path[end] != UInt8(ascii: "/") { end += 1 }
         let n = nodes[node]
-        for s in n.statics where s.segment.count == end - start {
-            var same = true
-            var i = 0
-            while i < s.segment.count {
-                if s.segment[i] != path[start + i] { same = false; break }
-                i += 1
+        // Index loops, not Sequence algorithms: this runs per request and must
+        // not allocate even where generics are not specialized (debug builds).
+        var k = 0
+        while k < n.statics.count {
+            let segment = n.statics[k].segment
+            if segment.count == end - start {
+                var same = true
+                var i = 0
+                while i < segment.count {
+                    if segment[i] != path[start + i] { same = false; break }
+                    i += 1
+                }
+                if same, let found = match(node: n.statics[k].child, path: path, pos: end, params: &params) {
+                    return found
+                }
             }
-            if same, let found = match(node: s.child, path: path, pos: end, params: &params) { return found }
+            k += 1
         }
         if n.param >= 0 && end > start && params.count < RouteParams.capacity {
             params.spans[params.count] = ParamSpan(start: UInt32(start), count: UInt32(end - start))

@@ -1,0 +1,45 @@
+internal import CChopinCore
+
+/// What the router decided for one request, for tests.
+struct RoutingDecision: Equatable {
+    var status: Int          // 200 when a route matched
+    var pattern: String
+    var params: [String: String]
+    var allow: String
+}
+
+extension Router {
+    /// Routes `method target` without a server: parses a real request head
+    /// with the C parser and runs the frozen tree's lookup.
+    func decide(_ method: String, _ target: String) throws -> RoutingDecision {
+        let tree = try freeze()
+        var raw = Array("\(method) \(target) HTTP/1.1\r\nHost: t\r\n\r\n".utf8)
+        var req = chopin_request()
+        var headers = [chopin_header](repeating: chopin_header(), count: 4)
+        var limits = chopin_parse_limits(max_request_line: 8192, max_head: 16384)
+        var scratch: UInt8 = 0
+        return try raw.withUnsafeMutableBytes { buf -> RoutingDecision in
+            let rc = buf.withMemoryRebound(to: CChar.self) { chars in
+                chopin_parse_request(chars.baseAddress, chars.count, &req, &headers, 4, &limits)
+            }
+            guard rc > 0 else { throw HTTPError(HTTPStatus(Int(-rc)), "unparsable request") }
+            return withUnsafeMutablePointer(to: &scratch) { s in
+                withUnsafePointer(to: &req) { r in
+                    var ctx = Context(request: r, response: OpaquePointer(s))
+                    switch tree.lookup(&ctx) {
+                    case .found(let route):
+                        var params: [String: String] = [:]
+                        for name in route.paramNames { params[name] = ctx.param(name) }
+                        return RoutingDecision(status: 200, pattern: route.pattern, params: params, allow: "")
+                    case .notFound:
+                        return RoutingDecision(status: 404, pattern: "", params: [:], allow: "")
+                    case .methodNotAllowed(let allow):
+                        return RoutingDecision(status: 405, pattern: "", params: [:], allow: allow)
+                    case .notImplemented:
+                        return RoutingDecision(status: 501, pattern: "", params: [:], allow: "")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import CMallocCounter
+import Testing
+@testable import Chopin
+
+/// Over real sockets, on both backends. Serialized: the allocation count
+/// looks at every Chopin worker thread in the process.
+@Suite(.serialized) struct EndToEndTests {
+    static let backends: [Backend] = [.epoll, .uring]
+
+    @Test(arguments: backends) func everyExampleRoute(backend: Backend) throws {
+        let server = try startExample(backend)
+        defer { server.stop() }
+        #expect(server.backend == (backend == .uring ? "io_uring" : "epoll"))
+        let c = try TestClient(port: server.port)
+
+        var r = try c.request("GET", "/plaintext")
+        #expect(r.status == 200 && r.text == "Hello, World!")
+        #expect(r.header("Content-Type") == "text/plain; charset=utf-8")
+
+        r = try c.request("GET", "/json")
+        #expect(r.status == 200 && r.text == #"{"message":"Hello, World!"}"#)
+        #expect(r.header("Content-Type") == "application/json")
+
+        r = try c.request("GET", "/user/42")
+        #expect(r.status == 200 && r.text == #"{"id":42,"username":"kowito"}"#)
+
+        r = try c.request("GET", "/user/abc")
+        #expect(r.status == 400 && r.text.contains(#""field":"id""#))
+
+        r = try c.request("POST", "/echo", headers: ["Content-Type": "text/plain"], body: "ping")
+        #expect(r.status == 200 && r.text == "ping" && r.header("Content-Type") == "text/plain")
+
+        r = try c.request("POST", "/users", headers: ["Content-Type": "application/json"],
+                          body: #"{"id": 7, "username": "ada \"the first\""}"#)
+        #expect(r.status == 201)
+        #expect(try JSON.decode(User.self, from: r.body) == User(id: 7, username: "ada \"the first\""))
+
+        r = try c.request("GET", "/search?q=swift+server&limit=5")
+        #expect(r.status == 200 && r.text == #"{"q":"swift server","limit":5}"#)
+
+        r = try c.request("GET", "/static/css/site.css")
+        #expect(r.status == 200 && r.text == "css/site.css")
+
+        r = try c.request("GET", "/nowhere")
+        #expect(r.status == 404)
+    }
+
+    @Test(arguments: backends) func aThrowingHandlerIs500AndTheConnectionGoesOn(backend: Backend) throws {
+        let server = try startExample(backend)
+        defer { server.stop() }
+        let c = try TestClient(port: server.port)
+        #expect(try c.request("GET", "/fail").status == 500)
+        #expect(try c.request("GET", "/plaintext").status == 200)
+        let teapot = try c.request("GET", "/teapot")
+        #expect(teapot.status == 418 && teapot.text.contains("short and stout"))
+        #expect(try c.request("GET", "/plaintext").status == 200)
+    }
+
+    @Test(arguments: backends) func extractionFailures(backend: Backend) throws {
+        let server = try startExample(backend)
+        defer { server.stop() }
+        let c = try TestClient(port: server.port)
+        let json = ["Content-Type": "application/json"]
+        // 415: not JSON at all
+        var r = try c.request("POST", "/users", headers: ["Content-Type": "text/plain"], body: "{}")
+        #expect(r.status == 415)
+        // 400: malformed, truncated, hostile
+        r = try c.request("POST", "/users", headers: json, body: #"{"id": 1,"#)
+        #expect(r.status == 400)
+        r = try c.request("POST", "/users", headers: json, body: String(repeating: "[", count: 5000))
+        #expect(r.status == 400)
+        r = try c.request("POST", "/users", headers: json, body: #"{"id": 99999999999999999999999, "username": "x"}"#)
+        #expect(r.status == 400 && r.text.contains(#""field":"id""#))
+        // 422: well-formed, wrong shape, naming the field
+        r = try c.request("POST", "/users", headers: json, body: #"{"id": "seven", "username": "x"}"#)
+        #expect(r.status == 422 && r.text.contains(#""field":"id""#))
+        r = try c.request("POST", "/users", headers: json, body: #"{"id": 7}"#)
+        #expect(r.status == 422 && r.text.contains(#""field":"username""#))
+        // Query: missing or unconvertible fields are 400
+        r = try c.request("GET", "/search?limit=3")
+        #expect(r.status == 400 && r.text.contains(#""field":"q""#))
+        r = try c.request("GET", "/search?q=a&limit=many")
+        #expect(r.status == 400 && r.text.contains(#""field":"limit""#))
+        // and the connection still serves
+        #expect(try c.request("GET", "/plaintext").status == 200)
+    }
+
+    @Test(arguments: backends) func methodsAndHead(backend: Backend) throws {
+        let server = try startExample(backend)
+        defer { server.stop() }
+        let c = try TestClient(port: server.port)
+        let r = try c.request("DELETE", "/plaintext")
+        #expect(r.status == 405 && r.header("Allow") == "GET, HEAD")
+        #expect(try c.request("PURGE", "/plaintext").status == 501)
+        let head = try c.request("HEAD", "/plaintext")
+        #expect(head.status == 200)
+        #expect(try c.request("GET", "/plaintext").text == "Hello, World!") // nothing left over from HEAD
+    }
+
+    /// The hot routes allocate nothing per request once warm: counted by a
+    /// malloc interposer on the worker threads.
+    @Test(arguments: backends) func zeroAllocationsPerRequest(backend: Backend) throws {
+        let server = try startExample(backend)
+        defer { server.stop() }
+        let c = try TestClient(port: server.port)
+        for target in ["/plaintext", "/json", "/user/12345"] {
+            var request = Array("GET \(target) HTTP/1.1\r\nHost: test\r\n\r\n".utf8)
+            for _ in 0..<200 { try c.send(&request); _ = try c.read() }
+            malloc_counter_start()
+            for _ in 0..<2000 { try c.send(&request); _ = try c.read() }
+            let allocations = malloc_counter_stop()
+            #expect(allocations == 0, "\(target): \(allocations) allocations in 2000 requests")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Testing
+@testable import Chopin
+
+struct Nested: Codable, Equatable {
+    struct Inner: Codable, Equatable {
+        let tags: [String]
+        let score: Double?
+    }
+    let name: String
+    let count: Int64
+    let ratio: Double
+    let flag: Bool
+    let inner: Inner
+    let list: [Inner]
+    let optional: String?
+    let big: UInt64
+    let small: Int8
+}
+
+@Suite struct JSONTests {
+    private func text<T: Encodable>(_ v: T) throws -> String { String(decoding: try JSON.encode(v), as: UTF8.self) }
+
+    @Test func escapesStrings() throws {
+        #expect(try text("a\"b\\c") == #""a\"b\\c""#)
+        #expect(try text("line\nbreak\ttab\r") == #""line\nbreak\ttab\r""#)
+        #expect(try text("\u{01}\u{1f}") == #""\u0001\u001f""#)
+        #expect(try text("héllo ✓ 🎹") == "\"héllo ✓ 🎹\"")
+    }
+
+    @Test func numbersRoundTrip() throws {
+        for d in [0.1, 1.0 / 3.0, 1e-7, 123456789.125, -2.5e300, Double.leastNonzeroMagnitude, 1.0, 0.0] {
+            let bytes = try JSON.encode([d])
+            #expect(try JSON.decode([Double].self, from: bytes) == [d])
+        }
+        #expect(try text([Int64.min, Int64.max]) == "[-9223372036854775808,9223372036854775807]")
+        #expect(try text(UInt64.max) == "18446744073709551615")
+        #expect(throws: (any Error).self) { try JSON.encode([Double.nan]) }
+        #expect(throws: (any Error).self) { try JSON.encode([Double.infinity]) }
+    }
+
+    @Test func nestedTypesRoundTrip() throws {
+        let v = Nested(name: "x", count: -3, ratio: 0.25, flag: true,
+                       inner: .init(tags: ["a", "b"], score: nil),
+                       list: [.init(tags: [], score: 1.5), .init(tags: ["z"], score: nil)],
+                       optional: nil, big: UInt64.max, small: -128)
+        let bytes = try JSON.encode(v)
+        #expect(try JSON.decode(Nested.self, from: bytes) == v)
+        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix(#"{"name":"x","count":-3,"ratio":0.25,"flag":true,"inner":{"tags":["a","b"]}"#))
+    }
+
+    @Test func decodesEscapesAndSurrogates() throws {
+        #expect(try JSON.decode(String.self, from: Array(#""a\u00e9\ud83c\udfb9\n\/""#.utf8)) == "aé🎹\n/")
+    }
+
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":}", "tru", "01", "1.", "-", "\"abc", "\"\\x\"", "\"\\ud800\"",
+        "{\"a\" 1}", "[1 2]", "nul", "1e", "\"a\u{01}\"", "[] []",
+    ])
+    func malformedInputThrows(input: String) {
+        #expect(throws: JSONError.self) { try JSON.decode([Int].self, from: Array(input.utf8)) }
+    }
+
+    @Test func invalidUTF8Throws() {
+        #expect(throws: JSONError.self) { try JSON.decode(String.self, from: [0x22, 0xff, 0xfe, 0x22]) }
+    }
+
+    @Test func hostileInputNeverTraps() {
+        let deep = Array(String(repeating: "[", count: 100_000).utf8)
+        #expect(throws: JSONError.self) { try JSON.decode([Int].self, from: deep) }
+        let huge = Array(("[" + String(repeating: "9", count: 10_000) + "]").utf8)
+        #expect(throws: JSONError.self) { try JSON.decode([Int].self, from: huge) }
+        #expect(throws: DecodingError.self) { try JSON.decode([Int8].self, from: Array("[300]".utf8)) }
+        #expect(throws: DecodingError.self) { try JSON.decode([Int].self, from: Array("[1.5]".utf8)) }
+        #expect(throws: DecodingError.self) { try JSON.decode([Double].self, from: Array("[1e400]".utf8)) }
+    }
+
+    @Test func wrongShapesNameTheField() throws {
+        do {
+            _ = try JSON.decode(User.self, from: Array(#"{"id":1}"#.utf8))
+            Issue.record("missing key accepted")
+        } catch DecodingError.keyNotFound(let key, _) {
+            #expect(key.stringValue == "username")
+        }
+    }
+}

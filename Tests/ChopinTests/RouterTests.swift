@@ -1,0 +1,112 @@
+import Testing
+@testable import Chopin
+
+private func router(_ patterns: [String]) -> Router {
+    let r = Router()
+    for p in patterns { r.get(p) { _ in .text(p) } }
+    return r
+}
+
+@Suite struct RouterTests {
+    @Test func staticBeatsParamBeatsWildcard() throws {
+        let r = router(["/user/me", "/user/:id", "/user/*rest"])
+        #expect(try r.decide("GET", "/user/me").pattern == "/user/me")
+        #expect(try r.decide("GET", "/user/42").pattern == "/user/:id")
+        #expect(try r.decide("GET", "/user/42").params == ["id": "42"])
+        #expect(try r.decide("GET", "/user/42/posts").pattern == "/user/*rest")
+        #expect(try r.decide("GET", "/user/42/posts").params == ["rest": "42/posts"])
+    }
+
+    @Test func backtracksWhenAStaticBranchDeadEnds() throws {
+        let r = router(["/a/b/c", "/a/:x/d"])
+        #expect(try r.decide("GET", "/a/b/d").pattern == "/a/:x/d")
+        #expect(try r.decide("GET", "/a/b/d").params == ["x": "b"])
+    }
+
+    @Test func severalParameters() throws {
+        let r = router(["/org/:org/repo/:repo"])
+        let d = try r.decide("GET", "/org/apple/repo/swift")
+        #expect(d.params == ["org": "apple", "repo": "swift"])
+    }
+
+    @Test func parametersArePercentDecoded() throws {
+        let r = router(["/files/:name", "/static/*path"])
+        #expect(try r.decide("GET", "/files/a%20b%2Fc").params == ["name": "a b/c"])
+        #expect(try r.decide("GET", "/static/css/%C3%A9.css").params == ["path": "css/é.css"])
+    }
+
+    @Test func notFound() throws {
+        let r = router(["/a", "/b/:id"])
+        #expect(try r.decide("GET", "/c").status == 404)
+        #expect(try r.decide("GET", "/b").status == 404)
+        #expect(try r.decide("GET", "/b//").status == 404) // an empty segment is no parameter
+    }
+
+    @Test func trailingSlashIsSignificant() throws {
+        let r = router(["/a", "/b/"])
+        #expect(try r.decide("GET", "/a").status == 200)
+        #expect(try r.decide("GET", "/a/").status == 404)
+        #expect(try r.decide("GET", "/b/").status == 200)
+        #expect(try r.decide("GET", "/b").status == 404)
+    }
+
+    @Test func rootRoute() throws {
+        let r = router(["/"])
+        #expect(try r.decide("GET", "/").status == 200)
+        #expect(try r.decide("GET", "/x").status == 404)
+    }
+
+    @Test func methodNotAllowedListsAllow() throws {
+        let r = Router()
+        r.get("/items") { _ in .text("") }
+        r.post("/items") { _ in .text("") }
+        let d = try r.decide("DELETE", "/items")
+        #expect(d.status == 405)
+        #expect(d.allow == "GET, HEAD, POST")
+    }
+
+    @Test func headIsServedByGet() throws {
+        let r = router(["/page"])
+        #expect(try r.decide("HEAD", "/page").pattern == "/page")
+    }
+
+    @Test func unknownMethodIs501UnlessRouted() throws {
+        let r = router(["/cache"])
+        #expect(try r.decide("PURGE", "/cache").status == 501)
+        let routed = Router()
+        routed.on(Method("PURGE"), "/cache") { _ in .text("purged") }
+        #expect(try routed.decide("PURGE", "/cache").status == 200)
+    }
+
+    @Test func conflictsAreErrorsNotOverrides() {
+        let r = Router()
+        r.get("/a/:id") { _ in .text("") }
+        r.get("/a/:id") { _ in .text("") }
+        r.get("/a/:name/b") { _ in .text("") }
+        r.get("/x/*rest/y") { _ in .text("") }
+        r.get("no-slash") { _ in .text("") }
+        do {
+            _ = try r.decide("GET", "/a/1")
+            Issue.record("conflicting routes were accepted")
+        } catch let e as RouterError {
+            #expect(e.problems.count == 4)
+            #expect(e.problems.contains { $0.contains("registered twice") })
+            #expect(e.problems.contains { $0.contains(":name") && $0.contains(":id") })
+            #expect(e.problems.contains { $0.contains("wildcard must be the last") })
+            #expect(e.problems.contains { $0.contains("must start with '/'") })
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func groupsPrefixTheirRoutes() throws {
+        let r = Router()
+        r.group("/api") { api in
+            api.get("/users/:id") { _ in .text("") }
+            api.group("/v2") { v2 in v2.get("/health") { _ in .text("") } }
+        }
+        #expect(try r.decide("GET", "/api/users/3").params == ["id": "3"])
+        #expect(try r.decide("GET", "/api/v2/health").status == 200)
+        #expect(try r.decide("GET", "/users/3").status == 404)
+    }
+}

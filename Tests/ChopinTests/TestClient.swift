@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import Chopin
+
+/// A blocking HTTP/1.1 client over a real socket, for end-to-end tests.
+final class TestClient {
+    struct Reply {
+        var status: Int
+        var headers: [(String, String)]
+        var body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func header(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: UInt16) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = UInt32(0x7f000001).bigEndian
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            close(fd)
+            throw Failure(description: "connect failed: \(errno)")
+        }
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) throws {
+        var bytes = Array(text.utf8)
+        try send(&bytes)
+    }
+
+    func send(_ bytes: inout [UInt8]) throws {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw Failure(description: "send failed: \(errno)") }
+            off += n
+        }
+    }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        while n < 0 && errno == EINTR { n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+        guard n > 0 else { throw Failure(description: n == 0 ? "connection closed" : "recv failed: \(errno)") }
+        buffer.append(contentsOf: chunk[0..<n])
+    }
+
+    /// Reads one response framed by Content-Length.
+    func read() throws -> Reply {
+        while true {
+            if let end = headEnd() {
+                let head = String(decoding: buffer[0..<end], as: UTF8.self)
+                let lines = head.split(separator: "\r\n")
+                let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+                var headers: [(String, String)] = []
+                for line in lines.dropFirst() {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    headers.append((String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " })))
+                }
+                let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
+                while buffer.count < end + 4 + length { try fill() }
+                let body = Array(buffer[(end + 4)..<(end + 4 + length)])
+                buffer.removeFirst(end + 4 + length)
+                return Reply(status: status, headers: headers, body: body)
+            }
+            try fill()
+        }
+    }
+
+    /// Reads a HEAD response: the head only.
+    func readHead() throws -> Reply {
+        while headEnd() == nil { try fill() }
+        let end = headEnd() ?? 0
+        let head = String(decoding: buffer[0..<end], as: UTF8.self)
+        buffer.removeFirst(end + 4)
+        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return Reply(status: status, headers: [], body: [])
+    }
+
+    private func headEnd() -> Int? {
+        guard buffer.count >= 4 else { return nil }
+        for i in 0...(buffer.count - 4)
+        where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
+            return i
+        }
+        return nil
+    }
+
+    /// One request on this connection, its response back.
+    func request(_ method: String, _ target: String, headers: [String: String] = [:], body: String = "") throws -> Reply {
+        var text = "\(method) \(target) HTTP/1.1\r\nHost: test\r\n"
+        for (k, v) in headers { text += "\(k): \(v)\r\n" }
+        if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }
+        text += "\r\n" + body
+        try send(text)
+        return method == "HEAD" ? try readHead() : try read()
+    }
+}
