@@ -31,6 +31,11 @@ let package = Package(
             name: "CMallocCounter",
             path: "Tests/CMallocCounter"
         ),
+        .executableTarget(
+            name: "chopin-json-bench",
+            dependencies: ["Chopin"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .testTarget(
             name: "ChopinTests",
             dependencies: ["Chopin", "CMallocCounter"],

@@ -272,6 +272,29 @@ void chopin_response_send(chopin_response *res, int status, const char *content_
     chopin_response_end(res);
 }
 
+void chopin_response_header_late(chopin_response *res, const char *name, size_t nlen, const char *value,
+                                 size_t vlen) {
+    if (res->state != RS_DONE || !valid_header(name, nlen, value, vlen)) {
+        if (res->state != RS_DONE) chopin_response_header(res, name, nlen, value, vlen);
+        else res->failed = 1;
+        return;
+    }
+    chopin_buf *o = res->out;
+    char *head = o->data + res->start;
+    char *end = memmem(head, o->len - res->start, "\r\n\r\n", 4);
+    if (!end) return;
+    size_t at = (size_t)(end - o->data) + 2; /* before the blank line */
+    size_t add = nlen + vlen + 4;
+    if (chopin__buf_reserve(o, res->pool, (size_t)o->len + add) < 0) return;
+    char *p = o->data + at;
+    memmove(p + add, p, o->len - at);
+    p = put(p, name, nlen);
+    p = PUT(p, ": ");
+    p = put(p, value, vlen);
+    PUT(p, "\r\n");
+    o->len += (uint32_t)add;
+}
+
 void chopin_response_discard(chopin_response *res) {
     if (res->deferred) return;
     res->out->len = res->start;

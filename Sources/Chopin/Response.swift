@@ -60,7 +60,11 @@ public struct Response: Sendable {
 extension Response {
     /// Writes this response through the C writer.
     func write(to res: OpaquePointer) {
-        if case .written = body { return }
+        if case .written = body {
+            // Written in place by ctx.json; middleware may have added headers since.
+            for h in headers { writeHeaderLate(res, h.name, h.value) }
+            return
+        }
         if chopin_response_status(res) != 0 { chopin_response_discard(res) }
         chopin_response_start(res, Int32(clamping: status.code))
         if let contentType { writeHeader(res, "Content-Type", contentType) }
@@ -77,16 +81,24 @@ extension Response {
     }
 }
 
-func writeHeader(_ res: OpaquePointer, _ name: String, _ value: String) {
+/// Hands a header's name and value to a C writer function without copying.
+private func withHeaderBytes(_ name: String, _ value: String,
+                             _ body: (UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int) -> Void) {
     var name = name
     var value = value
     name.withUTF8 { n in
         value.withUTF8 { v in
             n.withMemoryRebound(to: CChar.self) { n in
-                v.withMemoryRebound(to: CChar.self) { v in
-                    chopin_response_header(res, n.baseAddress, n.count, v.baseAddress, v.count)
-                }
+                v.withMemoryRebound(to: CChar.self) { v in body(n.baseAddress, n.count, v.baseAddress, v.count) }
             }
         }
     }
+}
+
+func writeHeader(_ res: OpaquePointer, _ name: String, _ value: String) {
+    withHeaderBytes(name, value) { chopin_response_header(res, $0, $1, $2, $3) }
+}
+
+func writeHeaderLate(_ res: OpaquePointer, _ name: String, _ value: String) {
+    withHeaderBytes(name, value) { chopin_response_header_late(res, $0, $1, $2, $3) }
 }

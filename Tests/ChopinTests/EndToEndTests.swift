@@ -113,3 +113,46 @@ import Testing
         }
     }
 }
+
+/// Middleware over real sockets: order, CORS on an in-place JSON response,
+/// preflight, and routes without middleware untouched.
+@Suite(.serialized) struct MiddlewareTests {
+    struct Tag: Middleware {
+        let name: String
+        func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
+            try next(ctx).header("X-Trace", name)
+        }
+    }
+
+    @Test func orderCorsAndPreflight() throws {
+        let router = Router()
+        router.use(CORS(allowedOrigins: ["https://a.example"]))
+        router.use(RequestLogger())
+        router.get("/json") { ctx in ctx.json(User(id: 1, username: "x")) }
+        router.allowPreflight("/json")
+        router.group("/g") { g in
+            g.use(Tag(name: "outer"))
+            g.use(Tag(name: "inner"))
+            g.get("/t") { _ in .text("t") }
+        }
+        var config = Configuration(host: "127.0.0.1", port: 0)
+        config.workers = 1
+        let server = try Server(configuration: config).start(router)
+        defer { server.stop() }
+        let c = try TestClient(port: server.port)
+
+        var r = try c.request("GET", "/json", headers: ["Origin": "https://a.example"])
+        #expect(r.status == 200 && r.text == #"{"id":1,"username":"x"}"#)
+        #expect(r.header("Access-Control-Allow-Origin") == "https://a.example")
+
+        r = try c.request("GET", "/json", headers: ["Origin": "https://evil.example"])
+        #expect(r.header("Access-Control-Allow-Origin") == nil)
+
+        r = try c.request("OPTIONS", "/json", headers: ["Origin": "https://a.example", "Access-Control-Request-Method": "GET"])
+        #expect(r.status == 204 && r.header("Access-Control-Allow-Methods") != nil)
+
+        r = try c.request("GET", "/g/t")
+        let traces = r.headers.filter { $0.0 == "X-Trace" }.map(\.1)
+        #expect(traces == ["inner", "outer"]) // inner wraps the handler, outer wraps inner
+    }
+}

@@ -53,6 +53,11 @@ void chopin_response_end(chopin_response *res);
 void chopin_response_send(chopin_response *res, int status, const char *content_type,
                           const void *body, size_t body_len);
 
+/* Adds a header to a response that is already ended, moving its body up
+ * (for middleware that decorates a response a handler wrote in place). */
+void chopin_response_header_late(chopin_response *res, const char *name, size_t name_len,
+                                 const char *value, size_t value_len);
+
 /* Drops everything this response has written so far, so the handler can
  * start over (for instance with an error status after a failure). */
 void chopin_response_discard(chopin_response *res);
