@@ -23,7 +23,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := fuzz_parser fuzz_chunked
 
 TEST_UNITS := test_parse test_chunked test_write test_slab test_timer
-TEST_NET   := test_server test_conformance
+TEST_NET   := test_server test_conformance test_attacks
 
 PORT ?= 8080
 WORKERS ?= 0

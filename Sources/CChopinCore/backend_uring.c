@@ -1,9 +1,14 @@
 /* backend_uring.c - the completion backend on io_uring (liburing).
  *
  * Per worker: a ring created on the worker thread (SINGLE_ISSUER with
- * DEFER_TASKRUN where the kernel has them), one multishot accept, one
+ * DEFER_TASKRUN where the kernel has them), a few accepts in flight, one
  * multishot recv per connection from a provided-buffer ring, at most one
  * send in flight per connection, and one io_uring_enter per loop turn.
+ *
+ * Accepts are single-shot, never more in flight than free connection slots:
+ * a multishot accept takes the whole backlog in one burst, and whatever it
+ * takes past the connection cap could only be closed, losing connections
+ * that would otherwise have waited in the backlog.
  *
  * user_data layout: op (8 bits) << 56 | generation (24 bits) << 32 | slot.
  * A completion whose generation is not the slot's is for a connection that
@@ -22,6 +27,7 @@
 #define BUF_GROUP 0
 #define NBUFS 512       /* power of two */
 #define BUF_SIZE 8192
+#define MAX_ACCEPTS 8   /* accepts in flight at once */
 
 enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_WAKE };
 
@@ -31,7 +37,7 @@ typedef struct uring_state {
     struct io_uring_buf_ring *br;
     char *bufs;
     uint64_t wake_val;
-    int accept_armed;
+    uint32_t accepts_armed;
     uint32_t *rearm; /* connections whose multishot recv ended on ENOBUFS */
     uint32_t nrearm;
     uint64_t enobufs;
@@ -144,26 +150,28 @@ static int ur_accept_start(chopin_worker *w) {
     uring_state *s = w->backend;
     if (w->listen_fd < 0) return 0;
     w->accepting = 1;
-    if (s->accept_armed) return 0;
-    struct io_uring_sqe *sqe = get_sqe(s);
-    if (!sqe) return -EBUSY;
-    io_uring_prep_multishot_accept(sqe, w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(sqe, ud(OP_ACCEPT, NULL));
-    s->accept_armed = 1;
+    /* Each accept in flight has a free slot waiting for it. */
+    while (s->accepts_armed < MAX_ACCEPTS && s->accepts_armed < w->slab.nfree) {
+        struct io_uring_sqe *sqe = get_sqe(s);
+        if (!sqe) return -EBUSY;
+        io_uring_prep_accept(sqe, w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        io_uring_sqe_set_data64(sqe, ud(OP_ACCEPT, NULL));
+        s->accepts_armed++;
+    }
     return 0;
 }
 
-static void cancel_op(uring_state *s, uint64_t target) {
+static void cancel_op(uring_state *s, uint64_t target, int flags) {
     struct io_uring_sqe *sqe = get_sqe(s);
     if (!sqe) return;
-    io_uring_prep_cancel64(sqe, target, 0);
+    io_uring_prep_cancel64(sqe, target, flags);
     io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, NULL));
 }
 
 static void ur_accept_stop(chopin_worker *w) {
     uring_state *s = w->backend;
     w->accepting = 0;
-    if (s->accept_armed) cancel_op(s, ud(OP_ACCEPT, NULL));
+    if (s->accepts_armed) cancel_op(s, ud(OP_ACCEPT, NULL), IORING_ASYNC_CANCEL_ALL);
 }
 
 static int arm_recv(chopin_worker *w, chopin_conn *c) {
@@ -183,7 +191,7 @@ static int ur_conn_start(chopin_worker *w, chopin_conn *c) { return arm_recv(w, 
 
 static void ur_read_pause(chopin_worker *w, chopin_conn *c) {
     /* Bytes already on their way still arrive; the connection keeps them. */
-    if (c->flags & CF_RECV_ARMED) cancel_op(w->backend, ud(OP_RECV, c));
+    if (c->flags & CF_RECV_ARMED) cancel_op(w->backend, ud(OP_RECV, c), 0);
 }
 
 static void ur_read_resume(chopin_worker *w, chopin_conn *c) {
@@ -205,8 +213,8 @@ static int ur_send(chopin_worker *w, chopin_conn *c) { return submit_send(w, c);
 
 static void ur_close(chopin_worker *w, chopin_conn *c) {
     uring_state *s = w->backend;
-    if (c->flags & CF_RECV_ARMED) cancel_op(s, ud(OP_RECV, c));
-    if (c->flags & CF_SENDING) cancel_op(s, ud(OP_SEND, c));
+    if (c->flags & CF_RECV_ARMED) cancel_op(s, ud(OP_RECV, c), 0);
+    if (c->flags & CF_SENDING) cancel_op(s, ud(OP_SEND, c), 0);
     shutdown(c->fd, SHUT_WR);
     close(c->fd); /* in-flight operations hold their own reference to the socket */
     c->fd = -1;
@@ -278,10 +286,9 @@ static void on_send(chopin_worker *w, chopin_conn *c, int res) {
 
 static void on_accept(chopin_worker *w, struct io_uring_cqe *cqe) {
     uring_state *s = w->backend;
+    s->accepts_armed--;
     if (cqe->res >= 0) chopin__worker_accepted(w, cqe->res);
-    if (cqe->flags & IORING_CQE_F_MORE) return;
-    s->accept_armed = 0;
-    if (cqe->res < 0 && cqe->res != -ECANCELED) chopin__worker_accept_failed(w, -cqe->res);
+    else if (cqe->res != -ECANCELED) chopin__worker_accept_failed(w, -cqe->res);
     if (w->accepting && !w->accept_retry_ms) ur_accept_start(w);
 }
 

@@ -16,6 +16,7 @@ int chopin__pool_init(chopin_bufpool *p, uint32_t block_size, uint32_t max_free)
     p->block_size = block_size;
     p->nfree = 0;
     p->max_free = max_free;
+    p->held = NULL;
     p->free = calloc(max_free ? max_free : 1, sizeof *p->free);
     return p->free ? 0 : -ENOMEM;
 }
@@ -37,6 +38,11 @@ static void pool_put(chopin_bufpool *p, void *block) {
     else free(block);
 }
 
+/* Only the owning worker writes; metric readers load it relaxed. */
+static void account(chopin_bufpool *pool, int64_t delta) {
+    if (pool && pool->held) __atomic_store_n(pool->held, *pool->held + (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
 static int is_block(const chopin_buf *b, const chopin_bufpool *pool) {
     return pool && b->cap == pool->block_size;
 }
@@ -48,6 +54,7 @@ int chopin__buf_reserve(chopin_buf *b, chopin_bufpool *pool, size_t need) {
         b->data = pool_get(pool);
         if (!b->data) return -ENOMEM;
         b->cap = pool->block_size;
+        account(pool, b->cap);
         return 0;
     }
     size_t cap = b->cap ? (size_t)b->cap * 2 : 4096;
@@ -65,6 +72,7 @@ int chopin__buf_reserve(chopin_buf *b, chopin_bufpool *pool, size_t need) {
         p = realloc(b->data, cap);
         if (!p) return -ENOMEM;
     }
+    account(pool, (int64_t)cap - (int64_t)b->cap);
     b->data = p;
     b->cap = (uint32_t)cap;
     return 0;
@@ -88,6 +96,7 @@ void chopin__buf_consume(chopin_buf *b, size_t n) {
 
 void chopin__buf_release(chopin_buf *b, chopin_bufpool *pool) {
     if (b->data) {
+        account(pool, -(int64_t)b->cap);
         if (is_block(b, pool)) pool_put(pool, b->data);
         else free(b->data);
     }

@@ -78,12 +78,18 @@ static int head_still_incomplete(const chopin_worker *w, chopin_conn *c, const c
 static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) {
     const chopin_config *cfg = w->cfg;
     size_t off = 0;
+    uint32_t handled = 0;
     chopin_request req;
 
     c->flags &= ~CF_PENDING_INPUT;
     while (off < *len && (c->state == CONN_HEAD || c->state == CONN_BODY)) {
         if (pending_output(c) > cfg->max_pending_output) {
             c->flags |= CF_PENDING_INPUT;
+            break;
+        }
+        if (handled == cfg->max_pipelined) {
+            /* Fairness: the rest waits for the next loop turn. */
+            c->flags |= CF_PENDING_INPUT | CF_QUOTA;
             break;
         }
         char *p = buf + off;
@@ -145,6 +151,7 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
         }
 
         dispatch(w, c, &req);
+        handled++;
         off += total;
         c->flags &= ~(CF_STARTED | CF_CONTINUE_SENT);
         if (c->state == CONN_BODY) c->state = CONN_HEAD;
@@ -220,12 +227,12 @@ static void settle(chopin_worker *w, chopin_conn *c) {
     for (;;) {
         if (!(c->flags & CF_OPEN)) return;
         if (flush(w, c) < 0) return;
-        if ((c->flags & CF_CLOSE_AFTER_TX) && !(c->flags & CF_SENDING) && c->out.len == 0) {
+        if ((c->flags & CF_CLOSE_AFTER_TX) && !(c->flags & (CF_SENDING | CF_PENDING_INPUT)) && c->out.len == 0) {
             chopin__conn_close(w, c);
             return;
         }
-        if ((c->flags & CF_PENDING_INPUT) && (c->state == CONN_HEAD || c->state == CONN_BODY) &&
-            pending_output(c) <= w->cfg->max_pending_output) {
+        if ((c->flags & CF_PENDING_INPUT) && !(c->flags & CF_QUOTA) &&
+            (c->state == CONN_HEAD || c->state == CONN_BODY) && pending_output(c) <= w->cfg->max_pending_output) {
             size_t n = c->in.len;
             size_t used = process(w, c, c->in.data, &n);
             c->in.len = (uint32_t)n;
@@ -238,9 +245,14 @@ static void settle(chopin_worker *w, chopin_conn *c) {
         chopin__conn_close(w, c);
         return;
     }
-    /* Reads pause while a response is deferred or output backs up. */
+    if ((c->flags & CF_QUOTA) && !(c->flags & CF_READY)) {
+        c->flags |= CF_READY;
+        w->ready[w->nready++] = c->idx;
+    }
+    /* Reads pause while a response is deferred, output backs up, or complete
+     * requests already wait in `in`: memory stays bounded per connection. */
     int want_pause = c->state == CONN_DEFERRED || pending_output(c) > w->cfg->max_pending_output ||
-                     c->state == CONN_CLOSING;
+                     c->state == CONN_CLOSING || (c->flags & CF_PENDING_INPUT);
     if (want_pause && !(c->flags & CF_READ_PAUSED)) {
         c->flags |= CF_READ_PAUSED;
         w->ops->read_pause(w, c);
@@ -373,6 +385,10 @@ void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferre
         c->state = CONN_HEAD;
     }
     settle(w, c);
+}
+
+void chopin__conn_resume(chopin_worker *w, chopin_conn *c) {
+    if (c->flags & CF_OPEN) settle(w, c);
 }
 
 void chopin__conn_drain(chopin_worker *w, chopin_conn *c) {

@@ -28,6 +28,7 @@ typedef struct chopin_bufpool {
     uint32_t nfree;
     uint32_t max_free;
     void **free;
+    uint64_t *held; /* bytes handed out, for the metrics (NULL: not counted) */
 } chopin_bufpool;
 
 typedef struct chopin_buf {
@@ -106,6 +107,7 @@ int chopin__wheel_timeout(const chopin_wheel *w, uint64_t now_ms);
 typedef struct chopin_worker_metrics {
     uint64_t requests, bytes_in, bytes_out, accepted, closed;
     uint64_t responses_4xx, responses_5xx, parse_errors, timeouts;
+    uint64_t buffer_bytes;
 } __attribute__((aligned(CHOPIN_CACHELINE))) chopin_worker_metrics;
 
 #define CHOPIN_COUNT(w, field, n)                                                                  \
@@ -129,6 +131,8 @@ enum conn_flags {
     CF_RECV_ARMED = 1 << 6,      /* io_uring: a multishot recv is in flight */
     CF_DEAD = 1 << 7,            /* closed; waiting for in-flight operations */
     CF_PENDING_INPUT = 1 << 8,   /* `in` may hold complete requests left for later */
+    CF_QUOTA = 1 << 9,           /* stopped at max_pipelined: resume on the next loop turn */
+    CF_READY = 1 << 10,          /* on the worker's ready list */
 };
 
 typedef enum timer_kind {
@@ -265,6 +269,9 @@ struct chopin_worker {
     int stopping;           /* graceful stop under way */
     uint64_t stop_deadline_ms;
 
+    uint32_t *ready;        /* connections to resume on the next loop turn */
+    uint32_t nready;
+
     chopin_deferred *_Atomic deferred_done; /* finished deferred responses, any thread pushes */
     int _Atomic stop_requested;
 
@@ -286,6 +293,7 @@ void chopin__conn_close(chopin_worker *w, chopin_conn *c);
 void chopin__conn_timeout(chopin_worker *w, chopin_conn *c);
 void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d);
 void chopin__conn_drain(chopin_worker *w, chopin_conn *c);
+void chopin__conn_resume(chopin_worker *w, chopin_conn *c);
 void *chopin__worker_main(void *arg);
 /* A worker tells the starter its init result (w->init_rc). */
 void chopin__server_worker_ready(chopin_worker *w);

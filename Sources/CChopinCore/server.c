@@ -44,6 +44,7 @@ void chopin_config_init(chopin_config *c) {
     c->max_chunk_ext = 1024;
     c->max_trailer = 8192;
     c->max_pending_output = 256u << 10;
+    c->max_pipelined = 32;
     c->header_timeout_ms = 10000;
     c->body_timeout_ms = 30000;
     c->idle_timeout_ms = 60000;
@@ -103,6 +104,7 @@ int chopin_config_validate(const chopin_config *c, char *err, size_t err_len) {
     if (c->max_headers < 1 || c->max_headers > 65536) FAIL("max_headers is %u; between 1 and 65536", c->max_headers);
     if (c->max_body > (1ull << 31)) FAIL("max_body is %llu; at most 2 GiB", (unsigned long long)c->max_body);
     if (c->max_pending_output < 1024) FAIL("max_pending_output is %u; at least 1024 bytes", c->max_pending_output);
+    if (c->max_pipelined < 1) FAIL("max_pipelined must be at least 1");
     if (!c->header_timeout_ms || !c->body_timeout_ms || !c->idle_timeout_ms || !c->write_timeout_ms)
         FAIL("timeouts must be above 0 ms");
     return 0;
@@ -326,6 +328,7 @@ void chopin_server_metrics(const chopin_server *s, chopin_metrics *out) {
         SUM(responses_5xx);
         SUM(parse_errors);
         SUM(timeouts);
+        SUM(buffer_bytes);
 #undef SUM
     }
     out->active = out->accepted - out->closed;

@@ -86,6 +86,19 @@ static void on_timer(void *ctx, uint32_t idx) {
     chopin__conn_timeout(w, &w->conns[idx]);
 }
 
+/* Connections that stopped at max_pipelined go on now, after every other
+ * connection had its turn. */
+static void resume_ready(chopin_worker *w) {
+    uint32_t n = w->nready;
+    w->nready = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        chopin_conn *c = &w->conns[w->ready[i]];
+        if (!(c->flags & CF_READY)) continue;
+        c->flags &= ~(CF_READY | CF_QUOTA);
+        chopin__conn_resume(w, c);
+    }
+}
+
 static void close_all(chopin_worker *w) {
     for (uint32_t i = 0; i < w->slab.cap; i++) chopin__conn_close(w, &w->conns[i]);
 }
@@ -137,6 +150,8 @@ static void worker_cleanup(chopin_worker *w) {
     chopin__pool_destroy(&w->pool);
     free(w->conns);
     free(w->headers);
+    free(w->ready);
+    w->ready = NULL;
     w->conns = NULL;
     w->headers = NULL;
 }
@@ -164,6 +179,9 @@ static int worker_init(chopin_worker *w) {
     if ((rc = chopin__slab_init(&w->slab, cap)) < 0) return rc;
     if ((rc = chopin__wheel_init(&w->wheel, cap, WHEEL_SLOTS, WHEEL_TICK_MS, w->now_ms)) < 0) return rc;
     if ((rc = chopin__pool_init(&w->pool, 16384, 1024)) < 0) return rc;
+    w->pool.held = &w->metrics->buffer_bytes;
+    w->ready = calloc(cap, sizeof *w->ready);
+    if (!w->ready) return -ENOMEM;
     if ((rc = w->ops->init(w)) < 0) return rc;
     return w->ops->accept_start(w);
 }
@@ -197,7 +215,9 @@ void *chopin__worker_main(void *arg) {
             if (timeout < 0 || t < timeout) timeout = t;
         }
         if (w->stopping && (timeout < 0 || timeout > 50)) timeout = 50;
+        if (w->nready) timeout = 0;
         w->ops->run_once(w, timeout);
+        resume_ready(w);
     }
     worker_cleanup(w);
     return NULL;

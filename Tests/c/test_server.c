@@ -128,6 +128,33 @@ static void test_pipelined(uint16_t port) {
     client_close(&ca);
 }
 
+static void test_pipeline_quota(void) {
+    t_case = "max_pipelined: the rest waits its turn, nothing is lost, a half-closed client gets every answer";
+    chopin_config cfg = base_config();
+    cfg.max_pipelined = 4;
+    chopin_server *srv = start(&cfg);
+    if (!srv) return;
+    char req[50 * 40];
+    size_t n = 0;
+    for (int i = 0; i < 50; i++) n += (size_t)sprintf(req + n, "GET /seq/%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
+    client_connect(&ca, chopin_server_port(srv));
+    client_send(&ca, req, n);
+    shutdown(ca.fd, SHUT_WR); /* the client is done sending, not reading */
+    int in_order = 1, got = 0;
+    for (int i = 0; i < 50; i++) {
+        if (client_read_response(&ca, &r, 2000, 0) != 0) break;
+        char want[16];
+        int wl = sprintf(want, "%d", i);
+        if (r.body_len != (size_t)wl || memcmp(r.body, want, (size_t)wl) != 0) in_order = 0;
+        got++;
+    }
+    CHECK_EQ_INT(got, 50);
+    CHECK(in_order, "in order");
+    CHECK(client_wait_eof(&ca, 1000), "closed after the last answer");
+    client_close(&ca);
+    stop(srv);
+}
+
 static void test_byte_at_a_time(uint16_t port) {
     t_case = "a request one byte at a time";
     static const char req[] = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello";
@@ -456,6 +483,7 @@ static void run_backend(const char *name) {
     stop(srv);
     test_timeouts();
     test_connection_cap();
+    test_pipeline_quota();
     test_graceful_shutdown();
     test_shutdown_deadline();
     test_emfile(name);

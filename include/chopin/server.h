@@ -44,6 +44,8 @@ typedef struct chopin_config {
     uint32_t max_trailer;         /* bytes of the trailer section (default 8192) */
     uint32_t max_pending_output;  /* bytes of responses queued for a client that does not
                                      read; past it, reads pause (default 256 KiB) */
+    uint32_t max_pipelined;       /* requests of one connection handled per loop turn; the
+                                     rest wait, unread, for the next turn (default 32) */
 
     uint32_t header_timeout_ms;   /* from a request's first byte to its last header (default 10 s) */
     uint32_t body_timeout_ms;     /* from the head to the body's last byte (default 30 s) */
@@ -102,6 +104,7 @@ typedef struct chopin_metrics {
     uint64_t responses_5xx;
     uint64_t parse_errors;
     uint64_t timeouts;
+    uint64_t buffer_bytes; /* held now by connections for unfinished input and unsent output */
 } chopin_metrics;
 
 void chopin_server_metrics(const chopin_server *srv, chopin_metrics *out);
