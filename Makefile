@@ -4,7 +4,7 @@
 #   make run-c      the C example server chopin-hello, same flags
 #   make test       every test: C units + integration under ASan/UBSan on both
 #                   backends, a short fuzz run, and the Swift tests
-#   make fuzz       the parser fuzzers for FUZZ_SECONDS each (default 60)
+#   make fuzz       the fuzzers (parser, chunked, JSON, router) for FUZZ_SECONDS each (default 60)
 #   make deps       install what building and testing need (idempotent)
 
 SHELL   := /bin/bash
@@ -19,8 +19,12 @@ CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address
 LIBS    := -luring -lpthread
 
 FUZZ_CC      ?= $(shell command -v clang 2>/dev/null || echo /opt/swift/usr/bin/clang)
+SWIFTC       ?= $(shell command -v swiftc 2>/dev/null || echo /opt/swift/usr/bin/swiftc)
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_parser fuzz_chunked
+# C targets (parser, chunked decoder) and Swift targets (JSON, router), the
+# latter built with swiftc -sanitize=fuzzer over the Chopin sources.
+FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_json fuzz_router
+SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift')
 
 TEST_UNITS := test_parse test_chunked test_write test_slab test_timer
 TEST_NET   := test_server test_conformance test_attacks
@@ -72,6 +76,17 @@ $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< Sources/CChopinCore/parse.c Sources/CChopinCore/chunked.c -o $@ \
 	    2> $@.log || { cat $@.log; exit 1; }
 
+$(BUILD)/fuzz/core/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer-no-link,address -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router: $(BUILD)/fuzz/%: fuzz/swift/%.swift $(SWIFT_SRC) \
+        $(patsubst Sources/CChopinCore/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC))
+	@echo "  SWIFTC $@"
+	@$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -module-name ChopinFuzz \
+	    -I include -Xcc -D_GNU_SOURCE $(SWIFT_SRC) $< $(BUILD)/fuzz/core/*.o -luring -o $@ \
+	    2> $@.log || { cat $@.log; exit 1; }
+
 fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$t; \
@@ -82,7 +97,7 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 	done
 
 fuzz-smoke:
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-10}
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-30}
 
 deps:
 	@bash scripts/deps.sh

@@ -156,3 +156,42 @@ import Testing
         #expect(traces == ["inner", "outer"]) // inner wraps the handler, outer wraps inner
     }
 }
+
+/// The protocol rules hold through the Swift API too (the C core frames
+/// requests before Swift sees them): raw bytes, status, and close.
+@Suite(.serialized) struct SwiftConformanceTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let rfc: String
+        let raw: String
+        let status: Int
+        let closes: Bool
+        var description: String { "RFC \(rfc): \(raw.prefix(40))" }
+    }
+
+    static let cases: [Case] = [
+        Case(rfc: "9112 6.3", raw: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", status: 400, closes: true),
+        Case(rfc: "9112 5.1", raw: "GET /plaintext HTTP/1.1\r\nHost : t\r\n\r\n", status: 400, closes: true),
+        Case(rfc: "9112 3.2", raw: "GET /plaintext HTTP/1.1\r\n\r\n", status: 400, closes: true),
+        Case(rfc: "9110 6.2", raw: "GET /plaintext HTTP/2.0\r\nHost: t\r\n\r\n", status: 505, closes: true),
+        Case(rfc: "9110 10.1.1", raw: "GET /plaintext HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\n\r\n", status: 417, closes: true),
+        Case(rfc: "9110 15.5.14", raw: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000000\r\n\r\n", status: 413, closes: true),
+        Case(rfc: "9110 9.1", raw: "BREW /plaintext HTTP/1.1\r\nHost: t\r\n\r\n", status: 501, closes: false),
+        Case(rfc: "9110 15.5.6", raw: "PUT /plaintext HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", status: 405, closes: false),
+        Case(rfc: "9112 7.1", raw: "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", status: 200, closes: false),
+        Case(rfc: "9112 9.6", raw: "GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", status: 200, closes: true),
+    ]
+
+    @Test(arguments: cases) func rawCase(_ k: Case) throws {
+        let server = try startExample(.epoll)
+        defer { server.stop() }
+        let c = try TestClient(port: server.port)
+        try c.send(k.raw + "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
+        let first = try c.read()
+        #expect(first.status == k.status)
+        if k.closes {
+            #expect(throws: TestClient.Failure.self) { _ = try c.read() } // closed, nothing more answered
+        } else {
+            #expect(try c.read().status == 200)
+        }
+    }
+}
