@@ -5,7 +5,7 @@ dir=$1; shift
 passed=0; failed=0; status=0
 for t in "$@"; do
     out=$("$dir/$t" 2>&1); rc=$?
-    echo "$out" | grep -E "FAIL|ERROR|runtime error|passed" | head -50
+    echo "$out" | grep -E "FAIL|ERROR|runtime error|passed|^memory:|^NOTE|^conformance:" | head -60
     line=$(echo "$out" | grep -E "^$t: [0-9]+ passed, [0-9]+ failed$" | tail -1)
     if [ -z "$line" ] || [ $rc -ne 0 ]; then
         echo "$t: exited with $rc" >&2
