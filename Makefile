@@ -5,6 +5,8 @@
 #   make test       every test: C units + integration under ASan/UBSan on both
 #                   backends, a short fuzz run, and the Swift tests
 #   make fuzz       the fuzzers (parser, chunked, JSON, router) for FUZZ_SECONDS each (default 60)
+#   make bench      Chopin against SwiftNIO, Hummingbird and hyper, plus per-request costs
+#                   (QUICK=1 for a smoke run of a few seconds a server); not part of make test
 #   make deps       install what building and testing need (idempotent)
 
 SHELL   := /bin/bash
@@ -29,11 +31,12 @@ SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift')
 TEST_UNITS := test_parse test_chunked test_write test_slab test_timer
 TEST_NET   := test_server test_conformance test_attacks
 
+QUICK ?= 0
 PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: all run run-c test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: all run run-c bench test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/rel
@@ -98,6 +101,9 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 
 fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-30}
+
+bench:
+	QUICK=$(QUICK) bash bench/run.sh
 
 deps:
 	@bash scripts/deps.sh

@@ -1,0 +1,28 @@
+// swift-tools-version:6.0
+// The Swift peers Chopin is measured against: a plain SwiftNIO NIOHTTP1 server
+// and a Hummingbird 2 server, each on one event loop, serving the same
+// /plaintext and /json as chopin-example.
+import PackageDescription
+
+let package = Package(
+    name: "chopin-bench-peers",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "nio-peer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "hb-peer",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")]
+        ),
+    ]
+)

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# bench/run.sh - Chopin against SwiftNIO, Hummingbird and hyper in one run on
+# one machine, then Chopin's own per-request costs. `make bench` runs it;
+# `make bench QUICK=1` is the few-seconds-a-server smoke version.
+#
+# Every server is pinned to CPU $SERVER_CPU and wrk to CPU $WRK_CPU; servers
+# are interleaved round by round, each test has a warm-up. Results go to
+# bench/results/<time>/ and the latest table and chart to bench/results/.
+# Knobs: ROUNDS DURATION WARMUP CONNS DEPTH SERVER_CPU WRK_CPU IDLE_CONNS
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    ROUNDS=${ROUNDS:-1}; DURATION=${DURATION:-2}; WARMUP=${WARMUP:-1}
+    IDLE_CONNS=${IDLE_CONNS:-2000}; CALLGRIND_REQS=${CALLGRIND_REQS:-1000}
+else
+    ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-10}; WARMUP=${WARMUP:-3}
+    IDLE_CONNS=${IDLE_CONNS:-10000}; CALLGRIND_REQS=${CALLGRIND_REQS:-5000}
+fi
+CONNS=${CONNS:-64}
+DEPTH=${DEPTH:-16}
+SERVER_CPU=${SERVER_CPU:-1}
+WRK_CPU=${WRK_CPU:-0}
+TESTS="plaintext json pipelined"
+OUT=$HERE/results/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT" "$ROOT/build/bench"
+HZ=$(getconf CLK_TCK)
+FAILED=0
+log() { echo "== $*" >&2; }
+
+# ---- dependencies and builds --------------------------------------------------
+need_apt() {
+    local missing=() p
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then echo "missing ${missing[*]}: run as root, or apt-get install them" >&2; return 1; fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+need_apt wrk curl valgrind strace linux-perf python3-matplotlib || exit 1
+ulimit -n $((IDLE_CONNS + 1024)) 2>/dev/null || ulimit -n 65536 2>/dev/null
+
+log "building chopin-example (release)"
+(cd "$ROOT" && swift build -c release --product chopin-example 2>&1 | tail -1) || exit 1
+CHOPIN=$ROOT/.build/release/chopin-example
+cc -O2 -shared -fPIC -I"$ROOT/Tests/CMallocCounter/include" -o "$ROOT/build/bench/malloc_counter.so" \
+    "$ROOT/Tests/CMallocCounter/counter.c" -ldl || exit 1
+log "building the SwiftNIO and Hummingbird peers (release; minutes the first time)"
+(cd "$HERE/peers" && swift build -c release 2>&1 | tail -1) || exit 1
+HYPER=""
+if need_apt librust-hyper-dev librust-tokio-dev librust-serde-dev librust-serde-derive-dev librust-serde-json-dev 2>/dev/null &&
+    command -v cargo >/dev/null && (cd "$HERE/hyper-peer" && cargo build --release -q 2>"$OUT/hyper-build.log"); then
+    HYPER=$HERE/hyper-peer/target/release/hyper-peer
+else
+    echo "hyper: skipped (Debian's Rust crates or cargo not available; see $OUT/hyper-build.log)" >&2
+fi
+
+SERVERS=(
+    "chopin-epoll|9101|$CHOPIN --port 9101 --workers 1 --backend epoll"
+    "chopin-uring|9102|$CHOPIN --port 9102 --workers 1 --backend uring"
+    "nio|9103|$HERE/peers/.build/release/nio-peer 9103"
+    "hummingbird|9104|$HERE/peers/.build/release/hb-peer 9104"
+)
+[ -n "$HYPER" ] && SERVERS+=("hyper|9105|$HYPER 9105")
+
+# ---- helpers --------------------------------------------------------------------------
+SPID=""
+start_server() {  # port command...; sets SPID, waits for the port
+    local port=$1; shift
+    taskset -c "$SERVER_CPU" "$@" > "$OUT/server-$port.log" 2>&1 &
+    SPID=$!
+    local i
+    for i in $(seq 1 100); do
+        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/plaintext" && return 0
+        sleep 0.1
+    done
+    echo "server on $port did not answer" >&2
+    return 1
+}
+stop_server() {
+    [ -n "$SPID" ] || return
+    kill -TERM "$SPID" 2>/dev/null
+    local i
+    for i in $(seq 1 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SPID" 2>/dev/null
+    wait "$SPID" 2>/dev/null
+    SPID=""
+}
+cpu_busy() { awk -v c="cpu$1" '$1==c {print $2+$3+$4+$7+$8}' /proc/stat; }  # user nice system irq softirq
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+wrk_run() {  # seconds url pipelined(0|1)
+    local d=$1 url=$2 script=()
+    [ "$3" = 1 ] && script=(-s "$HERE/tools/pipeline.lua" "$url" -- "$DEPTH") || script=("$url")
+    timeout -k 5 $((d + 30)) taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"${d}s" --latency "${script[@]}"
+}
+to_ms() {
+    awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0}
+        else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print "" }'
+}
+requests_of() { awk '/requests in/ {print $1; exit}' "$1"; }
+
+# ---- the matrix ----------------------------------------------------------------------------
+echo "round,server,test,req_per_s,p50_ms,p99_ms,us_per_req,rss_mib,errors" > "$OUT/matrix.csv"
+for round in $(seq 1 "$ROUNDS"); do
+    for entry in "${SERVERS[@]}"; do
+        IFS='|' read -r name port cmd <<< "$entry"
+        # shellcheck disable=SC2086
+        start_server "$port" $cmd || { stop_server; FAILED=1; continue; }
+        for test in $TESTS; do
+            url=http://127.0.0.1:$port/plaintext; pipe=0
+            [ "$test" = json ] && url=http://127.0.0.1:$port/json
+            [ "$test" = pipelined ] && pipe=1
+            wrk_run "$WARMUP" "$url" $pipe > /dev/null 2>&1
+            f=$OUT/r$round-$name-$test.txt
+            b0=$(cpu_busy "$SERVER_CPU")
+            wrk_run "$DURATION" "$url" $pipe > "$f" 2>&1
+            b1=$(cpu_busy "$SERVER_CPU")
+            rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$f")
+            n=$(requests_of "$f")
+            p50=""; p99=""
+            if [ "$test" != pipelined ]; then
+                p50=$(to_ms "$(awk '$1=="50%" {print $2; exit}' "$f")")
+                p99=$(to_ms "$(awk '$1=="99%" {print $2; exit}' "$f")")
+            fi
+            us=$(awk -v b=$((b1 - b0)) -v hz="$HZ" -v n="${n:-0}" 'BEGIN{ if (n>0) printf "%.3f", b/hz*1e6/n; else print "" }')
+            rss=$(awk -v k="$(rss_kib "$SPID")" 'BEGIN{printf "%.1f", k/1024}')
+            errs=$(awk '/Socket errors:/ {gsub(",",""); e+=$4+$6+$8+$10} /Non-2xx/ {e+=$NF} END{print e+0}' "$f")
+            echo "$round,$name,$test,${rps:-0},$p50,$p99,$us,$rss,$errs" >> "$OUT/matrix.csv"
+            printf '%-2s %-13s %-10s %10s req/s %8s us/req\n' "$round" "$name" "$test" "${rps:-FAIL}" "$us" >&2
+        done
+        stop_server
+        sleep 1
+    done
+done
+# Debian's python3 has matplotlib (python3-matplotlib); another python3 on PATH may not.
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+"$PY" "$HERE/tools/report.py" "$OUT" | tail -1 || FAILED=1
+
+# ---- Chopin's per-request costs ------------------------------------------------------------
+COSTS=$OUT/costs.md
+{
+    echo "| cost | route | epoll | io_uring |"
+    echo "|---|---|---:|---:|"
+} > "$COSTS"
+
+log "allocations per request (malloc interposer on the worker threads)"
+declare -A ALLOC
+for backend in epoll uring; do
+    export MALLOC_COUNTER_SIGNALS=1
+    start_server 9110 env LD_PRELOAD="$ROOT/build/bench/malloc_counter.so" "$CHOPIN" --port 9110 --workers 1 --backend "$backend" || { FAILED=1; continue; }
+    unset MALLOC_COUNTER_SIGNALS
+    for route in /plaintext /json /user/12345; do
+        wrk_run 1 "http://127.0.0.1:9110$route" 0 > /dev/null 2>&1
+        kill -USR1 "$SPID"; sleep 0.2
+        wrk_run 2 "http://127.0.0.1:9110$route" 0 > "$OUT/alloc-$backend.txt" 2>&1
+        n=$(requests_of "$OUT/alloc-$backend.txt")
+        kill -USR2 "$SPID"; sleep 0.3
+        count=$(grep -o 'malloc-counter: [0-9]*' "$OUT/server-9110.log" | tail -1 | awk '{print $2}')
+        per=$(awk -v c="${count:-0}" -v n="${n:-1}" 'BEGIN{printf "%.4f", c/n}')
+        ALLOC[$backend$route]="$per ($count in $n)"
+        if [ "${count:-1}" != 0 ]; then echo "allocations on $route ($backend): $count in $n requests" >&2; FAILED=1; fi
+    done
+    stop_server
+done
+for route in /plaintext /json /user/12345; do
+    echo "| heap allocations per request | $route | ${ALLOC[epoll$route]:-?} | ${ALLOC[uring$route]:-?} |" >> "$COSTS"
+done
+
+log "syscalls per request (perf stat, raw_syscalls:sys_enter)"
+declare -A SYS
+for backend in epoll uring; do
+    start_server 9111 "$CHOPIN" --port 9111 --workers 1 --backend "$backend" || { FAILED=1; continue; }
+    for test in plaintext pipelined; do
+        pipe=0; [ "$test" = pipelined ] && pipe=1
+        wrk_run 1 "http://127.0.0.1:9111/plaintext" $pipe > /dev/null 2>&1
+        perf stat -x, -e raw_syscalls:sys_enter -p "$SPID" -o "$OUT/perf-$backend-$test.txt" -- sleep $((DURATION > 3 ? 3 : DURATION)) &
+        ppid=$!
+        wrk_run $((DURATION > 3 ? 3 : DURATION)) "http://127.0.0.1:9111/plaintext" $pipe > "$OUT/sys-$backend-$test.txt" 2>&1
+        wait $ppid
+        calls=$(awk -F, '/raw_syscalls/ {print $1}' "$OUT/perf-$backend-$test.txt")
+        n=$(requests_of "$OUT/sys-$backend-$test.txt")
+        SYS[$backend$test]=$(awk -v c="${calls:-0}" -v n="${n:-0}" 'BEGIN{ if (n>0 && c>0) printf "%.3f", c/n; else print "n/a" }')
+    done
+    stop_server
+done
+echo "| syscalls per request | /plaintext | ${SYS[epollplaintext]:-?} | ${SYS[uringplaintext]:-?} |" >> "$COSTS"
+echo "| syscalls per request | /plaintext, pipelined x$DEPTH | ${SYS[epollpipelined]:-?} | ${SYS[uringpipelined]:-?} |" >> "$COSTS"
+
+log "instructions per request (callgrind, epoll; difference of two runs, so start-up cancels out)"
+# valgrind 3.19 cannot read the Swift toolchain's debug info: count on a copy without it.
+strip -g -o "$ROOT/build/bench/chopin-example-nodebug" "$CHOPIN"
+instr() {  # requests -> total instructions
+    local n=$1 f="$OUT/callgrind-$1.out"
+    valgrind --tool=callgrind --callgrind-out-file="$f" "$ROOT/build/bench/chopin-example-nodebug" --port 9112 --workers 1 --backend epoll \
+        > "$OUT/callgrind-$n.log" 2>&1 &
+    local vp=$! i
+    for i in $(seq 1 300); do curl -s -o /dev/null --max-time 2 http://127.0.0.1:9112/plaintext && break; sleep 0.2; done
+    python3 "$HERE/tools/sequential_client.py" 9112 /plaintext "$n"
+    kill -TERM "$vp"; wait "$vp" 2>/dev/null
+    awk '/^(summary|totals):/ {print $2; exit}' "$f"
+}
+i1=$(instr "$CALLGRIND_REQS"); i2=$(instr $((CALLGRIND_REQS * 3)))
+ipr=$(awk -v a="${i1:-0}" -v b="${i2:-0}" -v n=$((CALLGRIND_REQS * 2)) 'BEGIN{ if (a>0 && b>a) printf "%.0f", (b-a)/n; else print "n/a" }')
+echo "| instructions per request (callgrind) | /plaintext | $ipr | - |" >> "$COSTS"
+
+log "memory per idle keep-alive connection ($IDLE_CONNS connections, one worker)"
+declare -A IDLE
+for backend in epoll uring; do
+    start_server 9113 "$CHOPIN" --port 9113 --workers 1 --backend "$backend" || { FAILED=1; continue; }
+    r0=$(rss_kib "$SPID")
+    coproc IDLEC { python3 "$HERE/tools/idle_conns.py" 9113 "$IDLE_CONNS"; }
+    read -r -t 120 ready <&"${IDLEC[0]}"
+    sleep 1
+    r1=$(rss_kib "$SPID")
+    exec {IDLEC[1]}>&-
+    wait "$IDLEC_PID" 2>/dev/null
+    IDLE[$backend]=$(awk -v a="$r0" -v b="$r1" -v n="$IDLE_CONNS" -v ok="${ready:-}" 'BEGIN{ if (ok=="ready") printf "%.0f", (b-a)*1024/n; else print "failed" }')
+    stop_server
+done
+echo "| RSS growth per idle keep-alive connection (bytes) | $IDLE_CONNS connections | ${IDLE[epoll]:-?} | ${IDLE[uring]:-?} |" >> "$COSTS"
+
+# ---- summary ----------------------------------------------------------------------------------
+{
+    echo "# Chopin benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), kernel $(uname -r)."
+    echo "Each server on CPU $SERVER_CPU with one worker or event loop, wrk on CPU $WRK_CPU: \`wrk -t1 -c$CONNS -d${DURATION}s\`,"
+    echo "${WARMUP}s warm-up per test, $ROUNDS round(s) interleaved, medians shown. CPU µs/req counts all busy time"
+    echo "on the server's CPU (softirq included) per response. \`pipelined\` sends $DEPTH requests per write."
+    cat "$OUT/table.md"
+    echo
+    echo "**Chopin's per-request costs** (chopin-example, one worker)"
+    echo
+    cat "$COSTS"
+} > "$OUT/summary.md"
+cp "$OUT/summary.md" "$HERE/results/latest.md"
+[ -f "$OUT/chart.png" ] && cp "$OUT/chart.png" "$HERE/results/chart.png"
+cat "$OUT/summary.md"
+echo "results: $OUT" >&2
+exit $FAILED
