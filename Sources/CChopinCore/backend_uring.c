@@ -250,7 +250,7 @@ static void on_recv(chopin_worker *w, chopin_conn *c, struct io_uring_cqe *cqe) 
         /* Not fatal: buffers come back as connections finish; re-arm after the batch. */
         s->enobufs++;
         if ((c->flags & CF_OPEN) && !(c->flags & CF_RECV_ARMED)) s->rearm[s->nrearm++] = c->idx;
-        return;
+        if (!(c->flags & CF_DEAD)) return; /* a closed connection still needs its slot freed */
     } else if (cqe->res < 0 && cqe->res != -ECANCELED) {
         chopin__conn_eof(w, c, -cqe->res);
     }
