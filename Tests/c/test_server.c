@@ -251,6 +251,27 @@ static void test_connection_close_and_http10(uint16_t port) {
     client_close(&ca);
 }
 
+static void test_error_response_survives_more_input(uint16_t port) {
+    t_case = "a 413 reaches a client that keeps sending its body (lingering close)";
+    static char chunk[65536];
+    memset(chunk, 'x', sizeof chunk);
+    int got413 = 0;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        client_connect(&ca, port);
+        /* Head and a first part of the body in one go: the server reads the
+         * head, answers 413 at once, and more body is still arriving. */
+        SEND(&ca, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3000000\r\n\r\n");
+        for (int i = 0; i < 16; i++)
+            if (send(ca.fd, chunk, sizeof chunk, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) break;
+        usleep(50000);
+        for (int i = 0; i < 16; i++)
+            if (send(ca.fd, chunk, sizeof chunk, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) break;
+        if (client_read_response(&ca, &r, 2000, 0) == 0 && r.status == 413) got413++;
+        client_close(&ca);
+    }
+    CHECK_EQ_INT(got413, 5);
+}
+
 static void test_continue(uint16_t port) {
     t_case = "Expect: 100-continue";
     client_connect(&ca, port);
@@ -478,6 +499,7 @@ static void run_backend(const char *name) {
     test_chunked_echo(port);
     test_connection_close_and_http10(port);
     test_continue(port);
+    test_error_response_survives_more_input(port);
     test_bad_input(srv, port);
     test_never_reads(srv, port);
     stop(srv);
