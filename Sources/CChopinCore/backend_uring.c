@@ -25,8 +25,6 @@
 #define SQ_ENTRIES 1024
 #define CQ_ENTRIES 8192
 #define BUF_GROUP 0
-#define NBUFS 512       /* power of two */
-#define BUF_SIZE 8192
 #define MAX_ACCEPTS 8   /* accepts in flight at once */
 
 enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_WAKE };
@@ -36,11 +34,12 @@ typedef struct uring_state {
     int ring_ok;
     struct io_uring_buf_ring *br;
     char *bufs;
+    uint32_t nbufs;     /* power of two (config uring_buffers) */
+    uint32_t buf_size;
     uint64_t wake_val;
     uint32_t accepts_armed;
     uint32_t *rearm; /* connections whose multishot recv ended on ENOBUFS */
     uint32_t nrearm;
-    uint64_t enobufs;
 } uring_state;
 
 static uint64_t ud(int op, const chopin_conn *c) {
@@ -89,22 +88,22 @@ static int setup_ring(uring_state *s) {
 
 static int setup_buffers(uring_state *s) {
     void *mem;
-    if (posix_memalign(&mem, 4096, NBUFS * sizeof(struct io_uring_buf)) != 0) return -ENOMEM;
+    if (posix_memalign(&mem, 4096, s->nbufs * sizeof(struct io_uring_buf)) != 0) return -ENOMEM;
     s->br = mem;
-    s->bufs = malloc((size_t)NBUFS * BUF_SIZE);
+    s->bufs = malloc((size_t)s->nbufs * s->buf_size);
     if (!s->bufs) return -ENOMEM;
     struct io_uring_buf_reg reg;
     memset(&reg, 0, sizeof reg);
     reg.ring_addr = (unsigned long)s->br;
-    reg.ring_entries = NBUFS;
+    reg.ring_entries = s->nbufs;
     reg.bgid = BUF_GROUP;
     int rc = io_uring_register_buf_ring(&s->ring, &reg, 0);
     if (rc < 0) return rc;
     io_uring_buf_ring_init(s->br);
-    for (int i = 0; i < NBUFS; i++)
-        io_uring_buf_ring_add(s->br, s->bufs + (size_t)i * BUF_SIZE, BUF_SIZE, (unsigned short)i,
-                              io_uring_buf_ring_mask(NBUFS), i);
-    io_uring_buf_ring_advance(s->br, NBUFS);
+    for (uint32_t i = 0; i < s->nbufs; i++)
+        io_uring_buf_ring_add(s->br, s->bufs + (size_t)i * s->buf_size, s->buf_size, (unsigned short)i,
+                              io_uring_buf_ring_mask(s->nbufs), (int)i);
+    io_uring_buf_ring_advance(s->br, (int)s->nbufs);
     return 0;
 }
 
@@ -120,6 +119,8 @@ static int ur_init(chopin_worker *w) {
     uring_state *s = calloc(1, sizeof *s);
     if (!s) return -ENOMEM;
     w->backend = s;
+    s->nbufs = w->cfg->uring_buffers;
+    s->buf_size = w->cfg->uring_buffer_size;
     int rc = setup_ring(s);
     if (rc < 0) return rc;
     s->ring_ok = 1;
@@ -227,8 +228,8 @@ static void op_done_dead(chopin_worker *w, chopin_conn *c) {
 }
 
 static void return_buffer(uring_state *s, unsigned bid) {
-    io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
-                          io_uring_buf_ring_mask(NBUFS), 0);
+    io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * s->buf_size, s->buf_size, (unsigned short)bid,
+                          io_uring_buf_ring_mask(s->nbufs), 0);
     io_uring_buf_ring_advance(s->br, 1);
 }
 
@@ -242,13 +243,13 @@ static void on_recv(chopin_worker *w, chopin_conn *c, struct io_uring_cqe *cqe) 
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         if (cqe->res > 0 && (c->flags & CF_OPEN))
-            chopin__conn_data(w, c, s->bufs + (size_t)bid * BUF_SIZE, (size_t)cqe->res);
+            chopin__conn_data(w, c, s->bufs + (size_t)bid * s->buf_size, (size_t)cqe->res);
         return_buffer(s, bid);
     } else if (cqe->res == 0) {
         chopin__conn_eof(w, c, 0);
     } else if (cqe->res == -ENOBUFS) {
         /* Not fatal: buffers come back as connections finish; re-arm after the batch. */
-        s->enobufs++;
+        CHOPIN_COUNT(w, recv_buffer_waits, 1);
         if ((c->flags & CF_OPEN) && !(c->flags & CF_RECV_ARMED)) s->rearm[s->nrearm++] = c->idx;
         if (!(c->flags & CF_DEAD)) return; /* a closed connection still needs its slot freed */
     } else if (cqe->res < 0 && cqe->res != -ECANCELED) {

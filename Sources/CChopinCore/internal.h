@@ -107,7 +107,7 @@ int chopin__wheel_timeout(const chopin_wheel *w, uint64_t now_ms);
 typedef struct chopin_worker_metrics {
     uint64_t requests, bytes_in, bytes_out, accepted, closed;
     uint64_t responses_4xx, responses_5xx, parse_errors, timeouts;
-    uint64_t buffer_bytes;
+    uint64_t buffer_bytes, recv_buffer_waits;
 } __attribute__((aligned(CHOPIN_CACHELINE))) chopin_worker_metrics;
 
 #define CHOPIN_COUNT(w, field, n)                                                                  \

@@ -45,6 +45,8 @@ void chopin_config_init(chopin_config *c) {
     c->max_trailer = 8192;
     c->max_pending_output = 256u << 10;
     c->max_pipelined = 32;
+    c->uring_buffers = 512;
+    c->uring_buffer_size = 8192;
     c->header_timeout_ms = 10000;
     c->body_timeout_ms = 30000;
     c->idle_timeout_ms = 60000;
@@ -105,6 +107,10 @@ int chopin_config_validate(const chopin_config *c, char *err, size_t err_len) {
     if (c->max_body > (1ull << 31)) FAIL("max_body is %llu; at most 2 GiB", (unsigned long long)c->max_body);
     if (c->max_pending_output < 1024) FAIL("max_pending_output is %u; at least 1024 bytes", c->max_pending_output);
     if (c->max_pipelined < 1) FAIL("max_pipelined must be at least 1");
+    if (c->uring_buffers < 1 || c->uring_buffers > 32768 || (c->uring_buffers & (c->uring_buffers - 1)))
+        FAIL("uring_buffers is %u; a power of two from 1 to 32768", c->uring_buffers);
+    if (c->uring_buffer_size < 512 || c->uring_buffer_size > (1u << 20))
+        FAIL("uring_buffer_size is %u; between 512 and 1048576 bytes", c->uring_buffer_size);
     if (!c->header_timeout_ms || !c->body_timeout_ms || !c->idle_timeout_ms || !c->write_timeout_ms)
         FAIL("timeouts must be above 0 ms");
     return 0;
@@ -329,6 +335,7 @@ void chopin_server_metrics(const chopin_server *s, chopin_metrics *out) {
         SUM(parse_errors);
         SUM(timeouts);
         SUM(buffer_bytes);
+        SUM(recv_buffer_waits);
 #undef SUM
     }
     out->active = out->accepted - out->closed;

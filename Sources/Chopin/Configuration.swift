@@ -38,6 +38,10 @@ public struct Configuration: Sendable {
     public var maxHeaders: UInt32
     public var maxBody: UInt64
     public var maxPendingOutput: UInt32
+    public var maxPipelined: UInt32
+    /// io_uring: receive buffers per worker (a power of two) and their size.
+    public var uringBuffers: UInt32
+    public var uringBufferSize: UInt32
     public var headerTimeoutMilliseconds: UInt32
     public var bodyTimeoutMilliseconds: UInt32
     public var idleTimeoutMilliseconds: UInt32
@@ -61,6 +65,9 @@ public struct Configuration: Sendable {
         maxHeaders = c.max_headers
         maxBody = c.max_body
         maxPendingOutput = c.max_pending_output
+        maxPipelined = c.max_pipelined
+        uringBuffers = c.uring_buffers
+        uringBufferSize = c.uring_buffer_size
         headerTimeoutMilliseconds = c.header_timeout_ms
         bodyTimeoutMilliseconds = c.body_timeout_ms
         idleTimeoutMilliseconds = c.idle_timeout_ms
@@ -101,6 +108,9 @@ public struct Configuration: Sendable {
         c.max_headers = maxHeaders
         c.max_body = maxBody
         c.max_pending_output = maxPendingOutput
+        c.max_pipelined = maxPipelined
+        c.uring_buffers = uringBuffers
+        c.uring_buffer_size = uringBufferSize
         c.header_timeout_ms = headerTimeoutMilliseconds
         c.body_timeout_ms = bodyTimeoutMilliseconds
         c.idle_timeout_ms = idleTimeoutMilliseconds

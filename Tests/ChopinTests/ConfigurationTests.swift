@@ -30,6 +30,9 @@ import Testing
             #expect(error.description.contains("max_headers"))
         }
         config = Configuration()
+        config.uringBuffers = 100 // not a power of two
+        #expect(throws: ConfigurationError.self) { try config.validate() }
+        config = Configuration()
         config.idleTimeoutMilliseconds = 0
         #expect(throws: ConfigurationError.self) { try config.validate() }
     }

@@ -47,6 +47,10 @@ typedef struct chopin_config {
     uint32_t max_pipelined;       /* requests of one connection handled per loop turn; the
                                      rest wait, unread, for the next turn (default 32) */
 
+    uint32_t uring_buffers;       /* io_uring: receive buffers per worker, a power of two
+                                     (default 512); when all are in use, receives wait */
+    uint32_t uring_buffer_size;   /* io_uring: bytes per receive buffer (default 8192) */
+
     uint32_t header_timeout_ms;   /* from a request's first byte to its last header (default 10 s) */
     uint32_t body_timeout_ms;     /* from the head to the body's last byte (default 30 s) */
     uint32_t idle_timeout_ms;     /* keep-alive connection with nothing to do (default 60 s) */
@@ -105,6 +109,7 @@ typedef struct chopin_metrics {
     uint64_t parse_errors;
     uint64_t timeouts;
     uint64_t buffer_bytes; /* held now by connections for unfinished input and unsent output */
+    uint64_t recv_buffer_waits; /* io_uring receives that found every receive buffer in use */
 } chopin_metrics;
 
 void chopin_server_metrics(const chopin_server *srv, chopin_metrics *out);
