@@ -91,7 +91,7 @@ static void report(const char *attack, int n, uint64_t bytes) {
     printf("memory: %-8s %-34s %3d connections, %7.0f buffer bytes each\n", backend_name, attack, n, (double)bytes / n);
 }
 
-/* Drives an attack for up to 2 s: `poke` runs on every attacker every 20 ms,
+/* Drives an attack for up to 4 s: `poke` runs on every attacker every 20 ms,
  * attackers read what they get if `reads`, a good client asks every round. Checks the good client was always served
  * promptly and every attacker was closed, and reports peak memory. */
 static void run_attack(chopin_server *srv, const char *name, int n, void (*poke)(client *), uint64_t max_bytes_each,
@@ -102,7 +102,7 @@ static void run_attack(chopin_server *srv, const char *name, int n, void (*poke)
     uint64_t t0 = now_ms();
     chopin_metrics m0;
     chopin_server_metrics(srv, &m0);
-    while (now_ms() - t0 < 2000) {
+    while (now_ms() - t0 < 4000) {
         for (int i = 0; i < n; i++)
             if (attackers[i].fd >= 0 && poke) poke(&attackers[i]);
         chopin_metrics m;
@@ -123,9 +123,9 @@ static void run_attack(chopin_server *srv, const char *name, int n, void (*poke)
     snprintf(label, sizeof label, "%s: %s", backend_name, name);
     t_case = label;
     CHECK(failures == 0, "%d well-behaved requests failed", failures);
-    CHECK(worst < 500, "a well-behaved request took %d ms", worst);
+    CHECK(worst < 1000, "a well-behaved request took %d ms", worst);
     CHECK(closed >= n, "%d of %d attackers timed out after %llu ms", closed, n, (unsigned long long)took);
-    CHECK(took < 1500, "attack lasted %llu ms", (unsigned long long)took);
+    CHECK(took < 3000, "attack lasted %llu ms (timeouts are 300 ms)", (unsigned long long)took);
     CHECK(peak / (uint64_t)n <= max_bytes_each, "%llu buffer bytes per attacker", (unsigned long long)(peak / (uint64_t)n));
     report(name, n, peak);
     close_attackers(n);
