@@ -7,6 +7,7 @@
 #   make fuzz       the fuzzers (parser, chunked, JSON, router) for FUZZ_SECONDS each (default 60)
 #   make bench      Chopin against SwiftNIO, Hummingbird and hyper, plus per-request costs
 #                   (QUICK=1 for a smoke run of a few seconds a server); not part of make test
+#   make format     apply .swift-format to the Swift sources
 #   make deps       install what building and testing need (idempotent)
 
 SHELL   := /bin/bash
@@ -36,7 +37,7 @@ PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: all run run-c bench test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: all run run-c bench format test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/rel
@@ -104,6 +105,10 @@ fuzz-smoke:
 
 bench:
 	QUICK=$(QUICK) bash bench/run.sh
+
+# Swift style: .swift-format (swift-format ships with the toolchain).
+format:
+	swift-format format -r -i Sources Tests fuzz/swift bench/peers/Sources
 
 deps:
 	@bash scripts/deps.sh

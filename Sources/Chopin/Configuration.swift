@@ -85,7 +85,8 @@ public struct Configuration: Sendable {
             return chopin_config_validate(&c, &message, message.count)
         }
         if rc != 0 {
-            throw ConfigurationError(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw ConfigurationError(
+                description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
     }
 

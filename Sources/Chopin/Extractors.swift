@@ -96,7 +96,8 @@ public struct Query<T: Decodable>: FromRequest {
         for pair in ctx.queryBytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             let key = percentDecoded(UnsafeRawBufferPointer(rebasing: parts[0]), plusIsSpace: true)
-            let value = parts.count > 1 ? percentDecoded(UnsafeRawBufferPointer(rebasing: parts[1]), plusIsSpace: true) : ""
+            let value =
+                parts.count > 1 ? percentDecoded(UnsafeRawBufferPointer(rebasing: parts[1]), plusIsSpace: true) : ""
             members.append((key, .string(value)))
         }
         do {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Logs one line per request: method, path, status and duration.
@@ -55,8 +55,10 @@ public struct CORS: Middleware {
 
     /// - Parameters:
     ///   - allowedOrigins: exact origins, or ["*"] for any.
-    public init(allowedOrigins: [String] = ["*"], allowedMethods: String = "GET, POST, PUT, DELETE, PATCH",
-                allowedHeaders: String = "Content-Type, Authorization", maxAge: Int = 600) {
+    public init(
+        allowedOrigins: [String] = ["*"], allowedMethods: String = "GET, POST, PUT, DELETE, PATCH",
+        allowedHeaders: String = "Content-Type, Authorization", maxAge: Int = 600
+    ) {
         self.allowedOrigins = allowedOrigins
         self.allowedMethods = allowedMethods
         self.allowedHeaders = allowedHeaders

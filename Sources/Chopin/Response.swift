@@ -42,8 +42,10 @@ public struct Response: Sendable {
     }
 
     /// Raw bytes with a content type.
-    public static func bytes(_ bytes: [UInt8], contentType: String = "application/octet-stream",
-                             status: HTTPStatus = .ok) -> Response {
+    public static func bytes(
+        _ bytes: [UInt8], contentType: String = "application/octet-stream",
+        status: HTTPStatus = .ok
+    ) -> Response {
         Response(status: status, contentType: contentType, body: .bytes(bytes))
     }
 
@@ -82,8 +84,10 @@ extension Response {
 }
 
 /// Hands a header's name and value to a C writer function without copying.
-private func withHeaderBytes(_ name: String, _ value: String,
-                             _ body: (UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int) -> Void) {
+private func withHeaderBytes(
+    _ name: String, _ value: String,
+    _ body: (UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int) -> Void
+) {
     var name = name
     var value = value
     name.withUTF8 { n in

@@ -44,7 +44,9 @@ struct RouteTree: Sendable {
             var methods: [String] = []
             for (slot, m) in Method.tableOrder.enumerated() {
                 // HEAD is allowed wherever GET is (slots 0 and 1).
-                if nodes[i].handlers[slot] != nil || (slot == 1 && nodes[i].handlers[0] != nil) { methods.append(m.name) }
+                if nodes[i].handlers[slot] != nil || (slot == 1 && nodes[i].handlers[0] != nil) {
+                    methods.append(m.name)
+                }
             }
             methods += nodes[i].otherMethods.map(\.method)
             nodes[i].allow = methods.joined(separator: ", ")
@@ -136,7 +138,7 @@ struct RouteTree: Sendable {
         var route: Route?
         if let slot = Method.index(of: method) {
             route = node.handlers[slot]
-            if route == nil && slot == 1 { route = node.handlers[0] } // HEAD served by GET
+            if route == nil && slot == 1 { route = node.handlers[0] }  // HEAD served by GET
         } else {
             let name = ctx.request.pointee.method_name.bytes
             route = node.otherMethods.first { $0.method.utf8.elementsEqual(name) }?.route

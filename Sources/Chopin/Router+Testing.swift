@@ -2,7 +2,7 @@ internal import CChopinCore
 
 /// What the router decided for one request, for tests.
 struct RoutingDecision: Equatable {
-    var status: Int          // 200 when a route matched
+    var status: Int  // 200 when a route matched
     var pattern: String
     var params: [String: String]
     var allow: String

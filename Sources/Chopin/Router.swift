@@ -29,35 +29,47 @@ extension RouteRegistrar {
     /// A path pattern has static segments, `:name` parameters and a final
     /// `*name` wildcard: `/user/:id`, `/static/*path`. A trailing slash is
     /// significant: `/a/` and `/a` are different routes.
-    public func on<each E: FromRequest>(_ method: Method, _ path: String,
-                                         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+    public func on<each E: FromRequest>(
+        _ method: Method, _ path: String,
+        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    ) {
         add(method, path) { ctx in
             try handler(ctx, repeat (each E).extract(from: ctx))
         }
     }
 
-    public func get<each E: FromRequest>(_ path: String,
-                                          _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+    public func get<each E: FromRequest>(
+        _ path: String,
+        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    ) {
         on(.get, path, handler)
     }
 
-    public func post<each E: FromRequest>(_ path: String,
-                                           _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+    public func post<each E: FromRequest>(
+        _ path: String,
+        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    ) {
         on(.post, path, handler)
     }
 
-    public func put<each E: FromRequest>(_ path: String,
-                                          _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+    public func put<each E: FromRequest>(
+        _ path: String,
+        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    ) {
         on(.put, path, handler)
     }
 
-    public func delete<each E: FromRequest>(_ path: String,
-                                             _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+    public func delete<each E: FromRequest>(
+        _ path: String,
+        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    ) {
         on(.delete, path, handler)
     }
 
-    public func patch<each E: FromRequest>(_ path: String,
-                                            _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response) {
+    public func patch<each E: FromRequest>(
+        _ path: String,
+        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    ) {
         on(.patch, path, handler)
     }
 }

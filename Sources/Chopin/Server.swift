@@ -15,7 +15,8 @@ public struct Server: Sendable {
     /// A server for "host:port" ("0.0.0.0:8080", "[::1]:8080", ":8080" for all IPv4 addresses).
     public static func bind(_ address: String) throws(ConfigurationError) -> Server {
         guard let colon = address.lastIndex(of: ":"),
-              let port = UInt16(address[address.index(after: colon)...]) else {
+            let port = UInt16(address[address.index(after: colon)...])
+        else {
             throw ConfigurationError(description: "address '\(address)' must be host:port, e.g. 0.0.0.0:8080")
         }
         var host = String(address[..<colon])

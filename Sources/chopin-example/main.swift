@@ -11,7 +11,7 @@
 import Chopin
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Message: Encodable, JSONEncodable {
@@ -36,7 +36,8 @@ struct Search: Codable {
 struct Failure: Error {}
 
 func usage(_ message: String) -> Never {
-    var line = "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--host ADDR]\n"
+    var line =
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--host ADDR]\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }

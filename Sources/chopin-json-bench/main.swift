@@ -29,8 +29,11 @@ struct Order: Codable {
 }
 
 let user = User(id: 123456, username: "kowito")
-let order = Order(id: 987654321, customer: "Ada \"Countess\" Lovelace\n", note: nil, paid: true,
-                  lines: (0..<20).map { Order.Line(sku: "SKU-\($0)", quantity: $0, price: Double($0) * 1.25 + 0.1, tags: ["a", "b\u{e9}"]) })
+let order = Order(
+    id: 987654321, customer: "Ada \"Countess\" Lovelace\n", note: nil, paid: true,
+    lines: (0..<20).map {
+        Order.Line(sku: "SKU-\($0)", quantity: $0, price: Double($0) * 1.25 + 0.1, tags: ["a", "b\u{e9}"])
+    })
 
 func now() -> Double {
     var ts = timespec()
@@ -59,14 +62,26 @@ let userData = Data(userBytes)
 let orderData = Data(orderBytes)
 
 var rows: [(String, Double, Double)] = []
-rows.append(("encode User (JSONEncodable)", try measure(200_000) { try foundationEncoder.encode(user).count },
-             try measure(200_000) { try JSON.encode(user).count }))
-rows.append(("encode Order (Codable)", try measure(20_000) { try foundationEncoder.encode(order).count },
-             try measure(20_000) { try JSON.encode(order).count }))
-rows.append(("decode User", try measure(200_000) { Int(try foundationDecoder.decode(User.self, from: userData).id) },
-             try measure(200_000) { Int(try JSON.decode(User.self, from: userBytes).id) }))
-rows.append(("decode Order", try measure(20_000) { try foundationDecoder.decode(Order.self, from: orderData).lines.count },
-             try measure(20_000) { try JSON.decode(Order.self, from: orderBytes).lines.count }))
+rows.append(
+    (
+        "encode User (JSONEncodable)", try measure(200_000) { try foundationEncoder.encode(user).count },
+        try measure(200_000) { try JSON.encode(user).count }
+    ))
+rows.append(
+    (
+        "encode Order (Codable)", try measure(20_000) { try foundationEncoder.encode(order).count },
+        try measure(20_000) { try JSON.encode(order).count }
+    ))
+rows.append(
+    (
+        "decode User", try measure(200_000) { Int(try foundationDecoder.decode(User.self, from: userData).id) },
+        try measure(200_000) { Int(try JSON.decode(User.self, from: userBytes).id) }
+    ))
+rows.append(
+    (
+        "decode Order", try measure(20_000) { try foundationDecoder.decode(Order.self, from: orderData).lines.count },
+        try measure(20_000) { try JSON.decode(Order.self, from: orderBytes).lines.count }
+    ))
 
 print("| case | Foundation ns/op | Chopin ns/op | ratio (Foundation/Chopin) |")
 print("|---|---:|---:|---:|")

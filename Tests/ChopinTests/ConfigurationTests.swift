@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Chopin
 
 @Suite struct ConfigurationTests {
@@ -30,7 +31,7 @@ import Testing
             #expect(error.description.contains("max_headers"))
         }
         config = Configuration()
-        config.uringBuffers = 100 // not a power of two
+        config.uringBuffers = 100  // not a power of two
         #expect(throws: ConfigurationError.self) { try config.validate() }
         config = Configuration()
         config.idleTimeoutMilliseconds = 0

@@ -1,5 +1,6 @@
 import CMallocCounter
 import Testing
+
 @testable import Chopin
 
 /// Over real sockets, on both backends. Serialized: the allocation count
@@ -30,8 +31,9 @@ import Testing
         r = try c.request("POST", "/echo", headers: ["Content-Type": "text/plain"], body: "ping")
         #expect(r.status == 200 && r.text == "ping" && r.header("Content-Type") == "text/plain")
 
-        r = try c.request("POST", "/users", headers: ["Content-Type": "application/json"],
-                          body: #"{"id": 7, "username": "ada \"the first\""}"#)
+        r = try c.request(
+            "POST", "/users", headers: ["Content-Type": "application/json"],
+            body: #"{"id": 7, "username": "ada \"the first\""}"#)
         #expect(r.status == 201)
         #expect(try JSON.decode(User.self, from: r.body) == User(id: 7, username: "ada \"the first\""))
 
@@ -94,7 +96,7 @@ import Testing
         #expect(try c.request("PURGE", "/plaintext").status == 501)
         let head = try c.request("HEAD", "/plaintext")
         #expect(head.status == 200)
-        #expect(try c.request("GET", "/plaintext").text == "Hello, World!") // nothing left over from HEAD
+        #expect(try c.request("GET", "/plaintext").text == "Hello, World!")  // nothing left over from HEAD
     }
 
     /// The hot routes allocate nothing per request once warm: counted by a
@@ -148,12 +150,13 @@ import Testing
         r = try c.request("GET", "/json", headers: ["Origin": "https://evil.example"])
         #expect(r.header("Access-Control-Allow-Origin") == nil)
 
-        r = try c.request("OPTIONS", "/json", headers: ["Origin": "https://a.example", "Access-Control-Request-Method": "GET"])
+        r = try c.request(
+            "OPTIONS", "/json", headers: ["Origin": "https://a.example", "Access-Control-Request-Method": "GET"])
         #expect(r.status == 204 && r.header("Access-Control-Allow-Methods") != nil)
 
         r = try c.request("GET", "/g/t")
         let traces = r.headers.filter { $0.0 == "X-Trace" }.map(\.1)
-        #expect(traces == ["inner", "outer"]) // inner wraps the handler, outer wraps inner
+        #expect(traces == ["inner", "outer"])  // inner wraps the handler, outer wraps inner
     }
 }
 
@@ -169,16 +172,30 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(rfc: "9112 6.3", raw: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", status: 400, closes: true),
+        Case(
+            rfc: "9112 6.3",
+            raw: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            status: 400, closes: true),
         Case(rfc: "9112 5.1", raw: "GET /plaintext HTTP/1.1\r\nHost : t\r\n\r\n", status: 400, closes: true),
         Case(rfc: "9112 3.2", raw: "GET /plaintext HTTP/1.1\r\n\r\n", status: 400, closes: true),
         Case(rfc: "9110 6.2", raw: "GET /plaintext HTTP/2.0\r\nHost: t\r\n\r\n", status: 505, closes: true),
-        Case(rfc: "9110 10.1.1", raw: "GET /plaintext HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\n\r\n", status: 417, closes: true),
-        Case(rfc: "9110 15.5.14", raw: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000000\r\n\r\n", status: 413, closes: true),
+        Case(
+            rfc: "9110 10.1.1", raw: "GET /plaintext HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\n\r\n", status: 417,
+            closes: true),
+        Case(
+            rfc: "9110 15.5.14", raw: "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000000\r\n\r\n", status: 413,
+            closes: true),
         Case(rfc: "9110 9.1", raw: "BREW /plaintext HTTP/1.1\r\nHost: t\r\n\r\n", status: 501, closes: false),
-        Case(rfc: "9110 15.5.6", raw: "PUT /plaintext HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", status: 405, closes: false),
-        Case(rfc: "9112 7.1", raw: "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", status: 200, closes: false),
-        Case(rfc: "9112 9.6", raw: "GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", status: 200, closes: true),
+        Case(
+            rfc: "9110 15.5.6", raw: "PUT /plaintext HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", status: 405,
+            closes: false),
+        Case(
+            rfc: "9112 7.1",
+            raw: "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+            status: 200, closes: false),
+        Case(
+            rfc: "9112 9.6", raw: "GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", status: 200,
+            closes: true),
     ]
 
     @Test(arguments: cases) func rawCase(_ k: Case) throws {
@@ -189,7 +206,7 @@ import Testing
         let first = try c.read()
         #expect(first.status == k.status)
         if k.closes {
-            #expect(throws: TestClient.Failure.self) { _ = try c.read() } // closed, nothing more answered
+            #expect(throws: TestClient.Failure.self) { _ = try c.read() }  // closed, nothing more answered
         } else {
             #expect(try c.read().status == 200)
         }

@@ -27,7 +27,9 @@ func exampleRouter() -> Router {
     router.get("/plaintext") { _ in .text("Hello, World!") }
     router.get("/json") { ctx in ctx.json(Message(message: "Hello, World!")) }
     router.get("/user/:id") { (ctx: Context, id: Path<UInt64>) in ctx.json(User(id: id.value, username: "kowito")) }
-    router.post("/echo") { ctx in .bytes(Array(ctx.body), contentType: ctx.header("Content-Type") ?? "application/octet-stream") }
+    router.post("/echo") { ctx in
+        .bytes(Array(ctx.body), contentType: ctx.header("Content-Type") ?? "application/octet-stream")
+    }
     router.post("/users") { (ctx: Context, user: Json<User>) throws in ctx.json(user.value, status: .created) }
     router.get("/search") { (ctx: Context, search: Query<Search>) in ctx.json(search.value) }
     router.get("/static/*path") { ctx in .text(ctx.param("path") ?? "") }

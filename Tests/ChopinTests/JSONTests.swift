@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Chopin
 
 struct Nested: Codable, Equatable {
@@ -39,13 +40,16 @@ struct Nested: Codable, Equatable {
     }
 
     @Test func nestedTypesRoundTrip() throws {
-        let v = Nested(name: "x", count: -3, ratio: 0.25, flag: true,
-                       inner: .init(tags: ["a", "b"], score: nil),
-                       list: [.init(tags: [], score: 1.5), .init(tags: ["z"], score: nil)],
-                       optional: nil, big: UInt64.max, small: -128)
+        let v = Nested(
+            name: "x", count: -3, ratio: 0.25, flag: true,
+            inner: .init(tags: ["a", "b"], score: nil),
+            list: [.init(tags: [], score: 1.5), .init(tags: ["z"], score: nil)],
+            optional: nil, big: UInt64.max, small: -128)
         let bytes = try JSON.encode(v)
         #expect(try JSON.decode(Nested.self, from: bytes) == v)
-        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix(#"{"name":"x","count":-3,"ratio":0.25,"flag":true,"inner":{"tags":["a","b"]}"#))
+        #expect(
+            String(decoding: bytes, as: UTF8.self).hasPrefix(
+                #"{"name":"x","count":-3,"ratio":0.25,"flag":true,"inner":{"tags":["a","b"]}"#))
     }
 
     @Test func decodesEscapesAndSurrogates() throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Chopin
 
 private func router(_ patterns: [String]) -> Router {
@@ -39,7 +40,7 @@ private func router(_ patterns: [String]) -> Router {
         let r = router(["/a", "/b/:id"])
         #expect(try r.decide("GET", "/c").status == 404)
         #expect(try r.decide("GET", "/b").status == 404)
-        #expect(try r.decide("GET", "/b//").status == 404) // an empty segment is no parameter
+        #expect(try r.decide("GET", "/b//").status == 404)  // an empty segment is no parameter
     }
 
     @Test func trailingSlashIsSignificant() throws {

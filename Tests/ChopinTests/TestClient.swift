@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 @testable import Chopin
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A blocking HTTP/1.1 client over a real socket, for end-to-end tests.
 final class TestClient {
@@ -27,7 +28,9 @@ final class TestClient {
         addr.sin_port = port.bigEndian
         addr.sin_addr.s_addr = UInt32(0x7f000001).bigEndian
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0 else {
             close(fd)
@@ -71,7 +74,8 @@ final class TestClient {
                 var headers: [(String, String)] = []
                 for line in lines.dropFirst() {
                     guard let colon = line.firstIndex(of: ":") else { continue }
-                    headers.append((String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " })))
+                    headers.append(
+                        (String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " })))
                 }
                 let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
                 while buffer.count < end + 4 + length { try fill() }
@@ -103,7 +107,8 @@ final class TestClient {
     }
 
     /// One request on this connection, its response back.
-    func request(_ method: String, _ target: String, headers: [String: String] = [:], body: String = "") throws -> Reply {
+    func request(_ method: String, _ target: String, headers: [String: String] = [:], body: String = "") throws -> Reply
+    {
         var text = "\(method) \(target) HTTP/1.1\r\nHost: test\r\n"
         for (k, v) in headers { text += "\(k): \(v)\r\n" }
         if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }

@@ -4,8 +4,10 @@
 
 let router: Router = {
     let r = Router()
-    for p in ["/", "/plaintext", "/user/:id", "/user/:id/posts/:post", "/user/me", "/static/*path",
-              "/a/b/c", "/a/:x/d", "/files/:name", "/org/:org/repo/:repo/*rest"] {
+    for p in [
+        "/", "/plaintext", "/user/:id", "/user/:id/posts/:post", "/user/me", "/static/*path",
+        "/a/b/c", "/a/:x/d", "/files/:name", "/org/:org/repo/:repo/*rest",
+    ] {
         r.get(p) { _ in .text(p) }
     }
     r.post("/user/:id") { _ in .text("") }

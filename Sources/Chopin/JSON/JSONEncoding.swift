@@ -104,12 +104,15 @@ struct StreamingEncoder: Encoder {
 }
 
 private func tooDeep(_ path: [any CodingKey]) -> EncodingError {
-    EncodingError.invalidValue((), .init(codingPath: path, debugDescription: "nested deeper than \(JSONWriter.maxDepth)"))
+    EncodingError.invalidValue(
+        (), .init(codingPath: path, debugDescription: "nested deeper than \(JSONWriter.maxDepth)"))
 }
 
 /// Writes one scalar or nested value at the current position.
-private func writeValue<T: Encodable>(_ value: T, _ w: UnsafeMutablePointer<JSONWriter>, level: Int,
-                                      path: [any CodingKey]) throws {
+private func writeValue<T: Encodable>(
+    _ value: T, _ w: UnsafeMutablePointer<JSONWriter>, level: Int,
+    path: [any CodingKey]
+) throws {
     switch value {
     case let v as String: w.pointee.string(v)
     case let v as Int: w.pointee.int(v)
@@ -140,7 +143,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ v: Double, forKey key: Key) throws {
         try self.key(key)
         do { try writer.pointee.double(v) } catch {
-            throw EncodingError.invalidValue(v, .init(codingPath: codingPath + [key], debugDescription: error.description))
+            throw EncodingError.invalidValue(
+                v, .init(codingPath: codingPath + [key], debugDescription: error.description))
         }
     }
     mutating func encode(_ v: Float, forKey key: Key) throws { try encode(Double(v), forKey: key) }
@@ -159,11 +163,15 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         try writeValue(v, writer, level: level + 1, path: codingPath + [key])
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type,
-                                                        forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type,
+        forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
         let ok = (try? self.key(key)) != nil && (try? writer.pointee.open(object: true)) != nil
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(writer: writer, level: level + 1,
-                                                                codingPath: codingPath + [key], ok: ok))
+        return KeyedEncodingContainer(
+            KeyedContainer<NestedKey>(
+                writer: writer, level: level + 1,
+                codingPath: codingPath + [key], ok: ok))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
@@ -227,10 +235,14 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
         try writeValue(v, writer, level: level + 1, path: codingPath + [IndexKey(count - 1)])
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
+        NestedKey
+    > {
         let ok = (try? next()) != nil && (try? writer.pointee.open(object: true)) != nil
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(writer: writer, level: level + 1,
-                                                                codingPath: codingPath, ok: ok))
+        return KeyedEncodingContainer(
+            KeyedContainer<NestedKey>(
+                writer: writer, level: level + 1,
+                codingPath: codingPath, ok: ok))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {

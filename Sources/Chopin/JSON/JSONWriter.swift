@@ -170,7 +170,7 @@ public struct JSONWriter: ~Copyable {
     public mutating func double(_ v: Double) throws(JSONError) {
         guard v.isFinite else { throw JSONError.unrepresentable("\(v) is not a JSON number") }
         if v == v.rounded(), abs(v) < 1e15 {
-            int(Int64(v)) // exact, and shorter than "1.0"
+            int(Int64(v))  // exact, and shorter than "1.0"
             return
         }
         var text = v.description
@@ -194,7 +194,9 @@ public struct JSONWriter: ~Copyable {
     }
 
     mutating func open(object: Bool) throws(JSONError) {
-        guard depth < JSONWriter.maxDepth else { throw JSONError.unrepresentable("nested deeper than \(JSONWriter.maxDepth)") }
+        guard depth < JSONWriter.maxDepth else {
+            throw JSONError.unrepresentable("nested deeper than \(JSONWriter.maxDepth)")
+        }
         let bit: UInt64 = 1 << UInt64(depth)
         if object { objects |= bit } else { objects &= ~bit }
         nonEmpty &= ~bit

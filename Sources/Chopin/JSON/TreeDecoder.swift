@@ -112,7 +112,9 @@ private struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return try scalar(type, v, lenient: lenient, path: codingPath + [key])
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
         try TreeDecoder(try find(key), lenient: lenient, codingPath: codingPath + [key]).container(keyedBy: type)
     }
 
@@ -154,8 +156,11 @@ private struct Unkeyed: UnkeyedDecodingContainer {
 
     private mutating func next(_ type: Any.Type) throws -> JSONValue {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [IndexKey(currentIndex)],
-                                                          debugDescription: "array ended"))
+            throw DecodingError.valueNotFound(
+                type,
+                .init(
+                    codingPath: codingPath + [IndexKey(currentIndex)],
+                    debugDescription: "array ended"))
         }
         defer { currentIndex += 1 }
         return items[currentIndex]
@@ -179,7 +184,9 @@ private struct Unkeyed: UnkeyedDecodingContainer {
         return try scalar(type, v, lenient: lenient, path: path)
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<
+        NestedKey
+    > {
         try TreeDecoder(try next(type), lenient: lenient, codingPath: codingPath).container(keyedBy: type)
     }
 
