@@ -7,7 +7,7 @@
 #   make fuzz       the fuzzers (parser, chunked, JSON, router) for FUZZ_SECONDS each (default 60)
 #   make bench      Chopin against SwiftNIO, Hummingbird and hyper, plus per-request costs
 #                   (QUICK=1 for a smoke run of a few seconds a server); not part of make test
-#   make format     apply .swift-format to the Swift sources
+#   make format     apply .clang-format and .swift-format
 #   make deps       install what building and testing need (idempotent)
 
 SHELL   := /bin/bash
@@ -106,8 +106,11 @@ fuzz-smoke:
 bench:
 	QUICK=$(QUICK) bash bench/run.sh
 
-# Swift style: .swift-format (swift-format ships with the toolchain).
+# Style: .clang-format for C (Debian's clang-format), .swift-format for Swift
+# (swift-format ships with the toolchain).
 format:
+	clang-format -i Sources/CChopinCore/*.c Sources/CChopinCore/*.h include/chopin/*.h Sources/chopin-hello/*.c \
+	    Tests/c/*.c Tests/c/*.h fuzz/*.c Tests/CMallocCounter/*.c Tests/CMallocCounter/include/*.h
 	swift-format format -r -i Sources Tests fuzz/swift bench/peers/Sources
 
 deps:

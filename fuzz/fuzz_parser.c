@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (req.path.len && req.path.ptr[0] != '/' && req.path.ptr[0] != '*' && req.method != CHOPIN_METHOD_CONNECT)
             abort();
         for (size_t i = 0; i < req.header_count; i++)
-            if (!inside((const uint8_t *)buf, size, headers[i].name) || !inside((const uint8_t *)buf, size, headers[i].value))
+            if (!inside((const uint8_t *)buf, size, headers[i].name) ||
+                !inside((const uint8_t *)buf, size, headers[i].value))
                 abort();
         if (req.framing == CHOPIN_FRAMING_CHUNKED && req.version_minor == 0) abort();
         /* One byte short of a complete head is never a complete head. */

@@ -153,9 +153,12 @@ static void conn_ready(chopin_worker *w, chopin_conn *c, uint32_t events) {
     }
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !(c->flags & CF_READ_PAUSED)) {
         ssize_t n = recv(c->fd, s->rbuf, READ_BUF, 0);
-        if (n > 0) chopin__conn_data(w, c, s->rbuf, (size_t)n);
-        else if (n == 0) chopin__conn_eof(w, c, 0);
-        else if (errno != EAGAIN && errno != EINTR) chopin__conn_eof(w, c, errno);
+        if (n > 0)
+            chopin__conn_data(w, c, s->rbuf, (size_t)n);
+        else if (n == 0)
+            chopin__conn_eof(w, c, 0);
+        else if (errno != EAGAIN && errno != EINTR)
+            chopin__conn_eof(w, c, errno);
     } else if ((events & (EPOLLHUP | EPOLLERR)) && !(c->flags & CF_SENDING)) {
         chopin__conn_close(w, c);
     }
@@ -169,9 +172,7 @@ static int ep_run_once(chopin_worker *w, int timeout_ms) {
     for (int i = 0; i < n; i++) {
         uint64_t tag = s->events[i].data.u64;
         switch (tag & TAG_MASK) {
-        case TAG_LISTEN:
-            accept_ready(w);
-            break;
+        case TAG_LISTEN: accept_ready(w); break;
         case TAG_WAKE: {
             uint64_t v;
             ssize_t r = read(w->wake_fd, &v, sizeof v);

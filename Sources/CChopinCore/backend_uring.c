@@ -25,7 +25,7 @@
 #define SQ_ENTRIES 1024
 #define CQ_ENTRIES 8192
 #define BUF_GROUP 0
-#define MAX_ACCEPTS 8   /* accepts in flight at once */
+#define MAX_ACCEPTS 8 /* accepts in flight at once */
 
 enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_WAKE };
 
@@ -34,7 +34,7 @@ typedef struct uring_state {
     int ring_ok;
     struct io_uring_buf_ring *br;
     char *bufs;
-    uint32_t nbufs;     /* power of two (config uring_buffers) */
+    uint32_t nbufs; /* power of two (config uring_buffers) */
     uint32_t buf_size;
     uint64_t wake_val;
     uint32_t accepts_armed;
@@ -260,8 +260,7 @@ static void on_recv(chopin_worker *w, chopin_conn *c, struct io_uring_cqe *cqe) 
         return;
     }
     /* A multishot that ended while we still want bytes: start another. */
-    if (!more && (c->flags & CF_OPEN) && !(c->flags & CF_RECV_ARMED) && !(c->flags & CF_READ_PAUSED) &&
-        cqe->res != 0)
+    if (!more && (c->flags & CF_OPEN) && !(c->flags & CF_RECV_ARMED) && !(c->flags & CF_READ_PAUSED) && cqe->res != 0)
         arm_recv(w, c);
 }
 
@@ -288,8 +287,10 @@ static void on_send(chopin_worker *w, chopin_conn *c, int res) {
 static void on_accept(chopin_worker *w, struct io_uring_cqe *cqe) {
     uring_state *s = w->backend;
     s->accepts_armed--;
-    if (cqe->res >= 0) chopin__worker_accepted(w, cqe->res);
-    else if (cqe->res != -ECANCELED) chopin__worker_accept_failed(w, -cqe->res);
+    if (cqe->res >= 0)
+        chopin__worker_accepted(w, cqe->res);
+    else if (cqe->res != -ECANCELED)
+        chopin__worker_accept_failed(w, -cqe->res);
     if (w->accepting && !w->accept_retry_ms) ur_accept_start(w);
 }
 
@@ -297,15 +298,12 @@ static void dispatch(chopin_worker *w, struct io_uring_cqe *cqe) {
     uint64_t data = io_uring_cqe_get_data64(cqe);
     int op = (int)(data >> 56);
     switch (op) {
-    case OP_ACCEPT:
-        on_accept(w, cqe);
-        return;
+    case OP_ACCEPT: on_accept(w, cqe); return;
     case OP_WAKE:
         arm_wake(w);
         chopin__worker_wake_event(w);
         return;
-    case OP_CANCEL:
-        return;
+    case OP_CANCEL: return;
     }
     uint32_t idx = (uint32_t)data;
     uint32_t gen = (uint32_t)(data >> 32) & 0xffffffu;
@@ -316,8 +314,10 @@ static void dispatch(chopin_worker *w, struct io_uring_cqe *cqe) {
             return_buffer(w->backend, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
         return;
     }
-    if (op == OP_RECV) on_recv(w, c, cqe);
-    else if (op == OP_SEND) on_send(w, c, cqe->res);
+    if (op == OP_RECV)
+        on_recv(w, c, cqe);
+    else if (op == OP_SEND)
+        on_send(w, c, cqe->res);
 }
 
 static int ur_run_once(chopin_worker *w, int timeout_ms) {

@@ -22,7 +22,8 @@ int chopin__pool_init(chopin_bufpool *p, uint32_t block_size, uint32_t max_free)
 }
 
 void chopin__pool_destroy(chopin_bufpool *p) {
-    for (uint32_t i = 0; i < p->nfree; i++) free(p->free[i]);
+    for (uint32_t i = 0; i < p->nfree; i++)
+        free(p->free[i]);
     free(p->free);
     p->free = NULL;
     p->nfree = 0;
@@ -34,8 +35,10 @@ static void *pool_get(chopin_bufpool *p) {
 }
 
 static void pool_put(chopin_bufpool *p, void *block) {
-    if (p->nfree < p->max_free) p->free[p->nfree++] = block;
-    else free(block);
+    if (p->nfree < p->max_free)
+        p->free[p->nfree++] = block;
+    else
+        free(block);
 }
 
 /* Only the owning worker writes; metric readers load it relaxed. */
@@ -43,9 +46,7 @@ static void account(chopin_bufpool *pool, int64_t delta) {
     if (pool && pool->held) __atomic_store_n(pool->held, *pool->held + (uint64_t)delta, __ATOMIC_RELAXED);
 }
 
-static int is_block(const chopin_buf *b, const chopin_bufpool *pool) {
-    return pool && b->cap == pool->block_size;
-}
+static int is_block(const chopin_buf *b, const chopin_bufpool *pool) { return pool && b->cap == pool->block_size; }
 
 int chopin__buf_reserve(chopin_buf *b, chopin_bufpool *pool, size_t need) {
     if (need <= b->cap) return 0;
@@ -59,7 +60,8 @@ int chopin__buf_reserve(chopin_buf *b, chopin_bufpool *pool, size_t need) {
     }
     size_t cap = b->cap ? (size_t)b->cap * 2 : 4096;
     if (pool && cap < pool->block_size * 2u) cap = pool->block_size * 2u;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+        cap *= 2;
     if (cap > BUF_MAX) cap = BUF_MAX;
     char *p;
     if (is_block(b, pool)) {
@@ -97,8 +99,10 @@ void chopin__buf_consume(chopin_buf *b, size_t n) {
 void chopin__buf_release(chopin_buf *b, chopin_bufpool *pool) {
     if (b->data) {
         account(pool, -(int64_t)b->cap);
-        if (is_block(b, pool)) pool_put(pool, b->data);
-        else free(b->data);
+        if (is_block(b, pool))
+            pool_put(pool, b->data);
+        else
+            free(b->data);
     }
     b->data = NULL;
     b->len = b->off = b->cap = 0;

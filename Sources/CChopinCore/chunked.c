@@ -109,8 +109,10 @@ int chopin_chunked_decode(chopin_chunked *d, char *buf, size_t len) {
             break;
         case S_TRAILER:
             if (++d->trailer_bytes > d->max_trailer) return CHOPIN_CHUNKED_TRAILER_TOO_LARGE;
-            if (c == '\r') d->state = S_TRAILER_LF;
-            else if (!line_char(c)) return CHOPIN_CHUNKED_BAD;
+            if (c == '\r')
+                d->state = S_TRAILER_LF;
+            else if (!line_char(c))
+                return CHOPIN_CHUNKED_BAD;
             i++;
             break;
         case S_TRAILER_LF:
@@ -124,8 +126,7 @@ int chopin_chunked_decode(chopin_chunked *d, char *buf, size_t len) {
             d->state = S_DONE;
             d->pos = i;
             return CHOPIN_CHUNKED_DONE;
-        default:
-            return CHOPIN_CHUNKED_BAD;
+        default: return CHOPIN_CHUNKED_BAD;
         }
     }
     d->pos = i;

@@ -14,13 +14,13 @@
 
 static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-static size_t pending_output(const chopin_conn *c) {
-    return (size_t)c->out.len + (c->tx.len - c->tx.off);
-}
+static size_t pending_output(const chopin_conn *c) { return (size_t)c->out.len + (c->tx.len - c->tx.off); }
 
 static void count_status(chopin_worker *w, int status) {
-    if (status >= 500) CHOPIN_COUNT(w, responses_5xx, 1);
-    else if (status >= 400) CHOPIN_COUNT(w, responses_4xx, 1);
+    if (status >= 500)
+        CHOPIN_COUNT(w, responses_5xx, 1);
+    else if (status >= 400)
+        CHOPIN_COUNT(w, responses_4xx, 1);
 }
 
 /* Answers a request that cannot be served (bad framing, limits, timeouts)
@@ -38,8 +38,7 @@ static void dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req
     chopin_response res;
     int close = !req->keep_alive || w->stopping;
     int keep_alive_10 = req->version_minor == 0 && !close;
-    chopin__response_init(&res, &c->out, &w->pool, w->date, req->method == CHOPIN_METHOD_HEAD, close,
-                          keep_alive_10);
+    chopin__response_init(&res, &c->out, &w->pool, w->date, req->method == CHOPIN_METHOD_HEAD, close, keep_alive_10);
     res.worker = w;
     res.conn_idx = c->idx;
     res.conn_gen = c->gen;
@@ -183,13 +182,17 @@ static void set_timer(chopin_worker *w, chopin_conn *c, timer_kind k, uint32_t m
 /* Arms the one deadline that matters for what the connection waits on. */
 static void arm_timer(chopin_worker *w, chopin_conn *c) {
     const chopin_config *cfg = w->cfg;
-    if (c->flags & CF_SENDING) set_timer(w, c, TK_WRITE, cfg->write_timeout_ms, 0);
+    if (c->flags & CF_SENDING)
+        set_timer(w, c, TK_WRITE, cfg->write_timeout_ms, 0);
     else if (c->state == CONN_DEFERRED) {
         c->timer = TK_NONE; /* the handler owns the clock */
         chopin__wheel_cancel(&w->wheel, c->idx);
-    } else if (c->state == CONN_BODY) set_timer(w, c, TK_BODY, cfg->body_timeout_ms, 0);
-    else if (c->in.len > 0 || c->requests == 0) set_timer(w, c, TK_HEADER, cfg->header_timeout_ms, 0);
-    else set_timer(w, c, TK_IDLE, cfg->idle_timeout_ms, 1);
+    } else if (c->state == CONN_BODY)
+        set_timer(w, c, TK_BODY, cfg->body_timeout_ms, 0);
+    else if (c->in.len > 0 || c->requests == 0)
+        set_timer(w, c, TK_HEADER, cfg->header_timeout_ms, 0);
+    else
+        set_timer(w, c, TK_IDLE, cfg->idle_timeout_ms, 1);
 }
 
 /* Hands queued responses to the backend: all the responses of one read
@@ -299,8 +302,7 @@ void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len)
     if (c->in.len == 0) {
         size_t n = len;
         size_t used = process(w, c, data, &n);
-        if (used < n && c->state != CONN_CLOSING &&
-            chopin__buf_append(&c->in, &w->pool, data + used, n - used) < 0) {
+        if (used < n && c->state != CONN_CLOSING && chopin__buf_append(&c->in, &w->pool, data + used, n - used) < 0) {
             chopin__conn_close(w, c);
             return;
         }
@@ -320,8 +322,8 @@ void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len)
 
 void chopin__conn_eof(chopin_worker *w, chopin_conn *c, int err) {
     if (!(c->flags & CF_OPEN)) return;
-    if (err == 0 && (c->state == CONN_DEFERRED || (c->flags & CF_SENDING) || c->out.len > 0 ||
-                     (c->flags & CF_PENDING_INPUT))) {
+    if (err == 0 &&
+        (c->state == CONN_DEFERRED || (c->flags & CF_SENDING) || c->out.len > 0 || (c->flags & CF_PENDING_INPUT))) {
         /* Half-closed by the client: it may still read what it asked for. */
         c->flags |= CF_CLOSE_AFTER_TX;
         if (c->state != CONN_DEFERRED && !(c->flags & CF_PENDING_INPUT)) c->state = CONN_CLOSING;

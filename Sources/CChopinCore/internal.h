@@ -84,8 +84,8 @@ typedef void (*chopin_timer_cb)(void *ctx, uint32_t idx);
 
 typedef struct chopin_wheel {
     chopin_timer_node *nodes;
-    uint32_t *slots;   /* list heads */
-    uint32_t nslots;   /* power of two */
+    uint32_t *slots; /* list heads */
+    uint32_t nslots; /* power of two */
     uint32_t tick_ms;
     uint64_t cur_tick; /* every tick <= cur_tick has been processed */
     uint32_t count;    /* linked nodes */
@@ -110,8 +110,7 @@ typedef struct chopin_worker_metrics {
     uint64_t buffer_bytes, recv_buffer_waits;
 } __attribute__((aligned(CHOPIN_CACHELINE))) chopin_worker_metrics;
 
-#define CHOPIN_COUNT(w, field, n)                                                                  \
-    __atomic_store_n(&(w)->metrics->field, (w)->metrics->field + (n), __ATOMIC_RELAXED)
+#define CHOPIN_COUNT(w, field, n) __atomic_store_n(&(w)->metrics->field, (w)->metrics->field + (n), __ATOMIC_RELAXED)
 
 /* ---- connections -------------------------------------------------------------- */
 enum conn_state {
@@ -123,16 +122,16 @@ enum conn_state {
 
 enum conn_flags {
     CF_OPEN = 1 << 0,
-    CF_READ_PAUSED = 1 << 1,     /* backpressure or deferred: reads stopped */
-    CF_CLOSE_AFTER_TX = 1 << 2,  /* close once everything is sent */
-    CF_SENDING = 1 << 3,         /* tx holds bytes the backend is sending */
-    CF_CONTINUE_SENT = 1 << 4,   /* 100 Continue already sent for this request */
-    CF_STARTED = 1 << 5,         /* at least one byte of the current request seen */
-    CF_RECV_ARMED = 1 << 6,      /* io_uring: a multishot recv is in flight */
-    CF_DEAD = 1 << 7,            /* closed; waiting for in-flight operations */
-    CF_PENDING_INPUT = 1 << 8,   /* `in` may hold complete requests left for later */
-    CF_QUOTA = 1 << 9,           /* stopped at max_pipelined: resume on the next loop turn */
-    CF_READY = 1 << 10,          /* on the worker's ready list */
+    CF_READ_PAUSED = 1 << 1,    /* backpressure or deferred: reads stopped */
+    CF_CLOSE_AFTER_TX = 1 << 2, /* close once everything is sent */
+    CF_SENDING = 1 << 3,        /* tx holds bytes the backend is sending */
+    CF_CONTINUE_SENT = 1 << 4,  /* 100 Continue already sent for this request */
+    CF_STARTED = 1 << 5,        /* at least one byte of the current request seen */
+    CF_RECV_ARMED = 1 << 6,     /* io_uring: a multishot recv is in flight */
+    CF_DEAD = 1 << 7,           /* closed; waiting for in-flight operations */
+    CF_PENDING_INPUT = 1 << 8,  /* `in` may hold complete requests left for later */
+    CF_QUOTA = 1 << 9,          /* stopped at max_pipelined: resume on the next loop turn */
+    CF_READY = 1 << 10,         /* on the worker's ready list */
 };
 
 typedef enum timer_kind {
@@ -170,10 +169,10 @@ enum { CHOPIN_SEND_DONE = 1, CHOPIN_SEND_PENDING = 0 };
 
 typedef struct chopin_backend_ops {
     const char *name;
-    int (*init)(chopin_worker *w);          /* 0 or -errno */
+    int (*init)(chopin_worker *w); /* 0 or -errno */
     void (*destroy)(chopin_worker *w);
-    int (*accept_start)(chopin_worker *w);  /* begin or resume accepting */
-    void (*accept_stop)(chopin_worker *w);  /* pause accepting */
+    int (*accept_start)(chopin_worker *w);               /* begin or resume accepting */
+    void (*accept_stop)(chopin_worker *w);               /* pause accepting */
     int (*conn_start)(chopin_worker *w, chopin_conn *c); /* a new connection: start reading */
     void (*read_pause)(chopin_worker *w, chopin_conn *c);
     void (*read_resume)(chopin_worker *w, chopin_conn *c);
@@ -185,7 +184,7 @@ typedef struct chopin_backend_ops {
     void (*close)(chopin_worker *w, chopin_conn *c);
     /* Waits up to timeout_ms (-1: no limit) and dispatches what completed. */
     int (*run_once)(chopin_worker *w, int timeout_ms);
-    void (*wake)(chopin_worker *w);         /* any thread */
+    void (*wake)(chopin_worker *w); /* any thread */
 } chopin_backend_ops;
 
 extern const chopin_backend_ops chopin__backend_epoll;
@@ -199,19 +198,19 @@ enum { RS_NONE = 0, RS_HEAD, RS_BODY, RS_DONE };
 struct chopin_response {
     chopin_buf *out;
     chopin_bufpool *pool;
-    const char *date;     /* 29 bytes, IMF-fixdate */
-    uint32_t start;       /* offset of this response in out */
-    uint32_t body_start;  /* where reserved body bytes begin */
+    const char *date;    /* 29 bytes, IMF-fixdate */
+    uint32_t start;      /* offset of this response in out */
+    uint32_t body_start; /* where reserved body bytes begin */
     uint32_t body_len;
     uint16_t status;
     uint8_t state;
-    uint8_t head_only;    /* answering HEAD */
-    uint8_t close;        /* Connection: close */
+    uint8_t head_only;         /* answering HEAD */
+    uint8_t close;             /* Connection: close */
     uint8_t http10_keep_alive; /* HTTP/1.0 client that asked for keep-alive */
-    uint8_t failed;       /* misuse or out of memory: becomes a 500 */
+    uint8_t failed;            /* misuse or out of memory: becomes a 500 */
     uint8_t deferred;
     chopin_deferred *deferral;
-    chopin_worker *worker;  /* NULL for a deferred response's own writer */
+    chopin_worker *worker; /* NULL for a deferred response's own writer */
     uint32_t conn_idx, conn_gen;
 };
 
@@ -225,8 +224,8 @@ struct chopin_deferred {
 };
 
 /* Prepares a writer over out (pool may be NULL) for one request. */
-void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool *pool,
-                           const char *date, int head_only, int close, int http10_keep_alive);
+void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool *pool, const char *date, int head_only,
+                           int close, int http10_keep_alive);
 /* Ends the response if the handler left it open; a handler that wrote
  * nothing, or misused the writer, gets a 500. */
 void chopin__response_finish(chopin_response *res);
@@ -244,13 +243,13 @@ struct chopin_worker {
     struct chopin_server *srv;
     const chopin_config *cfg;
     const chopin_backend_ops *ops;
-    void *backend;          /* the backend's private state */
+    void *backend; /* the backend's private state */
     uint32_t id;
-    int cpu;                /* CPU to pin to, or -1 */
+    int cpu; /* CPU to pin to, or -1 */
     int listen_fd;
-    int wake_fd;            /* eventfd */
+    int wake_fd; /* eventfd */
     pthread_t thread;
-    int init_rc;            /* result of backend init on the worker thread */
+    int init_rc; /* result of backend init on the worker thread */
 
     chopin_conn *conns;
     chopin_slab slab;
@@ -259,17 +258,17 @@ struct chopin_worker {
     chopin_header *headers; /* scratch array of cfg->max_headers */
     chopin_parse_limits limits;
 
-    uint64_t now_ms;        /* monotonic, refreshed once per loop turn */
+    uint64_t now_ms; /* monotonic, refreshed once per loop turn */
     time_t date_sec;
     char date[32];
 
-    int accepting;          /* accept armed */
-    int accept_full;        /* paused: slab full */
+    int accepting;            /* accept armed */
+    int accept_full;          /* paused: slab full */
     uint64_t accept_retry_ms; /* paused after EMFILE/ENFILE until then; 0 = not */
-    int stopping;           /* graceful stop under way */
+    int stopping;             /* graceful stop under way */
     uint64_t stop_deadline_ms;
 
-    uint32_t *ready;        /* connections to resume on the next loop turn */
+    uint32_t *ready; /* connections to resume on the next loop turn */
     uint32_t nready;
 
     chopin_deferred *_Atomic deferred_done; /* finished deferred responses, any thread pushes */

@@ -12,6 +12,7 @@
  * than a chain of comparisons on the hot path. */
 enum { C_TCHAR = 1, C_VCHAR = 2, C_FIELD = 4, C_HOST = 8 };
 
+/* clang-format off */
 static const unsigned char char_class[256] = {
 #define T (C_TCHAR | C_VCHAR | C_FIELD)
 #define V (C_VCHAR | C_FIELD)
@@ -41,15 +42,14 @@ static const unsigned char char_class[256] = {
 #undef TH
 #undef VH
 };
+/* clang-format on */
 
 static inline int is_tchar(unsigned char c) { return char_class[c] & C_TCHAR; }
 static inline int is_vchar(unsigned char c) { return char_class[c] & C_VCHAR; }
 static inline int is_field(unsigned char c) { return char_class[c] & C_FIELD; }
 static inline int is_host(unsigned char c) { return char_class[c] & C_HOST; }
 
-static inline unsigned char lower(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
-}
+static inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c; }
 
 /* a (any case) equals lit (lower case) */
 static int ieq(const char *a, size_t alen, const char *lit, size_t litlen) {
@@ -87,7 +87,7 @@ static chopin_method method_from(const char *p, size_t n) {
 }
 
 const char *chopin_method_name(chopin_method m) {
-    static const char *const names[] = {"OTHER", "GET",     "HEAD",    "POST", "PUT",
+    static const char *const names[] = {"OTHER",  "GET",   "HEAD",    "POST",    "PUT",
                                         "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"};
     return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "OTHER";
 }
@@ -118,9 +118,12 @@ static int split_target(chopin_request *req) {
     if (t[0] != '/') {
         /* absolute-form: scheme "://" authority path-abempty [ "?" query ] */
         size_t skip;
-        if (n >= 7 && IEQ(t, 7, "http://")) skip = 7;
-        else if (n >= 8 && IEQ(t, 8, "https://")) skip = 8;
-        else return CHOPIN_PARSE_BAD_REQUEST;
+        if (n >= 7 && IEQ(t, 7, "http://"))
+            skip = 7;
+        else if (n >= 8 && IEQ(t, 8, "https://"))
+            skip = 8;
+        else
+            return CHOPIN_PARSE_BAD_REQUEST;
         size_t i = skip;
         while (i < n && t[i] != '/' && t[i] != '?') {
             if (!is_host((unsigned char)t[i]) && t[i] != '@') return CHOPIN_PARSE_BAD_REQUEST;
@@ -160,8 +163,10 @@ static int list_next(list_iter *it, const char **el, size_t *el_len) {
         const char *comma = memchr(s, ',', (size_t)(it->end - s));
         const char *e = comma ? comma : it->end;
         it->p = comma ? comma + 1 : it->end;
-        while (s < e && (*s == ' ' || *s == '\t')) s++;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
         if (e > s) {
             *el = s;
             *el_len = (size_t)(e - s);
@@ -216,8 +221,10 @@ static int note_header(framing_state *fs, const chopin_header *h) {
             fs->content_length = x;
         } else if (IEQ(n, nl, "connection")) {
             while (list_next(&it, &el, &ell)) {
-                if (IEQ(el, ell, "close")) fs->conn_close = 1;
-                else if (IEQ(el, ell, "keep-alive")) fs->conn_keep_alive = 1;
+                if (IEQ(el, ell, "close"))
+                    fs->conn_close = 1;
+                else if (IEQ(el, ell, "keep-alive"))
+                    fs->conn_keep_alive = 1;
             }
         }
         break;
@@ -248,21 +255,22 @@ static int note_header(framing_state *fs, const chopin_header *h) {
         break;
     case 'e':
         if (IEQ(n, nl, "expect")) {
-            if (IEQ(v, vl, "100-continue")) fs->expect_continue = 1;
-            else fs->expect_other = 1;
+            if (IEQ(v, vl, "100-continue"))
+                fs->expect_continue = 1;
+            else
+                fs->expect_other = 1;
         }
         break;
     }
     return 0;
 }
 
-#define NEED(p, end)                                                                               \
-    do {                                                                                           \
-        if ((p) >= (end)) goto incomplete;                                                         \
+#define NEED(p, end)                                                                                                   \
+    do {                                                                                                               \
+        if ((p) >= (end)) goto incomplete;                                                                             \
     } while (0)
 
-int chopin_parse_request(const char *buf, size_t len, chopin_request *req,
-                         chopin_header *headers, size_t max_headers,
+int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopin_header *headers, size_t max_headers,
                          const chopin_parse_limits *limits) {
     const char *p = buf;
     const char *end = buf + len;
@@ -275,13 +283,15 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req,
     memset(&fs, 0, sizeof fs);
 
     /* RFC 9112 section 2.2: ignore empty lines before the request-line. */
-    while (p + 1 < end && p[0] == '\r' && p[1] == '\n') p += 2;
+    while (p + 1 < end && p[0] == '\r' && p[1] == '\n')
+        p += 2;
     line_start = p;
     if (end - p < 2) goto incomplete;
 
     /* method SP */
     const char *m = p;
-    while (p < end && is_tchar((unsigned char)*p)) p++;
+    while (p < end && is_tchar((unsigned char)*p))
+        p++;
     NEED(p, end);
     if (*p != ' ' || p == m) return CHOPIN_PARSE_BAD_REQUEST;
     req->method_name = (chopin_slice){m, (size_t)(p - m)};
@@ -338,14 +348,17 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req,
         }
         /* a line starting with whitespace is obs-fold */
         const char *name = p;
-        while (p < end && is_tchar((unsigned char)*p)) p++;
+        while (p < end && is_tchar((unsigned char)*p))
+            p++;
         NEED(p, end);
         if (*p != ':' || p == name) return CHOPIN_PARSE_BAD_REQUEST;
         size_t name_len = (size_t)(p - name);
         p++;
-        while (p < end && (*p == ' ' || *p == '\t')) p++;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
         const char *value = p;
-        while (p < end && is_field((unsigned char)*p)) p++;
+        while (p < end && is_field((unsigned char)*p))
+            p++;
         NEED(p, end);
         if (*p != '\r') return CHOPIN_PARSE_BAD_REQUEST; /* bare LF, NUL, or another control */
         const char *vend = p;
@@ -353,7 +366,8 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req,
         NEED(p, end);
         if (*p != '\n') return CHOPIN_PARSE_BAD_REQUEST; /* bare CR */
         p++;
-        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t')) vend--;
+        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
+            vend--;
         if (count == max_headers) return CHOPIN_PARSE_HEADERS_TOO_LARGE;
         headers[count].name = (chopin_slice){name, name_len};
         headers[count].value = (chopin_slice){value, (size_t)(vend - value)};
@@ -391,8 +405,7 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req,
 
 incomplete:
     /* Too long to ever fit: say so now rather than wait for more bytes. */
-    if (in_request_line && (size_t)(end - line_start) > limits->max_request_line + 2)
-        return CHOPIN_PARSE_URI_TOO_LONG;
+    if (in_request_line && (size_t)(end - line_start) > limits->max_request_line + 2) return CHOPIN_PARSE_URI_TOO_LONG;
     if (len > limits->max_head) return CHOPIN_PARSE_HEADERS_TOO_LARGE;
     return CHOPIN_PARSE_INCOMPLETE;
 }
@@ -402,7 +415,8 @@ const chopin_header *chopin_request_header(const chopin_request *req, const char
         const chopin_header *h = &req->headers[i];
         if (h->name.len != name_len) continue;
         size_t j = 0;
-        while (j < name_len && lower((unsigned char)h->name.ptr[j]) == lower((unsigned char)name[j])) j++;
+        while (j < name_len && lower((unsigned char)h->name.ptr[j]) == lower((unsigned char)name[j]))
+            j++;
         if (j == name_len) return h;
     }
     return NULL;

@@ -56,10 +56,14 @@ void chopin_config_init(chopin_config *c) {
 
 int chopin_backend_parse(const char *name, chopin_backend_kind *out) {
     if (!name) return -1;
-    if (strcmp(name, "auto") == 0) *out = CHOPIN_BACKEND_AUTO;
-    else if (strcmp(name, "uring") == 0 || strcmp(name, "io_uring") == 0) *out = CHOPIN_BACKEND_URING;
-    else if (strcmp(name, "epoll") == 0) *out = CHOPIN_BACKEND_EPOLL;
-    else return -1;
+    if (strcmp(name, "auto") == 0)
+        *out = CHOPIN_BACKEND_AUTO;
+    else if (strcmp(name, "uring") == 0 || strcmp(name, "io_uring") == 0)
+        *out = CHOPIN_BACKEND_URING;
+    else if (strcmp(name, "epoll") == 0)
+        *out = CHOPIN_BACKEND_EPOLL;
+    else
+        return -1;
     return 0;
 }
 
@@ -82,10 +86,10 @@ static int parse_host(const char *host, uint16_t port, struct sockaddr_storage *
     return -1;
 }
 
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        snprintf(err, err_len, __VA_ARGS__);                                                       \
-        return -1;                                                                                 \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        snprintf(err, err_len, __VA_ARGS__);                                                                           \
+        return -1;                                                                                                     \
     } while (0)
 
 int chopin_config_validate(const chopin_config *c, char *err, size_t err_len) {
@@ -174,8 +178,7 @@ static const chopin_backend_ops *choose_backend(chopin_server *s, char *err, siz
         return &chopin__backend_uring;
     }
     if (kind == CHOPIN_BACKEND_URING) {
-        snprintf(err, err_len,
-                 "io_uring was asked for (%s) but cannot be set up here: %s%s", why, strerror(-rc),
+        snprintf(err, err_len, "io_uring was asked for (%s) but cannot be set up here: %s%s", why, strerror(-rc),
                  rc == -EPERM || rc == -EACCES ? " (refused by a seccomp profile or kernel.io_uring_disabled)" : "");
         return NULL;
     }
@@ -228,7 +231,8 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         return NULL;
     }
     memset(s->metrics, 0, sizeof *s->metrics * s->nworkers);
-    for (uint32_t i = 0; i < s->nworkers; i++) s->workers[i].listen_fd = s->workers[i].wake_fd = -1;
+    for (uint32_t i = 0; i < s->nworkers; i++)
+        s->workers[i].listen_fd = s->workers[i].wake_fd = -1;
 
     /* Listeners first, on the main thread: with port 0 the first one picks
      * the port and the others join it. */
@@ -265,7 +269,8 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     pthread_mutex_lock(&s->ready_lock);
-    while (s->ready < started) pthread_cond_wait(&s->ready_cond, &s->ready_lock);
+    while (s->ready < started)
+        pthread_cond_wait(&s->ready_cond, &s->ready_lock);
     pthread_mutex_unlock(&s->ready_lock);
 
     int failed_rc = started < s->nworkers ? -EAGAIN : 0;
@@ -277,7 +282,8 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
             atomic_store(&s->workers[i].stop_requested, 1);
             if (s->workers[i].init_rc == 0) s->ops->wake(&s->workers[i]);
         }
-        for (uint32_t i = 0; i < started; i++) pthread_join(s->workers[i].thread, NULL);
+        for (uint32_t i = 0; i < started; i++)
+            pthread_join(s->workers[i].thread, NULL);
         server_free(s);
         return NULL;
     }
@@ -301,7 +307,8 @@ void chopin_server_stop(chopin_server *s) {
 }
 
 int chopin_server_wait(chopin_server *s) {
-    for (uint32_t i = 0; i < s->nworkers; i++) pthread_join(s->workers[i].thread, NULL);
+    for (uint32_t i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i].thread, NULL);
     server_free(s);
     return 0;
 }

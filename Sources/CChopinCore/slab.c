@@ -13,7 +13,8 @@ int chopin__slab_init(chopin_slab *s, uint32_t cap) {
         return -ENOMEM;
     }
     /* Lowest index on top, so a quiet server reuses the same few slots. */
-    for (uint32_t i = 0; i < cap; i++) s->free[i] = cap - 1 - i;
+    for (uint32_t i = 0; i < cap; i++)
+        s->free[i] = cap - 1 - i;
     s->nfree = cap;
     return 0;
 }

@@ -19,7 +19,8 @@ int chopin__wheel_init(chopin_wheel *w, uint32_t nodes, uint32_t nslots, uint32_
         chopin__wheel_destroy(w);
         return -ENOMEM;
     }
-    for (uint32_t i = 0; i < nslots; i++) w->slots[i] = CHOPIN_NIL;
+    for (uint32_t i = 0; i < nslots; i++)
+        w->slots[i] = CHOPIN_NIL;
     w->nslots = nslots;
     w->tick_ms = tick_ms;
     w->cur_tick = now_ms / tick_ms;
@@ -36,8 +37,10 @@ void chopin__wheel_destroy(chopin_wheel *w) {
 
 static void unlink_node(chopin_wheel *w, uint32_t idx) {
     chopin_timer_node *n = &w->nodes[idx];
-    if (n->prev != CHOPIN_NIL) w->nodes[n->prev].next = n->next;
-    else w->slots[n->tick & (w->nslots - 1)] = n->next;
+    if (n->prev != CHOPIN_NIL)
+        w->nodes[n->prev].next = n->next;
+    else
+        w->slots[n->tick & (w->nslots - 1)] = n->next;
     if (n->next != CHOPIN_NIL) w->nodes[n->next].prev = n->prev;
     n->linked = 0;
     w->count--;

@@ -100,7 +100,8 @@ static void resume_ready(chopin_worker *w) {
 }
 
 static void close_all(chopin_worker *w) {
-    for (uint32_t i = 0; i < w->slab.cap; i++) chopin__conn_close(w, &w->conns[i]);
+    for (uint32_t i = 0; i < w->slab.cap; i++)
+        chopin__conn_close(w, &w->conns[i]);
 }
 
 static void begin_stop(chopin_worker *w) {
@@ -111,7 +112,8 @@ static void begin_stop(chopin_worker *w) {
         close(w->listen_fd);
         w->listen_fd = -1;
     }
-    for (uint32_t i = 0; i < w->slab.cap; i++) chopin__conn_drain(w, &w->conns[i]);
+    for (uint32_t i = 0; i < w->slab.cap; i++)
+        chopin__conn_drain(w, &w->conns[i]);
 }
 
 void chopin__worker_wake_event(chopin_worker *w) {
@@ -174,7 +176,8 @@ static int worker_init(chopin_worker *w) {
     w->conns = calloc(cap, sizeof *w->conns);
     w->headers = calloc(cfg->max_headers, sizeof *w->headers);
     if (!w->conns || !w->headers) return -ENOMEM;
-    for (uint32_t i = 0; i < cap; i++) w->conns[i].fd = -1;
+    for (uint32_t i = 0; i < cap; i++)
+        w->conns[i].fd = -1;
     int rc;
     if ((rc = chopin__slab_init(&w->slab, cap)) < 0) return rc;
     if ((rc = chopin__wheel_init(&w->wheel, cap, WHEEL_SLOTS, WHEEL_TICK_MS, w->now_ms)) < 0) return rc;

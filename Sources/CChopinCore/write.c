@@ -61,7 +61,8 @@ size_t chopin__format_u64(char *out, uint64_t v) {
         tmp[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
     return n;
 }
 
@@ -95,8 +96,8 @@ void chopin__format_date(char out[29], time_t t) {
     memcpy(out + 25, " GMT", 4);
 }
 
-void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool *pool,
-                           const char *date, int head_only, int close, int http10_keep_alive) {
+void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool *pool, const char *date, int head_only,
+                           int close, int http10_keep_alive) {
     res->out = out;
     res->pool = pool;
     res->date = date;
@@ -162,9 +163,9 @@ static int valid_header(const char *name, size_t nlen, const char *value, size_t
     if (nlen == 0) return 0;
     for (size_t i = 0; i < nlen; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (c <= ' ' || c >= 0x7f || c == ':' || c == '"' || c == '(' || c == ')' || c == ',' ||
-            c == '/' || c == ';' || c == '<' || c == '=' || c == '>' || c == '?' || c == '@' ||
-            c == '[' || c == '\\' || c == ']' || c == '{' || c == '}')
+        if (c <= ' ' || c >= 0x7f || c == ':' || c == '"' || c == '(' || c == ')' || c == ',' || c == '/' || c == ';' ||
+            c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' || c == '\\' || c == ']' || c == '{' ||
+            c == '}')
             return 0;
     }
     for (size_t i = 0; i < vlen; i++) {
@@ -178,8 +179,7 @@ static int valid_header(const char *name, size_t nlen, const char *value, size_t
     return 1;
 }
 
-void chopin_response_header(chopin_response *res, const char *name, size_t nlen, const char *value,
-                            size_t vlen) {
+void chopin_response_header(chopin_response *res, const char *name, size_t nlen, const char *value, size_t vlen) {
     if (res->state != RS_HEAD || !valid_header(name, nlen, value, vlen)) {
         res->failed = 1;
         return;
@@ -245,8 +245,10 @@ static void write_tail_and_body(chopin_response *res) {
         p += chopin__format_u64(p, body_len);
         p = PUT(p, "\r\n");
     }
-    if (res->close) p = PUT(p, "Connection: close\r\n");
-    else if (res->http10_keep_alive) p = PUT(p, "Connection: keep-alive\r\n");
+    if (res->close)
+        p = PUT(p, "Connection: close\r\n");
+    else if (res->http10_keep_alive)
+        p = PUT(p, "Connection: keep-alive\r\n");
     p = PUT(p, "\r\n");
     if (has_body && body_len && !res->head_only && !bodyless) {
         memmove(p, o->data + res->body_start, body_len);
@@ -272,11 +274,12 @@ void chopin_response_send(chopin_response *res, int status, const char *content_
     chopin_response_end(res);
 }
 
-void chopin_response_header_late(chopin_response *res, const char *name, size_t nlen, const char *value,
-                                 size_t vlen) {
+void chopin_response_header_late(chopin_response *res, const char *name, size_t nlen, const char *value, size_t vlen) {
     if (res->state != RS_DONE || !valid_header(name, nlen, value, vlen)) {
-        if (res->state != RS_DONE) chopin_response_header(res, name, nlen, value, vlen);
-        else res->failed = 1;
+        if (res->state != RS_DONE)
+            chopin_response_header(res, name, nlen, value, vlen);
+        else
+            res->failed = 1;
         return;
     }
     chopin_buf *o = res->out;

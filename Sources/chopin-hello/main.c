@@ -59,15 +59,19 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (i + 1 >= argc) usage(argv[0]);
-        if (strcmp(a, "--port") == 0) cfg.port = (uint16_t)number(argv[++i], "--port", 0, 65535);
-        else if (strcmp(a, "--workers") == 0) cfg.workers = (uint32_t)number(argv[++i], "--workers", 0, 1024);
-        else if (strcmp(a, "--host") == 0) cfg.host = argv[++i];
+        if (strcmp(a, "--port") == 0)
+            cfg.port = (uint16_t)number(argv[++i], "--port", 0, 65535);
+        else if (strcmp(a, "--workers") == 0)
+            cfg.workers = (uint32_t)number(argv[++i], "--workers", 0, 1024);
+        else if (strcmp(a, "--host") == 0)
+            cfg.host = argv[++i];
         else if (strcmp(a, "--backend") == 0) {
             if (chopin_backend_parse(argv[++i], &cfg.backend) < 0) {
                 fprintf(stderr, "chopin-hello: --backend must be auto, uring or epoll, got '%s'\n", argv[i]);
                 return 2;
             }
-        } else usage(argv[0]);
+        } else
+            usage(argv[0]);
     }
     char err[256];
     chopin_server *srv = chopin_server_start(&cfg, err, sizeof err);

@@ -106,7 +106,8 @@ static void on_stop(int sig) {
         n /= 10;
     } while (n);
     size_t len = 16;
-    while (k) line[len++] = digits[--k];
+    while (k)
+        line[len++] = digits[--k];
     line[len++] = '\n';
     ssize_t rc = write(2, line, len);
     (void)rc;

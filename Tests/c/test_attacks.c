@@ -84,7 +84,8 @@ static int count_closed(int n) {
 }
 
 static void close_attackers(int n) {
-    for (int i = 0; i < n; i++) client_close(&attackers[i]);
+    for (int i = 0; i < n; i++)
+        client_close(&attackers[i]);
 }
 
 static void report(const char *attack, int n, uint64_t bytes) {
@@ -109,8 +110,10 @@ static void run_attack(chopin_server *srv, const char *name, int n, void (*poke)
         chopin_server_metrics(srv, &m);
         if (m.buffer_bytes > peak) peak = m.buffer_bytes;
         int lat = good_request(port, 1500);
-        if (lat < 0) failures++;
-        else if (lat > worst) worst = lat;
+        if (lat < 0)
+            failures++;
+        else if (lat > worst)
+            worst = lat;
         /* Closed by the server's timeouts: a client that never reads cannot
          * see the FIN until it drains what was sent before it. */
         if (reads) count_closed(n);
@@ -126,7 +129,8 @@ static void run_attack(chopin_server *srv, const char *name, int n, void (*poke)
     CHECK(worst < 1000, "a well-behaved request took %d ms", worst);
     CHECK(closed >= n, "%d of %d attackers timed out after %llu ms", closed, n, (unsigned long long)took);
     CHECK(took < 3000, "attack lasted %llu ms (timeouts are 300 ms)", (unsigned long long)took);
-    CHECK(peak / (uint64_t)n <= max_bytes_each, "%llu buffer bytes per attacker", (unsigned long long)(peak / (uint64_t)n));
+    CHECK(peak / (uint64_t)n <= max_bytes_each, "%llu buffer bytes per attacker",
+          (unsigned long long)(peak / (uint64_t)n));
     report(name, n, peak);
     close_attackers(n);
 }
@@ -198,7 +202,8 @@ static void test_slow_reader(void) {
     if (!srv) return;
     static char reqs[100 * 40];
     size_t len = 0;
-    for (int i = 0; i < 100; i++) len += (size_t)sprintf(reqs + len, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+    for (int i = 0; i < 100; i++)
+        len += (size_t)sprintf(reqs + len, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
     int n = open_attackers(chopin_server_port(srv), 50, reqs, len);
     /* Reads pause once max_pending_output (16 KiB) is queued; one response
      * (64 KiB) may overshoot it, and with io_uring the batch in flight
@@ -209,7 +214,8 @@ static void test_slow_reader(void) {
 }
 
 int main(void) {
-    for (int i = 0; i < BIG; i++) big[i] = (char)('a' + i % 26);
+    for (int i = 0; i < BIG; i++)
+        big[i] = (char)('a' + i % 26);
     signal(SIGPIPE, SIG_IGN);
     unsetenv("CHOPIN_BACKEND");
     printf("memory: fixed cost of a connection slot: %zu bytes (connection, timer node, slab entries)\n",

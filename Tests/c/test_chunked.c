@@ -64,7 +64,8 @@ static const bad_case bads[] = {
     {"sum over limit", "30\r\n000000000000000000000000000000000000000000000000\r\n30\r\n", CHOPIN_CHUNKED_TOO_LARGE},
     {"extension too long", "5;aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_TOO_LARGE},
     {"control char in extension", "5;a\x01\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
-    {"trailer too long", "0\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", CHOPIN_CHUNKED_TRAILER_TOO_LARGE},
+    {"trailer too long", "0\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+     CHOPIN_CHUNKED_TRAILER_TOO_LARGE},
     {"obs-fold in trailer", "0\r\nX: a\r\n b\r\n\r\n", CHOPIN_CHUNKED_BAD},
     {"bare LF ending", "0\r\n\n", CHOPIN_CHUNKED_BAD},
 };
@@ -81,7 +82,8 @@ int main(void) {
         CHECK(d.decoded == strlen(c->body) && memcmp(buf, c->body, d.decoded) == 0, "body '%.*s'", (int)d.decoded, buf);
         d = fresh(100);
         CHECK_EQ_INT(decode_bytewise(c->raw, n, buf, &d), CHOPIN_CHUNKED_DONE);
-        CHECK(d.decoded == strlen(c->body) && memcmp(buf, c->body, d.decoded) == 0, "bytewise body '%.*s'", (int)d.decoded, buf);
+        CHECK(d.decoded == strlen(c->body) && memcmp(buf, c->body, d.decoded) == 0, "bytewise body '%.*s'",
+              (int)d.decoded, buf);
         /* what follows the body (a pipelined request) is not consumed */
         char two[256];
         snprintf(two, sizeof two, "%sGET / HTTP/1.1\r\n", c->raw);

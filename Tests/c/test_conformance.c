@@ -14,24 +14,32 @@ static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     (void)ctx;
     const chopin_slice p = req->path;
 #define IS(s) (p.len == sizeof(s) - 1 && memcmp(p.ptr, s, p.len) == 0)
-    if (req->method == CHOPIN_METHOD_OTHER) chopin_response_send(res, 501, NULL, NULL, 0);
-    else if (req->method == CHOPIN_METHOD_CONNECT) chopin_response_send(res, 501, NULL, NULL, 0);
-    else if (req->method == CHOPIN_METHOD_OPTIONS) chopin_response_send(res, 204, NULL, NULL, 0);
-    else if (IS("/echo")) chopin_response_send(res, 200, "text/plain", req->body.ptr, req->body.len);
-    else if (IS("/nocontent")) chopin_response_send(res, 204, NULL, "x", 1);
-    else if (IS("/notmodified")) chopin_response_send(res, 304, NULL, "x", 1);
-    else if (IS("/plaintext")) chopin_response_send(res, 200, "text/plain", "Hello, World!", 13);
-    else chopin_response_send(res, 404, NULL, NULL, 0);
+    if (req->method == CHOPIN_METHOD_OTHER)
+        chopin_response_send(res, 501, NULL, NULL, 0);
+    else if (req->method == CHOPIN_METHOD_CONNECT)
+        chopin_response_send(res, 501, NULL, NULL, 0);
+    else if (req->method == CHOPIN_METHOD_OPTIONS)
+        chopin_response_send(res, 204, NULL, NULL, 0);
+    else if (IS("/echo"))
+        chopin_response_send(res, 200, "text/plain", req->body.ptr, req->body.len);
+    else if (IS("/nocontent"))
+        chopin_response_send(res, 204, NULL, "x", 1);
+    else if (IS("/notmodified"))
+        chopin_response_send(res, 304, NULL, "x", 1);
+    else if (IS("/plaintext"))
+        chopin_response_send(res, 200, "text/plain", "Hello, World!", 13);
+    else
+        chopin_response_send(res, 404, NULL, NULL, 0);
 #undef IS
 }
 
 typedef struct conformance_case {
-    const char *rfc;    /* where the rule comes from */
+    const char *rfc; /* where the rule comes from */
     const char *name;
     const char *raw;
-    int status;         /* expected status of the first response */
-    int closes;         /* 1: the server must close after it, and answer nothing more */
-    const char *body;   /* expected body of the first response, or NULL to skip the check */
+    int status;       /* expected status of the first response */
+    int closes;       /* 1: the server must close after it, and answer nothing more */
+    const char *body; /* expected body of the first response, or NULL to skip the check */
 } conformance_case;
 
 #define H "Host: t\r\n"
@@ -41,7 +49,8 @@ static const conformance_case cases[] = {
     {"9112 3", "two spaces in the request line", "GET  /plaintext HTTP/1.1\r\n" H "\r\n", 400, 1, NULL},
     {"9112 3", "tab as separator", "GET\t/plaintext HTTP/1.1\r\n" H "\r\n", 400, 1, NULL},
     {"9112 3", "trailing space before CRLF", "GET /plaintext HTTP/1.1 \r\n" H "\r\n", 400, 1, NULL},
-    {"9112 2.2", "empty line before the request line is ignored", "\r\nGET /plaintext HTTP/1.1\r\n" H "\r\n", 200, 0, NULL},
+    {"9112 2.2", "empty line before the request line is ignored", "\r\nGET /plaintext HTTP/1.1\r\n" H "\r\n", 200, 0,
+     NULL},
     {"9112 2.2", "bare LF ends no line", "GET /plaintext HTTP/1.1\n" H "\n", 400, 1, NULL},
     {"9112 2.3", "HTTP/1.0 closes by default", "GET /plaintext HTTP/1.0\r\n\r\n", 200, 1, NULL},
     {"9112 2.3", "HTTP/1.2 is answered as 1.1", "GET /plaintext HTTP/1.2\r\n" H "\r\n", 200, 0, NULL},
@@ -79,42 +88,78 @@ static const conformance_case cases[] = {
     {"9112 2.2", "field line without CRLF end (bare LF)", "GET /plaintext HTTP/1.1\r\n" H "X-A: a\n\r\n", 400, 1, NULL},
     /* framing */
     {"9112 6.3", "Content-Length body", "POST /echo HTTP/1.1\r\n" H "Content-Length: 5\r\n\r\nhello", 200, 0, "hello"},
-    {"9112 6.3", "identical Content-Length twice", "POST /echo HTTP/1.1\r\n" H "Content-Length: 2\r\nContent-Length: 2\r\n\r\nhi", 200, 0, "hi"},
-    {"9112 6.3", "differing Content-Length", "POST /echo HTTP/1.1\r\n" H "Content-Length: 2\r\nContent-Length: 3\r\n\r\nhi!", 400, 1, NULL},
-    {"9110 8.6", "Content-Length with a sign", "POST /echo HTTP/1.1\r\n" H "Content-Length: +2\r\n\r\nhi", 400, 1, NULL},
-    {"9110 8.6", "Content-Length as a list", "POST /echo HTTP/1.1\r\n" H "Content-Length: 2, 2\r\n\r\nhi", 400, 1, NULL},
+    {"9112 6.3", "identical Content-Length twice",
+     "POST /echo HTTP/1.1\r\n" H "Content-Length: 2\r\nContent-Length: 2\r\n\r\nhi", 200, 0, "hi"},
+    {"9112 6.3", "differing Content-Length",
+     "POST /echo HTTP/1.1\r\n" H "Content-Length: 2\r\nContent-Length: 3\r\n\r\nhi!", 400, 1, NULL},
+    {"9110 8.6", "Content-Length with a sign", "POST /echo HTTP/1.1\r\n" H "Content-Length: +2\r\n\r\nhi", 400, 1,
+     NULL},
+    {"9110 8.6", "Content-Length as a list", "POST /echo HTTP/1.1\r\n" H "Content-Length: 2, 2\r\n\r\nhi", 400, 1,
+     NULL},
     {"9110 8.6", "Content-Length in hex", "POST /echo HTTP/1.1\r\n" H "Content-Length: 0x2\r\n\r\nhi", 400, 1, NULL},
-    {"9112 6.3", "Content-Length and Transfer-Encoding", "POST /echo HTTP/1.1\r\n" H "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 1, NULL},
-    {"9112 6.1", "Transfer-Encoding on HTTP/1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 1, NULL},
-    {"9112 6.1", "chunked not last", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 400, 1, NULL},
-    {"9112 6.1", "chunked twice", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 1, NULL},
-    {"9112 6.1", "unknown coding is 501", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, 1, NULL},
-    {"9112 7.1", "chunked body", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 200, 0, "abcde"},
-    {"9112 7.1.1", "chunk extensions are ignored", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3;a=b;c=\"d\"\r\nabc\r\n0;x\r\n\r\n", 200, 0, "abc"},
-    {"9112 7.1.2", "trailer fields are read", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\n", 200, 0, "abc"},
-    {"9112 7.1", "chunk size not hex", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400, 1, NULL},
-    {"9112 7.1", "chunk size overflows 64 bits", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n10000000000000003\r\nabc\r\n0\r\n\r\n", 400, 1, NULL},
-    {"9112 7.1", "chunk data longer than its size", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", 400, 1, NULL},
-    {"9112 7.1", "bare LF after the chunk size", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 400, 1, NULL},
-    {"9112 7.1.1", "chunk extension over its limit", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3;aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nabc\r\n0\r\n\r\n", 413, 1, NULL},
-    {"9112 7.1.2", "trailer section over its limit", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n0\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", 431, 1, NULL},
-    {"9110 15.5.14", "Content-Length over max_body: 413 before the body", "POST /echo HTTP/1.1\r\n" H "Content-Length: 100000\r\n\r\n", 413, 1, NULL},
-    {"9110 15.5.14", "chunked body over max_body", "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n10001\r\n", 413, 1, NULL},
+    {"9112 6.3", "Content-Length and Transfer-Encoding",
+     "POST /echo HTTP/1.1\r\n" H "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 1, NULL},
+    {"9112 6.1", "Transfer-Encoding on HTTP/1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     400, 1, NULL},
+    {"9112 6.1", "chunked not last",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 400, 1, NULL},
+    {"9112 6.1", "chunked twice",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 1,
+     NULL},
+    {"9112 6.1", "unknown coding is 501",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, 1, NULL},
+    {"9112 7.1", "chunked body",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 200, 0, "abcde"},
+    {"9112 7.1.1", "chunk extensions are ignored",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3;a=b;c=\"d\"\r\nabc\r\n0;x\r\n\r\n", 200, 0,
+     "abc"},
+    {"9112 7.1.2", "trailer fields are read",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\n", 200, 0, "abc"},
+    {"9112 7.1", "chunk size not hex",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400, 1, NULL},
+    {"9112 7.1", "chunk size overflows 64 bits",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n10000000000000003\r\nabc\r\n0\r\n\r\n", 400, 1,
+     NULL},
+    {"9112 7.1", "chunk data longer than its size",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", 400, 1, NULL},
+    {"9112 7.1", "bare LF after the chunk size",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 400, 1, NULL},
+    {"9112 7.1.1", "chunk extension over its limit",
+     "POST /echo HTTP/1.1\r\n" H
+     "Transfer-Encoding: "
+     "chunked\r\n\r\n3;"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nabc\r\n0\r\n\r\n",
+     413, 1, NULL},
+    {"9112 7.1.2", "trailer section over its limit",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n0\r\nX: "
+                                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+     431, 1, NULL},
+    {"9110 15.5.14", "Content-Length over max_body: 413 before the body",
+     "POST /echo HTTP/1.1\r\n" H "Content-Length: 100000\r\n\r\n", 413, 1, NULL},
+    {"9110 15.5.14", "chunked body over max_body",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n10001\r\n", 413, 1, NULL},
     /* expectations */
-    {"9110 10.1.1", "an expectation other than 100-continue", "GET /plaintext HTTP/1.1\r\n" H "Expect: teapot\r\n\r\n", 417, 1, NULL},
-    {"9110 10.1.1", "100-continue without a body gets no 100", "GET /plaintext HTTP/1.1\r\n" H "Expect: 100-continue\r\n\r\n", 200, 0, NULL},
-    {"9110 10.1.1", "100-continue on HTTP/1.0 is ignored", "POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi", 200, 1, "hi"},
+    {"9110 10.1.1", "an expectation other than 100-continue", "GET /plaintext HTTP/1.1\r\n" H "Expect: teapot\r\n\r\n",
+     417, 1, NULL},
+    {"9110 10.1.1", "100-continue without a body gets no 100",
+     "GET /plaintext HTTP/1.1\r\n" H "Expect: 100-continue\r\n\r\n", 200, 0, NULL},
+    {"9110 10.1.1", "100-continue on HTTP/1.0 is ignored",
+     "POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi", 200, 1, "hi"},
     /* connection management */
     {"9112 9.6", "Connection: close", "GET /plaintext HTTP/1.1\r\n" H "Connection: close\r\n\r\n", 200, 1, NULL},
-    {"9112 9.6", "Connection: CLOSE in any case", "GET /plaintext HTTP/1.1\r\n" H "Connection: CLOSE\r\n\r\n", 200, 1, NULL},
-    {"9112 9.6", "close among other options", "GET /plaintext HTTP/1.1\r\n" H "Connection: keep-alive, close\r\n\r\n", 200, 1, NULL},
+    {"9112 9.6", "Connection: CLOSE in any case", "GET /plaintext HTTP/1.1\r\n" H "Connection: CLOSE\r\n\r\n", 200, 1,
+     NULL},
+    {"9112 9.6", "close among other options", "GET /plaintext HTTP/1.1\r\n" H "Connection: keep-alive, close\r\n\r\n",
+     200, 1, NULL},
     {"9112 9.3", "HTTP/1.0 keep-alive", "GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200, 0, NULL},
     /* responses without a body */
     {"9110 15.3.5", "204 has no body", "GET /nocontent HTTP/1.1\r\n" H "\r\n", 204, 0, ""},
     {"9110 15.4.5", "304 has no body", "GET /notmodified HTTP/1.1\r\n" H "\r\n", 304, 0, ""},
     /* after an error nothing is processed */
     {"9112 11.2", "smuggled request after a bad one is not served",
-     "POST /echo HTTP/1.1\r\n" H "Content-Length: 1\r\nContent-Length: 40\r\n\r\nGET /plaintext HTTP/1.1\r\n" H "\r\n", 400, 1, NULL},
+     "POST /echo HTTP/1.1\r\n" H "Content-Length: 1\r\nContent-Length: 40\r\n\r\nGET /plaintext HTTP/1.1\r\n" H "\r\n",
+     400, 1, NULL},
 };
 #undef H
 
@@ -156,8 +201,8 @@ static void run_case(uint16_t port, const conformance_case *k) {
     int rc = client_read_response(&c, &r, 2000, 0);
     CHECK(rc == 0 && r.status == k->status, "status %d, want %d (rc %d)", r.status, k->status, rc);
     if (rc == 0 && k->body)
-        CHECK(r.body_len == strlen(k->body) && memcmp(r.body, k->body, r.body_len) == 0, "body '%.*s'",
-              (int)r.body_len, r.body);
+        CHECK(r.body_len == strlen(k->body) && memcmp(r.body, k->body, r.body_len) == 0, "body '%.*s'", (int)r.body_len,
+              r.body);
     if (rc == 0 && (k->status == 204 || k->status == 304)) CHECK(!r.has_content_length, "no Content-Length");
     if (k->closes) {
         CHECK(client_wait_eof(&c, 2000) && c.len == 0, "closed, with nothing after the response");
@@ -194,7 +239,8 @@ static void too_long_cases(uint16_t port) {
 
     t_case = "RFC 6585 5: more fields than max_headers is 431";
     n = snprintf(big, sizeof big, "GET /plaintext HTTP/1.1\r\nHost: t\r\n");
-    for (int i = 0; i < 25; i++) n += snprintf(big + n, sizeof big - (size_t)n, "X-%d: v\r\n", i);
+    for (int i = 0; i < 25; i++)
+        n += snprintf(big + n, sizeof big - (size_t)n, "X-%d: v\r\n", i);
     n += snprintf(big + n, sizeof big - (size_t)n, "\r\n");
     client_connect(&c, port);
     client_send(&c, big, (size_t)n);
@@ -208,7 +254,8 @@ static int run_backend(const char *name) {
     if (!s) return 0;
     uint16_t port = chopin_server_port(s);
     size_t n = sizeof cases / sizeof cases[0];
-    for (size_t i = 0; i < n; i++) run_case(port, &cases[i]);
+    for (size_t i = 0; i < n; i++)
+        run_case(port, &cases[i]);
     too_long_cases(port);
     chopin_server_stop(s);
     chopin_server_wait(s);
@@ -219,8 +266,10 @@ int main(void) {
     signal(SIGPIPE, SIG_IGN);
     unsetenv("CHOPIN_BACKEND");
     int count = run_backend("epoll");
-    if (chopin__uring_probe() == 0) count += run_backend("uring");
-    else fprintf(stderr, "NOTE: io_uring unavailable here: conformance ran on epoll only\n");
+    if (chopin__uring_probe() == 0)
+        count += run_backend("uring");
+    else
+        fprintf(stderr, "NOTE: io_uring unavailable here: conformance ran on epoll only\n");
     fprintf(stderr, "conformance: %d cases run\n", count);
     return test_finish("test_conformance");
 }

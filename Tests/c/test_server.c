@@ -110,8 +110,10 @@ static void test_pipelined(uint16_t port) {
     char req[100 * 64];
     size_t n = 0;
     for (int i = 0; i < 100; i++) {
-        if (i == 50) n += (size_t)sprintf(req + n, "GET /defer?30 HTTP/1.1\r\nHost: t\r\n\r\n");
-        else n += (size_t)sprintf(req + n, "GET /seq/%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
+        if (i == 50)
+            n += (size_t)sprintf(req + n, "GET /defer?30 HTTP/1.1\r\nHost: t\r\n\r\n");
+        else
+            n += (size_t)sprintf(req + n, "GET /seq/%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
     }
     client_connect(&ca, port);
     client_send(&ca, req, n);
@@ -136,7 +138,8 @@ static void test_pipeline_quota(void) {
     if (!srv) return;
     char req[50 * 40];
     size_t n = 0;
-    for (int i = 0; i < 50; i++) n += (size_t)sprintf(req + n, "GET /seq/%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
+    for (int i = 0; i < 50; i++)
+        n += (size_t)sprintf(req + n, "GET /seq/%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
     client_connect(&ca, chopin_server_port(srv));
     client_send(&ca, req, n);
     shutdown(ca.fd, SHUT_WR); /* the client is done sending, not reading */
@@ -188,7 +191,8 @@ static void test_never_reads(chopin_server *srv, uint16_t port) {
     client_connect(&ca, port);
     static char req[N * 40];
     size_t n = 0;
-    for (int i = 0; i < N; i++) n += (size_t)sprintf(req + n, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+    for (int i = 0; i < N; i++)
+        n += (size_t)sprintf(req + n, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
     chopin_metrics m0, m1;
     chopin_server_metrics(srv, &m0);
     client_send(&ca, req, n);
@@ -244,7 +248,8 @@ static void test_connection_close_and_http10(uint16_t port) {
     client_connect(&ca, port);
     SEND(&ca, "HEAD /plaintext HTTP/1.1\r\nHost: t\r\n\r\nGET /seq/x HTTP/1.1\r\nHost: t\r\n\r\n");
     /* The HEAD response has Content-Length 13 but no body: read the head by hand. */
-    while (!memmem(ca.buf, ca.len, "\r\n\r\nHTTP/1.1", 12) && client_fill(&ca, 2000) > 0) {}
+    while (!memmem(ca.buf, ca.len, "\r\n\r\nHTTP/1.1", 12) && client_fill(&ca, 2000) > 0) {
+    }
     char *second = memmem(ca.buf, ca.len, "\r\n\r\nHTTP/1.1", 12);
     CHECK(second != NULL, "second response right after the HEAD head");
     CHECK(memmem(ca.buf, ca.len, "Content-Length: 13", 18) != NULL, "HEAD says the body's length");
@@ -401,7 +406,8 @@ static void test_timeouts(void) {
     client_connect(&ca, port);
     char req[400 * 40];
     size_t n = 0;
-    for (int i = 0; i < 400; i++) n += (size_t)sprintf(req + n, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+    for (int i = 0; i < 400; i++)
+        n += (size_t)sprintf(req + n, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
     client_send(&ca, req, n);
     usleep(1200000);
     chopin_server_metrics(srv, &m1);
@@ -497,9 +503,12 @@ static void test_recv_buffer_exhaustion(void) {
     static client many[N];
     static char req[BODY + 128];
     int hl = sprintf(req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", BODY);
-    for (int i = 0; i < BODY; i++) req[hl + i] = (char)('A' + i % 23);
-    for (int i = 0; i < N; i++) client_connect(&many[i], chopin_server_port(srv));
-    for (int i = 0; i < N; i++) client_send(&many[i], req, (size_t)hl + BODY);
+    for (int i = 0; i < BODY; i++)
+        req[hl + i] = (char)('A' + i % 23);
+    for (int i = 0; i < N; i++)
+        client_connect(&many[i], chopin_server_port(srv));
+    for (int i = 0; i < N; i++)
+        client_send(&many[i], req, (size_t)hl + BODY);
     int whole = 0;
     for (int i = 0; i < N; i++) {
         if (client_read_response(&many[i], &r, 3000, 0) == 0 && r.status == 200 && r.body_len == BODY &&
@@ -638,18 +647,21 @@ static void test_emfile(const char *backend) {
     static client many[N];
     int connected = 0;
     for (int i = 0; i < N; i++) {
-        if (client_connect(&many[i], port) == 0) connected++;
-        else break;
+        if (client_connect(&many[i], port) == 0)
+            connected++;
+        else
+            break;
     }
     CHECK_EQ_INT(connected, N); /* the kernel's backlog takes them all */
-    usleep(1000000);           /* a spinning loop would burn this second */
+    usleep(1000000);            /* a spinning loop would burn this second */
     char go = 1;
     uint64_t report[2] = {0, 0};
     CHECK(write(to_child[1], &go, 1) == 1 && read(from_child[0], report, sizeof report) == sizeof report, "cpu");
     uint64_t cpu_ms = report[0];
     CHECK(report[1] < N, "the limit was crossed: %llu of %d accepted", (unsigned long long)report[1], N);
     CHECK(cpu_ms < 400, "the server used %llu ms of CPU while out of descriptors", (unsigned long long)cpu_ms);
-    for (int i = 0; i < N; i++) client_close(&many[i]);
+    for (int i = 0; i < N; i++)
+        client_close(&many[i]);
     usleep(300000);
     client_connect(&ca, port);
     SEND(&ca, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -682,7 +694,8 @@ static void test_config_errors(void) {
 }
 
 int main(void) {
-    for (int i = 0; i < BIG_SIZE; i++) big_body[i] = (char)('a' + i % 26);
+    for (int i = 0; i < BIG_SIZE; i++)
+        big_body[i] = (char)('a' + i % 26);
     signal(SIGPIPE, SIG_IGN);
     unsetenv("CHOPIN_BACKEND");
     test_config_errors();

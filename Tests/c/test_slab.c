@@ -9,7 +9,8 @@ int main(void) {
     CHECK_EQ_INT(chopin__slab_used(&s), 0);
     t_case = "fill";
     uint32_t got[4];
-    for (int i = 0; i < 4; i++) got[i] = chopin__slab_alloc(&s);
+    for (int i = 0; i < 4; i++)
+        got[i] = chopin__slab_alloc(&s);
     CHECK_EQ_INT(got[0], 0);
     CHECK(got[0] != got[1] && got[1] != got[2] && got[2] != got[3], "distinct slots");
     CHECK_EQ_INT(chopin__slab_alloc(&s), CHOPIN_NIL);

@@ -50,7 +50,8 @@ int main(void) {
 
     t_case = "many at once, each once";
     nfired = 0;
-    for (uint32_t i = 0; i < 16; i++) chopin__wheel_set(&w, i, 2000 + i);
+    for (uint32_t i = 0; i < 16; i++)
+        chopin__wheel_set(&w, i, 2000 + i);
     CHECK_EQ_INT(chopin__wheel_advance(&w, 2100, on_fire, NULL), 16);
     CHECK_EQ_INT(w.count, 0);
 

@@ -16,9 +16,9 @@ static void begin(int head_only, int close, int ka10) {
     chopin__response_init(&res, &out, NULL, date, head_only, close, ka10);
 }
 
-#define EXPECT_OUT(lit)                                                                            \
-    CHECK(out.len == strlen(lit) && memcmp(out.data, lit, out.len) == 0, "got\n%.*s\nwant\n%s",    \
-          (int)out.len, out.data, lit)
+#define EXPECT_OUT(lit)                                                                                                \
+    CHECK(out.len == strlen(lit) && memcmp(out.data, lit, out.len) == 0, "got\n%.*s\nwant\n%s", (int)out.len,          \
+          out.data, lit)
 
 int main(void) {
     t_case = "send";

@@ -42,33 +42,33 @@ typedef enum chopin_method {
 
 /* How the body of a request is delimited (RFC 9112 section 6). */
 typedef enum chopin_framing {
-    CHOPIN_FRAMING_NONE = 0,       /* no body */
-    CHOPIN_FRAMING_LENGTH = 1,     /* Content-Length */
-    CHOPIN_FRAMING_CHUNKED = 2,    /* Transfer-Encoding: chunked */
+    CHOPIN_FRAMING_NONE = 0,    /* no body */
+    CHOPIN_FRAMING_LENGTH = 1,  /* Content-Length */
+    CHOPIN_FRAMING_CHUNKED = 2, /* Transfer-Encoding: chunked */
 } chopin_framing;
 
 /* A parsed request. Every slice points into the buffer that was parsed. */
 typedef struct chopin_request {
     chopin_method method;
-    chopin_slice method_name;  /* the method token as sent */
-    chopin_slice target;       /* request-target as sent */
-    chopin_slice path;         /* path part of the target, without the query */
-    chopin_slice query;        /* after '?', without it; len 0 when absent */
-    int version_minor;         /* 0 for HTTP/1.0, 1 for HTTP/1.1 (and other 1.x) */
+    chopin_slice method_name; /* the method token as sent */
+    chopin_slice target;      /* request-target as sent */
+    chopin_slice path;        /* path part of the target, without the query */
+    chopin_slice query;       /* after '?', without it; len 0 when absent */
+    int version_minor;        /* 0 for HTTP/1.0, 1 for HTTP/1.1 (and other 1.x) */
     chopin_header *headers;
     size_t header_count;
     chopin_framing framing;
-    uint64_t content_length;   /* with CHOPIN_FRAMING_LENGTH */
-    chopin_slice body;         /* set by the connection layer once the body is complete */
-    uint8_t keep_alive;        /* after version defaults and the Connection header */
-    uint8_t expect_continue;   /* Expect: 100-continue */
-    size_t head_len;           /* bytes of request line and headers, final CRLF included */
+    uint64_t content_length; /* with CHOPIN_FRAMING_LENGTH */
+    chopin_slice body;       /* set by the connection layer once the body is complete */
+    uint8_t keep_alive;      /* after version defaults and the Connection header */
+    uint8_t expect_continue; /* Expect: 100-continue */
+    size_t head_len;         /* bytes of request line and headers, final CRLF included */
 } chopin_request;
 
 /* Parser results. Positive: bytes consumed by the head. */
 enum {
     CHOPIN_PARSE_INCOMPLETE = -1,
-    CHOPIN_PARSE_BAD_REQUEST = -400,       /* malformed or ambiguous: 400 */
+    CHOPIN_PARSE_BAD_REQUEST = -400, /* malformed or ambiguous: 400 */
     CHOPIN_PARSE_URI_TOO_LONG = -414,
     CHOPIN_PARSE_EXPECTATION_FAILED = -417,
     CHOPIN_PARSE_HEADERS_TOO_LARGE = -431, /* header bytes or header count */
@@ -86,8 +86,7 @@ typedef struct chopin_parse_limits {
  * Returns CHOPIN_PARSE_INCOMPLETE while the head is not complete and within
  * limits, or a negative CHOPIN_PARSE_* error whose absolute value is the HTTP
  * status to answer with. req->body is not touched. */
-int chopin_parse_request(const char *buf, size_t len, chopin_request *req,
-                         chopin_header *headers, size_t max_headers,
+int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopin_header *headers, size_t max_headers,
                          const chopin_parse_limits *limits);
 
 /* Finds the status to answer for a parse error: 400, 414, 417, 431, 501, 505. */
@@ -124,8 +123,7 @@ enum {
 int chopin_chunked_decode(chopin_chunked *d, char *buf, size_t len);
 
 /* Case-insensitive header lookup; NULL when absent. */
-const chopin_header *chopin_request_header(const chopin_request *req,
-                                           const char *name, size_t name_len);
+const chopin_header *chopin_request_header(const chopin_request *req, const char *name, size_t name_len);
 
 /* The method's canonical name, for logs. */
 const char *chopin_method_name(chopin_method m);

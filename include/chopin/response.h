@@ -33,8 +33,8 @@ void chopin_response_start(chopin_response *res, int status);
 /* Adds a header. Names must be tokens and values must not hold CR, LF or
  * NUL: a bad header makes the whole response a 500 instead of a split one.
  * Content-Length, Transfer-Encoding and Connection are the core's own. */
-void chopin_response_header(chopin_response *res, const char *name, size_t name_len,
-                            const char *value, size_t value_len);
+void chopin_response_header(chopin_response *res, const char *name, size_t name_len, const char *value,
+                            size_t value_len);
 
 /* Returns room for at least n more body bytes, valid until the next call on
  * this response; NULL when memory or the 4 GiB response limit runs out. */
@@ -50,13 +50,13 @@ void chopin_response_write(chopin_response *res, const void *data, size_t n);
 void chopin_response_end(chopin_response *res);
 
 /* The whole response in one call: status, Content-Type (may be NULL), body. */
-void chopin_response_send(chopin_response *res, int status, const char *content_type,
-                          const void *body, size_t body_len);
+void chopin_response_send(chopin_response *res, int status, const char *content_type, const void *body,
+                          size_t body_len);
 
 /* Adds a header to a response that is already ended, moving its body up
  * (for middleware that decorates a response a handler wrote in place). */
-void chopin_response_header_late(chopin_response *res, const char *name, size_t name_len,
-                                 const char *value, size_t value_len);
+void chopin_response_header_late(chopin_response *res, const char *name, size_t name_len, const char *value,
+                                 size_t value_len);
 
 /* Drops everything this response has written so far, so the handler can
  * start over (for instance with an error status after a failure). */

@@ -28,28 +28,28 @@ typedef enum chopin_backend_kind {
 typedef void (*chopin_handler_fn)(void *ctx, const chopin_request *req, chopin_response *res);
 
 typedef struct chopin_config {
-    const char *host;             /* IPv4 or IPv6 literal; default "0.0.0.0" */
-    uint16_t port;                /* 0: an ephemeral port (see chopin_server_port) */
-    uint32_t workers;             /* 0: one per CPU in the process's affinity mask */
-    chopin_backend_kind backend;  /* the environment variable CHOPIN_BACKEND overrides */
-    int pin_workers;              /* pin worker i to the i-th allowed CPU */
-    int quiet;                    /* no startup log line */
+    const char *host;            /* IPv4 or IPv6 literal; default "0.0.0.0" */
+    uint16_t port;               /* 0: an ephemeral port (see chopin_server_port) */
+    uint32_t workers;            /* 0: one per CPU in the process's affinity mask */
+    chopin_backend_kind backend; /* the environment variable CHOPIN_BACKEND overrides */
+    int pin_workers;             /* pin worker i to the i-th allowed CPU */
+    int quiet;                   /* no startup log line */
 
-    uint32_t max_connections;     /* per worker; accept pauses when full (default 16384) */
-    uint32_t max_request_line;    /* bytes; over it 414 (default 8192) */
-    uint32_t max_head_bytes;      /* request line + headers; over it 431 (default 16384) */
-    uint32_t max_headers;         /* header count; over it 431 (default 100) */
-    uint64_t max_body;            /* bytes; over it 413, sent before reading the body (default 1 MiB) */
-    uint32_t max_chunk_ext;       /* bytes of extensions on one chunk line (default 1024) */
-    uint32_t max_trailer;         /* bytes of the trailer section (default 8192) */
-    uint32_t max_pending_output;  /* bytes of responses queued for a client that does not
-                                     read; past it, reads pause (default 256 KiB) */
-    uint32_t max_pipelined;       /* requests of one connection handled per loop turn; the
-                                     rest wait, unread, for the next turn (default 32) */
+    uint32_t max_connections;    /* per worker; accept pauses when full (default 16384) */
+    uint32_t max_request_line;   /* bytes; over it 414 (default 8192) */
+    uint32_t max_head_bytes;     /* request line + headers; over it 431 (default 16384) */
+    uint32_t max_headers;        /* header count; over it 431 (default 100) */
+    uint64_t max_body;           /* bytes; over it 413, sent before reading the body (default 1 MiB) */
+    uint32_t max_chunk_ext;      /* bytes of extensions on one chunk line (default 1024) */
+    uint32_t max_trailer;        /* bytes of the trailer section (default 8192) */
+    uint32_t max_pending_output; /* bytes of responses queued for a client that does not
+                                    read; past it, reads pause (default 256 KiB) */
+    uint32_t max_pipelined;      /* requests of one connection handled per loop turn; the
+                                    rest wait, unread, for the next turn (default 32) */
 
-    uint32_t uring_buffers;       /* io_uring: receive buffers per worker, a power of two
-                                     (default 512); when all are in use, receives wait */
-    uint32_t uring_buffer_size;   /* io_uring: bytes per receive buffer (default 8192) */
+    uint32_t uring_buffers;     /* io_uring: receive buffers per worker, a power of two
+                                   (default 512); when all are in use, receives wait */
+    uint32_t uring_buffer_size; /* io_uring: bytes per receive buffer (default 8192) */
 
     uint32_t header_timeout_ms;   /* from a request's first byte to its last header (default 10 s) */
     uint32_t body_timeout_ms;     /* from the head to the body's last byte (default 30 s) */
@@ -108,7 +108,7 @@ typedef struct chopin_metrics {
     uint64_t responses_5xx;
     uint64_t parse_errors;
     uint64_t timeouts;
-    uint64_t buffer_bytes; /* held now by connections for unfinished input and unsent output */
+    uint64_t buffer_bytes;      /* held now by connections for unfinished input and unsent output */
     uint64_t recv_buffer_waits; /* io_uring receives that found every receive buffer in use */
 } chopin_metrics;
 
