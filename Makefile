@@ -66,8 +66,8 @@ run:
 run-c: $(BUILD)/chopin-hello
 	$(BUILD)/chopin-hello --port $(PORT) --workers $(WORKERS) --backend $(BACKEND)
 
-test-c: $(addprefix $(BUILD)/tests/,$(TEST_UNITS) $(TEST_NET))
-	@bash Tests/c/run.sh $(BUILD)/tests $(TEST_UNITS) $(TEST_NET)
+test-c: $(addprefix $(BUILD)/tests/,$(TEST_UNITS) $(TEST_NET)) $(BUILD)/chopin-hello
+	@bash Tests/c/run.sh $(BUILD)/tests $(TEST_UNITS) $(TEST_NET) test_hello
 
 test: test-swift fuzz-smoke test-c
 

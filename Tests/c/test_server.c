@@ -10,7 +10,9 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -489,6 +491,43 @@ static void test_shutdown_deadline(void) {
 
 static void test_emfile(const char *backend);
 
+/* pin_workers: worker i runs on the i-th CPU the process may use. */
+static void test_pinning(void) {
+    t_case = "pin_workers puts worker i on the i-th allowed CPU";
+    cpu_set_t allowed;
+    sched_getaffinity(0, sizeof allowed, &allowed);
+    int cpus[CPU_SETSIZE], ncpus = 0;
+    for (int i = 0; i < CPU_SETSIZE; i++)
+        if (CPU_ISSET(i, &allowed)) cpus[ncpus++] = i;
+    chopin_config cfg = base_config();
+    cfg.workers = 2;
+    cfg.pin_workers = 1;
+    chopin_server *srv = start(&cfg);
+    if (!srv) return;
+    usleep(50000);
+    int found = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (!fgets(comm, sizeof comm, f)) comm[0] = 0;
+        fclose(f);
+        int id;
+        if (sscanf(comm, "chopin-w%d", &id) != 1) continue;
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        sched_getaffinity(atoi(e->d_name), sizeof set, &set);
+        CHECK(CPU_COUNT(&set) == 1 && CPU_ISSET(cpus[id % ncpus], &set), "worker %d on CPU %d", id, cpus[id % ncpus]);
+        found++;
+    }
+    if (d) closedir(d);
+    CHECK_EQ_INT(found, 2);
+    stop(srv);
+}
+
 /* io_uring with 2 receive buffers of 512 bytes and 20 clients posting 4 KB
  * at once: receives run out of buffers (ENOBUFS), are re-armed, and every
  * body still arrives whole. */
@@ -699,6 +738,7 @@ int main(void) {
     signal(SIGPIPE, SIG_IGN);
     unsetenv("CHOPIN_BACKEND");
     test_config_errors();
+    test_pinning();
     run_backend("epoll");
     int uring = chopin__uring_probe();
     if (uring == 0) {

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# test_hello.sh [BINARY] - the C example server, started as a user would
+# (--workers 1, each backend, an ephemeral port), answers its three
+# endpoints and 404. Prints "test_hello: N passed, N failed".
+bin=${1:-build/chopin-hello}
+passed=0; failed=0
+check() {  # description, expected, actual
+    if [ "$2" = "$3" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $1: got '$3', want '$2'"; fi
+}
+for backend in epoll uring; do
+    log=$(mktemp)
+    "$bin" --port 0 --workers 1 --backend "$backend" --host 127.0.0.1 > "$log" 2>&1 &
+    pid=$!
+    port=""
+    for _ in $(seq 1 50); do
+        port=$(grep -o '127.0.0.1:[0-9]*' "$log" | head -1 | cut -d: -f2)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    if [ -z "$port" ]; then
+        failed=$((failed + 1)); echo "FAIL $backend: did not start: $(cat "$log")"
+        kill "$pid" 2>/dev/null; continue
+    fi
+    url=http://127.0.0.1:$port
+    check "$backend backend in the log" 1 "$(grep -c "backend $( [ $backend = uring ] && echo io_uring || echo epoll)" "$log")"
+    check "$backend /plaintext" "200 Hello, World!" "$(curl -s -w '%{http_code} ' -o /tmp/hello.$$ "$url/plaintext"; cat /tmp/hello.$$)"
+    check "$backend /plaintext type" "text/plain" "$(curl -s -o /dev/null -w '%{content_type}' "$url/plaintext")"
+    check "$backend /json" '200 {"message":"Hello, World!"}' "$(curl -s -w '%{http_code} ' -o /tmp/hello.$$ "$url/json"; cat /tmp/hello.$$)"
+    check "$backend /json type" "application/json" "$(curl -s -o /dev/null -w '%{content_type}' "$url/json")"
+    check "$backend POST /echo" "200 ping pong" "$(curl -s -w '%{http_code} ' -o /tmp/hello.$$ -d 'ping pong' "$url/echo"; cat /tmp/hello.$$)"
+    check "$backend 404" "404" "$(curl -s -o /dev/null -w '%{http_code}' "$url/missing")"
+    kill -TERM "$pid"; wait "$pid"; check "$backend exits 0 on SIGTERM" 0 $?
+    rm -f "$log" /tmp/hello.$$
+done
+echo "test_hello: $passed passed, $failed failed"
+[ $failed -eq 0 ]
