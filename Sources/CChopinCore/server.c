@@ -129,6 +129,22 @@ static int allowed_cpus(int *cpus, int max) {
     return n;
 }
 
+/* SO_REUSEPORT would let this server share a port silently with another
+ * process already on it (same user), splitting its traffic. A plain bind
+ * first, without SO_REUSEPORT, fails in that case: say so instead. */
+static int port_in_use(const chopin_config *c, uint16_t port) {
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    parse_host(c->host, port, &ss, &sl);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int taken = bind(fd, (struct sockaddr *)&ss, sl) < 0 && errno == EADDRINUSE;
+    close(fd);
+    return taken;
+}
+
 static int open_listener(const chopin_config *c, uint16_t port, uint16_t *bound, char *err, size_t err_len) {
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -237,6 +253,12 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     /* Listeners first, on the main thread: with port 0 the first one picks
      * the port and the others join it. */
     uint16_t port = cfg->port;
+    if (port != 0 && port_in_use(cfg, port)) {
+        snprintf(err, err_len, "cannot listen on %s:%u: the address is already in use by another socket", cfg->host,
+                 port);
+        server_free(s);
+        return NULL;
+    }
     for (uint32_t i = 0; i < s->nworkers; i++) {
         chopin_worker *w = &s->workers[i];
         w->listen_fd = open_listener(cfg, port, &port, err, err_len);

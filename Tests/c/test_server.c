@@ -726,6 +726,21 @@ static void test_config_errors(void) {
     cfg = base_config();
     cfg.max_head_bytes = 10;
     CHECK(chopin_config_validate(&cfg, err, sizeof err) < 0 && strstr(err, "max_head_bytes"), "limits: %s", err);
+    t_case = "a port another server holds is an error, not a silent share";
+    cfg = base_config();
+    chopin_server *first = chopin_server_start(&cfg, err, sizeof err);
+    if (first) {
+        cfg.port = chopin_server_port(first);
+        chopin_server *second = chopin_server_start(&cfg, err, sizeof err);
+        CHECK(second == NULL && strstr(err, "already in use"), "second server: %s", second ? "started" : err);
+        if (second) {
+            chopin_server_stop(second);
+            chopin_server_wait(second);
+        }
+        chopin_server_stop(first);
+        chopin_server_wait(first);
+    }
+    t_case = "bad configuration gives a readable error";
     cfg = base_config();
     setenv("CHOPIN_BACKEND", "kqueue", 1);
     CHECK(chopin_server_start(&cfg, err, sizeof err) == NULL && strstr(err, "kqueue"), "env: %s", err);
