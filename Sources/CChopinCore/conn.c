@@ -151,6 +151,7 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
 
         dispatch(w, c, &req);
         handled++;
+        c->timer = TK_NONE; /* the next request's header clock starts now, not with this one */
         off += total;
         c->flags &= ~(CF_STARTED | CF_CONTINUE_SENT);
         if (c->state == CONN_BODY) c->state = CONN_HEAD;

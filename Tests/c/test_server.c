@@ -380,6 +380,20 @@ static void test_timeouts(void) {
     CHECK(closed && took < 1000, "cut off after %llu ms", (unsigned long long)took);
     client_close(&ca);
 
+    t_case = "a pipelining client whose reads end mid-request is not cut off by the header timeout";
+    client_connect(&ca, port);
+    SEND(&ca, "GET /seq/0 HTTP/1.1\r\nHo");
+    int answered = 0;
+    for (int i = 1; i <= 10; i++) {
+        usleep(100000); /* 10 x 100 ms: well past the 200 ms header timeout in total */
+        char piece[96];
+        int n = snprintf(piece, sizeof piece, "st: t\r\n\r\nGET /seq/%d HTTP/1.1\r\nHo", i);
+        if (client_send(&ca, piece, (size_t)n) < 0) break;
+        if (client_read_response(&ca, &r, 1000, 0) == 0 && r.status == 200) answered++;
+    }
+    CHECK_EQ_INT(answered, 10);
+    client_close(&ca);
+
     t_case = "body timeout: 408";
     client_connect(&ca, port);
     SEND(&ca, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
