@@ -7,6 +7,7 @@
 #   make fuzz       the fuzzers (parser, chunked, JSON, router) for FUZZ_SECONDS each (default 60)
 #   make bench      Chopin against SwiftNIO, Hummingbird and hyper, plus per-request costs
 #                   (QUICK=1 for a smoke run of a few seconds a server); not part of make test
+#   make bench-allocs | bench-syscalls | bench-instructions | bench-idle | bench-matrix   one part alone
 #   make format     apply .clang-format and .swift-format
 #   make deps       install what building and testing need (idempotent)
 
@@ -37,7 +38,7 @@ PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: all run run-c bench format test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: all run run-c bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle format test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/rel
@@ -104,7 +105,11 @@ fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-30}
 
 bench:
-	QUICK=$(QUICK) bash bench/run.sh
+	QUICK=$(QUICK) bash bench/run.sh all
+
+# Chopin's per-request costs, one command each (bench-allocs fails unless 0).
+bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle:
+	QUICK=$(QUICK) bash bench/run.sh $(patsubst bench-%,%,$@)
 
 # Style: .clang-format for C (Debian's clang-format), .swift-format for Swift
 # (swift-format ships with the toolchain).

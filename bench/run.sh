@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# bench/run.sh - Chopin against SwiftNIO, Hummingbird and hyper in one run on
-# one machine, then Chopin's own per-request costs. `make bench` runs it;
-# `make bench QUICK=1` is the few-seconds-a-server smoke version.
+# bench/run.sh [all|matrix|allocs|syscalls|instructions|idle] - Chopin against
+# SwiftNIO, Hummingbird and hyper in one run on one machine (matrix), and
+# Chopin's own per-request costs, each also on its own: heap allocations
+# (fails unless 0 on the hot routes), syscalls, instructions (callgrind) and
+# memory per idle connection. `make bench` runs all; `make bench QUICK=1` is
+# the few-seconds-a-server smoke version; `make bench-allocs` etc. run one.
 #
 # Every server is pinned to CPU $SERVER_CPU and wrk to CPU $WRK_CPU; servers
 # are interleaved round by round, each test has a warm-up. Results go to
 # bench/results/<time>/ and the latest table and chart to bench/results/.
 # Knobs: ROUNDS DURATION WARMUP CONNS DEPTH SERVER_CPU WRK_CPU IDLE_CONNS
 set -u
+WHAT=${1:-all}
+case $WHAT in all|matrix|allocs|syscalls|instructions|idle) ;; *) sed -n '2,7p' "$0"; exit 2 ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 QUICK=${QUICK:-0}
@@ -42,17 +47,20 @@ ulimit -n $((IDLE_CONNS + 1024)) 2>/dev/null || ulimit -n 65536 2>/dev/null
 
 log "building chopin-example (release)"
 (cd "$ROOT" && swift build -c release --product chopin-example 2>&1 | tail -1) || exit 1
+want() { [ "$WHAT" = all ] || [ "$WHAT" = "$1" ]; }
 CHOPIN=$ROOT/.build/release/chopin-example
 cc -O2 -shared -fPIC -I"$ROOT/Tests/CMallocCounter/include" -o "$ROOT/build/bench/malloc_counter.so" \
     "$ROOT/Tests/CMallocCounter/counter.c" -ldl || exit 1
+HYPER=""
+if want matrix; then
 log "building the SwiftNIO and Hummingbird peers (release; minutes the first time)"
 (cd "$HERE/peers" && swift build -c release 2>&1 | tail -1) || exit 1
-HYPER=""
 if need_apt librust-hyper-dev librust-tokio-dev librust-serde-dev librust-serde-derive-dev librust-serde-json-dev 2>/dev/null &&
     command -v cargo >/dev/null && (cd "$HERE/hyper-peer" && cargo build --release -q 2>"$OUT/hyper-build.log"); then
     HYPER=$HERE/hyper-peer/target/release/hyper-peer
 else
     echo "hyper: skipped (Debian's Rust crates or cargo not available; see $OUT/hyper-build.log)" >&2
+fi
 fi
 
 SERVERS=(
@@ -100,6 +108,7 @@ to_ms() {
 requests_of() { awk '/requests in/ {print $1; exit}' "$1"; }
 
 # ---- the matrix ----------------------------------------------------------------------------
+if want matrix; then
 echo "round,server,test,req_per_s,p50_ms,p99_ms,us_per_req,rss_mib,errors" > "$OUT/matrix.csv"
 for round in $(seq 1 "$ROUNDS"); do
     for entry in "${SERVERS[@]}"; do
@@ -135,6 +144,7 @@ done
 # Debian's python3 has matplotlib (python3-matplotlib); another python3 on PATH may not.
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 "$PY" "$HERE/tools/report.py" "$OUT" | tail -1 || FAILED=1
+fi
 
 # ---- Chopin's per-request costs ------------------------------------------------------------
 COSTS=$OUT/costs.md
@@ -143,6 +153,7 @@ COSTS=$OUT/costs.md
     echo "|---|---|---:|---:|"
 } > "$COSTS"
 
+if want allocs; then
 log "allocations per request (malloc interposer on the worker threads)"
 declare -A ALLOC
 for backend in epoll uring; do
@@ -165,7 +176,9 @@ done
 for route in /plaintext /json /user/12345; do
     echo "| heap allocations per request | $route | ${ALLOC[epoll$route]:-?} | ${ALLOC[uring$route]:-?} |" >> "$COSTS"
 done
+fi
 
+if want syscalls; then
 log "syscalls per request (perf stat, raw_syscalls:sys_enter)"
 declare -A SYS
 for backend in epoll uring; do
@@ -185,7 +198,9 @@ for backend in epoll uring; do
 done
 echo "| syscalls per request | /plaintext | ${SYS[epollplaintext]:-?} | ${SYS[uringplaintext]:-?} |" >> "$COSTS"
 echo "| syscalls per request | /plaintext, pipelined x$DEPTH | ${SYS[epollpipelined]:-?} | ${SYS[uringpipelined]:-?} |" >> "$COSTS"
+fi
 
+if want instructions; then
 log "instructions per request (callgrind, epoll; difference of two runs, so start-up cancels out)"
 # valgrind 3.19 cannot read the Swift toolchain's debug info: count on a copy without it.
 strip -g -o "$ROOT/build/bench/chopin-example-nodebug" "$CHOPIN"
@@ -202,7 +217,9 @@ instr() {  # requests -> total instructions
 i1=$(instr "$CALLGRIND_REQS"); i2=$(instr $((CALLGRIND_REQS * 3)))
 ipr=$(awk -v a="${i1:-0}" -v b="${i2:-0}" -v n=$((CALLGRIND_REQS * 2)) 'BEGIN{ if (a>0 && b>a) printf "%.0f", (b-a)/n; else print "n/a" }')
 echo "| instructions per request (callgrind) | /plaintext | $ipr | - |" >> "$COSTS"
+fi
 
+if want idle; then
 log "memory per idle keep-alive connection ($IDLE_CONNS connections, one worker)"
 declare -A IDLE
 for backend in epoll uring; do
@@ -218,8 +235,15 @@ for backend in epoll uring; do
     stop_server
 done
 echo "| RSS growth per idle keep-alive connection (bytes) | $IDLE_CONNS connections | ${IDLE[epoll]:-?} | ${IDLE[uring]:-?} |" >> "$COSTS"
+fi
 
 # ---- summary ----------------------------------------------------------------------------------
+if [ "$WHAT" != all ]; then
+    cat "$COSTS" 2>/dev/null
+    [ "$WHAT" = matrix ] && cat "$OUT/table.md"
+    echo "results: $OUT" >&2
+    exit $FAILED
+fi
 {
     echo "# Chopin benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
