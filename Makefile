@@ -20,7 +20,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN)
 CFLAGS_REL := $(CFLAGS_COMMON) -O2 -g
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-LIBS    := -luring -lpthread
+LIBS    := -l:liburing.a -lpthread
 
 FUZZ_CC      ?= $(shell command -v clang 2>/dev/null || echo /opt/swift/usr/bin/clang)
 SWIFTC       ?= $(shell command -v swiftc 2>/dev/null || echo /opt/swift/usr/bin/swiftc)
@@ -89,7 +89,7 @@ $(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router: $(BUILD)/fuzz/%: fuzz/swift/%
         $(patsubst Sources/CChopinCore/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC))
 	@echo "  SWIFTC $@"
 	@$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -module-name ChopinFuzz \
-	    -I include -Xcc -D_GNU_SOURCE $(SWIFT_SRC) $< $(BUILD)/fuzz/core/*.o -luring -o $@ \
+	    -I include -Xcc -D_GNU_SOURCE $(SWIFT_SRC) $< $(BUILD)/fuzz/core/*.o -l:liburing.a -o $@ \
 	    2> $@.log || { cat $@.log; exit 1; }
 
 fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))

@@ -3,13 +3,17 @@
  * Level-triggered: one read per readiness event into the worker's read
  * buffer, handed to the connection as a completed receive; EPOLLOUT is
  * asked for only after a send met EAGAIN. The worker's eventfd wakes it
- * from other threads. */
+ * from other threads.
+ *
+ * Every epoll_ctl result is checked: a connection whose interest cannot be
+ * changed would wait forever for an event that never comes, so the failure
+ * goes back to the connection, which closes. */
 #include "internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,8 +27,12 @@
 #define TAG_CONN (3ull << 56)
 #define TAG_MASK (0xffull << 56)
 
+/* c->io: this backend's own flags. */
+enum { IO_OUT_ARMED = 1 << 0 }; /* EPOLLOUT asked for: a send is waiting for room */
+
 typedef struct epoll_state {
     int ep;
+    int nevents; /* from the last wait */
     char *rbuf;
     struct epoll_event events[MAX_EVENTS];
 } epoll_state;
@@ -34,10 +42,11 @@ static uint64_t conn_tag(const chopin_conn *c) { return TAG_CONN | ((uint64_t)c-
 static int ep_init(chopin_worker *w) {
     epoll_state *s = calloc(1, sizeof *s);
     if (!s) return -ENOMEM;
-    s->ep = epoll_create1(EPOLL_CLOEXEC);
-    s->rbuf = malloc(READ_BUF);
     w->backend = s;
-    if (s->ep < 0 || !s->rbuf) return s->ep < 0 ? -errno : -ENOMEM;
+    s->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (s->ep < 0) return -errno;
+    s->rbuf = malloc(READ_BUF);
+    if (!s->rbuf) return -ENOMEM;
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_WAKE};
     if (epoll_ctl(s->ep, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0) return -errno;
     return 0;
@@ -45,12 +54,7 @@ static int ep_init(chopin_worker *w) {
 
 static void ep_destroy(chopin_worker *w) {
     epoll_state *s = w->backend;
-    /* Whatever is still open goes now (deadline passed or start failed). */
-    for (uint32_t i = 0; i < w->slab.cap && w->conns; i++) {
-        chopin_conn *c = &w->conns[i];
-        if (c->fd >= 0) close(c->fd);
-        c->fd = -1;
-    }
+    /* Nothing is in flight in the kernel: every operation was synchronous. */
     if (s->ep >= 0) close(s->ep);
     free(s->rbuf);
     free(s);
@@ -69,71 +73,71 @@ static int ep_accept_start(chopin_worker *w) {
 static void ep_accept_stop(chopin_worker *w) {
     epoll_state *s = w->backend;
     if (!w->accepting) return;
-    if (w->listen_fd >= 0) epoll_ctl(s->ep, EPOLL_CTL_DEL, w->listen_fd, NULL);
     w->accepting = 0;
+    if (w->listen_fd >= 0 && epoll_ctl(s->ep, EPOLL_CTL_DEL, w->listen_fd, NULL) < 0) {
+        /* Still registered: connections would be accepted past the cap. Say
+         * so; the listener keeps working and the slab refuses what it cannot hold. */
+        int err = errno;
+        chopin__log("chopin: worker %u: cannot pause accepting: %s", w->id, strerror(err));
+    }
 }
 
-static int interest(const chopin_conn *c) {
+static int update(chopin_worker *w, chopin_conn *c) {
+    epoll_state *s = w->backend;
     uint32_t ev = 0;
     if (!(c->flags & CF_READ_PAUSED)) ev |= EPOLLIN;
-    if (c->flags & CF_SENDING) ev |= EPOLLOUT;
-    return (int)ev;
-}
-
-static void update(chopin_worker *w, chopin_conn *c) {
-    epoll_state *s = w->backend;
-    struct epoll_event ev = {.events = (uint32_t)interest(c), .data.u64 = conn_tag(c)};
-    epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
+    if (c->io & IO_OUT_ARMED) ev |= EPOLLOUT;
+    struct epoll_event e = {.events = ev, .data.u64 = conn_tag(c)};
+    return epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e) < 0 ? -errno : 0;
 }
 
 static int ep_conn_start(chopin_worker *w, chopin_conn *c) {
     epoll_state *s = w->backend;
+    c->io = 0;
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = conn_tag(c)};
     return epoll_ctl(s->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0 ? -errno : 0;
 }
 
-static void ep_read_pause(chopin_worker *w, chopin_conn *c) { update(w, c); }
-static void ep_read_resume(chopin_worker *w, chopin_conn *c) { update(w, c); }
+static int ep_read_pause(chopin_worker *w, chopin_conn *c) { return update(w, c); }
+static int ep_read_resume(chopin_worker *w, chopin_conn *c) { return update(w, c); }
 
-/* Writes as much of tx as the socket takes. 1: all of it, 0: EAGAIN, -errno. */
-static int write_some(chopin_conn *c) {
-    while (c->tx.off < c->tx.len) {
-        ssize_t n = send(c->fd, c->tx.data + c->tx.off, c->tx.len - c->tx.off, MSG_NOSIGNAL);
+static long ep_send(chopin_worker *w, chopin_conn *c) {
+    const char *p = c->tx.data + c->tx.off;
+    size_t left = c->tx.len - c->tx.off;
+    size_t done = 0;
+    while (done < left) {
+        ssize_t n = send(c->fd, p + done, left - done, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (errno == EAGAIN) return 0;
-            return -errno;
+            if (errno != EAGAIN) return -errno;
+            break;
         }
-        c->tx.off += (uint32_t)n;
+        done += (size_t)n;
     }
-    return 1;
+    /* Ask for EPOLLOUT only while bytes wait for room. */
+    int want_out = done < left;
+    if (want_out != !!(c->io & IO_OUT_ARMED)) {
+        c->io = (uint8_t)(want_out ? c->io | IO_OUT_ARMED : c->io & ~IO_OUT_ARMED);
+        int rc = update(w, c);
+        if (rc < 0) return rc;
+    }
+    return (long)done;
 }
 
-static int ep_send(chopin_worker *w, chopin_conn *c) {
-    int rc = write_some(c);
-    if (rc == 0) {
-        update(w, c); /* CF_SENDING is set: ask for EPOLLOUT */
-        return CHOPIN_SEND_PENDING;
-    }
-    return rc > 0 ? CHOPIN_SEND_DONE : rc;
-}
-
-static void ep_close(chopin_worker *w, chopin_conn *c) {
-    /* Closing the only descriptor also removes it from the epoll set. If
-     * the peer still sends, shutting down writes first lets the last
-     * response arrive ahead of the FIN. */
-    shutdown(c->fd, SHUT_WR);
-    close(c->fd);
-    c->fd = -1;
-    chopin__conn_release(w, c);
+static int ep_cancel(chopin_worker *w, chopin_conn *c) {
+    /* Closing the only descriptor also removes it from the epoll set. */
+    (void)w;
+    (void)c;
+    return 0;
 }
 
 static void accept_ready(chopin_worker *w) {
     for (int i = 0; i < ACCEPT_BATCH && w->accepting; i++) {
         int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno != EAGAIN) chopin__worker_accept_failed(w, errno);
+            int err = errno;
+            if (err == EINTR || err == ECONNABORTED) continue;
+            if (err != EAGAIN) chopin__worker_accept_failed(w, err);
             return;
         }
         chopin__worker_accepted(w, fd);
@@ -142,58 +146,59 @@ static void accept_ready(chopin_worker *w) {
 
 static void conn_ready(chopin_worker *w, chopin_conn *c, uint32_t events) {
     epoll_state *s = w->backend;
-    if ((events & EPOLLOUT) && (c->flags & CF_SENDING)) {
-        int rc = write_some(c);
-        if (rc != 0) {
-            c->flags &= ~CF_SENDING;
-            if (rc > 0) update(w, c);
-            chopin__conn_sent(w, c, rc < 0 ? -rc : 0);
-            if (!(c->flags & CF_OPEN)) return;
-        }
+    if ((events & (EPOLLOUT | EPOLLERR)) && (c->io & IO_OUT_ARMED)) {
+        chopin__conn_send_ready(w, c, 0);
+        if (!chopin__conn_open_p(c)) return;
     }
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !(c->flags & CF_READ_PAUSED)) {
         ssize_t n = recv(c->fd, s->rbuf, READ_BUF, 0);
-        if (n > 0)
+        if (n > 0) {
             chopin__conn_data(w, c, s->rbuf, (size_t)n);
-        else if (n == 0)
+        } else if (n == 0) {
             chopin__conn_eof(w, c, 0);
-        else if (errno != EAGAIN && errno != EINTR)
-            chopin__conn_eof(w, c, errno);
-    } else if ((events & (EPOLLHUP | EPOLLERR)) && !(c->flags & CF_SENDING)) {
+        } else {
+            int err = errno;
+            if (err != EAGAIN && err != EINTR) chopin__conn_eof(w, c, err);
+        }
+    } else if ((events & (EPOLLHUP | EPOLLERR)) && !(c->io & IO_OUT_ARMED)) {
+        /* Reads are paused and nothing is being sent: nobody would notice. */
         chopin__conn_close(w, c);
     }
 }
 
-static int ep_run_once(chopin_worker *w, int timeout_ms) {
+static int ep_wait(chopin_worker *w, int timeout_ms) {
     epoll_state *s = w->backend;
     int n = epoll_wait(s->ep, s->events, MAX_EVENTS, timeout_ms);
-    if (n < 0) return errno == EINTR ? 0 : -errno;
-    chopin__worker_refresh_clock(w);
-    for (int i = 0; i < n; i++) {
+    if (n < 0) {
+        int err = errno;
+        s->nevents = 0;
+        return err == EINTR ? 0 : -err;
+    }
+    s->nevents = n;
+    return 0;
+}
+
+static void ep_dispatch(chopin_worker *w) {
+    epoll_state *s = w->backend;
+    for (int i = 0; i < s->nevents; i++) {
         uint64_t tag = s->events[i].data.u64;
         switch (tag & TAG_MASK) {
         case TAG_LISTEN: accept_ready(w); break;
         case TAG_WAKE: {
             uint64_t v;
-            ssize_t r = read(w->wake_fd, &v, sizeof v);
+            ssize_t r = read(w->wake_fd, &v, sizeof v); /* drains it: level-triggered */
             (void)r;
             chopin__worker_wake_event(w);
             break;
         }
         case TAG_CONN: {
             chopin_conn *c = chopin__conn_lookup(w, (uint32_t)tag, (uint32_t)(tag >> 32) & 0xffffffu);
-            if (c && (c->flags & CF_OPEN)) conn_ready(w, c, s->events[i].events);
+            if (c && chopin__conn_open_p(c)) conn_ready(w, c, s->events[i].events);
             break;
         }
         }
     }
-    return 0;
-}
-
-static void ep_wake(chopin_worker *w) {
-    uint64_t one = 1;
-    ssize_t r = write(w->wake_fd, &one, sizeof one);
-    (void)r;
+    s->nevents = 0;
 }
 
 const chopin_backend_ops chopin__backend_epoll = {
@@ -206,7 +211,7 @@ const chopin_backend_ops chopin__backend_epoll = {
     .read_pause = ep_read_pause,
     .read_resume = ep_read_resume,
     .send = ep_send,
-    .close = ep_close,
-    .run_once = ep_run_once,
-    .wake = ep_wake,
+    .cancel = ep_cancel,
+    .wait = ep_wait,
+    .dispatch = ep_dispatch,
 };

@@ -10,36 +10,59 @@
  * takes past the connection cap could only be closed, losing connections
  * that would otherwise have waited in the backlog.
  *
+ * Receive buffers come from one mapping sized by the configuration, but
+ * only a few of them go into the ring at start; more join whenever receives
+ * find none free. Pages of buffers never used are never touched, so an idle
+ * worker does not pay for the configured maximum.
+ *
+ * Sends are not MSG_WAITALL: a send that the kernel can only partly finish
+ * completes with what it sent, so a slow reader's progress is seen (and the
+ * write timeout restarts) instead of one send waiting out the whole response.
+ *
  * user_data layout: op (8 bits) << 56 | generation (24 bits) << 32 | slot.
  * A completion whose generation is not the slot's is for a connection that
- * is gone; it is ignored. A slot is freed only once nothing is in flight. */
+ * is gone; it is ignored. A slot is freed only once nothing is in flight, and
+ * the ring is torn down only once the kernel has handed back every operation
+ * (they point into buffers freed right after). */
 #include "internal.h"
 
 #include <errno.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define SQ_ENTRIES 1024
 #define CQ_ENTRIES 8192
 #define BUF_GROUP 0
-#define MAX_ACCEPTS 8 /* accepts in flight at once */
+#define MAX_ACCEPTS 8    /* accepts in flight at once */
+#define FIRST_BUFFERS 32 /* receive buffers in the ring at start; doubled when they run out */
+#define DRAIN_MS 1000    /* how long teardown waits for the kernel to hand operations back */
 
 enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_WAKE };
+
+/* c->io: this backend's own flags. */
+enum { IO_RECV_ARMED = 1 << 0 }; /* a multishot recv is in flight */
+
+uint64_t _Atomic chopin__uring_abandoned_ops;
 
 typedef struct uring_state {
     struct io_uring ring;
     int ring_ok;
     struct io_uring_buf_ring *br;
-    char *bufs;
-    uint32_t nbufs; /* power of two (config uring_buffers) */
+    char *bufs;      /* nbufs x buf_size, mapped, touched only as buffers are used */
+    uint32_t nbufs;  /* power of two (config uring_buffers) */
+    uint32_t in_use; /* buffers handed to the ring so far (bids 0..in_use-1) */
     uint32_t buf_size;
     uint64_t wake_val;
+    int wake_armed;
     uint32_t accepts_armed;
-    uint32_t *rearm; /* connections whose multishot recv ended on ENOBUFS */
+    uint64_t inflight; /* operations whose last completion has not come yet */
+    uint32_t *rearm;   /* connections whose multishot recv ended on ENOBUFS */
     uint32_t nrearm;
+    int grow;          /* receives ran out of buffers this turn */
 } uring_state;
 
 static uint64_t ud(int op, const chopin_conn *c) {
@@ -55,6 +78,7 @@ static struct io_uring_sqe *get_sqe(uring_state *s) {
         io_uring_submit(&s->ring);
         sqe = io_uring_get_sqe(&s->ring);
     }
+    if (sqe) s->inflight++;
     return sqe;
 }
 
@@ -86,12 +110,30 @@ static int setup_ring(uring_state *s) {
     return rc;
 }
 
+static void return_buffer(uring_state *s, unsigned bid) {
+    io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * s->buf_size, s->buf_size, (unsigned short)bid,
+                          io_uring_buf_ring_mask(s->nbufs), 0);
+    io_uring_buf_ring_advance(s->br, 1);
+}
+
+/* Hands buffers in_use..want-1 to the ring for the first time. */
+static void add_buffers(uring_state *s, uint32_t want) {
+    if (want > s->nbufs) want = s->nbufs;
+    for (uint32_t bid = s->in_use; bid < want; bid++)
+        return_buffer(s, bid);
+    if (want > s->in_use) s->in_use = want;
+}
+
 static int setup_buffers(uring_state *s) {
     void *mem;
     if (posix_memalign(&mem, 4096, s->nbufs * sizeof(struct io_uring_buf)) != 0) return -ENOMEM;
     s->br = mem;
-    s->bufs = malloc((size_t)s->nbufs * s->buf_size);
-    if (!s->bufs) return -ENOMEM;
+    size_t bytes = (size_t)s->nbufs * s->buf_size;
+    s->bufs = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (s->bufs == MAP_FAILED) {
+        s->bufs = NULL;
+        return -ENOMEM;
+    }
     struct io_uring_buf_reg reg;
     memset(&reg, 0, sizeof reg);
     reg.ring_addr = (unsigned long)s->br;
@@ -100,10 +142,7 @@ static int setup_buffers(uring_state *s) {
     int rc = io_uring_register_buf_ring(&s->ring, &reg, 0);
     if (rc < 0) return rc;
     io_uring_buf_ring_init(s->br);
-    for (uint32_t i = 0; i < s->nbufs; i++)
-        io_uring_buf_ring_add(s->br, s->bufs + (size_t)i * s->buf_size, s->buf_size, (unsigned short)i,
-                              io_uring_buf_ring_mask(s->nbufs), (int)i);
-    io_uring_buf_ring_advance(s->br, (int)s->nbufs);
+    add_buffers(s, FIRST_BUFFERS);
     return 0;
 }
 
@@ -113,6 +152,7 @@ static void arm_wake(chopin_worker *w) {
     if (!sqe) return;
     io_uring_prep_read(sqe, w->wake_fd, &s->wake_val, sizeof s->wake_val, 0);
     io_uring_sqe_set_data64(sqe, ud(OP_WAKE, NULL));
+    s->wake_armed = 1;
 }
 
 static int ur_init(chopin_worker *w) {
@@ -131,20 +171,69 @@ static int ur_init(chopin_worker *w) {
     return 0;
 }
 
+static void cancel_op(uring_state *s, uint64_t target, int flags) {
+    struct io_uring_sqe *sqe = get_sqe(s);
+    if (!sqe) return;
+    io_uring_prep_cancel64(sqe, target, flags);
+    io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, NULL));
+}
+
+/* A completion that ends its operation (a multishot one ends without F_MORE). */
+static int final_cqe(const struct io_uring_cqe *cqe) { return !(cqe->flags & IORING_CQE_F_MORE); }
+
+/* Cancels what is left and reaps completions until the kernel has handed
+ * back every operation, so that nothing still points into the buffers
+ * about to be freed. Returns how many are still out after DRAIN_MS. */
+static uint64_t drain(chopin_worker *w) {
+    uring_state *s = w->backend;
+    if (s->accepts_armed) cancel_op(s, ud(OP_ACCEPT, NULL), IORING_ASYNC_CANCEL_ALL);
+    if (s->wake_armed) cancel_op(s, ud(OP_WAKE, NULL), 0);
+    for (uint32_t i = 0; w->conns && i < w->slab.fresh; i++) {
+        chopin_conn *c = &w->conns[i];
+        if (c->pending_ops) {
+            cancel_op(s, ud(OP_RECV, c), 0);
+            cancel_op(s, ud(OP_SEND, c), 0);
+        }
+    }
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (s->inflight) {
+        struct io_uring_cqe *cqe;
+        struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000};
+        io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(&s->ring, head, cqe) {
+            if (final_cqe(cqe)) s->inflight--;
+            seen++;
+        }
+        io_uring_cq_advance(&s->ring, seen);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > DRAIN_MS) break;
+    }
+    return s->inflight;
+}
+
 static void ur_destroy(chopin_worker *w) {
     uring_state *s = w->backend;
-    /* Tearing the ring down cancels whatever is still in flight. */
-    if (s->ring_ok) io_uring_queue_exit(&s->ring);
-    for (uint32_t i = 0; i < w->slab.cap && w->conns; i++) {
-        chopin_conn *c = &w->conns[i];
-        if (c->fd >= 0) close(c->fd);
-        c->fd = -1;
+    uint64_t left = 0;
+    if (s->ring_ok) {
+        left = drain(w);
+        io_uring_queue_exit(&s->ring);
+    }
+    free(s->rearm);
+    w->backend = NULL;
+    if (left) {
+        /* The kernel still holds operations: what they point into (the
+         * receive buffers, the wake-up counter in s) must outlive them. */
+        atomic_fetch_add(&chopin__uring_abandoned_ops, left);
+        chopin__log("chopin: worker %u: %llu io_uring operations did not end; their buffers are kept", w->id,
+                    (unsigned long long)left);
+        return;
     }
     free(s->br);
-    free(s->bufs);
-    free(s->rearm);
+    if (s->bufs) munmap(s->bufs, (size_t)s->nbufs * s->buf_size);
     free(s);
-    w->backend = NULL;
 }
 
 static int ur_accept_start(chopin_worker *w) {
@@ -162,13 +251,6 @@ static int ur_accept_start(chopin_worker *w) {
     return 0;
 }
 
-static void cancel_op(uring_state *s, uint64_t target, int flags) {
-    struct io_uring_sqe *sqe = get_sqe(s);
-    if (!sqe) return;
-    io_uring_prep_cancel64(sqe, target, flags);
-    io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, NULL));
-}
-
 static void ur_accept_stop(chopin_worker *w) {
     uring_state *s = w->backend;
     w->accepting = 0;
@@ -183,105 +265,88 @@ static int arm_recv(chopin_worker *w, chopin_conn *c) {
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BUF_GROUP;
     io_uring_sqe_set_data64(sqe, ud(OP_RECV, c));
-    c->flags |= CF_RECV_ARMED;
+    c->io |= IO_RECV_ARMED;
     c->pending_ops++;
     return 0;
 }
 
-static int ur_conn_start(chopin_worker *w, chopin_conn *c) { return arm_recv(w, c); }
+static int ur_conn_start(chopin_worker *w, chopin_conn *c) {
+    c->io = 0;
+    c->pending_ops = 0;
+    return arm_recv(w, c);
+}
 
-static void ur_read_pause(chopin_worker *w, chopin_conn *c) {
+static int ur_read_pause(chopin_worker *w, chopin_conn *c) {
     /* Bytes already on their way still arrive; the connection keeps them. */
-    if (c->flags & CF_RECV_ARMED) cancel_op(w->backend, ud(OP_RECV, c), 0);
+    if (c->io & IO_RECV_ARMED) cancel_op(w->backend, ud(OP_RECV, c), 0);
+    return 0;
 }
 
-static void ur_read_resume(chopin_worker *w, chopin_conn *c) {
+static int ur_read_resume(chopin_worker *w, chopin_conn *c) {
     /* Still armed means the cancel has not landed: its completion re-arms. */
-    if (!(c->flags & CF_RECV_ARMED)) arm_recv(w, c);
+    return (c->io & IO_RECV_ARMED) ? 0 : arm_recv(w, c);
 }
 
-static int submit_send(chopin_worker *w, chopin_conn *c) {
+static long ur_send(chopin_worker *w, chopin_conn *c) {
     uring_state *s = w->backend;
     struct io_uring_sqe *sqe = get_sqe(s);
     if (!sqe) return -EBUSY;
-    io_uring_prep_send(sqe, c->fd, c->tx.data + c->tx.off, c->tx.len - c->tx.off, MSG_WAITALL | MSG_NOSIGNAL);
+    io_uring_prep_send(sqe, c->fd, c->tx.data + c->tx.off, c->tx.len - c->tx.off, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, ud(OP_SEND, c));
     c->pending_ops++;
-    return CHOPIN_SEND_PENDING;
+    return 0;
 }
 
-static int ur_send(chopin_worker *w, chopin_conn *c) { return submit_send(w, c); }
-
-static void ur_close(chopin_worker *w, chopin_conn *c) {
+static int ur_cancel(chopin_worker *w, chopin_conn *c) {
     uring_state *s = w->backend;
-    if (c->flags & CF_RECV_ARMED) cancel_op(s, ud(OP_RECV, c), 0);
+    if (c->io & IO_RECV_ARMED) cancel_op(s, ud(OP_RECV, c), 0);
     if (c->flags & CF_SENDING) cancel_op(s, ud(OP_SEND, c), 0);
-    shutdown(c->fd, SHUT_WR);
-    close(c->fd); /* in-flight operations hold their own reference to the socket */
-    c->fd = -1;
-    if (c->pending_ops == 0) chopin__conn_release(w, c);
+    return c->pending_ops > 0;
 }
 
 /* One operation of a closed connection finished: free the slot after the last. */
 static void op_done_dead(chopin_worker *w, chopin_conn *c) {
-    if (c->pending_ops == 0 && (c->flags & CF_DEAD)) chopin__conn_release(w, c);
-}
-
-static void return_buffer(uring_state *s, unsigned bid) {
-    io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * s->buf_size, s->buf_size, (unsigned short)bid,
-                          io_uring_buf_ring_mask(s->nbufs), 0);
-    io_uring_buf_ring_advance(s->br, 1);
+    if (c->pending_ops == 0) chopin__conn_release(w, c);
 }
 
 static void on_recv(chopin_worker *w, chopin_conn *c, struct io_uring_cqe *cqe) {
     uring_state *s = w->backend;
     int more = cqe->flags & IORING_CQE_F_MORE;
     if (!more) {
-        c->flags &= ~CF_RECV_ARMED;
+        c->io &= (uint8_t)~IO_RECV_ARMED;
         c->pending_ops--;
     }
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-        if (cqe->res > 0 && (c->flags & CF_OPEN))
-            chopin__conn_data(w, c, s->bufs + (size_t)bid * s->buf_size, (size_t)cqe->res);
+        if (cqe->res > 0) chopin__conn_data(w, c, s->bufs + (size_t)bid * s->buf_size, (size_t)cqe->res);
         return_buffer(s, bid);
     } else if (cqe->res == 0) {
         chopin__conn_eof(w, c, 0);
     } else if (cqe->res == -ENOBUFS) {
-        /* Not fatal: buffers come back as connections finish; re-arm after the batch. */
+        /* Not fatal: more buffers join the ring, and the recv is re-armed after the batch. */
         CHOPIN_COUNT(w, recv_buffer_waits, 1);
-        if ((c->flags & CF_OPEN) && !(c->flags & CF_RECV_ARMED)) s->rearm[s->nrearm++] = c->idx;
-        if (!(c->flags & CF_DEAD)) return; /* a closed connection still needs its slot freed */
+        s->grow = 1;
+        if (chopin__conn_open_p(c) && !(c->io & IO_RECV_ARMED)) s->rearm[s->nrearm++] = c->idx;
     } else if (cqe->res < 0 && cqe->res != -ECANCELED) {
         chopin__conn_eof(w, c, -cqe->res);
     }
-    if (c->flags & CF_DEAD) {
+    if (c->state == CONN_DEAD) {
         op_done_dead(w, c);
         return;
     }
     /* A multishot that ended while we still want bytes: start another. */
-    if (!more && (c->flags & CF_OPEN) && !(c->flags & CF_RECV_ARMED) && !(c->flags & CF_READ_PAUSED) && cqe->res != 0)
+    if (!more && chopin__conn_open_p(c) && !(c->io & IO_RECV_ARMED) && !(c->flags & CF_READ_PAUSED) &&
+        cqe->res != 0 && cqe->res != -ENOBUFS)
         arm_recv(w, c);
 }
 
 static void on_send(chopin_worker *w, chopin_conn *c, int res) {
     c->pending_ops--;
-    if (c->flags & CF_DEAD) {
+    if (c->state == CONN_DEAD) {
         op_done_dead(w, c);
         return;
     }
-    if (res < 0) {
-        chopin__conn_sent(w, c, -res);
-        return;
-    }
-    c->tx.off += (uint32_t)res;
-    if (c->tx.off < c->tx.len) {
-        /* A short send: the rest goes out next, nothing is lost. */
-        c->timer = TK_NONE;
-        submit_send(w, c);
-        return;
-    }
-    chopin__conn_sent(w, c, 0);
+    chopin__conn_send_ready(w, c, res);
 }
 
 static void on_accept(chopin_worker *w, struct io_uring_cqe *cqe) {
@@ -294,12 +359,15 @@ static void on_accept(chopin_worker *w, struct io_uring_cqe *cqe) {
     if (w->accepting && !w->accept_retry_ms) ur_accept_start(w);
 }
 
-static void dispatch(chopin_worker *w, struct io_uring_cqe *cqe) {
+static void dispatch_one(chopin_worker *w, struct io_uring_cqe *cqe) {
+    uring_state *s = w->backend;
     uint64_t data = io_uring_cqe_get_data64(cqe);
     int op = (int)(data >> 56);
+    if (final_cqe(cqe)) s->inflight--;
     switch (op) {
     case OP_ACCEPT: on_accept(w, cqe); return;
     case OP_WAKE:
+        s->wake_armed = 0;
         arm_wake(w);
         chopin__worker_wake_event(w);
         return;
@@ -311,7 +379,7 @@ static void dispatch(chopin_worker *w, struct io_uring_cqe *cqe) {
     if (!c) {
         /* Cannot happen while slots wait for their operations; keep the buffer anyway. */
         if ((cqe->flags & IORING_CQE_F_BUFFER) && op == OP_RECV)
-            return_buffer(w->backend, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+            return_buffer(s, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
         return;
     }
     if (op == OP_RECV)
@@ -320,7 +388,7 @@ static void dispatch(chopin_worker *w, struct io_uring_cqe *cqe) {
         on_send(w, c, cqe->res);
 }
 
-static int ur_run_once(chopin_worker *w, int timeout_ms) {
+static int ur_wait(chopin_worker *w, int timeout_ms) {
     uring_state *s = w->backend;
     struct io_uring_cqe *cqe;
     struct __kernel_timespec ts;
@@ -331,27 +399,27 @@ static int ur_run_once(chopin_worker *w, int timeout_ms) {
         tsp = &ts;
     }
     int rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, tsp, NULL);
-    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) return rc;
-    chopin__worker_refresh_clock(w);
+    return rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY ? rc : 0;
+}
+
+static void ur_dispatch(chopin_worker *w) {
+    uring_state *s = w->backend;
+    struct io_uring_cqe *cqe;
     unsigned head, seen = 0;
     io_uring_for_each_cqe(&s->ring, head, cqe) {
-        dispatch(w, cqe);
+        dispatch_one(w, cqe);
         seen++;
     }
     io_uring_cq_advance(&s->ring, seen);
+    if (s->grow) {
+        s->grow = 0;
+        add_buffers(s, s->in_use * 2);
+    }
     for (uint32_t i = 0; i < s->nrearm; i++) {
         chopin_conn *c = &w->conns[s->rearm[i]];
-        if ((c->flags & CF_OPEN) && !(c->flags & (CF_RECV_ARMED | CF_READ_PAUSED))) arm_recv(w, c);
+        if (chopin__conn_open_p(c) && !(c->io & IO_RECV_ARMED) && !(c->flags & CF_READ_PAUSED)) arm_recv(w, c);
     }
     s->nrearm = 0;
-    return 0;
-}
-
-static void ur_wake(chopin_worker *w) {
-    /* SINGLE_ISSUER rings refuse other threads: wake through the eventfd. */
-    uint64_t one = 1;
-    ssize_t r = write(w->wake_fd, &one, sizeof one);
-    (void)r;
 }
 
 const chopin_backend_ops chopin__backend_uring = {
@@ -364,7 +432,7 @@ const chopin_backend_ops chopin__backend_uring = {
     .read_pause = ur_read_pause,
     .read_resume = ur_read_resume,
     .send = ur_send,
-    .close = ur_close,
-    .run_once = ur_run_once,
-    .wake = ur_wake,
+    .cancel = ur_cancel,
+    .wait = ur_wait,
+    .dispatch = ur_dispatch,
 };

@@ -1,10 +1,22 @@
 /* conn.c - one connection's HTTP/1.1 life: bytes in, requests framed and
- * handed to the handler, responses out, keep-alive, backpressure, timeouts.
+ * handed to the handler, responses out, keep-alive, backpressure, timeouts,
+ * lingering close.
  *
  * Both backends drive it through the same few calls (chopin__conn_data,
- * chopin__conn_sent, chopin__conn_eof), so the protocol lives in one place.
- * Requests are parsed where the bytes landed; only an unfinished tail is
- * copied into the connection's own buffer. */
+ * chopin__conn_send_ready, chopin__conn_eof), and only this file changes a
+ * connection's state, so the protocol lives in one place. Requests are parsed
+ * where the bytes landed; only an unfinished tail is copied into the
+ * connection's own buffer.
+ *
+ * States (enum conn_state) and the transitions between them:
+ *
+ *   HEAD --head parsed, body incomplete--> BODY --body complete--> handler
+ *   handler --deferred--> DEFERRED --answer arrives--> HEAD
+ *   handler --answered--> HEAD (keep-alive) | CLOSING (last response)
+ *   any --bad input, limit, 408--> CLOSING (close_after_response)
+ *   CLOSING --sent--> LINGER (unread input may follow) | closed
+ *   LINGER --client closes, linger limits--> closed
+ *   closed --backend done with it--> FREE (chopin__conn_release) */
 #include "internal.h"
 
 #include <errno.h>
@@ -15,12 +27,57 @@
 static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 static size_t pending_output(const chopin_conn *c) { return (size_t)c->out.len + (c->tx.len - c->tx.off); }
+static int output_queued(const chopin_conn *c) { return c->out.len > 0 || (c->flags & CF_SENDING); }
 
 static void count_status(chopin_worker *w, int status) {
     if (status >= 500)
         CHOPIN_COUNT(w, responses_5xx, 1);
     else if (status >= 400)
         CHOPIN_COUNT(w, responses_4xx, 1);
+}
+
+/* ---- timers ------------------------------------------------------------------ */
+
+static void set_timer(chopin_worker *w, chopin_conn *c, timer_kind k, uint32_t ms, int restart) {
+    if (c->timer == k && !restart) return;
+    c->timer = (uint8_t)k;
+    chopin__wheel_set(&w->wheel, c->idx, w->now_ms + ms);
+}
+
+/* Arms the one deadline that matters for what the connection waits on. */
+static void arm_timer(chopin_worker *w, chopin_conn *c) {
+    const chopin_config *cfg = w->cfg;
+    if (c->flags & CF_SENDING) {
+        set_timer(w, c, TK_WRITE, cfg->write_timeout_ms, 0); /* restarted by each send's progress */
+        return;
+    }
+    switch (c->state) {
+    case CONN_DEFERRED:
+        c->timer = TK_NONE; /* the handler owns the clock */
+        chopin__wheel_cancel(&w->wheel, c->idx);
+        break;
+    case CONN_BODY: set_timer(w, c, TK_BODY, cfg->body_timeout_ms, 0); break;
+    case CONN_LINGER: set_timer(w, c, TK_LINGER, cfg->linger_timeout_ms, 0); break;
+    default:
+        if (c->in.len > 0 || c->requests == 0)
+            set_timer(w, c, TK_HEADER, cfg->header_timeout_ms, 0);
+        else
+            set_timer(w, c, TK_IDLE, cfg->idle_timeout_ms, 1);
+    }
+}
+
+/* ---- transitions ---------------------------------------------------------------- */
+
+/* The last response is queued: whatever the client sends from now on is
+ * discarded, and the connection closes once the response is out. With
+ * `linger`, request bytes may still be on their way (an error mid-request,
+ * pipelined requests left unanswered): the close lingers so that the client
+ * reads the response instead of a reset. */
+static void close_after_response(chopin_worker *w, chopin_conn *c, int linger) {
+    c->state = CONN_CLOSING;
+    c->flags &= (uint8_t)~CF_PENDING_INPUT;
+    if (linger && w->cfg->linger_timeout_ms) c->flags |= CF_LINGER;
+    c->discarded = 0;
 }
 
 /* Answers a request that cannot be served (bad framing, limits, timeouts)
@@ -30,11 +87,32 @@ static void fail(chopin_worker *w, chopin_conn *c, int status) {
     chopin__response_init(&res, &c->out, &w->pool, w->date, 0, 1, 0);
     chopin__response_error(&res, status);
     count_status(w, status);
-    c->state = CONN_CLOSING;
-    c->flags |= CF_CLOSE_AFTER_TX;
+    close_after_response(w, c, 1);
 }
 
-static void dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req) {
+/* CLOSING, response sent: linger, or close. Returns 0 when the connection
+ * closed. */
+static int end_closing(chopin_worker *w, chopin_conn *c) {
+    if (!(c->flags & CF_LINGER) || (c->flags & CF_PEER_DONE) || c->discarded > w->cfg->max_linger_bytes) {
+        chopin__conn_close(w, c);
+        return 0;
+    }
+    /* The FIN goes after the response; the client's late bytes are read and dropped. */
+    shutdown(c->fd, SHUT_WR);
+    c->state = CONN_LINGER;
+    return 1;
+}
+
+/* Bytes that arrive after the last response was queued. */
+static void discard(chopin_worker *w, chopin_conn *c, size_t len) {
+    c->discarded = len > UINT32_MAX - c->discarded ? UINT32_MAX : c->discarded + (uint32_t)len;
+    if (c->state == CONN_LINGER && c->discarded > w->cfg->max_linger_bytes) chopin__conn_close(w, c);
+}
+
+/* ---- requests -------------------------------------------------------------------- */
+
+/* Runs the handler; returns whether the response was the connection's last. */
+static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req) {
     chopin_response res;
     int close = !req->keep_alive || w->stopping;
     int keep_alive_10 = req->version_minor == 0 && !close;
@@ -48,14 +126,13 @@ static void dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req
     if (res.deferred) {
         /* Later pipelined requests wait in `in` until the answer comes back. */
         c->state = CONN_DEFERRED;
-        return;
+        c->flags |= CF_PENDING_INPUT;
+        return 0;
     }
     chopin__response_finish(&res);
     count_status(w, res.status);
-    if (res.close) {
-        c->state = CONN_CLOSING;
-        c->flags |= CF_CLOSE_AFTER_TX;
-    }
+    c->state = CONN_HEAD;
+    return res.close;
 }
 
 /* A head that arrives a byte at a time must not be re-parsed from its start
@@ -72,7 +149,7 @@ static int head_still_incomplete(const chopin_worker *w, chopin_conn *c, const c
 
 /* Handles every complete request in buf[0..*len). Returns the bytes used.
  * May shrink *len: an unfinished chunked body is compacted in place. Stops
- * early when the connection closes, a response is deferred, or a client
+ * early when the connection is closing, a response is deferred, or a client
  * that does not read has too much output queued. */
 static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) {
     const chopin_config *cfg = w->cfg;
@@ -80,7 +157,7 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
     uint32_t handled = 0;
     chopin_request req;
 
-    c->flags &= ~CF_PENDING_INPUT;
+    c->flags &= (uint8_t)~CF_PENDING_INPUT;
     while (off < *len && (c->state == CONN_HEAD || c->state == CONN_BODY)) {
         if (pending_output(c) > cfg->max_pending_output) {
             c->flags |= CF_PENDING_INPUT;
@@ -94,7 +171,6 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
         char *p = buf + off;
         size_t avail = *len - off;
         int fresh = c->state == CONN_HEAD;
-        c->flags |= CF_STARTED;
         if (fresh && head_still_incomplete(w, c, p, avail)) break;
         int rc = chopin_parse_request(p, avail, &req, w->headers, cfg->max_headers, &w->limits);
         if (rc == CHOPIN_PARSE_INCOMPLETE) {
@@ -149,14 +225,15 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
             total += c->chunk.pos;
         }
 
-        dispatch(w, c, &req);
+        int last = dispatch(w, c, &req);
         handled++;
         c->timer = TK_NONE; /* the next request's header clock starts now, not with this one */
         off += total;
-        c->flags &= ~(CF_STARTED | CF_CONTINUE_SENT);
-        if (c->state == CONN_BODY) c->state = CONN_HEAD;
-        if (c->state == CONN_DEFERRED) c->flags |= CF_PENDING_INPUT;
-        if (c->state == CONN_CLOSING) return *len;
+        c->flags &= (uint8_t)~CF_CONTINUE_SENT;
+        if (last) {
+            close_after_response(w, c, off < *len);
+            return *len;
+        }
         continue;
 
     need_body:
@@ -174,26 +251,54 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
     return off;
 }
 
-static void set_timer(chopin_worker *w, chopin_conn *c, timer_kind k, uint32_t ms, int restart) {
-    if (c->timer == k && !restart) return;
-    c->timer = (uint8_t)k;
-    chopin__wheel_set(&w->wheel, c->idx, w->now_ms + ms);
+/* Handles the requests kept in `in`. */
+static void process_kept_input(chopin_worker *w, chopin_conn *c) {
+    size_t n = c->in.len;
+    size_t used = process(w, c, c->in.data, &n);
+    c->in.len = (uint32_t)n;
+    chopin__buf_consume(&c->in, used);
 }
 
-/* Arms the one deadline that matters for what the connection waits on. */
-static void arm_timer(chopin_worker *w, chopin_conn *c) {
-    const chopin_config *cfg = w->cfg;
-    if (c->flags & CF_SENDING)
-        set_timer(w, c, TK_WRITE, cfg->write_timeout_ms, 0);
-    else if (c->state == CONN_DEFERRED) {
-        c->timer = TK_NONE; /* the handler owns the clock */
-        chopin__wheel_cancel(&w->wheel, c->idx);
-    } else if (c->state == CONN_BODY)
-        set_timer(w, c, TK_BODY, cfg->body_timeout_ms, 0);
-    else if (c->in.len > 0 || c->requests == 0)
-        set_timer(w, c, TK_HEADER, cfg->header_timeout_ms, 0);
-    else
-        set_timer(w, c, TK_IDLE, cfg->idle_timeout_ms, 1);
+/* Limit on what a connection may hold unprocessed: one whole request plus
+ * one more read's worth. Past it the client is not following the protocol. */
+static size_t max_input(const chopin_worker *w) {
+    return (size_t)w->cfg->max_head_bytes + (size_t)w->cfg->max_body + 65536;
+}
+
+/* Keeps bytes for later in `in`; closes the connection (and returns -1)
+ * past the input limit or out of memory. */
+static int keep_input(chopin_worker *w, chopin_conn *c, const char *data, size_t len) {
+    if ((size_t)c->in.len + len > max_input(w) || chopin__buf_append(&c->in, &w->pool, data, len) < 0) {
+        chopin__conn_close(w, c);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- output ------------------------------------------------------------------------ */
+
+/* n more bytes of tx left; clears CF_SENDING when all of them did. Progress
+ * restarts the write timer: it measures a stall, not a whole response. */
+static void sent(chopin_worker *w, chopin_conn *c, size_t n) {
+    c->tx.off += (uint32_t)n;
+    if (c->tx.off < c->tx.len) {
+        if (n) set_timer(w, c, TK_WRITE, w->cfg->write_timeout_ms, 1);
+        return;
+    }
+    c->flags &= (uint8_t)~CF_SENDING;
+    CHOPIN_COUNT(w, bytes_out, c->tx.len);
+    c->tx.len = c->tx.off = 0;
+}
+
+/* Gives the rest of tx to the backend. Returns -1 when the connection closed. */
+static int send_more(chopin_worker *w, chopin_conn *c) {
+    long n = w->ops->send(w, c);
+    if (n < 0) {
+        chopin__conn_close(w, c);
+        return -1;
+    }
+    sent(w, c, (size_t)n);
+    return 0;
 }
 
 /* Hands queued responses to the backend: all the responses of one read
@@ -207,68 +312,83 @@ static int flush(chopin_worker *w, chopin_conn *c) {
         c->out.len = c->out.off = 0;
         c->flags |= CF_SENDING;
         c->timer = TK_NONE; /* a new send: the stall clock restarts */
-        int rc = w->ops->send(w, c);
-        if (rc == CHOPIN_SEND_PENDING) return 0;
-        c->flags &= ~CF_SENDING;
-        if (rc < 0) {
-            chopin__conn_close(w, c);
-            return -1;
-        }
-        CHOPIN_COUNT(w, bytes_out, c->tx.len);
-        c->tx.len = c->tx.off = 0;
+        if (send_more(w, c) < 0) return -1;
     }
     return 0;
 }
 
-static int idle(const chopin_conn *c) {
-    return c->state == CONN_HEAD && c->in.len == 0 && c->out.len == 0 && !(c->flags & CF_SENDING);
+/* ---- bringing a connection to rest ------------------------------------------------------ */
+
+static int idle(const chopin_conn *c) { return c->state == CONN_HEAD && c->in.len == 0 && !output_queued(c); }
+
+/* A half-closed client that has nothing left to be answered. */
+static int peer_done_and_answered(const chopin_conn *c) {
+    return (c->flags & CF_PEER_DONE) && (c->state == CONN_HEAD || c->state == CONN_BODY) &&
+           !(c->flags & CF_PENDING_INPUT) && !output_queued(c);
+}
+
+static int can_take_kept_input(const chopin_worker *w, const chopin_conn *c) {
+    return (c->flags & CF_PENDING_INPUT) && !(c->flags & CF_QUOTA) &&
+           (c->state == CONN_HEAD || c->state == CONN_BODY) && pending_output(c) <= w->cfg->max_pending_output;
+}
+
+/* Reads pause while a response is deferred or closing, output backs up,
+ * complete requests already wait in `in`, or the client said it is done:
+ * memory stays bounded per connection. Returns -1 when the connection closed. */
+static int follow_read_interest(chopin_worker *w, chopin_conn *c) {
+    int want_pause = c->state == CONN_DEFERRED || c->state == CONN_CLOSING ||
+                     pending_output(c) > w->cfg->max_pending_output ||
+                     (c->flags & (CF_PENDING_INPUT | CF_PEER_DONE));
+    int rc = 0;
+    if (want_pause && !(c->flags & CF_READ_PAUSED)) {
+        c->flags |= CF_READ_PAUSED;
+        rc = w->ops->read_pause(w, c);
+    } else if (!want_pause && (c->flags & CF_READ_PAUSED)) {
+        c->flags &= (uint8_t)~CF_READ_PAUSED;
+        rc = w->ops->read_resume(w, c);
+    }
+    if (rc < 0) {
+        chopin__log("chopin: worker %u: cannot %s reads of a connection: %s; closing it", w->id,
+                    want_pause ? "pause" : "resume", strerror(-rc));
+        chopin__conn_close(w, c);
+        return -1;
+    }
+    return 0;
 }
 
 /* Brings a connection to rest after any event: sends what is queued, closes
- * when it should, applies or lifts backpressure, picks up requests left in
- * `in`, gives idle buffers back, and arms the right timer. */
+ * or lingers when it should, picks up requests left in `in`, applies or
+ * lifts backpressure, gives idle buffers back, and arms the right timer. */
 static void settle(chopin_worker *w, chopin_conn *c) {
     for (;;) {
-        if (!(c->flags & CF_OPEN)) return;
+        if (!chopin__conn_open_p(c)) return;
         if (flush(w, c) < 0) return;
-        if ((c->flags & CF_CLOSE_AFTER_TX) && !(c->flags & (CF_SENDING | CF_PENDING_INPUT)) && c->out.len == 0) {
+        if (c->state == CONN_CLOSING && !output_queued(c)) {
+            if (!end_closing(w, c)) return;
+            break;
+        }
+        if (peer_done_and_answered(c) || (w->stopping && idle(c))) {
             chopin__conn_close(w, c);
             return;
         }
-        if ((c->flags & CF_PENDING_INPUT) && !(c->flags & CF_QUOTA) &&
-            (c->state == CONN_HEAD || c->state == CONN_BODY) && pending_output(c) <= w->cfg->max_pending_output) {
-            size_t n = c->in.len;
-            size_t used = process(w, c, c->in.data, &n);
-            c->in.len = (uint32_t)n;
-            chopin__buf_consume(&c->in, used);
+        if (can_take_kept_input(w, c)) {
+            process_kept_input(w, c);
             continue;
         }
         break;
-    }
-    if (w->stopping && idle(c)) {
-        chopin__conn_close(w, c);
-        return;
     }
     if ((c->flags & CF_QUOTA) && !(c->flags & CF_READY)) {
         c->flags |= CF_READY;
         w->ready[w->nready++] = c->idx;
     }
-    /* Reads pause while a response is deferred, output backs up, or complete
-     * requests already wait in `in`: memory stays bounded per connection. */
-    int want_pause = c->state == CONN_DEFERRED || pending_output(c) > w->cfg->max_pending_output ||
-                     c->state == CONN_CLOSING || (c->flags & CF_PENDING_INPUT);
-    if (want_pause && !(c->flags & CF_READ_PAUSED)) {
-        c->flags |= CF_READ_PAUSED;
-        w->ops->read_pause(w, c);
-    } else if (!want_pause && (c->flags & CF_READ_PAUSED)) {
-        c->flags &= ~CF_READ_PAUSED;
-        w->ops->read_resume(w, c);
-    }
+    if (follow_read_interest(w, c) < 0) return;
     if (c->in.len == 0 && c->in.data) chopin__buf_release(&c->in, &w->pool);
     if (c->out.len == 0 && c->out.data) chopin__buf_release(&c->out, &w->pool);
     if (!(c->flags & CF_SENDING) && c->tx.data) chopin__buf_release(&c->tx, &w->pool);
     arm_timer(w, c);
 }
+
+/* ---- events ---------------------------------------------------------------------------- */
 
 void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd) {
     uint32_t idx = c->idx, gen = c->gen;
@@ -276,80 +396,64 @@ void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd) {
     c->idx = idx;
     c->gen = gen;
     c->fd = fd;
-    c->flags = CF_OPEN;
     c->state = CONN_HEAD;
     arm_timer(w, c);
 }
 
-/* Limit on what a connection may hold unprocessed: one whole request plus
- * one more read's worth. Past it the client is not following the protocol. */
-static size_t max_input(const chopin_worker *w) {
-    return (size_t)w->cfg->max_head_bytes + (size_t)w->cfg->max_body + 65536;
-}
-
 void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
-    if (!(c->flags & CF_OPEN)) return;
+    if (!chopin__conn_open_p(c)) return;
     CHOPIN_COUNT(w, bytes_in, len);
-    if (c->state == CONN_CLOSING) return; /* after an error nothing more is processed */
-    if (c->state == CONN_DEFERRED || (c->flags & CF_PENDING_INPUT)) {
-        /* Reads are pausing; keep what already arrived, in order. */
-        if ((size_t)c->in.len + len > max_input(w) || chopin__buf_append(&c->in, &w->pool, data, len) < 0) {
-            chopin__conn_close(w, c);
-            return;
-        }
-        settle(w, c);
+    if (c->state == CONN_CLOSING || c->state == CONN_LINGER) {
+        discard(w, c, len);
         return;
     }
-    if (c->in.len == 0) {
+    if (c->state == CONN_DEFERRED || (c->flags & CF_PENDING_INPUT)) {
+        /* Reads are pausing; keep what already arrived, in order. */
+        if (keep_input(w, c, data, len) < 0) return;
+    } else if (c->in.len > 0) {
+        /* The rest of an unfinished request. */
+        if (keep_input(w, c, data, len) < 0) return;
+        process_kept_input(w, c);
+    } else {
         size_t n = len;
         size_t used = process(w, c, data, &n);
-        if (used < n && c->state != CONN_CLOSING && chopin__buf_append(&c->in, &w->pool, data + used, n - used) < 0) {
-            chopin__conn_close(w, c);
-            return;
-        }
-    } else {
-        if ((size_t)c->in.len + len > max_input(w) || chopin__buf_append(&c->in, &w->pool, data, len) < 0) {
-            chopin__conn_close(w, c);
-            return;
-        }
-        size_t n = c->in.len;
-        size_t used = process(w, c, c->in.data, &n);
-        c->in.len = (uint32_t)n;
-        chopin__buf_consume(&c->in, used);
+        if (used < n && c->state != CONN_CLOSING && keep_input(w, c, data + used, n - used) < 0) return;
     }
     if (c->state == CONN_CLOSING) c->in.len = 0;
     settle(w, c);
 }
 
 void chopin__conn_eof(chopin_worker *w, chopin_conn *c, int err) {
-    if (!(c->flags & CF_OPEN)) return;
-    if (err == 0 &&
-        (c->state == CONN_DEFERRED || (c->flags & CF_SENDING) || c->out.len > 0 || (c->flags & CF_PENDING_INPUT))) {
-        /* Half-closed by the client: it may still read what it asked for. */
-        c->flags |= CF_CLOSE_AFTER_TX;
-        if (c->state != CONN_DEFERRED && !(c->flags & CF_PENDING_INPUT)) c->state = CONN_CLOSING;
-        settle(w, c);
-        return;
-    }
-    chopin__conn_close(w, c);
-}
-
-void chopin__conn_sent(chopin_worker *w, chopin_conn *c, int err) {
-    c->flags &= ~CF_SENDING;
-    if (!(c->flags & CF_OPEN)) return;
-    if (err) {
+    if (!chopin__conn_open_p(c)) return;
+    if (err || c->state == CONN_LINGER) {
         chopin__conn_close(w, c);
         return;
     }
-    CHOPIN_COUNT(w, bytes_out, c->tx.len);
-    c->tx.len = c->tx.off = 0;
+    /* Half-closed by the client: it may still read what it asked for. */
+    c->flags |= CF_PEER_DONE;
+    settle(w, c);
+}
+
+void chopin__conn_send_ready(chopin_worker *w, chopin_conn *c, long res) {
+    if (!chopin__conn_open_p(c) || !(c->flags & CF_SENDING)) return;
+    if (res < 0) {
+        chopin__conn_close(w, c);
+        return;
+    }
+    sent(w, c, (size_t)res);
+    if ((c->flags & CF_SENDING) && send_more(w, c) < 0) return;
     settle(w, c);
 }
 
 void chopin__conn_timeout(chopin_worker *w, chopin_conn *c) {
-    if (!(c->flags & CF_OPEN)) return;
+    if (!chopin__conn_open_p(c)) return;
     timer_kind k = (timer_kind)c->timer;
     c->timer = TK_NONE;
+    if (k == TK_LINGER) {
+        /* Lingering is bounded; its end is not a failure. */
+        chopin__conn_close(w, c);
+        return;
+    }
     CHOPIN_COUNT(w, timeouts, 1);
     if ((k == TK_HEADER && c->in.len > 0) || k == TK_BODY) {
         /* A request had begun: say why it ends (RFC 9110 section 15.5.9). */
@@ -362,7 +466,7 @@ void chopin__conn_timeout(chopin_worker *w, chopin_conn *c) {
 }
 
 void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
-    if (!(c->flags & CF_OPEN) || c->state != CONN_DEFERRED) return;
+    if (!chopin__conn_open_p(c) || c->state != CONN_DEFERRED) return;
     count_status(w, d->res.status);
     const char *bytes = d->buf.data;
     size_t len = d->buf.len;
@@ -381,40 +485,47 @@ void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferre
         return;
     }
     if (d->res.close) {
-        c->state = CONN_CLOSING;
-        c->flags |= CF_CLOSE_AFTER_TX;
-        c->flags &= ~CF_PENDING_INPUT;
+        /* Requests that waited behind it go unanswered. */
+        close_after_response(w, c, c->in.len > 0);
+        c->in.len = 0;
     } else {
-        c->state = CONN_HEAD;
+        c->state = CONN_HEAD; /* CF_PENDING_INPUT is still set: what waited is taken next */
     }
     settle(w, c);
 }
 
 void chopin__conn_resume(chopin_worker *w, chopin_conn *c) {
-    if (c->flags & CF_OPEN) settle(w, c);
+    if (chopin__conn_open_p(c)) settle(w, c);
 }
 
 void chopin__conn_drain(chopin_worker *w, chopin_conn *c) {
-    if (!(c->flags & CF_OPEN)) return;
+    if (!chopin__conn_open_p(c)) return;
     if (idle(c)) chopin__conn_close(w, c);
     /* Otherwise the response under way carries Connection: close
      * (w->stopping) and settle() closes once it is sent. */
 }
 
 void chopin__conn_close(chopin_worker *w, chopin_conn *c) {
-    if (!(c->flags & CF_OPEN)) return;
-    c->flags = (uint16_t)((c->flags & ~CF_OPEN) | CF_DEAD);
-    c->state = CONN_CLOSING;
+    if (!chopin__conn_open_p(c)) return;
+    c->state = CONN_DEAD;
     c->timer = TK_NONE;
     chopin__wheel_cancel(&w->wheel, c->idx);
     CHOPIN_COUNT(w, closed, 1);
-    w->ops->close(w, c);
+    int busy = w->ops->cancel(w, c);
+    /* Shutting down writes first sends the FIN after the last response
+     * even when unread input makes close() answer with a reset. In-flight
+     * io_uring operations hold their own reference to the socket. */
+    shutdown(c->fd, SHUT_WR);
+    close(c->fd);
+    c->fd = -1;
+    if (!busy) chopin__conn_release(w, c);
 }
 
 void chopin__conn_release(chopin_worker *w, chopin_conn *c) {
     chopin__buf_release(&c->in, &w->pool);
     chopin__buf_release(&c->out, &w->pool);
     chopin__buf_release(&c->tx, &w->pool);
+    c->state = CONN_FREE;
     c->flags = 0;
     c->fd = -1;
     chopin__slab_free(&w->slab, c->idx);

@@ -34,5 +34,5 @@ void chopin_deferred_finish(chopin_deferred *d) {
         d->next = head;
     } while (!atomic_compare_exchange_weak_explicit(&w->deferred_done, &head, d, memory_order_release,
                                                     memory_order_relaxed));
-    w->ops->wake(w);
+    chopin__worker_wake(w);
 }

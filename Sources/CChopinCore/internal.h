@@ -52,10 +52,13 @@ void chopin__buf_release(chopin_buf *b, chopin_bufpool *pool);
 /* ---- slab ------------------------------------------------------------------
  * Connection slots by index: O(1) alloc and free from a free stack, and a
  * generation per slot, bumped on free, so a completion that names a slot and
- * an older generation is recognized as stale and ignored. */
+ * an older generation is recognized as stale and ignored. Slots never used
+ * are handed out in ascending order and cost no memory until then. */
 typedef struct chopin_slab {
     uint32_t cap;
-    uint32_t nfree;
+    uint32_t nfree;  /* free slots in all: on the stack, and never used yet */
+    uint32_t fresh;  /* slots [fresh, cap) were never handed out */
+    uint32_t nstack; /* freed slots on the stack */
     uint32_t *free;
     uint32_t *gen;
 } chopin_slab;
@@ -112,26 +115,30 @@ typedef struct chopin_worker_metrics {
 
 #define CHOPIN_COUNT(w, field, n) __atomic_store_n(&(w)->metrics->field, (w)->metrics->field + (n), __ATOMIC_RELAXED)
 
-/* ---- connections -------------------------------------------------------------- */
+/* ---- connections --------------------------------------------------------------
+ * Only conn.c changes a connection's state and flags. A backend keeps its own
+ * bookkeeping in `io` and `pending_ops` and reports what happened through the
+ * chopin__conn_* calls below. */
 enum conn_state {
-    CONN_HEAD = 0, /* waiting for (the rest of) a request head */
+    CONN_FREE = 0, /* slot not in use */
+    CONN_HEAD,     /* waiting for (the rest of) a request head, or idle between requests */
     CONN_BODY,     /* head parsed, body incomplete */
-    CONN_DEFERRED, /* a handler deferred its response */
-    CONN_CLOSING,  /* last response queued or connection dead */
+    CONN_DEFERRED, /* a handler deferred its response; later requests wait */
+    CONN_CLOSING,  /* the last response is queued: input is discarded, close once it is sent */
+    CONN_LINGER,   /* last response sent, write side shut: reading and discarding until
+                      the client closes, linger_timeout_ms or max_linger_bytes */
+    CONN_DEAD,     /* closed; the backend still has operations in flight for it */
 };
 
 enum conn_flags {
-    CF_OPEN = 1 << 0,
-    CF_READ_PAUSED = 1 << 1,    /* backpressure or deferred: reads stopped */
-    CF_CLOSE_AFTER_TX = 1 << 2, /* close once everything is sent */
-    CF_SENDING = 1 << 3,        /* tx holds bytes the backend is sending */
-    CF_CONTINUE_SENT = 1 << 4,  /* 100 Continue already sent for this request */
-    CF_STARTED = 1 << 5,        /* at least one byte of the current request seen */
-    CF_RECV_ARMED = 1 << 6,     /* io_uring: a multishot recv is in flight */
-    CF_DEAD = 1 << 7,           /* closed; waiting for in-flight operations */
-    CF_PENDING_INPUT = 1 << 8,  /* `in` may hold complete requests left for later */
-    CF_QUOTA = 1 << 9,          /* stopped at max_pipelined: resume on the next loop turn */
-    CF_READY = 1 << 10,         /* on the worker's ready list */
+    CF_READ_PAUSED = 1 << 0,   /* reads stopped: backpressure, a deferral, or requests waiting in `in` */
+    CF_SENDING = 1 << 1,       /* tx holds bytes the backend is sending */
+    CF_CONTINUE_SENT = 1 << 2, /* 100 Continue already sent for this request */
+    CF_PEER_DONE = 1 << 3,     /* the client half-closed: close once what it asked for is sent */
+    CF_LINGER = 1 << 4,        /* unread request bytes may follow the last response: linger, then close */
+    CF_PENDING_INPUT = 1 << 5, /* `in` may hold complete requests left for later */
+    CF_QUOTA = 1 << 6,         /* stopped at max_pipelined: resume on the next loop turn */
+    CF_READY = 1 << 7,         /* on the worker's ready list */
 };
 
 typedef enum timer_kind {
@@ -140,19 +147,22 @@ typedef enum timer_kind {
     TK_BODY,
     TK_IDLE,
     TK_WRITE,
+    TK_LINGER,
 } timer_kind;
 
 typedef struct chopin_conn {
     int fd;
     uint32_t idx;
     uint32_t gen;
-    uint16_t flags;
-    uint8_t state;
+    uint8_t state;        /* conn_state */
+    uint8_t flags;        /* conn_flags */
     uint8_t timer;        /* timer_kind of the armed deadline */
-    uint8_t pending_ops;  /* io_uring: operations in flight */
+    uint8_t io;           /* the backend's own flags */
+    uint16_t pending_ops; /* the backend's operations in flight (io_uring) */
+    uint32_t discarded;   /* bytes read and dropped since the last response was queued */
     chopin_buf in;        /* unconsumed input (unfinished tail, or paused requests) */
     chopin_buf out;       /* responses produced, not yet handed to the backend */
-    chopin_buf tx;        /* bytes the backend is sending */
+    chopin_buf tx;        /* bytes the backend is sending: tx[off..len) */
     uint32_t head_scan;   /* bytes of an unfinished head already searched for its end */
     uint32_t head_parsed; /* length of the unfinished head at the last full parse */
     chopin_chunked chunk; /* progress through a chunked body */
@@ -162,35 +172,46 @@ typedef struct chopin_conn {
 /* ---- backends ------------------------------------------------------------------
  * The same small table for io_uring and epoll, shaped around completions:
  * epoll imitates a completed receive cheaply, io_uring cannot imitate
- * readiness cheaply. Backends know sockets and buffers, never HTTP. */
+ * readiness cheaply. Backends know sockets and buffers, never HTTP; the
+ * worker owns what they share (the wake-up eventfd, closing descriptors,
+ * the clock). */
 typedef struct chopin_worker chopin_worker;
-
-enum { CHOPIN_SEND_DONE = 1, CHOPIN_SEND_PENDING = 0 };
 
 typedef struct chopin_backend_ops {
     const char *name;
     int (*init)(chopin_worker *w); /* 0 or -errno */
+    /* Ends every operation still in flight (waiting for the kernel to let go
+     * of the buffers they use), then frees the backend. */
     void (*destroy)(chopin_worker *w);
     int (*accept_start)(chopin_worker *w);               /* begin or resume accepting */
     void (*accept_stop)(chopin_worker *w);               /* pause accepting */
     int (*conn_start)(chopin_worker *w, chopin_conn *c); /* a new connection: start reading */
-    void (*read_pause)(chopin_worker *w, chopin_conn *c);
-    void (*read_resume)(chopin_worker *w, chopin_conn *c);
-    /* Sends c->tx[off..len). CHOPIN_SEND_DONE when all of it left at once,
-     * CHOPIN_SEND_PENDING when the rest completes later (chopin__conn_sent),
-     * or -errno. */
-    int (*send)(chopin_worker *w, chopin_conn *c);
-    /* Closes the socket; calls chopin__conn_release when nothing is in flight. */
-    void (*close)(chopin_worker *w, chopin_conn *c);
-    /* Waits up to timeout_ms (-1: no limit) and dispatches what completed. */
-    int (*run_once)(chopin_worker *w, int timeout_ms);
-    void (*wake)(chopin_worker *w); /* any thread */
+    /* Follow CF_READ_PAUSED (set or cleared by conn.c just before). 0 or -errno. */
+    int (*read_pause)(chopin_worker *w, chopin_conn *c);
+    int (*read_resume)(chopin_worker *w, chopin_conn *c);
+    /* Sends what it can of c->tx[off..len) without touching c. Returns the
+     * bytes that left at once (epoll), 0 when they leave later, or -errno.
+     * Unless everything left, the backend calls chopin__conn_send_ready
+     * when it can take more (epoll: writable again) or when a submitted
+     * send completed (io_uring, with its byte count). */
+    long (*send)(chopin_worker *w, chopin_conn *c);
+    /* Stops every operation of a connection that is closing. Returns 1 when
+     * some are still in flight (the backend calls chopin__conn_release once
+     * the last one ends), 0 when the slot may be freed now. The worker
+     * closes the descriptor. */
+    int (*cancel)(chopin_worker *w, chopin_conn *c);
+    /* Waits up to timeout_ms (-1: no limit) for something to happen... */
+    int (*wait)(chopin_worker *w, int timeout_ms);
+    /* ...then, with the clock refreshed, dispatches what completed. */
+    void (*dispatch)(chopin_worker *w);
 } chopin_backend_ops;
 
 extern const chopin_backend_ops chopin__backend_epoll;
 extern const chopin_backend_ops chopin__backend_uring;
 /* Tries to set up a small ring: 0, or the -errno that refuses io_uring here. */
 int chopin__uring_probe(void);
+/* io_uring operations a worker left behind in flight when it ended (tests read it; 0 is right). */
+extern uint64_t _Atomic chopin__uring_abandoned_ops;
 
 /* ---- responses -------------------------------------------------------------------- */
 enum { RS_NONE = 0, RS_HEAD, RS_BODY, RS_DONE };
@@ -237,19 +258,18 @@ void chopin__format_date(char out[29], time_t t);
 size_t chopin__format_u64(char *out, uint64_t v);
 
 /* ---- workers ---------------------------------------------------------------------- */
-struct chopin_server;
-
 struct chopin_worker {
-    struct chopin_server *srv;
     const chopin_config *cfg;
     const chopin_backend_ops *ops;
     void *backend; /* the backend's private state */
     uint32_t id;
     int cpu; /* CPU to pin to, or -1 */
     int listen_fd;
-    int wake_fd; /* eventfd */
+    int wake_fd; /* eventfd: other threads wake the loop through it */
     pthread_t thread;
-    int init_rc; /* result of backend init on the worker thread */
+    int init_rc;           /* result of the worker's set-up, read by the starter */
+    void (*started)(void *); /* called once set-up is done (init_rc is then set) */
+    void *started_arg;
 
     chopin_conn *conns;
     chopin_slab slab;
@@ -258,7 +278,7 @@ struct chopin_worker {
     chopin_header *headers; /* scratch array of cfg->max_headers */
     chopin_parse_limits limits;
 
-    uint64_t now_ms; /* monotonic, refreshed once per loop turn */
+    uint64_t now_ms; /* monotonic, refreshed once per loop turn, by the worker alone */
     time_t date_sec;
     char date[32];
 
@@ -283,7 +303,9 @@ void chopin__worker_accept_failed(chopin_worker *w, int err);
 void chopin__worker_wake_event(chopin_worker *w);
 void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len);
 void chopin__conn_eof(chopin_worker *w, chopin_conn *c, int err);
-void chopin__conn_sent(chopin_worker *w, chopin_conn *c, int err);
+/* res bytes of tx left since the last report (io_uring), or -errno; 0 with
+ * epoll, which only says the socket takes bytes again. */
+void chopin__conn_send_ready(chopin_worker *w, chopin_conn *c, long res);
 void chopin__conn_release(chopin_worker *w, chopin_conn *c);
 
 /* Called by the worker. */
@@ -293,18 +315,24 @@ void chopin__conn_timeout(chopin_worker *w, chopin_conn *c);
 void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d);
 void chopin__conn_drain(chopin_worker *w, chopin_conn *c);
 void chopin__conn_resume(chopin_worker *w, chopin_conn *c);
-void *chopin__worker_main(void *arg);
-/* A worker tells the starter its init result (w->init_rc). */
-void chopin__server_worker_ready(chopin_worker *w);
+
+/* The worker's state without a thread or a backend: what a test of conn.c
+ * needs (with a fake ops table), and the first half of a real worker's start. */
+int chopin__worker_setup(chopin_worker *w);
+void chopin__worker_teardown(chopin_worker *w);
 void chopin__worker_refresh_clock(chopin_worker *w);
+void *chopin__worker_main(void *arg);
+/* Wakes the worker's loop; any thread, and signal handlers. */
+void chopin__worker_wake(chopin_worker *w);
 
 static inline chopin_conn *chopin__conn_lookup(chopin_worker *w, uint32_t idx, uint32_t gen) {
     if (idx >= w->slab.cap) return NULL;
     chopin_conn *c = &w->conns[idx];
-    return (c->gen == gen && (c->flags & (CF_OPEN | CF_DEAD))) ? c : NULL;
+    return (c->gen == gen && c->state != CONN_FREE) ? c : NULL;
 }
+static inline int chopin__conn_open_p(const chopin_conn *c) { return c->state != CONN_FREE && c->state != CONN_DEAD; }
 
-/* Logging for startup and unexpected errors, never on the hot path. */
+/* Logging for startup and unexpected errors, never on the hot path (log.c). */
 void chopin__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,7 @@ struct chopin_server {
     uint16_t port;
     const chopin_backend_ops *ops;
     char backend_reason[160];
-    pthread_mutex_t ready_lock;
-    pthread_cond_t ready_cond;
-    uint32_t ready;
+    sem_t started; /* each worker posts once its set-up is done */
 };
 
 void chopin_config_init(chopin_config *c) {
@@ -52,6 +51,8 @@ void chopin_config_init(chopin_config *c) {
     c->idle_timeout_ms = 60000;
     c->write_timeout_ms = 30000;
     c->shutdown_timeout_ms = 10000;
+    c->linger_timeout_ms = 5000;
+    c->max_linger_bytes = 4u << 20;
 }
 
 int chopin_backend_parse(const char *name, chopin_backend_kind *out) {
@@ -202,21 +203,15 @@ static const chopin_backend_ops *choose_backend(chopin_server *s, char *err, siz
     return &chopin__backend_epoll;
 }
 
-void chopin__server_worker_ready(chopin_worker *w) {
-    chopin_server *s = w->srv;
-    pthread_mutex_lock(&s->ready_lock);
-    s->ready++;
-    pthread_cond_broadcast(&s->ready_cond);
-    pthread_mutex_unlock(&s->ready_lock);
-}
+/* A worker finished its set-up (w->init_rc says how). */
+static void worker_started(void *arg) { sem_post(arg); }
 
 static void server_free(chopin_server *s) {
     for (uint32_t i = 0; s->workers && i < s->nworkers; i++) {
         if (s->workers[i].listen_fd >= 0) close(s->workers[i].listen_fd);
         if (s->workers[i].wake_fd >= 0) close(s->workers[i].wake_fd);
     }
-    pthread_mutex_destroy(&s->ready_lock);
-    pthread_cond_destroy(&s->ready_cond);
+    sem_destroy(&s->started);
     free(s->workers);
     free(s->metrics);
     free(s);
@@ -232,8 +227,7 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     s->cfg = *cfg;
     snprintf(s->host, sizeof s->host, "%s", cfg->host);
     s->cfg.host = s->host;
-    pthread_mutex_init(&s->ready_lock, NULL);
-    pthread_cond_init(&s->ready_cond, NULL);
+    sem_init(&s->started, 0, 0);
 
     int cpus[CPU_SETSIZE];
     int ncpus = allowed_cpus(cpus, CPU_SETSIZE);
@@ -268,7 +262,8 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
             server_free(s);
             return NULL;
         }
-        w->srv = s;
+        w->started = worker_started;
+        w->started_arg = &s->started;
         w->cfg = &s->cfg;
         w->ops = s->ops;
         w->id = i;
@@ -290,10 +285,9 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
-    pthread_mutex_lock(&s->ready_lock);
-    while (s->ready < started)
-        pthread_cond_wait(&s->ready_cond, &s->ready_lock);
-    pthread_mutex_unlock(&s->ready_lock);
+    for (uint32_t i = 0; i < started; i++)
+        while (sem_wait(&s->started) < 0 && errno == EINTR) {
+        }
 
     int failed_rc = started < s->nworkers ? -EAGAIN : 0;
     for (uint32_t i = 0; i < started; i++)
@@ -302,7 +296,7 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         snprintf(err, err_len, "worker start failed (%s backend): %s", s->ops->name, strerror(-failed_rc));
         for (uint32_t i = 0; i < started; i++) {
             atomic_store(&s->workers[i].stop_requested, 1);
-            if (s->workers[i].init_rc == 0) s->ops->wake(&s->workers[i]);
+            if (s->workers[i].init_rc == 0) chopin__worker_wake(&s->workers[i]);
         }
         for (uint32_t i = 0; i < started; i++)
             pthread_join(s->workers[i].thread, NULL);
@@ -324,7 +318,7 @@ void chopin_server_stop(chopin_server *s) {
     /* Only an atomic store and write(2): fine in a signal handler. */
     for (uint32_t i = 0; i < s->nworkers; i++) {
         atomic_store_explicit(&s->workers[i].stop_requested, 1, memory_order_release);
-        s->ops->wake(&s->workers[i]);
+        chopin__worker_wake(&s->workers[i]);
     }
 }
 

@@ -1,4 +1,7 @@
-/* slab.c - connection slots with O(1) alloc/free and generation counters. */
+/* slab.c - connection slots with O(1) alloc/free and generation counters.
+ *
+ * Nothing is touched per slot at start: a worker sized for 16384
+ * connections that serves ten touches the memory of ten. */
 #include "internal.h"
 
 #include <errno.h>
@@ -12,10 +15,9 @@ int chopin__slab_init(chopin_slab *s, uint32_t cap) {
         chopin__slab_destroy(s);
         return -ENOMEM;
     }
-    /* Lowest index on top, so a quiet server reuses the same few slots. */
-    for (uint32_t i = 0; i < cap; i++)
-        s->free[i] = cap - 1 - i;
     s->nfree = cap;
+    s->fresh = 0;
+    s->nstack = 0;
     return 0;
 }
 
@@ -23,16 +25,20 @@ void chopin__slab_destroy(chopin_slab *s) {
     free(s->free);
     free(s->gen);
     s->free = s->gen = NULL;
-    s->cap = s->nfree = 0;
+    s->cap = s->nfree = s->fresh = s->nstack = 0;
 }
 
 uint32_t chopin__slab_alloc(chopin_slab *s) {
     if (s->nfree == 0) return CHOPIN_NIL;
-    return s->free[--s->nfree];
+    s->nfree--;
+    /* The last freed slot first, so a quiet server reuses the same few. */
+    if (s->nstack) return s->free[--s->nstack];
+    return s->fresh++;
 }
 
 void chopin__slab_free(chopin_slab *s, uint32_t idx) {
     /* 24 bits of generation travel in io_uring's user_data: wrap there. */
     s->gen[idx] = (s->gen[idx] + 1) & 0xffffffu;
-    s->free[s->nfree++] = idx;
+    s->free[s->nstack++] = idx;
+    s->nfree++;
 }

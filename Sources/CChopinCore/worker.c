@@ -7,31 +7,20 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* After the shutdown deadline, how long closed connections may wait for the
+ * kernel to hand back their in-flight operations before the loop ends anyway. */
+#define CANCEL_GRACE_MS 1000
 
 /* How long accepting pauses after the process ran out of descriptors. */
 #define ACCEPT_RETRY_MS 100
 /* Timer resolution: deadlines are met within one tick. */
 #define WHEEL_TICK_MS 10
 #define WHEEL_SLOTS 4096
-
-void chopin__log(const char *fmt, ...) {
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n > sizeof line - 2) n = (int)sizeof line - 2;
-    line[n++] = '\n';
-    /* One write, so lines of different workers do not interleave. */
-    ssize_t rc = write(STDERR_FILENO, line, (size_t)n);
-    (void)rc;
-}
 
 void chopin__worker_refresh_clock(chopin_worker *w) {
     struct timespec ts;
@@ -100,7 +89,7 @@ static void resume_ready(chopin_worker *w) {
 }
 
 static void close_all(chopin_worker *w) {
-    for (uint32_t i = 0; i < w->slab.cap; i++)
+    for (uint32_t i = 0; i < w->slab.fresh; i++)
         chopin__conn_close(w, &w->conns[i]);
 }
 
@@ -112,7 +101,7 @@ static void begin_stop(chopin_worker *w) {
         close(w->listen_fd);
         w->listen_fd = -1;
     }
-    for (uint32_t i = 0; i < w->slab.cap; i++)
+    for (uint32_t i = 0; i < w->slab.fresh; i++)
         chopin__conn_drain(w, &w->conns[i]);
 }
 
@@ -137,13 +126,23 @@ void chopin__worker_wake_event(chopin_worker *w) {
     }
 }
 
-static void worker_cleanup(chopin_worker *w) {
+void chopin__worker_wake(chopin_worker *w) {
+    /* Only write(2): fine from any thread and from a signal handler. */
+    uint64_t one = 1;
+    ssize_t r = write(w->wake_fd, &one, sizeof one);
+    (void)r;
+}
+
+void chopin__worker_teardown(chopin_worker *w) {
+    /* The backend first: it waits until the kernel lets go of every buffer. */
     if (w->backend) w->ops->destroy(w);
-    /* Slots that still waited for cancelled operations: the ring is gone now. */
-    for (uint32_t i = 0; w->conns && i < w->slab.cap; i++) {
-        chopin__buf_release(&w->conns[i].in, &w->pool);
-        chopin__buf_release(&w->conns[i].out, &w->pool);
-        chopin__buf_release(&w->conns[i].tx, &w->pool);
+    w->backend = NULL;
+    for (uint32_t i = 0; w->conns && i < w->slab.fresh; i++) {
+        chopin_conn *c = &w->conns[i];
+        if (c->fd >= 0 && c->state != CONN_FREE) close(c->fd);
+        chopin__buf_release(&c->in, &w->pool);
+        chopin__buf_release(&c->out, &w->pool);
+        chopin__buf_release(&c->tx, &w->pool);
     }
     if (w->listen_fd >= 0) close(w->listen_fd);
     w->listen_fd = -1;
@@ -158,9 +157,26 @@ static void worker_cleanup(chopin_worker *w) {
     w->headers = NULL;
 }
 
-static int worker_init(chopin_worker *w) {
+int chopin__worker_setup(chopin_worker *w) {
     const chopin_config *cfg = w->cfg;
     uint32_t cap = cfg->max_connections;
+    chopin__worker_refresh_clock(w);
+    w->limits.max_request_line = cfg->max_request_line;
+    w->limits.max_head = cfg->max_head_bytes;
+    /* calloc'd and never touched up front: a slot costs memory once used. */
+    w->conns = calloc(cap, sizeof *w->conns);
+    w->headers = calloc(cfg->max_headers, sizeof *w->headers);
+    w->ready = calloc(cap, sizeof *w->ready);
+    if (!w->conns || !w->headers || !w->ready) return -ENOMEM;
+    int rc;
+    if ((rc = chopin__slab_init(&w->slab, cap)) < 0) return rc;
+    if ((rc = chopin__wheel_init(&w->wheel, cap, WHEEL_SLOTS, WHEEL_TICK_MS, w->now_ms)) < 0) return rc;
+    if ((rc = chopin__pool_init(&w->pool, 16384, 1024)) < 0) return rc;
+    w->pool.held = &w->metrics->buffer_bytes;
+    return 0;
+}
+
+static int worker_start(chopin_worker *w) {
     if (w->cpu >= 0) {
         cpu_set_t set;
         CPU_ZERO(&set);
@@ -170,36 +186,35 @@ static int worker_init(chopin_worker *w) {
     char name[16];
     snprintf(name, sizeof name, "chopin-w%u", w->id);
     pthread_setname_np(pthread_self(), name); /* for top, gdb, and the allocation test */
-    chopin__worker_refresh_clock(w);
-    w->limits.max_request_line = cfg->max_request_line;
-    w->limits.max_head = cfg->max_head_bytes;
-    w->conns = calloc(cap, sizeof *w->conns);
-    w->headers = calloc(cfg->max_headers, sizeof *w->headers);
-    if (!w->conns || !w->headers) return -ENOMEM;
-    for (uint32_t i = 0; i < cap; i++)
-        w->conns[i].fd = -1;
     int rc;
-    if ((rc = chopin__slab_init(&w->slab, cap)) < 0) return rc;
-    if ((rc = chopin__wheel_init(&w->wheel, cap, WHEEL_SLOTS, WHEEL_TICK_MS, w->now_ms)) < 0) return rc;
-    if ((rc = chopin__pool_init(&w->pool, 16384, 1024)) < 0) return rc;
-    w->pool.held = &w->metrics->buffer_bytes;
-    w->ready = calloc(cap, sizeof *w->ready);
-    if (!w->ready) return -ENOMEM;
+    if ((rc = chopin__worker_setup(w)) < 0) return rc;
     if ((rc = w->ops->init(w)) < 0) return rc;
     return w->ops->accept_start(w);
 }
 
+/* Milliseconds the loop may sleep: until the next timer, the accept retry,
+ * a stop's next check, or not at all when connections wait for their turn. */
+static int next_timeout(chopin_worker *w) {
+    int timeout = chopin__wheel_timeout(&w->wheel, w->now_ms);
+    if (w->accept_retry_ms) {
+        int t = (int)(w->accept_retry_ms > w->now_ms ? w->accept_retry_ms - w->now_ms : 0);
+        if (timeout < 0 || t < timeout) timeout = t;
+    }
+    if (w->stopping && (timeout < 0 || timeout > 50)) timeout = 50;
+    if (w->nready) timeout = 0;
+    return timeout;
+}
+
 void *chopin__worker_main(void *arg) {
     chopin_worker *w = arg;
-    w->init_rc = worker_init(w);
-    /* The starter waits for every worker's init result. */
-    chopin__server_worker_ready(w);
+    w->init_rc = worker_start(w);
+    /* The starter waits for every worker's result. */
+    w->started(w->started_arg);
     if (w->init_rc < 0) {
-        worker_cleanup(w);
+        chopin__worker_teardown(w);
         return NULL;
     }
     for (;;) {
-        chopin__worker_refresh_clock(w);
         chopin__wheel_advance(&w->wheel, w->now_ms, on_timer, w);
         if (w->accept_retry_ms && w->now_ms >= w->accept_retry_ms) {
             w->accept_retry_ms = 0;
@@ -208,20 +223,17 @@ void *chopin__worker_main(void *arg) {
         if (w->stopping) {
             if (chopin__slab_used(&w->slab) == 0) break;
             if (w->now_ms >= w->stop_deadline_ms) {
+                /* Closed slots wait for their cancelled operations (io_uring):
+                 * the loop goes on until the kernel has handed them all back. */
                 close_all(w);
-                break;
+                if (chopin__slab_used(&w->slab) == 0 || w->now_ms >= w->stop_deadline_ms + CANCEL_GRACE_MS) break;
             }
         }
-        int timeout = chopin__wheel_timeout(&w->wheel, w->now_ms);
-        if (w->accept_retry_ms) {
-            int t = (int)(w->accept_retry_ms > w->now_ms ? w->accept_retry_ms - w->now_ms : 0);
-            if (timeout < 0 || t < timeout) timeout = t;
-        }
-        if (w->stopping && (timeout < 0 || timeout > 50)) timeout = 50;
-        if (w->nready) timeout = 0;
-        w->ops->run_once(w, timeout);
+        w->ops->wait(w, next_timeout(w));
+        chopin__worker_refresh_clock(w);
+        w->ops->dispatch(w);
         resume_ready(w);
     }
-    worker_cleanup(w);
+    chopin__worker_teardown(w);
     return NULL;
 }

@@ -57,6 +57,12 @@ typedef struct chopin_config {
     uint32_t write_timeout_ms;    /* a response that makes no progress (default 30 s) */
     uint32_t shutdown_timeout_ms; /* graceful stop's deadline (default 10 s) */
 
+    /* Lingering close: after an error response (or a last response with request
+     * bytes left unread), the server shuts down its write side and keeps reading
+     * and discarding, so the client reads the response instead of a reset. */
+    uint32_t linger_timeout_ms; /* at most this long after the response (default 5 s; 0: close at once) */
+    uint32_t max_linger_bytes;  /* and at most this many bytes discarded (default 4 MiB) */
+
     chopin_handler_fn handler;
     void *handler_ctx;
 } chopin_config;
