@@ -3,7 +3,7 @@
  * the attack runs, the attacking connections are closed in time, and the
  * memory each attacking connection holds is measured (the buffer_bytes
  * metric) and bounded. */
-#include "internal.h"
+#include "fixture.h"
 #include "net.h"
 #include "test.h"
 
@@ -13,7 +13,6 @@
 
 #define BIG 65536
 static char big[BIG];
-static const char *backend_name;
 
 static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     (void)ctx;
@@ -24,24 +23,14 @@ static void app(void *ctx, const chopin_request *req, chopin_response *res) {
 }
 
 static chopin_server *start(uint32_t max_connections) {
-    chopin_config cfg;
-    chopin_config_init(&cfg);
-    cfg.host = "127.0.0.1";
-    cfg.port = 0;
-    cfg.workers = 1;
-    cfg.quiet = 1;
-    cfg.handler = app;
+    chopin_config cfg = fixture_config(app);
     cfg.header_timeout_ms = 300;
     cfg.body_timeout_ms = 300;
     cfg.write_timeout_ms = 300;
     cfg.idle_timeout_ms = 2000;
     cfg.max_pending_output = 16384;
     cfg.max_connections = max_connections;
-    chopin_backend_parse(backend_name, &cfg.backend);
-    char err[256];
-    chopin_server *s = chopin_server_start(&cfg, err, sizeof err);
-    if (!s) fprintf(stderr, "start failed: %s\n", err);
-    return s;
+    return fixture_start(&cfg);
 }
 
 enum { MAX_ATTACKERS = 300 };
@@ -153,8 +142,7 @@ static void test_idle_flood(void) {
     if (!srv) return;
     int n = open_attackers(chopin_server_port(srv), 200, NULL, 0);
     run_attack(srv, "idle connections (never send)", n, NULL, 0, 1);
-    chopin_server_stop(srv);
-    chopin_server_wait(srv);
+    fixture_stop(srv);
 }
 
 static void test_flood_over_cap(void) {
@@ -172,8 +160,7 @@ static void test_flood_over_cap(void) {
     CHECK(lat >= 0, "the well-behaved client was served");
     CHECK(now_ms() - t0 < 2500, "within %llu ms", (unsigned long long)(now_ms() - t0));
     close_attackers(n);
-    chopin_server_stop(srv);
-    chopin_server_wait(srv);
+    fixture_stop(srv);
 }
 
 static void test_slowloris(void) {
@@ -182,8 +169,7 @@ static void test_slowloris(void) {
     static const char head[] = "GET /ok HTTP/1.1\r\nHost: t\r\nX-Slow: ";
     int n = open_attackers(chopin_server_port(srv), 100, head, sizeof head - 1);
     run_attack(srv, "slowloris (a header byte / 20 ms)", n, poke_byte, 16384, 1);
-    chopin_server_stop(srv);
-    chopin_server_wait(srv);
+    fixture_stop(srv);
 }
 
 static void test_slow_body(void) {
@@ -193,8 +179,7 @@ static void test_slow_body(void) {
     int n = open_attackers(chopin_server_port(srv), 100, head, sizeof head - 1);
     /* The body is held until complete: a body byte every 20 ms for 300 ms. */
     run_attack(srv, "slow body (a body byte / 20 ms)", n, poke_byte, 16384, 1);
-    chopin_server_stop(srv);
-    chopin_server_wait(srv);
+    fixture_stop(srv);
 }
 
 static void test_slow_reader(void) {
@@ -209,29 +194,23 @@ static void test_slow_reader(void) {
      * (64 KiB) may overshoot it, and with io_uring the batch in flight
      * (as much again) is held too, plus one input block. */
     run_attack(srv, "pipelining, never reading", n, NULL, 2 * (16384 + BIG + 256) + 16384, 0);
-    chopin_server_stop(srv);
-    chopin_server_wait(srv);
+    fixture_stop(srv);
+}
+
+static void run_backend(const char *name) {
+    (void)name;
+    test_idle_flood();
+    test_flood_over_cap();
+    test_slowloris();
+    test_slow_body();
+    test_slow_reader();
 }
 
 int main(void) {
     for (int i = 0; i < BIG; i++)
         big[i] = (char)('a' + i % 26);
-    signal(SIGPIPE, SIG_IGN);
-    unsetenv("CHOPIN_BACKEND");
     printf("memory: fixed cost of a connection slot: %zu bytes (connection, timer node, slab entries)\n",
            sizeof(chopin_conn) + sizeof(chopin_timer_node) + 3 * sizeof(uint32_t));
-    const char *backends[] = {"epoll", "uring"};
-    for (int b = 0; b < 2; b++) {
-        backend_name = backends[b];
-        if (b == 1 && chopin__uring_probe() != 0) {
-            fprintf(stderr, "NOTE: io_uring unavailable here: attacks ran on epoll only\n");
-            break;
-        }
-        test_idle_flood();
-        test_flood_over_cap();
-        test_slowloris();
-        test_slow_body();
-        test_slow_reader();
-    }
+    fixture_each_backend(run_backend);
     return test_finish("test_attacks");
 }

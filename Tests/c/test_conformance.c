@@ -3,7 +3,7 @@
  * same connection, and checks the status, whether the server closed, and
  * that nothing after a framing error was processed. Each case names the
  * RFC section it comes from. */
-#include "internal.h"
+#include "fixture.h"
 #include "net.h"
 #include "test.h"
 
@@ -163,25 +163,13 @@ static const conformance_case cases[] = {
 };
 #undef H
 
-static const char *backend_name;
-
 static chopin_server *start(void) {
-    chopin_config cfg;
-    chopin_config_init(&cfg);
-    cfg.host = "127.0.0.1";
-    cfg.port = 0;
-    cfg.workers = 1;
-    cfg.quiet = 1;
-    cfg.handler = app;
+    chopin_config cfg = fixture_config(app);
     cfg.max_body = 65536;
     cfg.max_chunk_ext = 64;
     cfg.max_trailer = 64;
     cfg.max_headers = 20;
-    chopin_backend_parse(backend_name, &cfg.backend);
-    char err[256];
-    chopin_server *s = chopin_server_start(&cfg, err, sizeof err);
-    if (!s) fprintf(stderr, "start failed: %s\n", err);
-    return s;
+    return fixture_start(&cfg);
 }
 
 static client c;
@@ -248,28 +236,23 @@ static void too_long_cases(uint16_t port) {
     client_close(&c);
 }
 
-static int run_backend(const char *name) {
-    backend_name = name;
+static int cases_run;
+
+static void run_backend(const char *name) {
+    (void)name;
     chopin_server *s = start();
-    if (!s) return 0;
+    if (!s) return;
     uint16_t port = chopin_server_port(s);
     size_t n = sizeof cases / sizeof cases[0];
     for (size_t i = 0; i < n; i++)
         run_case(port, &cases[i]);
     too_long_cases(port);
-    chopin_server_stop(s);
-    chopin_server_wait(s);
-    return (int)n + 3;
+    fixture_stop(s);
+    cases_run += (int)n + 3;
 }
 
 int main(void) {
-    signal(SIGPIPE, SIG_IGN);
-    unsetenv("CHOPIN_BACKEND");
-    int count = run_backend("epoll");
-    if (chopin__uring_probe() == 0)
-        count += run_backend("uring");
-    else
-        fprintf(stderr, "NOTE: io_uring unavailable here: conformance ran on epoll only\n");
-    fprintf(stderr, "conformance: %d cases run\n", count);
+    fixture_each_backend(run_backend);
+    fprintf(stderr, "conformance: %d cases run\n", cases_run);
     return test_finish("test_conformance");
 }

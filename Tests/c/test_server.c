@@ -2,7 +2,7 @@
  * pipelining, slow and stalled clients, HTTP/1.0, 100-continue, every
  * timeout, graceful shutdown with requests in flight, the connection cap,
  * deferred responses, bad input, and the io_uring fallback. */
-#include "internal.h"
+#include "fixture.h"
 #include "net.h"
 #include "test.h"
 
@@ -20,7 +20,6 @@
 
 #define BIG_SIZE 65536
 static char big_body[BIG_SIZE];
-static const char *backend_name = "epoll";
 
 /* ---- the test application ---------------------------------------------------- */
 typedef struct deferred_job {
@@ -66,29 +65,9 @@ static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     }
 }
 
-static chopin_config base_config(void) {
-    chopin_config cfg;
-    chopin_config_init(&cfg);
-    cfg.host = "127.0.0.1";
-    cfg.port = 0;
-    cfg.workers = 1;
-    cfg.quiet = 1;
-    cfg.handler = app;
-    chopin_backend_parse(backend_name, &cfg.backend);
-    return cfg;
-}
-
-static chopin_server *start(const chopin_config *cfg) {
-    char err[256];
-    chopin_server *s = chopin_server_start(cfg, err, sizeof err);
-    if (!s) fprintf(stderr, "server start failed: %s\n", err);
-    return s;
-}
-
-static void stop(chopin_server *s) {
-    chopin_server_stop(s);
-    chopin_server_wait(s);
-}
+static chopin_config base_config(void) { return fixture_config(app); }
+static chopin_server *start(const chopin_config *cfg) { return fixture_start(cfg); }
+static void stop(chopin_server *s) { fixture_stop(s); }
 
 static client ca, cb, cc;
 static response r;
@@ -577,8 +556,6 @@ static void test_recv_buffer_exhaustion(void) {
 }
 
 static void run_backend(const char *name) {
-    backend_name = name;
-    fprintf(stderr, "-- backend %s\n", name);
     chopin_config cfg = base_config();
     chopin_server *srv = start(&cfg);
     CHECK(srv != NULL, "server starts on %s", name);
@@ -616,13 +593,7 @@ static int child_with_uring_refused(void) {
     };
     struct sock_fprog prog = {.len = sizeof filter / sizeof filter[0], .filter = filter};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) return 10;
-    chopin_config cfg;
-    chopin_config_init(&cfg);
-    cfg.host = "127.0.0.1";
-    cfg.port = 0;
-    cfg.workers = 1;
-    cfg.quiet = 1;
-    cfg.handler = app;
+    chopin_config cfg = fixture_config(app);
     char err[256];
     cfg.backend = CHOPIN_BACKEND_AUTO;
     chopin_server *s = chopin_server_start(&cfg, err, sizeof err);
@@ -768,14 +739,7 @@ int main(void) {
     unsetenv("CHOPIN_BACKEND");
     test_config_errors();
     test_pinning();
-    run_backend("epoll");
-    int uring = chopin__uring_probe();
-    if (uring == 0) {
-        run_backend("uring");
-    } else {
-        /* Said loudly: a machine without io_uring tests only epoll. */
-        fprintf(stderr, "NOTE: io_uring unavailable here (%s): the io_uring pass did not run\n", strerror(-uring));
-    }
+    fixture_each_backend(run_backend);
     test_uring_refused();
     return test_finish("test_server");
 }
