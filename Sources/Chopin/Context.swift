@@ -14,6 +14,11 @@ struct RouteParams {
     var count = 0
     /// The route's parameter names, in path order (shared with the route).
     var names: [String] = []
+    /// Whether the last parameter is the route's `*wildcard`.
+    var endsInWildcard = false
+
+    /// The i-th parameter's name, for error messages.
+    func name(_ i: Int) -> String? { i < names.count ? names[i] : nil }
 }
 
 /// The request a handler is answering, and the means to answer it.
@@ -74,10 +79,28 @@ public struct Context {
         return String(slice: found.pointee.value)
     }
 
-    /// A route parameter by name, percent-decoded; nil when the route has none of that name.
-    public func param(_ name: String) -> String? {
+    /// A route parameter by name, percent-decoded exactly once; nil when the
+    /// route has no parameter of that name.
+    ///
+    /// A malformed escape (`%4`, `%ZZ`) or escapes that decode to bytes that
+    /// are not UTF-8 throw an ``ExtractionError`` that answers 400 naming the
+    /// parameter. A `*wildcard` is decoded as a whole and nothing more: `%2F`
+    /// becomes `/` and `..` stays, so never join it to a directory; take a
+    /// ``RelativePath`` for that.
+    public func param(_ name: String) throws(ExtractionError) -> String? {
         guard let i = params.names.firstIndex(of: name), i < params.count else { return nil }
-        return percentDecoded(paramBytes(i))
+        return try decodedParam(i)
+    }
+
+    /// The i-th route parameter, decoded once (see ``param(_:)``).
+    func decodedParam(_ i: Int) throws(ExtractionError) -> String {
+        try PercentDecoding.string(paramBytes(i), field: params.name(i))
+    }
+
+    /// Calls `body` with the i-th route parameter's decoded bytes, copied
+    /// only when it holds an escape.
+    func withDecodedParam<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) throws(ExtractionError) -> R {
+        try PercentDecoding.withDecodedBytes(paramBytes(i), field: params.name(i), body)
     }
 
     /// The raw (still percent-encoded) bytes of the i-th route parameter.
@@ -121,35 +144,5 @@ extension chopin_slice {
 extension String {
     init(slice: chopin_slice) {
         self.init(decoding: slice.bytes, as: UTF8.self)
-    }
-}
-
-/// %XX decoding; a malformed escape is kept as it is.
-func percentDecoded(_ bytes: UnsafeRawBufferPointer, plusIsSpace: Bool = false) -> String {
-    if !bytes.contains(UInt8(ascii: "%")) && !(plusIsSpace && bytes.contains(UInt8(ascii: "+"))) {
-        return String(decoding: bytes, as: UTF8.self)
-    }
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count)
-    var i = 0
-    while i < bytes.count {
-        let c = bytes[i]
-        if c == UInt8(ascii: "%"), i + 2 < bytes.count, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
-            out.append(h << 4 | l)
-            i += 3
-        } else {
-            out.append(plusIsSpace && c == UInt8(ascii: "+") ? UInt8(ascii: " ") : c)
-            i += 1
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-private func hexValue(_ c: UInt8) -> UInt8? {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-    default: return nil
     }
 }

@@ -87,7 +87,9 @@ extension Substring {
 
 /// The query string decoded into a type: `?q=swift&limit=10` into
 /// `struct Search: Decodable { let q: String; let limit: Int? }`.
-/// Missing or malformed fields are 400, naming the field.
+/// Each key and value is percent-decoded once (`+` is a space), then
+/// parsed. Missing or malformed fields are 400, naming the field; so is a
+/// malformed escape, or one that decodes to invalid UTF-8.
 public struct Query<T: Decodable>: FromRequest {
     public let value: T
 
@@ -95,9 +97,13 @@ public struct Query<T: Decodable>: FromRequest {
         var members: [(key: String, value: JSONValue)] = []
         for pair in ctx.queryBytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            let key = percentDecoded(UnsafeRawBufferPointer(rebasing: parts[0]), plusIsSpace: true)
+            let rawKey = UnsafeRawBufferPointer(rebasing: parts[0])
+            let key = try PercentDecoding.string(
+                rawKey, plusIsSpace: true, field: String(decoding: rawKey, as: UTF8.self))
             let value =
-                parts.count > 1 ? percentDecoded(UnsafeRawBufferPointer(rebasing: parts[1]), plusIsSpace: true) : ""
+                parts.count > 1
+                ? try PercentDecoding.string(UnsafeRawBufferPointer(rebasing: parts[1]), plusIsSpace: true, field: key)
+                : ""
             members.append((key, .string(value)))
         }
         do {
@@ -109,23 +115,28 @@ public struct Query<T: Decodable>: FromRequest {
 }
 
 /// A route parameter: `Path<UInt64>` takes the route's first parameter
-/// (`/user/:id`); a `Decodable` struct takes them all by name. A value that
-/// does not convert is 400, naming the parameter.
+/// (`/user/:id`); a `Decodable` struct takes them all by name.
+///
+/// Each parameter is percent-decoded exactly once, then converted: `/user/%31`
+/// is 1. A malformed escape, one that decodes to invalid UTF-8, or a value
+/// that does not convert is 400, naming the parameter. An integer with no
+/// escape is read straight from the request's bytes, without allocating.
 public struct Path<T: Decodable>: FromRequest {
     public let value: T
 
     public static func extract(from ctx: Context) throws -> Path<T> {
         guard ctx.params.count > 0 else { throw ExtractionError(.internalServerError, "the route has no parameters") }
-        // Integers straight from the path bytes: no String, no allocation.
         if let intType = T.self as? any FixedWidthInteger.Type {
-            let raw = ctx.paramBytes(0)
-            if let n = parseInteger(intType, raw) { return Path(value: n as! T) }
-            throw ExtractionError(.badRequest, "expected \(T.self)", field: ctx.params.names.first)
+            let parsed = try ctx.withDecodedParam(0) { parseInteger(intType, $0) }
+            guard let value = parsed as? T else {
+                throw ExtractionError(.badRequest, "expected \(T.self)", field: ctx.params.name(0))
+            }
+            return Path(value: value)
         }
-        if T.self == String.self, let s = ctx.param(ctx.params.names[0]) { return Path(value: s as! T) }
+        if T.self == String.self, let value = try ctx.decodedParam(0) as? T { return Path(value: value) }
         var members: [(key: String, value: JSONValue)] = []
         for (i, name) in ctx.params.names.enumerated() where i < ctx.params.count {
-            members.append((name, .string(percentDecoded(ctx.paramBytes(i)))))
+            members.append((name, .string(try ctx.decodedParam(i))))
         }
         do {
             return Path(value: try T(from: TreeDecoder(.object(members), lenient: true)))

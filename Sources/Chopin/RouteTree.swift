@@ -4,6 +4,8 @@ internal import CChopinCore
 struct Route: Sendable {
     let pattern: String
     let paramNames: [String]
+    /// Whether the last of paramNames is a `*wildcard` (for ``RelativePath``).
+    let endsInWildcard: Bool
     let handler: Handler
 }
 
@@ -109,7 +111,8 @@ struct RouteTree: Sendable {
             let next = handler
             handler = { ctx in try m.handle(ctx, next: next) }
         }
-        let route = Route(pattern: r.pattern, paramNames: names, handler: handler)
+        let endsInWildcard = segments.last?.hasPrefix("*") ?? false
+        let route = Route(pattern: r.pattern, paramNames: names, endsInWildcard: endsInWildcard, handler: handler)
         if let slot = r.method.tableIndex {
             if nodes[node].handlers[slot] != nil { return "\(where_): registered twice" }
             nodes[node].handlers[slot] = route
@@ -146,6 +149,7 @@ struct RouteTree: Sendable {
         }
         guard let route else { return .methodNotAllowed(allow: node.allow) }
         params.names = route.paramNames
+        params.endsInWildcard = route.endsInWildcard
         ctx.params = params
         ctx.route = route.pattern
         return .found(route)

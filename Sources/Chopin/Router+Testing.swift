@@ -6,6 +6,9 @@ struct RoutingDecision: Equatable {
     var pattern: String
     var params: [String: String]
     var allow: String
+    /// The wildcard as ``RelativePath`` resolves it; nil when the route has
+    /// no wildcard or the path is refused.
+    var relativePath: [String]? = nil
 }
 
 extension Router {
@@ -23,14 +26,17 @@ extension Router {
                 chopin_parse_request(chars.baseAddress, chars.count, &req, &headers, 4, &limits)
             }
             guard rc > 0 else { throw HTTPError(HTTPStatus(Int(-rc)), "unparsable request") }
-            return withUnsafeMutablePointer(to: &scratch) { s in
-                withUnsafePointer(to: &req) { r in
+            return try withUnsafeMutablePointer(to: &scratch) { s in
+                try withUnsafePointer(to: &req) { r in
                     var ctx = Context(request: r, response: OpaquePointer(s))
                     switch tree.lookup(&ctx) {
                     case .found(let route):
                         var params: [String: String] = [:]
-                        for name in route.paramNames { params[name] = ctx.param(name) }
-                        return RoutingDecision(status: 200, pattern: route.pattern, params: params, allow: "")
+                        for name in route.paramNames { params[name] = try ctx.param(name) }
+                        let relative = route.endsInWildcard ? try? RelativePath.extract(from: ctx) : nil
+                        return RoutingDecision(
+                            status: 200, pattern: route.pattern, params: params, allow: "",
+                            relativePath: relative?.segments)
                     case .notFound:
                         return RoutingDecision(status: 404, pattern: "", params: [:], allow: "")
                     case .methodNotAllowed(let allow):

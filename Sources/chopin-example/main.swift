@@ -78,7 +78,7 @@ router.post("/users") { (ctx: Context, user: Json<User>) throws in
 router.get("/search") { (ctx: Context, search: Query<Search>) in
     ctx.json(search.value)
 }
-router.get("/static/*path") { ctx in .text(ctx.param("path") ?? "") }
+router.get("/static/*path") { ctx throws in .text(try ctx.param("path") ?? "") }
 router.get("/fail") { _ throws -> Response in throw Failure() }
 
 do {

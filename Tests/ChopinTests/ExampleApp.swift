@@ -32,15 +32,20 @@ func exampleRouter() -> Router {
     }
     router.post("/users") { (ctx: Context, user: Json<User>) throws in ctx.json(user.value, status: .created) }
     router.get("/search") { (ctx: Context, search: Query<Search>) in ctx.json(search.value) }
-    router.get("/static/*path") { ctx in .text(ctx.param("path") ?? "") }
+    router.get("/static/*path") { ctx throws in .text(try ctx.param("path") ?? "") }
     router.get("/fail") { _ throws -> Response in throw Boom() }
     router.get("/teapot") { _ throws -> Response in throw HTTPError(418, "short and stout") }
     return router
 }
 
 func startExample(_ backend: Backend) throws -> RunningServer {
+    try startServer(exampleRouter(), backend)
+}
+
+/// One worker on a free loopback port, so a test's requests share one loop.
+func startServer(_ router: Router, _ backend: Backend = .epoll) throws -> RunningServer {
     var config = Configuration(host: "127.0.0.1", port: 0)
     config.workers = 1
     config.backend = backend
-    return try Server(configuration: config).start(exampleRouter())
+    return try Server(configuration: config).start(router)
 }

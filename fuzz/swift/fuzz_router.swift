@@ -1,6 +1,7 @@
 // fuzz_router.swift - libFuzzer target for route matching: any request
 // target must route to a route, 404, 405 or 501 without trapping, and the
-// parameters it captures must come from the path itself.
+// parameters it captures must come from the path itself. A wildcard that
+// RelativePath accepts must hold no segment that could leave its root.
 
 let router: Router = {
     let r = Router()
@@ -23,5 +24,11 @@ public func fuzzRouter(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let decision = try? router.decide(method, "/" + target) else { return 0 }
     guard [200, 404, 405, 501].contains(decision.status) else { fatalError("status \(decision.status)") }
     if decision.status == 200 && decision.pattern.isEmpty { fatalError("matched without a pattern") }
+    for segment in decision.relativePath ?? [] {
+        if segment.isEmpty || segment == "." || segment == ".." { fatalError("dot or empty segment '\(segment)'") }
+        if segment.utf8.contains(where: { $0 == 0 || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") }) {
+            fatalError("separator or NUL in segment '\(segment)'")
+        }
+    }
     return 0
 }
