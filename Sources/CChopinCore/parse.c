@@ -389,8 +389,11 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
     req->content_length = 0;
     if (fs.te_seen) {
         if (req->version_minor == 0 || fs.content_length_seen) return CHOPIN_PARSE_BAD_REQUEST;
-        if (!fs.te_chunked_last || fs.te_chunked_count != 1) return CHOPIN_PARSE_BAD_REQUEST;
+        /* A coding we do not implement is 501 (RFC 9110 section 15.6.2,
+         * RFC 9112 section 6.1) wherever it stands; the connection closes
+         * either way, so nothing after it can be read as a request. */
         if (fs.te_unknown) return CHOPIN_PARSE_NOT_IMPLEMENTED;
+        if (!fs.te_chunked_last || fs.te_chunked_count != 1) return CHOPIN_PARSE_BAD_REQUEST;
         req->framing = CHOPIN_FRAMING_CHUNKED;
     } else if (fs.content_length_seen) {
         req->content_length = fs.content_length;

@@ -45,6 +45,10 @@ static const ok_case oks[] = {
     {"extension with BWS", "5 ;a=\"q s\"\r\nhello\r\n0\r\n\r\n", "hello"},
     {"trailers", "5\r\nhello\r\n0\r\nX-Sum: 1\r\nY: 2\r\n\r\n", "hello"},
     {"leading zeros", "0005\r\nhello\r\n0000\r\n\r\n", "hello"},
+    {"BWS around ';' and '='", "5 \t; a = b\r\nhello\r\n0\r\n\r\n", "hello"},
+    {"several extensions", "5;a;b=c;d=\"e;f\"\r\nhello\r\n0\r\n\r\n", "hello"},
+    {"quoted-pair in a value", "5;a=\"x\\\"y\"\r\nhello\r\n0\r\n\r\n", "hello"},
+    {"BWS after a quoted value, then ';'", "5;a=\"x\" ;b\r\nhello\r\n0\r\n\r\n", "hello"},
 };
 
 typedef struct bad_case {
@@ -68,6 +72,22 @@ static const bad_case bads[] = {
      CHOPIN_CHUNKED_TRAILER_TOO_LARGE},
     {"obs-fold in trailer", "0\r\nX: a\r\n b\r\n\r\n", CHOPIN_CHUNKED_BAD},
     {"bare LF ending", "0\r\n\n", CHOPIN_CHUNKED_BAD},
+    /* RFC 9112 section 7.1: each of these reads two ways somewhere. */
+    {"whitespace after the size, no ';'", "5 \r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"whitespace then garbage after the size", "5 x\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"bare ';'", "5;\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"';' then only whitespace", "5; \r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"extension name not a token", "5;a(b\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"extension name starts with '='", "5;=b\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"'=' without a value", "5;a=\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"value not a token", "5;a=b@c\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"unterminated quoted value", "5;a=\"xy\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"trailing whitespace after an extension", "5;a \r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"two names without ';'", "5;a b\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"text after a quoted value", "5;a=\"x\"y\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"CR inside a quoted value", "5;a=\"x\ry\"\r\nhello\r\n0\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"trailer line without a colon", "0\r\nX-Sum 1\r\n\r\n", CHOPIN_CHUNKED_BAD},
+    {"trailer name not a token", "0\r\nX(Sum): 1\r\n\r\n", CHOPIN_CHUNKED_BAD},
 };
 
 int main(void) {

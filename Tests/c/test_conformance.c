@@ -14,7 +14,9 @@ static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     (void)ctx;
     const chopin_slice p = req->path;
 #define IS(s) (p.len == sizeof(s) - 1 && memcmp(p.ptr, s, p.len) == 0)
-    if (req->method == CHOPIN_METHOD_OTHER)
+    if (req->method == CHOPIN_METHOD_OTHER && req->method_name.len == 8 && memcmp(req->method_name.ptr, "M-SEARCH", 8) == 0)
+        chopin_response_send(res, 200, "text/plain", req->method_name.ptr, req->method_name.len); /* a routed extension method */
+    else if (req->method == CHOPIN_METHOD_OTHER)
         chopin_response_send(res, 501, NULL, NULL, 0);
     else if (req->method == CHOPIN_METHOD_CONNECT)
         chopin_response_send(res, 501, NULL, NULL, 0);
@@ -61,6 +63,10 @@ static const conformance_case cases[] = {
     {"9112 2.3", "two-digit version", "GET /plaintext HTTP/1.10\r\n" H "\r\n", 400, 1, NULL},
     {"9110 9.1", "methods are case-sensitive: 'get' is unknown", "get /plaintext HTTP/1.1\r\n" H "\r\n", 501, 0, NULL},
     {"9110 9.1", "unknown method", "BREW /pot HTTP/1.1\r\n" H "\r\n", 501, 0, NULL},
+    {"9110 9.1", "any token is a method: M-SEARCH reaches the handler", "M-SEARCH /x HTTP/1.1\r\n" H "\r\n", 200, 0,
+     "M-SEARCH"},
+    {"9110 9.1", "every tchar in a method", "A!#$%&'*+-.^_`|~9 /x HTTP/1.1\r\n" H "\r\n", 501, 0, NULL},
+    {"9112 3.2.4", "asterisk-form is for OPTIONS only", "M-SEARCH * HTTP/1.1\r\n" H "\r\n", 400, 1, NULL},
     {"9110 5.6.2", "method that is not a token", "GE(T /plaintext HTTP/1.1\r\n" H "\r\n", 400, 1, NULL},
     {"9112 3.2.1", "origin-form", "GET /plaintext?x=1 HTTP/1.1\r\n" H "\r\n", 200, 0, NULL},
     {"9112 3.2.2", "absolute-form", "GET http://t/plaintext HTTP/1.1\r\n" H "\r\n", 200, 0, NULL},
@@ -101,8 +107,12 @@ static const conformance_case cases[] = {
      "POST /echo HTTP/1.1\r\n" H "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 1, NULL},
     {"9112 6.1", "Transfer-Encoding on HTTP/1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
      400, 1, NULL},
-    {"9112 6.1", "chunked not last",
-     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 400, 1, NULL},
+    {"9110 15.6.2", "chunked then a coding we lack is 501",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", 501, 1, NULL},
+    {"9110 15.6.2", "a coding we lack, alone, is 501",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: gzip\r\n\r\n0\r\n\r\n", 501, 1, NULL},
+    {"9112 6.1", "chunked twice in one field",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400, 1, NULL},
     {"9112 6.1", "chunked twice",
      "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 1,
      NULL},
@@ -115,6 +125,16 @@ static const conformance_case cases[] = {
      "abc"},
     {"9112 7.1.2", "trailer fields are read",
      "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\n", 200, 0, "abc"},
+    {"9112 7.1", "chunk extensions with BWS around ';' and '='",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3 ; a = b\r\nabc\r\n0\r\n\r\n", 200, 0, "abc"},
+    {"9112 7.1", "whitespace after the chunk size without ';'",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n", 400, 1, NULL},
+    {"9112 7.1.1", "a bare ';' with no extension name",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3;\r\nabc\r\n0\r\n\r\n", 400, 1, NULL},
+    {"9112 7.1.1", "an extension name that is not a token",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3;a@b\r\nabc\r\n0\r\n\r\n", 400, 1, NULL},
+    {"9112 7.1.1", "an unterminated quoted extension value",
+     "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\n3;a=\"bc\r\nabc\r\n0\r\n\r\n", 400, 1, NULL},
     {"9112 7.1", "chunk size not hex",
      "POST /echo HTTP/1.1\r\n" H "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400, 1, NULL},
     {"9112 7.1", "chunk size overflows 64 bits",
