@@ -16,6 +16,23 @@ public struct Method: Sendable, Hashable, CustomStringConvertible {
     public static let options = Method("OPTIONS")
 
     public var description: String { name }
+
+    /// Whether the name is a token (RFC 9110 section 5.6.2): one or more
+    /// letters, digits or ``!#$%&'*+-.^_`|~``. The router refuses any other
+    /// name when it freezes, since no request could carry it.
+    public var isToken: Bool {
+        !name.isEmpty && name.utf8.allSatisfy(Method.isTokenByte)
+    }
+
+    private static func isTokenByte(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(c)
+        }
+    }
 }
 
 extension Method {

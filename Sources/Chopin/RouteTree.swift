@@ -58,6 +58,10 @@ struct RouteTree: Sendable {
 
     /// Adds one route; returns a readable problem instead of overriding anything.
     private mutating func insert(_ r: Router.Registration, global: [any Middleware]) -> String? {
+        guard r.method.isToken else {
+            // Quoted with escapes: the name may hold spaces or line breaks.
+            return "\(r.method.name.debugDescription) \(r.pattern): not a method token (RFC 9110 section 9.1)"
+        }
         let where_ = "\(r.method) \(r.pattern)"
         guard r.pattern.hasPrefix("/") else { return "\(where_): a path must start with '/'" }
         var segments = r.pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst()

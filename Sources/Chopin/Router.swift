@@ -74,7 +74,10 @@ extension RouteRegistrar {
     }
 }
 
-/// A registration mistake, reported when the router is frozen (at `serve`).
+/// A registration mistake, reported when the router is frozen (at `serve` or
+/// `start`): a route registered twice, conflicting parameter names, a
+/// wildcard that is not last, a path without its leading `/`, or a method
+/// whose name is not a token (``Method/isToken``).
 public struct RouterError: Error, CustomStringConvertible, Sendable {
     /// One line per mistake.
     public let problems: [String]
