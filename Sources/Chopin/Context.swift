@@ -28,12 +28,12 @@ struct RouteParams {
 /// `param(_:)` make Strings; `body` does not). Do not keep it after returning.
 public struct Context {
     let request: UnsafePointer<chopin_request>
-    let response: OpaquePointer
+    let response: ResponseWriter
     var params: RouteParams
     /// The route pattern that matched, for logs ("/user/:id").
     public internal(set) var route: String
 
-    init(request: UnsafePointer<chopin_request>, response: OpaquePointer) {
+    init(request: UnsafePointer<chopin_request>, response: ResponseWriter) {
         self.request = request
         self.response = response
         self.params = RouteParams()
@@ -116,20 +116,19 @@ public struct Context {
     /// allocation; any other `Encodable` goes through a streaming `Encoder`.
     /// A value JSON cannot represent (a NaN, say) becomes a 500.
     public func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
-        if chopin_response_status(response) != 0 { chopin_response_discard(response) }
-        chopin_response_start(response, Int32(clamping: status.code))
-        writeHeader(response, "Content-Type", "application/json")
+        response.start(status)
+        response.header("Content-Type", "application/json")
         var writer = JSONWriter(response: response)
         do {
             try writer.encode(value)
             writer.finish()
         } catch {
             writer.finish()
-            chopin_response_discard(response)
+            response.discard()
             logError("JSON encoding failed on \(route): \(error)")
             return Response(status: .internalServerError)
         }
-        chopin_response_end(response)
+        response.end()
         return .written
     }
 }

@@ -1,5 +1,3 @@
-internal import CChopinCore
-
 /// What a handler returns: a status, headers and a body, written straight
 /// into the connection's output buffer.
 ///
@@ -61,48 +59,23 @@ public struct Response: Sendable {
 
 extension Response {
     /// Writes this response through the C writer.
-    func write(to res: OpaquePointer) {
+    func write(to res: ResponseWriter) {
         if case .written = body {
             // Written in place by ctx.json; middleware may have added headers since.
-            for h in headers { writeHeaderLate(res, h.name, h.value) }
+            for h in headers { res.lateHeader(h.name, h.value) }
             return
         }
-        if chopin_response_status(res) != 0 { chopin_response_discard(res) }
-        chopin_response_start(res, Int32(clamping: status.code))
-        if let contentType { writeHeader(res, "Content-Type", contentType) }
-        for h in headers { writeHeader(res, h.name, h.value) }
+        res.start(status)
+        if let contentType { res.header("Content-Type", contentType) }
+        for h in headers { res.header(h.name, h.value) }
         switch body {
         case .empty, .written:
             break
         case .text(var text):
-            text.withUTF8 { chopin_response_write(res, $0.baseAddress, $0.count) }
+            text.withUTF8 { res.write(UnsafeRawBufferPointer($0)) }
         case .bytes(let bytes):
-            bytes.withUnsafeBufferPointer { chopin_response_write(res, $0.baseAddress, $0.count) }
+            bytes.withUnsafeBytes { res.write($0) }
         }
-        chopin_response_end(res)
+        res.end()
     }
-}
-
-/// Hands a header's name and value to a C writer function without copying.
-private func withHeaderBytes(
-    _ name: String, _ value: String,
-    _ body: (UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int) -> Void
-) {
-    var name = name
-    var value = value
-    name.withUTF8 { n in
-        value.withUTF8 { v in
-            n.withMemoryRebound(to: CChar.self) { n in
-                v.withMemoryRebound(to: CChar.self) { v in body(n.baseAddress, n.count, v.baseAddress, v.count) }
-            }
-        }
-    }
-}
-
-func writeHeader(_ res: OpaquePointer, _ name: String, _ value: String) {
-    withHeaderBytes(name, value) { chopin_response_header(res, $0, $1, $2, $3) }
-}
-
-func writeHeaderLate(_ res: OpaquePointer, _ name: String, _ value: String) {
-    withHeaderBytes(name, value) { chopin_response_header_late(res, $0, $1, $2, $3) }
 }

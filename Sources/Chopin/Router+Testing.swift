@@ -28,7 +28,7 @@ extension Router {
             guard rc > 0 else { throw HTTPError(HTTPStatus(Int(-rc)), "unparsable request") }
             return try withUnsafeMutablePointer(to: &scratch) { s in
                 try withUnsafePointer(to: &req) { r in
-                    var ctx = Context(request: r, response: OpaquePointer(s))
+                    var ctx = Context(request: r, response: ResponseWriter(OpaquePointer(s)))
                     switch tree.lookup(&ctx) {
                     case .found(let route):
                         var params: [String: String] = [:]

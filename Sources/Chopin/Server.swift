@@ -111,7 +111,7 @@ final class App: Sendable {
     let tree: RouteTree
     init(tree: RouteTree) { self.tree = tree }
 
-    func handle(_ request: UnsafePointer<chopin_request>, _ response: OpaquePointer) {
+    func handle(_ request: UnsafePointer<chopin_request>, _ response: ResponseWriter) {
         var ctx = Context(request: request, response: response)
         switch tree.lookup(&ctx) {
         case .found(let route):
@@ -128,9 +128,9 @@ final class App: Sendable {
         case .notFound:
             writeError(response, .notFound, "not found", field: nil)
         case .methodNotAllowed(let allow):
-            chopin_response_start(response, 405)
-            writeHeader(response, "Allow", allow)
-            chopin_response_end(response)
+            response.start(.methodNotAllowed)
+            response.header("Allow", allow)
+            response.end()
         case .notImplemented:
             writeError(response, .notImplemented, "method not implemented", field: nil)
         }
@@ -139,18 +139,17 @@ final class App: Sendable {
 
 private let appHandler: chopin_handler_fn = { ctx, request, response in
     guard let ctx, let request, let response else { return }
-    Unmanaged<App>.fromOpaque(ctx).takeUnretainedValue().handle(request, response)
+    Unmanaged<App>.fromOpaque(ctx).takeUnretainedValue().handle(request, ResponseWriter(response))
 }
 
 /// A short JSON error body: {"error": "...", "field": "..."}.
-func writeError(_ res: OpaquePointer, _ status: HTTPStatus, _ message: String, field: String?) {
-    if chopin_response_status(res) != 0 { chopin_response_discard(res) }
-    chopin_response_start(res, Int32(clamping: status.code))
+func writeError(_ res: ResponseWriter, _ status: HTTPStatus, _ message: String, field: String?) {
+    res.start(status)
     if message.isEmpty {
-        chopin_response_end(res)
+        res.end()
         return
     }
-    writeHeader(res, "Content-Type", "application/json")
+    res.header("Content-Type", "application/json")
     var w = JSONWriter(response: res)
     try? w.open(object: true)
     w.key("error", in: 0)
@@ -161,5 +160,5 @@ func writeError(_ res: OpaquePointer, _ status: HTTPStatus, _ message: String, f
     }
     w.close(downTo: 0)
     w.finish()
-    chopin_response_end(res)
+    res.end()
 }

@@ -1,10 +1,8 @@
-internal import CChopinCore
-
 /// Writes JSON bytes either straight into a response's body (reserving room
 /// in the connection's output buffer as it goes) or into a byte array.
 public struct JSONWriter: ~Copyable {
     enum Sink {
-        case response(OpaquePointer)
+        case response(ResponseWriter)
         case array
     }
 
@@ -22,7 +20,7 @@ public struct JSONWriter: ~Copyable {
     var nonEmpty: UInt64 = 0
     static let maxDepth = 64
 
-    init(response: OpaquePointer) { sink = .response(response) }
+    init(response: ResponseWriter) { sink = .response(response) }
 
     /// A writer that collects into an array (see ``bytes``).
     public init() { sink = .array }
@@ -48,9 +46,8 @@ public struct JSONWriter: ~Copyable {
         let want = max(n, 256)
         switch sink {
         case .response(let res):
-            if base != nil { chopin_response_commit(res, used) }
-            let p = chopin_response_reserve(res, want)
-            base = p.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt8.self) }
+            if base != nil { res.commit(used) }
+            base = res.reserve(want)
             capacity = base == nil ? 0 : want
             used = 0
             if base == nil {
@@ -79,7 +76,7 @@ public struct JSONWriter: ~Copyable {
             if scratch {
                 base.deallocate()
             } else {
-                chopin_response_commit(res, used)
+                res.commit(used)
             }
             self.base = nil
             capacity = 0

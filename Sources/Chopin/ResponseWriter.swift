@@ -1,0 +1,71 @@
+internal import CChopinCore
+
+/// The C core's response writer for one request, as Swift holds it: the
+/// only place that calls `chopin_response_*`, so the writer's rules (start
+/// once, headers before the body, Content-Length and Connection are the
+/// core's) are kept in one file.
+///
+/// A struct of the bare pointer, not a class: copying it into a `Context`
+/// or a `JSONWriter` costs nothing and retains nothing on the hot path.
+/// Valid only while the C core's handler call runs.
+struct ResponseWriter {
+    private let res: OpaquePointer
+
+    init(_ res: OpaquePointer) { self.res = res }
+
+    /// Starts the response over with `status`. Whatever was written before
+    /// (by a handler that then threw, say) is dropped first: the C writer
+    /// takes one status line per response.
+    func start(_ status: HTTPStatus) {
+        if chopin_response_status(res) != 0 { chopin_response_discard(res) }
+        chopin_response_start(res, Int32(clamping: status.code))
+    }
+
+    /// Adds a header after the status line, before any body byte.
+    func header(_ name: String, _ value: String) {
+        withHeaderBytes(name, value) { chopin_response_header(res, $0, $1, $2, $3) }
+    }
+
+    /// Adds a header to a response already ended: middleware decorating
+    /// what `ctx.json` wrote in place. The C writer moves the body up.
+    func lateHeader(_ name: String, _ value: String) {
+        withHeaderBytes(name, value) { chopin_response_header_late(res, $0, $1, $2, $3) }
+    }
+
+    /// Room for at least `count` body bytes in the output buffer, valid until
+    /// the next call on this response; nil when memory runs out (the C
+    /// writer has then marked the response failed: it becomes a 500).
+    func reserve(_ count: Int) -> UnsafeMutablePointer<UInt8>? {
+        chopin_response_reserve(res, count).map {
+            UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt8.self)
+        }
+    }
+
+    /// Declares that `count` bytes of the last reserved room are body.
+    func commit(_ count: Int) { chopin_response_commit(res, count) }
+
+    /// Appends body bytes.
+    func write(_ bytes: UnsafeRawBufferPointer) { chopin_response_write(res, bytes.baseAddress, bytes.count) }
+
+    /// Finishes the head (Content-Length, Connection) and places the body after it.
+    func end() { chopin_response_end(res) }
+
+    /// Drops everything written so far, so that an error can be answered instead.
+    func discard() { chopin_response_discard(res) }
+}
+
+/// Hands a header's name and value to a C writer function without copying.
+private func withHeaderBytes(
+    _ name: String, _ value: String,
+    _ body: (UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int) -> Void
+) {
+    var name = name
+    var value = value
+    name.withUTF8 { n in
+        value.withUTF8 { v in
+            n.withMemoryRebound(to: CChar.self) { n in
+                v.withMemoryRebound(to: CChar.self) { v in body(n.baseAddress, n.count, v.baseAddress, v.count) }
+            }
+        }
+    }
+}
