@@ -31,7 +31,7 @@ FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_json fuzz_router
 SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift')
 
 TEST_UNITS := test_parse test_chunked test_write test_slab test_timer
-TEST_NET   := test_server test_conformance test_attacks
+TEST_NET   := test_server test_conformance test_attacks test_lifecycle
 
 QUICK ?= 0
 PORT ?= 8080
@@ -57,7 +57,7 @@ $(BUILD)/libchopincore-san.a: $(patsubst Sources/CChopinCore/%.c,$(BUILD)/san/%.
 $(BUILD)/chopin-hello: Sources/chopin-hello/main.c $(BUILD)/libchopincore.a
 	@echo "  CC $@"; $(CC) $(CFLAGS_REL) $< $(BUILD)/libchopincore.a $(LIBS) -o $@
 
-$(BUILD)/tests/%: Tests/c/%.c Tests/c/test.h $(BUILD)/libchopincore-san.a | $(BUILD)/tests
+$(BUILD)/tests/%: Tests/c/%.c Tests/c/test.h Tests/c/net.h Tests/c/fixture.h $(BUILD)/libchopincore-san.a | $(BUILD)/tests
 	@echo "  CC $@"; $(CC) $(CFLAGS_SAN) -ISources/CChopinCore $< $(BUILD)/libchopincore-san.a $(LIBS) -o $@
 
 run:

@@ -1,0 +1,299 @@
+/* test_lifecycle.c - how a connection makes progress and how it ends, over
+ * real sockets on both backends: a slow reader of a large response is not
+ * cut off while it reads and one that stops is; an error response reaches a
+ * client still sending its body (lingering close), within bounded time and
+ * bytes; a worker that leaves at the shutdown deadline with io_uring
+ * operations in flight leaves none behind; an epoll_ctl that fails closes
+ * its connection instead of leaving it waiting forever. */
+#include "fixture.h"
+#include "net.h"
+#include "test.h"
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define HUGE_SIZE (20u << 20) /* 20 MB: far more than loopback's socket buffers */
+static char *huge_body;
+
+static void app(void *ctx, const chopin_request *req, chopin_response *res) {
+    (void)ctx;
+    if (req->path.len == 5 && memcmp(req->path.ptr, "/huge", 5) == 0)
+        chopin_response_send(res, 200, "application/octet-stream", huge_body, HUGE_SIZE);
+    else
+        chopin_response_send(res, 200, "text/plain", "ok", 2);
+}
+
+static client ca;
+static response r;
+
+/* Reads a /huge response at about `mb_per_s` (0: as fast as it comes),
+ * stopping after `stop_after` body bytes (0: never). Returns the body bytes
+ * read before the server closed or everything arrived. */
+static size_t read_huge(client *c, int mb_per_s, size_t stop_after) {
+    static char buf[65536];
+    size_t got = 0, head = 0;
+    char first[512];
+    size_t first_len = 0;
+    for (;;) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (poll(&p, 1, 3000) <= 0) break;
+        ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        if (!head) {
+            size_t k = (size_t)n < sizeof first - first_len ? (size_t)n : sizeof first - first_len;
+            memcpy(first + first_len, buf, k);
+            first_len += k;
+            char *end = memmem(first, first_len, "\r\n\r\n", 4);
+            if (!end) continue;
+            head = (size_t)(end - first) + 4;
+            got = first_len - head + ((size_t)n - k);
+        } else {
+            got += (size_t)n;
+        }
+        if (got >= HUGE_SIZE) break;
+        if (stop_after && got >= stop_after) break;
+        if (mb_per_s) usleep((useconds_t)((size_t)n * 1000000u / ((size_t)mb_per_s << 20)));
+    }
+    return got;
+}
+
+static void test_slow_reader(void) {
+    chopin_config cfg = fixture_config(app);
+    cfg.write_timeout_ms = 300;
+    chopin_server *srv = fixture_start(&cfg);
+    if (!srv) return;
+    uint16_t port = chopin_server_port(srv);
+
+    t_case = "write timeout: a slow reader of a 20 MB response gets all of it";
+    client_connect(&ca, port);
+    uint64_t t0 = now_ms();
+    SEND(&ca, "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n");
+    size_t got = read_huge(&ca, 8, 0); /* about 2.5 s: many times the 300 ms timeout */
+    uint64_t took = now_ms() - t0;
+    CHECK(got == HUGE_SIZE, "read %zu of %u bytes in %llu ms", got, HUGE_SIZE, (unsigned long long)took);
+    CHECK(took > 1000, "the read was slow (%llu ms), so the timeout was crossed many times", (unsigned long long)took);
+    client_close(&ca);
+
+    t_case = "write timeout: a reader that stops is cut off at the timeout";
+    chopin_metrics m0, m1;
+    chopin_server_metrics(srv, &m0);
+    client_connect(&ca, port);
+    SEND(&ca, "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n");
+    got = read_huge(&ca, 0, 1u << 20);
+    uint64_t stopped = now_ms();
+    uint64_t cut = 0;
+    while (now_ms() - stopped < 3000) {
+        chopin_server_metrics(srv, &m1);
+        if (m1.timeouts > m0.timeouts && m1.closed > m0.closed) {
+            cut = now_ms() - stopped;
+            break;
+        }
+        usleep(10000);
+    }
+    CHECK(cut > 0, "closed after the reader stopped");
+    CHECK(cut < 1500, "within %llu ms of stopping (timeout 300 ms, socket buffers drain first)",
+          (unsigned long long)cut);
+    got += read_huge(&ca, 0, 0);
+    CHECK(got < HUGE_SIZE, "the rest was not sent (%zu bytes in all)", got);
+    client_close(&ca);
+    fixture_stop(srv);
+}
+
+/* Sends the whole buffer with a blocking socket; 0, or the errno that ended it. */
+static int send_all(client *c, const char *p, size_t n) {
+    while (n) {
+        ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* 1 when the server's FIN arrives as a clean end of stream (not a reset). */
+static int clean_eof(client *c, int timeout_ms) {
+    char buf[4096];
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    if (poll(&p, 1, timeout_ms) <= 0) return 0;
+    return recv(c->fd, buf, sizeof buf, 0) == 0;
+}
+
+#define BODY_3MB (3u << 20)
+#define BODY_16MB (16u << 20) /* more than loopback's socket buffers take before a reset */
+static char body_16mb[BODY_16MB];
+
+static void test_lingering_close(void) {
+    chopin_config cfg = fixture_config(app);
+    cfg.linger_timeout_ms = 2000;
+    cfg.max_linger_bytes = 8u << 20;
+    chopin_server *srv = fixture_start(&cfg);
+    if (!srv) return;
+    uint16_t port = chopin_server_port(srv);
+
+    t_case = "lingering close: a client still sending its body reads the early 413, then a clean end";
+    client_connect(&ca, port);
+    SEND(&ca, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 3145728\r\n\r\n");
+    int err = send_all(&ca, body_16mb, BODY_3MB); /* the server answered 413 at the head */
+    CHECK(err == 0, "the whole body was taken, not reset (%s)", strerror(err));
+    CHECK(client_read_response(&ca, &r, 2000, 0) == 0 && r.status == 413, "status %d", r.status);
+    CHECK(clean_eof(&ca, 2000), "then the server's FIN, not a reset");
+    client_close(&ca);
+
+    t_case = "lingering close: a client that neither sends nor closes is closed at linger_timeout_ms";
+    fixture_stop(srv);
+    cfg.linger_timeout_ms = 300;
+    srv = fixture_start(&cfg);
+    if (!srv) return;
+    port = chopin_server_port(srv);
+    chopin_metrics m0, m1;
+    chopin_server_metrics(srv, &m0);
+    client_connect(&ca, port);
+    SEND(&ca, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 3145728\r\n\r\nabc");
+    CHECK(client_read_response(&ca, &r, 2000, 0) == 0 && r.status == 413, "status %d", r.status);
+    uint64_t t0 = now_ms();
+    CHECK(clean_eof(&ca, 2000), "the FIN comes at once");
+    uint64_t closed_after = 0;
+    while (now_ms() - t0 < 3000) {
+        chopin_server_metrics(srv, &m1);
+        if (m1.closed > m0.closed) {
+            closed_after = now_ms() - t0;
+            break;
+        }
+        usleep(10000);
+    }
+    CHECK(closed_after >= 200 && closed_after < 1500, "closed %llu ms after the response (linger 300 ms)",
+          (unsigned long long)closed_after);
+    CHECK(m1.timeouts == m0.timeouts, "the end of lingering is not counted as a timeout");
+    client_close(&ca);
+
+    t_case = "lingering close: a client that sends more than max_linger_bytes is cut off";
+    fixture_stop(srv);
+    cfg.linger_timeout_ms = 5000;
+    cfg.max_linger_bytes = 256u << 10;
+    srv = fixture_start(&cfg);
+    if (!srv) return;
+    client_connect(&ca, chopin_server_port(srv));
+    SEND(&ca, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 16777216\r\n\r\n");
+    t0 = now_ms();
+    err = send_all(&ca, body_16mb, BODY_16MB);
+    CHECK(err == EPIPE || err == ECONNRESET, "the body was refused part-way (%s)", strerror(err));
+    CHECK(now_ms() - t0 < 2000, "promptly (%llu ms)", (unsigned long long)(now_ms() - t0));
+    client_close(&ca);
+    fixture_stop(srv);
+}
+
+static void test_linger_disabled(void) {
+    t_case = "linger_timeout_ms = 0: an error response closes at once";
+    chopin_config cfg = fixture_config(app);
+    cfg.linger_timeout_ms = 0;
+    chopin_server *srv = fixture_start(&cfg);
+    if (!srv) return;
+    chopin_metrics m0, m1;
+    chopin_server_metrics(srv, &m0);
+    client_connect(&ca, chopin_server_port(srv));
+    SEND(&ca, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 3145728\r\n\r\nabc");
+    CHECK(client_read_response(&ca, &r, 2000, 0) == 0 && r.status == 413, "status %d", r.status);
+    usleep(100000);
+    chopin_server_metrics(srv, &m1);
+    CHECK(m1.closed > m0.closed, "closed without lingering");
+    client_close(&ca);
+    fixture_stop(srv);
+}
+
+static void test_deadline_with_operations_in_flight(void) {
+    t_case = "shutdown deadline: the worker leaves no io_uring operation in flight";
+    chopin_config cfg = fixture_config(app);
+    cfg.shutdown_timeout_ms = 200;
+    cfg.write_timeout_ms = 60000;
+    cfg.header_timeout_ms = 60000;
+    chopin_server *srv = fixture_start(&cfg);
+    if (!srv) return;
+    uint16_t port = chopin_server_port(srv);
+    enum { N = 8 };
+    static client stalled[N], halfway[N];
+    for (int i = 0; i < N; i++) {
+        /* A send the reader never drains, and a recv waiting for the rest of a head. */
+        client_connect(&stalled[i], port);
+        SEND(&stalled[i], "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n");
+        client_connect(&halfway[i], port);
+        SEND(&halfway[i], "GET /ok HTTP/1.1\r\nHo");
+    }
+    usleep(200000);
+    uint64_t before = atomic_load(&chopin__uring_abandoned_ops);
+    uint64_t t0 = now_ms();
+    fixture_stop(srv);
+    uint64_t took = now_ms() - t0;
+    CHECK(atomic_load(&chopin__uring_abandoned_ops) == before, "%llu operations abandoned",
+          (unsigned long long)(atomic_load(&chopin__uring_abandoned_ops) - before));
+    CHECK(took >= 150 && took < 1500, "stopped at the deadline (%llu ms)", (unsigned long long)took);
+    for (int i = 0; i < N; i++) {
+        CHECK(client_wait_eof(&halfway[i], 1000), "waiting connection closed");
+        client_close(&stalled[i]);
+        client_close(&halfway[i]);
+    }
+}
+
+/* A child whose epoll_ctl(EPOLL_CTL_MOD) fails with ENOMEM, as it may under
+ * memory pressure: the connection that needs EPOLLOUT must close, not wait
+ * forever for an event it never asked for. */
+static int child_with_failing_epoll_mod(void) {
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_epoll_ctl, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, EPOLL_CTL_MOD, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOMEM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof filter / sizeof filter[0], .filter = filter};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) return 10;
+    backend_name = "epoll";
+    chopin_config cfg = fixture_config(app);
+    cfg.write_timeout_ms = 60000; /* only the failure may end it */
+    chopin_server *s = fixture_start(&cfg);
+    if (!s) return 11;
+    client c;
+    client_connect(&c, chopin_server_port(s));
+    SEND(&c, "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n");
+    usleep(300000); /* the server's send meets a full socket and asks for EPOLLOUT */
+    uint64_t t0 = now_ms();
+    size_t got = read_huge(&c, 0, 0);
+    int rc = got < HUGE_SIZE && now_ms() - t0 < 2500 ? 0 : 12;
+    client_close(&c);
+    fixture_stop(s);
+    return rc;
+}
+
+static void test_epoll_ctl_failure(void) {
+    t_case = "epoll: a failed epoll_ctl closes the connection instead of stalling it";
+    pid_t pid = fork();
+    if (pid == 0) _exit(child_with_failing_epoll_mod());
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child exit %d", WEXITSTATUS(status));
+}
+
+static void run_backend(const char *name) {
+    test_slow_reader();
+    test_lingering_close();
+    test_linger_disabled();
+    if (strcmp(name, "uring") == 0) test_deadline_with_operations_in_flight();
+}
+
+int main(void) {
+    huge_body = malloc(HUGE_SIZE);
+    for (uint32_t i = 0; i < HUGE_SIZE; i++)
+        huge_body[i] = (char)('a' + i % 26);
+    fixture_each_backend(run_backend);
+    test_epoll_ctl_failure();
+    free(huge_body);
+    return test_finish("test_lifecycle");
+}
