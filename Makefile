@@ -30,7 +30,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_json fuzz_router
 SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift')
 
-TEST_UNITS := test_parse test_chunked test_write test_slab test_timer
+TEST_UNITS := test_parse test_chunked test_write test_slab test_timer test_conn
 TEST_NET   := test_server test_conformance test_attacks test_lifecycle
 
 QUICK ?= 0

@@ -1,0 +1,315 @@
+/* test_conn.c - conn.c alone, driven through a fake backend: every state a
+ * connection passes through (HEAD, BODY, DEFERRED, CLOSING, LINGER, DEAD,
+ * FREE), partial sends and the write timer's restart on progress,
+ * backpressure, half-close, lingering close and its limits, and a backend
+ * that fails. No event loop, no threads: each step is one call. */
+#include "internal.h"
+#include "test.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- the fake backend ------------------------------------------------------- */
+static struct {
+    char sent[1 << 16];
+    size_t sent_len;
+    long send_limit; /* bytes taken per send call; -1: all */
+    int paused;
+    int fail_pause; /* read_pause returns this when non-zero */
+    int busy;       /* cancel says operations are still in flight */
+    int released_later;
+} fake;
+
+static int f_ok(chopin_worker *w) { return (void)w, 0; }
+static void f_void(chopin_worker *w) { (void)w; }
+static int f_conn_start(chopin_worker *w, chopin_conn *c) { return (void)w, (void)c, 0; }
+static int f_pause(chopin_worker *w, chopin_conn *c) {
+    (void)w, (void)c;
+    if (fake.fail_pause) return fake.fail_pause;
+    fake.paused = 1;
+    return 0;
+}
+static int f_resume(chopin_worker *w, chopin_conn *c) { return (void)w, (void)c, fake.paused = 0, 0; }
+static long f_send(chopin_worker *w, chopin_conn *c) {
+    (void)w;
+    size_t n = c->tx.len - c->tx.off;
+    if (fake.send_limit >= 0 && (size_t)fake.send_limit < n) n = (size_t)fake.send_limit;
+    if (fake.sent_len + n > sizeof fake.sent) n = sizeof fake.sent - fake.sent_len;
+    memcpy(fake.sent + fake.sent_len, c->tx.data + c->tx.off, n);
+    fake.sent_len += n;
+    return (long)n;
+}
+static int f_cancel(chopin_worker *w, chopin_conn *c) { return (void)w, (void)c, fake.busy; }
+static int f_wait(chopin_worker *w, int t) { return (void)w, (void)t, 0; }
+
+static const chopin_backend_ops fake_ops = {
+    .name = "fake",
+    .init = f_ok,
+    .destroy = f_void,
+    .accept_start = f_ok,
+    .accept_stop = f_void,
+    .conn_start = f_conn_start,
+    .read_pause = f_pause,
+    .read_resume = f_resume,
+    .send = f_send,
+    .cancel = f_cancel,
+    .wait = f_wait,
+    .dispatch = f_void,
+};
+
+/* ---- the application ----------------------------------------------------------- */
+static chopin_deferred *last_deferral;
+
+static void app(void *ctx, const chopin_request *req, chopin_response *res) {
+    (void)ctx;
+    if (req->path.len == 6 && memcmp(req->path.ptr, "/defer", 6) == 0)
+        last_deferral = chopin_response_defer(res);
+    else if (req->path.len == 4 && memcmp(req->path.ptr, "/big", 4) == 0) {
+        static char big[4096];
+        memset(big, 'b', sizeof big);
+        chopin_response_send(res, 200, "text/plain", big, sizeof big);
+    } else
+        chopin_response_send(res, 200, "text/plain", "ok", 2);
+}
+
+/* ---- a worker without a thread ------------------------------------------------- */
+static chopin_config cfg;
+static chopin_worker w;
+static chopin_worker_metrics metrics;
+static int peer = -1; /* the client's end of the socket pair */
+
+static void reset_fake(void) {
+    memset(&fake, 0, sizeof fake);
+    fake.send_limit = -1;
+}
+
+static chopin_conn *open_conn(void) {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+    if (peer >= 0) close(peer);
+    peer = sv[1];
+    uint32_t idx = chopin__slab_alloc(&w.slab);
+    chopin_conn *c = &w.conns[idx];
+    c->idx = idx;
+    c->gen = chopin__slab_gen(&w.slab, idx);
+    chopin__conn_open(&w, c, sv[0]);
+    reset_fake();
+    return c;
+}
+
+static void feed(chopin_conn *c, const char *s) {
+    static char buf[4096];
+    size_t n = strlen(s);
+    memcpy(buf, s, n); /* the backend's buffer: conn.c may compact it in place */
+    chopin__conn_data(&w, c, buf, n);
+}
+
+static int count(const char *hay, size_t n, const char *needle) {
+    int k = 0;
+    size_t nl = strlen(needle);
+    for (size_t i = 0; i + nl <= n; i++)
+        if (memcmp(hay + i, needle, nl) == 0) k++;
+    return k;
+}
+
+/* 1 when the client end sees the server's FIN (after whatever is buffered). */
+static int peer_sees_fin(void) {
+    char buf[256];
+    for (;;) {
+        ssize_t n = recv(peer, buf, sizeof buf, 0);
+        if (n == 0) return 1;
+        if (n < 0) return 0;
+    }
+}
+
+#define GET(path) "GET " path " HTTP/1.1\r\nHost: t\r\n\r\n"
+
+static void test_keep_alive(void) {
+    t_case = "HEAD -> handler -> HEAD: a response, keep-alive, the idle timer";
+    chopin_conn *c = open_conn();
+    CHECK_EQ_INT(c->state, CONN_HEAD);
+    CHECK_EQ_INT(c->timer, TK_HEADER);
+    feed(c, GET("/"));
+    CHECK(count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK") == 1, "one response");
+    CHECK_EQ_INT(c->state, CONN_HEAD);
+    CHECK_EQ_INT(c->timer, TK_IDLE);
+    CHECK(!(c->flags & CF_SENDING) && c->tx.data == NULL && c->out.data == NULL, "idle: no buffer held");
+    t_case = "pipelined requests in one read leave in one send";
+    feed(c, GET("/") GET("/") GET("/"));
+    CHECK(count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK") == 4, "four responses in all");
+    chopin__conn_close(&w, c);
+    CHECK_EQ_INT(c->state, CONN_FREE);
+}
+
+static void test_partial_sends(void) {
+    t_case = "partial sends: the rest waits; each bit of progress restarts the write timer";
+    chopin_conn *c = open_conn();
+    fake.send_limit = 100;
+    feed(c, GET("/big"));
+    CHECK(c->flags & CF_SENDING, "still sending");
+    CHECK_EQ_INT(c->timer, TK_WRITE);
+    uint64_t first_deadline = w.wheel.nodes[c->idx].deadline;
+    w.now_ms += 5000; /* well inside write_timeout_ms */
+    chopin__conn_send_ready(&w, c, 0);
+    CHECK(w.wheel.nodes[c->idx].deadline == first_deadline + 5000, "deadline moved with the progress");
+    fake.send_limit = 0; /* the client stops reading */
+    w.now_ms += 5000;
+    chopin__conn_send_ready(&w, c, 0);
+    CHECK(w.wheel.nodes[c->idx].deadline == first_deadline + 5000, "no progress: the deadline stays");
+    fake.send_limit = -1;
+    chopin__conn_send_ready(&w, c, 0);
+    CHECK(!(c->flags & CF_SENDING), "all sent");
+    CHECK(fake.sent_len > 4096 && count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK") == 1, "one whole response");
+    CHECK_EQ_INT(c->timer, TK_IDLE);
+    chopin__conn_close(&w, c);
+}
+
+static void test_backpressure(void) {
+    t_case = "backpressure: reads pause while output backs up, resume when it drains";
+    chopin_conn *c = open_conn();
+    fake.send_limit = 0;
+    char reqs[8 * 40] = "";
+    for (int i = 0; i < 8; i++)
+        strcat(reqs, GET("/big"));
+    feed(c, reqs); /* 8 x 4 KiB against max_pending_output of 8 KiB */
+    CHECK(fake.paused && (c->flags & CF_READ_PAUSED), "paused");
+    CHECK(c->flags & CF_PENDING_INPUT, "the rest waits, unread");
+    fake.send_limit = -1;
+    for (int i = 0; i < 8 && (c->flags & CF_SENDING); i++)
+        chopin__conn_send_ready(&w, c, 0);
+    CHECK(!fake.paused && !(c->flags & CF_READ_PAUSED), "resumed");
+    CHECK_EQ_INT(count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK"), 8);
+    chopin__conn_close(&w, c);
+}
+
+static void test_deferred_and_half_close(void) {
+    t_case = "DEFERRED: later requests wait; a half-closed client still gets every answer, then the close";
+    chopin_conn *c = open_conn();
+    feed(c, GET("/defer") GET("/"));
+    CHECK_EQ_INT(c->state, CONN_DEFERRED);
+    CHECK(fake.paused, "reads paused while deferred");
+    CHECK_EQ_INT(fake.sent_len, 0);
+    chopin__conn_eof(&w, c, 0);
+    CHECK_EQ_INT(c->state, CONN_DEFERRED);
+    chopin_response *r = chopin_deferred_response(last_deferral);
+    chopin_response_send(r, 200, "text/plain", "late", 4);
+    chopin__response_finish(r);
+    chopin__conn_deferred_done(&w, c, last_deferral);
+    chopin__buf_release(&last_deferral->buf, NULL);
+    free(last_deferral);
+    CHECK_EQ_INT(count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK"), 2);
+    CHECK(memmem(fake.sent, fake.sent_len, "late", 4) < memmem(fake.sent, fake.sent_len, "\r\n\r\nok", 6), "in order");
+    CHECK_EQ_INT(c->state, CONN_FREE);
+}
+
+static void test_error_lingers(void) {
+    t_case = "bad input -> CLOSING -> LINGER: the response, the FIN, then late bytes are dropped";
+    chopin_conn *c = open_conn();
+    feed(c, "GET / HTTP/1.1\r\nHost t\r\n\r\nmore");
+    CHECK(count(fake.sent, fake.sent_len, "HTTP/1.1 400") == 1, "400");
+    CHECK_EQ_INT(c->state, CONN_LINGER);
+    CHECK_EQ_INT(c->timer, TK_LINGER);
+    CHECK(!fake.paused, "reading, to drain");
+    CHECK(peer_sees_fin(), "the write side is shut");
+    size_t before = fake.sent_len;
+    feed(c, GET("/"));
+    CHECK(fake.sent_len == before && c->state == CONN_LINGER, "a late request is not answered");
+    chopin__conn_eof(&w, c, 0);
+    CHECK_EQ_INT(c->state, CONN_FREE);
+
+    t_case = "LINGER ends at max_linger_bytes";
+    c = open_conn();
+    feed(c, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 999999999\r\n\r\n");
+    CHECK_EQ_INT(c->state, CONN_LINGER);
+    static char junk[1024];
+    for (int i = 0; i < 8 && c->state == CONN_LINGER; i++)
+        chopin__conn_data(&w, c, junk, sizeof junk); /* max_linger_bytes is 4 KiB here */
+    CHECK_EQ_INT(c->state, CONN_FREE);
+
+    t_case = "LINGER ends at linger_timeout_ms, and is not a timeout";
+    c = open_conn();
+    feed(c, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 999999999\r\n\r\n");
+    uint64_t timeouts = metrics.timeouts;
+    chopin__conn_timeout(&w, c);
+    CHECK_EQ_INT(c->state, CONN_FREE);
+    CHECK_EQ_INT(metrics.timeouts, timeouts);
+
+    t_case = "a Connection: close response with nothing left unread closes without lingering";
+    c = open_conn();
+    feed(c, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    CHECK_EQ_INT(c->state, CONN_FREE);
+    t_case = "a Connection: close response with a pipelined request behind it lingers";
+    c = open_conn();
+    feed(c, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" GET("/"));
+    CHECK_EQ_INT(c->state, CONN_LINGER);
+    CHECK_EQ_INT(count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK"), 1);
+    chopin__conn_close(&w, c);
+}
+
+static void test_timeouts(void) {
+    t_case = "header timeout mid-request: 408, then CLOSING's way out";
+    chopin_conn *c = open_conn();
+    feed(c, "GET / HTTP/1.1\r\nHo");
+    CHECK_EQ_INT(c->timer, TK_HEADER);
+    chopin__conn_timeout(&w, c);
+    CHECK(count(fake.sent, fake.sent_len, "HTTP/1.1 408") == 1, "408");
+    CHECK_EQ_INT(c->state, CONN_LINGER);
+    chopin__conn_close(&w, c);
+    t_case = "BODY: the body timer, then 408";
+    c = open_conn();
+    feed(c, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+    CHECK_EQ_INT(c->state, CONN_BODY);
+    CHECK_EQ_INT(c->timer, TK_BODY);
+    chopin__conn_timeout(&w, c);
+    CHECK(count(fake.sent, fake.sent_len, "HTTP/1.1 408") == 1, "408");
+    chopin__conn_close(&w, c);
+}
+
+static void test_backend_failures(void) {
+    t_case = "a backend that cannot pause reads: the connection closes";
+    chopin_conn *c = open_conn();
+    fake.fail_pause = -ENOMEM;
+    feed(c, GET("/defer"));
+    CHECK_EQ_INT(c->state, CONN_FREE);
+    chopin__buf_release(&last_deferral->buf, NULL);
+    free(last_deferral);
+
+    t_case = "DEAD until the backend's operations end, then FREE";
+    c = open_conn();
+    fake.busy = 1;
+    uint32_t gen = c->gen;
+    chopin__conn_close(&w, c);
+    CHECK_EQ_INT(c->state, CONN_DEAD);
+    CHECK(chopin__conn_lookup(&w, c->idx, gen) == c, "still found by its completions");
+    chopin__conn_data(&w, c, (char *)"x", 1); /* a late completion changes nothing */
+    CHECK_EQ_INT(c->state, CONN_DEAD);
+    chopin__conn_release(&w, c);
+    CHECK_EQ_INT(c->state, CONN_FREE);
+    CHECK(chopin__conn_lookup(&w, c->idx, gen) == NULL, "a stale completion finds nothing");
+}
+
+int main(void) {
+    chopin_config_init(&cfg);
+    cfg.handler = app;
+    cfg.max_connections = 8;
+    cfg.max_pending_output = 8192;
+    cfg.max_linger_bytes = 4096;
+    w.cfg = &cfg;
+    w.ops = &fake_ops;
+    w.metrics = &metrics;
+    w.listen_fd = w.wake_fd = -1;
+    CHECK_EQ_INT(chopin__worker_setup(&w), 0);
+    test_keep_alive();
+    test_partial_sends();
+    test_backpressure();
+    test_deferred_and_half_close();
+    test_error_lingers();
+    test_timeouts();
+    test_backend_failures();
+    CHECK_EQ_INT(chopin__slab_used(&w.slab), 0);
+    chopin__worker_teardown(&w);
+    if (peer >= 0) close(peer);
+    return test_finish("test_conn");
+}
