@@ -1,39 +1,14 @@
 // chopin-example: the example server the README's run command starts.
-//   GET  /plaintext        Hello, World!
-//   GET  /json             {"message":"Hello, World!"}, serialized per request
-//   GET  /user/:id         a JSON user with that id (/user/abc is 400)
-//   POST /echo             the request body
-//   POST /users            a JSON user, answered 201
-//   GET  /search?q=&limit= the decoded query, as JSON
-//   GET  /static/*path     the captured path
-//   GET  /fail             throws: 500, and the server goes on
+// Its routes (/plaintext, /json, /user/:id, /echo, /users, /search,
+// /static/*path, /fail) live in ChopinExampleRoutes, shared with the tests
+// and the benchmarks; this file reads the flags and serves them.
 // Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--host ADDR]
 import Chopin
+import ChopinExampleRoutes
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-struct Message: Encodable, JSONEncodable {
-    let message: String
-    func encodeJSON(to o: inout JSONObjectWriter) { o.field("message", message) }
-}
-
-struct User: Codable, JSONEncodable {
-    let id: UInt64
-    let username: String
-    func encodeJSON(to o: inout JSONObjectWriter) {
-        o.field("id", id)
-        o.field("username", username)
-    }
-}
-
-struct Search: Codable {
-    let q: String
-    let limit: Int?
-}
-
-struct Failure: Error {}
 
 func usage(_ message: String) -> Never {
     var line =
@@ -63,26 +38,8 @@ while let flag = args.popFirst() {
     }
 }
 
-let router = Router()
-router.get("/plaintext") { _ in .text("Hello, World!") }
-router.get("/json") { ctx in ctx.json(Message(message: "Hello, World!")) }
-router.get("/user/:id") { (ctx: Context, id: Path<UInt64>) in
-    ctx.json(User(id: id.value, username: "kowito"))
-}
-router.post("/echo") { ctx in
-    .bytes(Array(ctx.body), contentType: ctx.header("Content-Type") ?? "application/octet-stream")
-}
-router.post("/users") { (ctx: Context, user: Json<User>) throws in
-    ctx.json(user.value, status: .created)
-}
-router.get("/search") { (ctx: Context, search: Query<Search>) in
-    ctx.json(search.value)
-}
-router.get("/static/*path") { ctx throws in .text(try ctx.param("path") ?? "") }
-router.get("/fail") { _ throws -> Response in throw Failure() }
-
 do {
-    try Server(configuration: config).serve(router)
+    try Server(configuration: config).serve(exampleRouter())
 } catch {
     usage("\(error)")
 }

@@ -3,16 +3,8 @@
 // rounds and the ratio (Foundation time / Chopin time: above 1 means Chopin
 // is faster). Build with -c release; timing a debug build means nothing.
 import Chopin
+import ChopinExampleRoutes
 import Foundation
-
-struct User: Codable, JSONEncodable {
-    let id: UInt64
-    let username: String
-    func encodeJSON(to o: inout JSONObjectWriter) {
-        o.field("id", id)
-        o.field("username", username)
-    }
-}
 
 struct Order: Codable {
     struct Line: Codable {

@@ -1,4 +1,5 @@
 import CMallocCounter
+import ChopinExampleRoutes
 import Testing
 
 @testable import Chopin

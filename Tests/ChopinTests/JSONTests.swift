@@ -1,3 +1,4 @@
+import ChopinExampleRoutes
 import Testing
 
 @testable import Chopin

@@ -1,0 +1,37 @@
+import Chopin
+
+/// What `GET /fail` throws, to show that a throwing handler answers 500
+/// and the server goes on.
+struct ExampleFailure: Error {}
+
+/// The routes of `chopin-example`, in one place so that the example server,
+/// the tests and the benchmarks serve exactly the same thing:
+///
+///     GET  /plaintext        Hello, World!
+///     GET  /json             {"message":"Hello, World!"}, serialized per request
+///     GET  /user/:id         a JSON user with that id (/user/abc is 400)
+///     POST /echo             the request body, with its Content-Type
+///     POST /users            a JSON user, answered 201
+///     GET  /search?q=&limit= the decoded query, as JSON
+///     GET  /static/*path     the captured path (ctx.param: decoded once, not resolved)
+///     GET  /fail             throws: 500, and the server goes on
+public func exampleRouter() -> Router {
+    let router = Router()
+    router.get("/plaintext") { _ in .text("Hello, World!") }
+    router.get("/json") { ctx in ctx.json(Message(message: "Hello, World!")) }
+    router.get("/user/:id") { (ctx: Context, id: Path<UInt64>) in
+        ctx.json(User(id: id.value, username: "kowito"))
+    }
+    router.post("/echo") { ctx in
+        .bytes(Array(ctx.body), contentType: ctx.header("Content-Type") ?? "application/octet-stream")
+    }
+    router.post("/users") { (ctx: Context, user: Json<User>) throws in
+        ctx.json(user.value, status: .created)
+    }
+    router.get("/search") { (ctx: Context, search: Query<Search>) in
+        ctx.json(search.value)
+    }
+    router.get("/static/*path") { ctx throws in .text(try ctx.param("path") ?? "") }
+    router.get("/fail") { _ throws -> Response in throw ExampleFailure() }
+    return router
+}

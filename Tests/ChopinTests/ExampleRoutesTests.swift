@@ -1,0 +1,18 @@
+import ChopinExampleRoutes
+import Testing
+
+@testable import Chopin
+
+/// chopin-example, the tests and the JSON bench share one definition of the
+/// example routes (ChopinExampleRoutes): it must stay the list the README
+/// and chopin-example promise.
+@Suite struct ExampleRoutesTests {
+    @Test func theSharedRoutesAreChopinExamplesRoutes() {
+        let routes = exampleRouter().registrations.map { "\($0.method) \($0.pattern)" }
+        #expect(
+            routes == [
+                "GET /plaintext", "GET /json", "GET /user/:id", "POST /echo", "POST /users", "GET /search",
+                "GET /static/*path", "GET /fail",
+            ])
+    }
+}
