@@ -235,6 +235,26 @@ for backend in epoll uring; do
     stop_server
 done
 echo "| RSS growth per idle keep-alive connection (bytes) | $IDLE_CONNS connections | ${IDLE[epoll]:-?} | ${IDLE[uring]:-?} |" >> "$COSTS"
+
+# What a worker costs at rest: the process with one worker after a short
+# load, and what each further worker adds (4 workers against 1).
+log "memory per worker (after a 2 s load on /plaintext)"
+rss_after_load() {  # backend workers -> KiB
+    start_server 9114 "$CHOPIN" --port 9114 --workers "$2" --backend "$1" || { echo 0; return; }
+    timeout 30 wrk -t1 -c64 -d2s "http://127.0.0.1:9114/plaintext" > /dev/null 2>&1
+    sleep 0.3
+    rss_kib "$SPID"
+    stop_server
+}
+declare -A W1 WEACH
+for backend in epoll uring; do
+    one=$(rss_after_load "$backend" 1)
+    four=$(rss_after_load "$backend" 4)
+    W1[$backend]=$(awk -v a="$one" 'BEGIN{ printf "%.1f", a/1024 }')
+    WEACH[$backend]=$(awk -v a="$one" -v b="$four" 'BEGIN{ if (a>0 && b>0) printf "%.2f", (b-a)/3/1024; else print "failed" }')
+done
+echo "| RSS of the whole process, one worker, after a 2 s load (MiB) | /plaintext | ${W1[epoll]:-?} | ${W1[uring]:-?} |" >> "$COSTS"
+echo "| RSS each further worker adds, after a 2 s load (MiB) | 4 workers vs 1 | ${WEACH[epoll]:-?} | ${WEACH[uring]:-?} |" >> "$COSTS"
 fi
 
 # ---- summary ----------------------------------------------------------------------------------
