@@ -15,7 +15,11 @@ let package = Package(
             name: "CChopinCore",
             path: "Sources/CChopinCore",
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("pthread")]
+            linkerSettings: [
+                // liburing is linked in (":liburing.a", a name the linker takes as a file),
+                // so the binary also starts where liburing.so is missing and epoll is used.
+                .linkedLibrary(":liburing.a"), .linkedLibrary("pthread"),
+            ]
         ),
         .target(
             name: "Chopin",

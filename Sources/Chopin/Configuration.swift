@@ -47,6 +47,13 @@ public struct Configuration: Sendable {
     public var idleTimeoutMilliseconds: UInt32
     public var writeTimeoutMilliseconds: UInt32
     public var shutdownTimeoutMilliseconds: UInt32
+    /// Lingering close: after an error response (a 413 to a client still
+    /// sending its body, say), the server shuts down its write side and keeps
+    /// reading and discarding for at most this long, so the client reads the
+    /// response instead of a connection reset. 0 closes at once.
+    public var lingerTimeoutMilliseconds: UInt32
+    /// ...and for at most this many discarded bytes.
+    public var maxLingerBytes: UInt32
 
     /// - Parameters:
     ///   - host: an IPv4 or IPv6 address literal.
@@ -73,6 +80,8 @@ public struct Configuration: Sendable {
         idleTimeoutMilliseconds = c.idle_timeout_ms
         writeTimeoutMilliseconds = c.write_timeout_ms
         shutdownTimeoutMilliseconds = c.shutdown_timeout_ms
+        lingerTimeoutMilliseconds = c.linger_timeout_ms
+        maxLingerBytes = c.max_linger_bytes
     }
 
     /// Checks every field the way the C core will, and says what is wrong.
@@ -117,6 +126,8 @@ public struct Configuration: Sendable {
         c.idle_timeout_ms = idleTimeoutMilliseconds
         c.write_timeout_ms = writeTimeoutMilliseconds
         c.shutdown_timeout_ms = shutdownTimeoutMilliseconds
+        c.linger_timeout_ms = lingerTimeoutMilliseconds
+        c.max_linger_bytes = maxLingerBytes
         return c
     }
 }

@@ -11,6 +11,17 @@ import Testing
         try config.validate()
     }
 
+    @Test func lingeringCloseSettingsReachTheCore() {
+        var config = Configuration()
+        #expect(config.lingerTimeoutMilliseconds == 5000)
+        #expect(config.maxLingerBytes == 4 << 20)
+        config.lingerTimeoutMilliseconds = 0  // close at once
+        config.maxLingerBytes = 1234
+        let c = "127.0.0.1".withCString { config.cConfig(host: $0) }
+        #expect(c.linger_timeout_ms == 0)
+        #expect(c.max_linger_bytes == 1234)
+    }
+
     @Test func badHostIsNamed() {
         let config = Configuration(host: "localhost-ish", port: 80)
         #expect(throws: ConfigurationError.self) { try config.validate() }

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # test_hello.sh [BINARY] - the C example server, started as a user would
 # (--workers 1, each backend, an ephemeral port), answers its three
-# endpoints and 404. Prints "test_hello: N passed, N failed".
+# endpoints and 404; and it (with chopin-example, when built) runs on a
+# machine without liburing: io_uring is linked in, not a shared library the
+# epoll fallback would also need. Prints "test_hello: N passed, N failed".
 bin=${1:-build/chopin-hello}
 passed=0; failed=0
 check() {  # description, expected, actual
     if [ "$2" = "$3" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $1: got '$3', want '$2'"; fi
 }
+for b in "$bin" .build/debug/chopin-example .build/release/chopin-example; do
+    [ -x "$b" ] || continue
+    check "$b needs no liburing.so" 0 "$(ldd "$b" | grep -c liburing)"
+done
 for backend in epoll uring; do
     log=$(mktemp)
     "$bin" --port 0 --workers 1 --backend "$backend" --host 127.0.0.1 > "$log" 2>&1 &
