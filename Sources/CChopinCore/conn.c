@@ -52,10 +52,7 @@ static void arm_timer(chopin_worker *w, chopin_conn *c) {
         return;
     }
     switch (c->state) {
-    case CONN_DEFERRED:
-        c->timer = TK_NONE; /* the handler owns the clock */
-        chopin__wheel_cancel(&w->wheel, c->idx);
-        break;
+    case CONN_DEFERRED: set_timer(w, c, TK_DEFERRED, cfg->deferred_timeout_ms, 0); break;
     case CONN_BODY: set_timer(w, c, TK_BODY, cfg->body_timeout_ms, 0); break;
     case CONN_LINGER: set_timer(w, c, TK_LINGER, cfg->linger_timeout_ms, 0); break;
     default:
@@ -75,7 +72,7 @@ static void arm_timer(chopin_worker *w, chopin_conn *c) {
  * reads the response instead of a reset. */
 static void close_after_response(chopin_worker *w, chopin_conn *c, int linger) {
     c->state = CONN_CLOSING;
-    c->flags &= (uint8_t)~CF_PENDING_INPUT;
+    c->flags &= (uint16_t)~CF_PENDING_INPUT;
     if (linger && w->cfg->linger_timeout_ms) c->flags |= CF_LINGER;
     c->discarded = 0;
 }
@@ -126,7 +123,9 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
     if (res.deferred) {
         /* Later pipelined requests wait in `in` until the answer comes back. */
         c->state = CONN_DEFERRED;
+        c->deferral = res.deferral;
         c->flags |= CF_PENDING_INPUT;
+        c->timer = TK_NONE; /* the handler's deadline starts now */
         return 0;
     }
     chopin__response_finish(&res);
@@ -157,7 +156,7 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
     uint32_t handled = 0;
     chopin_request req;
 
-    c->flags &= (uint8_t)~CF_PENDING_INPUT;
+    c->flags &= (uint16_t)~CF_PENDING_INPUT;
     while (off < *len && (c->state == CONN_HEAD || c->state == CONN_BODY)) {
         if (pending_output(c) > cfg->max_pending_output) {
             c->flags |= CF_PENDING_INPUT;
@@ -166,6 +165,16 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
         if (handled == cfg->max_pipelined) {
             /* Fairness: the rest waits for the next loop turn. */
             c->flags |= CF_PENDING_INPUT | CF_QUOTA;
+            break;
+        }
+        if (w->ndeferred >= cfg->max_deferred && c->state == CONN_HEAD) {
+            /* As many deferred responses in flight as allowed: the rest
+             * waits, unread, until one of them ends. */
+            c->flags |= CF_PENDING_INPUT;
+            if (!(c->flags & CF_CAP_WAIT)) {
+                c->flags |= CF_CAP_WAIT;
+                w->cap_wait[w->ncap_wait++] = c->idx;
+            }
             break;
         }
         char *p = buf + off;
@@ -229,7 +238,7 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
         handled++;
         c->timer = TK_NONE; /* the next request's header clock starts now, not with this one */
         off += total;
-        c->flags &= (uint8_t)~CF_CONTINUE_SENT;
+        c->flags &= (uint16_t)~CF_CONTINUE_SENT;
         if (last) {
             close_after_response(w, c, off < *len);
             return *len;
@@ -285,7 +294,7 @@ static void sent(chopin_worker *w, chopin_conn *c, size_t n) {
         if (n) set_timer(w, c, TK_WRITE, w->cfg->write_timeout_ms, 1);
         return;
     }
-    c->flags &= (uint8_t)~CF_SENDING;
+    c->flags &= (uint16_t)~CF_SENDING;
     CHOPIN_COUNT(w, bytes_out, c->tx.len);
     c->tx.len = c->tx.off = 0;
 }
@@ -328,7 +337,7 @@ static int peer_done_and_answered(const chopin_conn *c) {
 }
 
 static int can_take_kept_input(const chopin_worker *w, const chopin_conn *c) {
-    return (c->flags & CF_PENDING_INPUT) && !(c->flags & CF_QUOTA) &&
+    return (c->flags & CF_PENDING_INPUT) && !(c->flags & (CF_QUOTA | CF_CAP_WAIT)) &&
            (c->state == CONN_HEAD || c->state == CONN_BODY) && pending_output(c) <= w->cfg->max_pending_output;
 }
 
@@ -344,7 +353,7 @@ static int follow_read_interest(chopin_worker *w, chopin_conn *c) {
         c->flags |= CF_READ_PAUSED;
         rc = w->ops->read_pause(w, c);
     } else if (!want_pause && (c->flags & CF_READ_PAUSED)) {
-        c->flags &= (uint8_t)~CF_READ_PAUSED;
+        c->flags &= (uint16_t)~CF_READ_PAUSED;
         rc = w->ops->read_resume(w, c);
     }
     if (rc < 0) {
@@ -386,6 +395,27 @@ static void settle(chopin_worker *w, chopin_conn *c) {
     if (c->out.len == 0 && c->out.data) chopin__buf_release(&c->out, &w->pool);
     if (!(c->flags & CF_SENDING) && c->tx.data) chopin__buf_release(&c->tx, &w->pool);
     arm_timer(w, c);
+}
+
+/* DEFERRED past deferred_timeout_ms: the handler is cancelled and the client
+ * gets 503 in its place; requests behind it go on as usual. */
+static void answer_unavailable(chopin_worker *w, chopin_conn *c) {
+    chopin_deferred *d = c->deferral;
+    c->deferral = NULL;
+    chopin__deferral_abandon(w, d);
+    chopin_response res;
+    int close = d->res.close || w->stopping;
+    chopin__response_init(&res, &c->out, &w->pool, w->date, d->res.head_only, close,
+                          d->res.http10_keep_alive && !close);
+    static const char body[] = "the handler did not answer in time\n";
+    chopin_response_send(&res, 503, "text/plain", body, sizeof body - 1);
+    count_status(w, 503);
+    if (close) {
+        close_after_response(w, c, c->in.len > 0);
+        c->in.len = 0;
+    } else {
+        c->state = CONN_HEAD; /* CF_PENDING_INPUT is still set: what waited is taken next */
+    }
 }
 
 /* ---- events ---------------------------------------------------------------------------- */
@@ -454,6 +484,11 @@ void chopin__conn_timeout(chopin_worker *w, chopin_conn *c) {
         chopin__conn_close(w, c);
         return;
     }
+    if (k == TK_DEFERRED) {
+        answer_unavailable(w, c);
+        settle(w, c);
+        return;
+    }
     CHOPIN_COUNT(w, timeouts, 1);
     if ((k == TK_HEADER && c->in.len > 0) || k == TK_BODY) {
         /* A request had begun: say why it ends (RFC 9110 section 15.5.9). */
@@ -465,22 +500,37 @@ void chopin__conn_timeout(chopin_worker *w, chopin_conn *c) {
     chopin__conn_close(w, c);
 }
 
-void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
-    if (!chopin__conn_open_p(c) || c->state != CONN_DEFERRED) return;
-    count_status(w, d->res.status);
-    const char *bytes = d->buf.data;
-    size_t len = d->buf.len;
-    size_t head = len;
-    if (w->stopping && !d->res.close) {
-        /* Written before the stop began: it must still say close. */
-        const char *end = memmem(bytes, len, "\r\n\r\n", 4);
-        if (end) head = (size_t)(end - bytes) + 2;
-        d->res.close = 1;
-    }
+/* Appends a deferred response written before the stop began, so that it
+ * says Connection: close after all: the core's own keep-alive line (an
+ * HTTP/1.0 client's) is dropped, the close line goes before the blank line. */
+static int append_with_close(chopin_worker *w, chopin_conn *c, const char *bytes, size_t len) {
+    static const char keep_alive_line[] = "Connection: keep-alive\r\n";
     static const char close_line[] = "Connection: close\r\n";
-    if (chopin__buf_append(&c->out, &w->pool, bytes, head) < 0 ||
-        (head < len && (chopin__buf_append(&c->out, &w->pool, close_line, sizeof close_line - 1) < 0 ||
-                        chopin__buf_append(&c->out, &w->pool, bytes + head, len - head) < 0))) {
+    const char *end = memmem(bytes, len, "\r\n\r\n", 4);
+    if (!end) return chopin__buf_append(&c->out, &w->pool, bytes, len);
+    size_t head = (size_t)(end - bytes) + 2; /* up to the last header line's CRLF */
+    const char *ka = memmem(bytes, head, keep_alive_line, sizeof keep_alive_line - 1);
+    size_t cut_at = ka ? (size_t)(ka - bytes) : head;
+    size_t cut_len = ka ? sizeof keep_alive_line - 1 : 0;
+    if (chopin__buf_append(&c->out, &w->pool, bytes, cut_at) < 0 ||
+        chopin__buf_append(&c->out, &w->pool, bytes + cut_at + cut_len, head - cut_at - cut_len) < 0 ||
+        chopin__buf_append(&c->out, &w->pool, close_line, sizeof close_line - 1) < 0)
+        return -1;
+    return chopin__buf_append(&c->out, &w->pool, bytes + head, len - head);
+}
+
+void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
+    if (!chopin__conn_open_p(c) || c->state != CONN_DEFERRED || c->deferral != d) return;
+    c->deferral = NULL;
+    count_status(w, d->res.status);
+    int rc;
+    if (w->stopping && !d->res.close) {
+        rc = append_with_close(w, c, d->buf.data, d->buf.len);
+        d->res.close = 1;
+    } else {
+        rc = chopin__buf_append(&c->out, &w->pool, d->buf.data, d->buf.len);
+    }
+    if (rc < 0) {
         chopin__conn_close(w, c);
         return;
     }
@@ -507,6 +557,11 @@ void chopin__conn_drain(chopin_worker *w, chopin_conn *c) {
 
 void chopin__conn_close(chopin_worker *w, chopin_conn *c) {
     if (!chopin__conn_open_p(c)) return;
+    if (c->deferral) {
+        /* Nobody will read the answer: its handler is cancelled. */
+        chopin__deferral_abandon(w, c->deferral);
+        c->deferral = NULL;
+    }
     c->state = CONN_DEAD;
     c->timer = TK_NONE;
     chopin__wheel_cancel(&w->wheel, c->idx);

@@ -3,22 +3,34 @@
  * A deferred response is written into its own buffer by whichever thread
  * finishes it, then pushed on the owning worker's lock-free stack and the
  * worker is woken. The worker appends it to the connection's output; the
- * connection read nothing further meanwhile, so responses stay in order. */
+ * connection read nothing further meanwhile, so responses stay in order.
+ *
+ * Lifetimes (see D_* in internal.h): the worker keeps every deferral not yet
+ * done on a list, so that a connection that goes away can cancel its
+ * handler, and a worker that ends can orphan what is still being written
+ * instead of leaving a handler to push into freed memory. */
 #include "internal.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 chopin_deferred *chopin_response_defer(chopin_response *res) {
     if (!res->worker || res->deferred || res->state != RS_NONE) return NULL;
+    chopin_worker *w = res->worker;
     chopin_deferred *d = calloc(1, sizeof *d);
     if (!d) return NULL;
-    d->worker = res->worker;
+    d->worker = w;
     d->conn_idx = res->conn_idx;
     d->conn_gen = res->conn_gen;
+    atomic_init(&d->state, D_PENDING);
     /* Its own copy of the Date: the worker's cache changes under other threads. */
     memcpy(d->date, res->date, 29);
     chopin__response_init(&d->res, &d->buf, NULL, d->date, res->head_only, res->close, res->http10_keep_alive);
+    d->older = w->deferrals;
+    if (w->deferrals) w->deferrals->newer = d;
+    w->deferrals = d;
+    w->ndeferred++;
     res->deferred = 1;
     res->deferral = d;
     return d;
@@ -26,13 +38,97 @@ chopin_deferred *chopin_response_defer(chopin_response *res) {
 
 chopin_response *chopin_deferred_response(chopin_deferred *d) { return &d->res; }
 
+void chopin_deferred_observe(chopin_deferred *d, void (*cancel)(void *), void (*release)(void *), void *arg) {
+    d->cancel = cancel;
+    d->release = release;
+    d->arg = arg;
+}
+
+void *chopin_response_worker_state(const chopin_response *res) {
+    return res->worker ? res->worker->hook_state : NULL;
+}
+
+void chopin__deferral_free(chopin_deferred *d) {
+    if (d->release) d->release(d->arg);
+    chopin__buf_release(&d->buf, NULL);
+    free(d);
+}
+
 void chopin_deferred_finish(chopin_deferred *d) {
     chopin__response_finish(&d->res);
+    int expected = D_PENDING;
+    if (!atomic_compare_exchange_strong_explicit(&d->state, &expected, D_PUSHING, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        /* Orphaned: its worker ended, nobody will send it. */
+        chopin__deferral_free(d);
+        return;
+    }
     chopin_worker *w = d->worker;
+    if (chopin__current_worker == w && w->in_turn) {
+        /* On the worker's own thread, between events (an async handler that
+         * finished in the worker_turn hook): deliver it now, no wake-up. */
+        atomic_store_explicit(&d->state, D_PUSHED, memory_order_release);
+        chopin__deferral_done(w, d);
+        return;
+    }
     chopin_deferred *head = atomic_load_explicit(&w->deferred_done, memory_order_relaxed);
     do {
         d->next = head;
     } while (!atomic_compare_exchange_weak_explicit(&w->deferred_done, &head, d, memory_order_release,
                                                     memory_order_relaxed));
-    chopin__worker_wake(w);
+    chopin_worker_wake(w);
+    /* The last touch: after this the worker may free d and end. */
+    atomic_store_explicit(&d->state, D_PUSHED, memory_order_release);
+}
+
+/* The finishing thread is between its push and its last store: a moment. */
+static void wait_pushed(chopin_deferred *d) {
+    while (atomic_load_explicit(&d->state, memory_order_acquire) != D_PUSHED)
+        sched_yield();
+}
+
+static void unlink_deferral(chopin_worker *w, chopin_deferred *d) {
+    if (d->newer)
+        d->newer->older = d->older;
+    else
+        w->deferrals = d->older;
+    if (d->older) d->older->newer = d->newer;
+    d->older = d->newer = NULL;
+    w->ndeferred--;
+}
+
+void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d) {
+    (void)w;
+    d->conn_idx = CHOPIN_NIL;
+    if (d->cancel && !d->cancelled) {
+        d->cancelled = 1;
+        d->cancel(d->arg);
+    }
+}
+
+void chopin__deferral_done(chopin_worker *w, chopin_deferred *d) {
+    wait_pushed(d);
+    unlink_deferral(w, d);
+    chopin_conn *c = d->conn_idx == CHOPIN_NIL ? NULL : chopin__conn_lookup(w, d->conn_idx, d->conn_gen);
+    if (c && c->deferral == d) chopin__conn_deferred_done(w, c, d);
+    chopin__deferral_free(d);
+    chopin__worker_capacity_freed(w);
+}
+
+void chopin__deferrals_end(chopin_worker *w) {
+    /* Still being written: orphan it (its handler frees it), or, when its
+     * handler is pushing it right now, let the push end and drain it. */
+    chopin_deferred *d = w->deferrals;
+    while (d) {
+        chopin_deferred *older = d->older;
+        chopin__deferral_abandon(w, d);
+        int expected = D_PENDING;
+        if (atomic_compare_exchange_strong_explicit(&d->state, &expected, D_ORPHANED, memory_order_acq_rel,
+                                                    memory_order_acquire))
+            unlink_deferral(w, d);
+        else
+            wait_pushed(d);
+        d = older;
+    }
+    chopin__worker_wake_event(w); /* drains what was pushed */
 }

@@ -139,6 +139,7 @@ enum conn_flags {
     CF_PENDING_INPUT = 1 << 5, /* `in` may hold complete requests left for later */
     CF_QUOTA = 1 << 6,         /* stopped at max_pipelined: resume on the next loop turn */
     CF_READY = 1 << 7,         /* on the worker's ready list */
+    CF_CAP_WAIT = 1 << 8,      /* stopped at max_deferred: resume when a deferral ends */
 };
 
 typedef enum timer_kind {
@@ -148,6 +149,7 @@ typedef enum timer_kind {
     TK_IDLE,
     TK_WRITE,
     TK_LINGER,
+    TK_DEFERRED,
 } timer_kind;
 
 typedef struct chopin_conn {
@@ -155,11 +157,12 @@ typedef struct chopin_conn {
     uint32_t idx;
     uint32_t gen;
     uint8_t state;        /* conn_state */
-    uint8_t flags;        /* conn_flags */
     uint8_t timer;        /* timer_kind of the armed deadline */
+    uint16_t flags;       /* conn_flags */
     uint8_t io;           /* the backend's own flags */
     uint16_t pending_ops; /* the backend's operations in flight (io_uring) */
     uint32_t discarded;   /* bytes read and dropped since the last response was queued */
+    chopin_deferred *deferral; /* the response a handler deferred (state DEFERRED) */
     chopin_buf in;        /* unconsumed input (unfinished tail, or paused requests) */
     chopin_buf out;       /* responses produced, not yet handed to the backend */
     chopin_buf tx;        /* bytes the backend is sending: tx[off..len) */
@@ -235,14 +238,36 @@ struct chopin_response {
     uint32_t conn_idx, conn_gen;
 };
 
+/* A deferral's life: PENDING while a handler writes it; the finishing
+ * thread moves it to PUSHING, pushes it on the worker's completion stack,
+ * wakes the worker and stores PUSHED, after which it never touches it (or
+ * the worker) again. A worker that ends first marks what is still PENDING
+ * ORPHANED, and the finishing thread frees it. */
+enum { D_PENDING = 0, D_PUSHING, D_PUSHED, D_ORPHANED };
+
 struct chopin_deferred {
-    struct chopin_deferred *next; /* worker's completion stack */
+    struct chopin_deferred *next;              /* worker's completion stack */
+    struct chopin_deferred *older, *newer;     /* worker's list of deferrals not yet done */
     chopin_worker *worker;
-    uint32_t conn_idx, conn_gen;
+    uint32_t conn_idx, conn_gen;               /* CHOPIN_NIL once the connection no longer wants it */
+    int _Atomic state;
+    uint8_t cancelled;                         /* cancel already ran */
+    void (*cancel)(void *arg);
+    void (*release)(void *arg);
+    void *arg;
     chopin_buf buf;
     chopin_response res;
     char date[32];
 };
+
+/* The connection no longer wants d's answer (it closed, or timed out): d
+ * stays alive for its handler, whose cancel runs now. Worker thread. */
+void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d);
+/* A finished deferral came back (worker thread): deliver it, free it. */
+void chopin__deferral_done(chopin_worker *w, chopin_deferred *d);
+/* The worker is ending: every deferral not yet done is orphaned or drained. */
+void chopin__deferrals_end(chopin_worker *w);
+void chopin__deferral_free(chopin_deferred *d);
 
 /* Prepares a writer over out (pool may be NULL) for one request. */
 void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool *pool, const char *date, int head_only,
@@ -292,7 +317,14 @@ struct chopin_worker {
     uint32_t nready;
 
     chopin_deferred *_Atomic deferred_done; /* finished deferred responses, any thread pushes */
+    chopin_deferred *deferrals;             /* not yet done, newest first (worker thread only) */
+    uint32_t ndeferred;                     /* how many */
+    uint32_t *cap_wait;                     /* connections stopped at max_deferred */
+    uint32_t ncap_wait;
     int _Atomic stop_requested;
+    int _Atomic wake_pending; /* a wake-up is already on its way: later ones add nothing */
+    int in_turn;              /* the worker_turn hook is running */
+    void *hook_state;         /* what worker_start returned */
 
     chopin_worker_metrics *metrics;
 };
@@ -322,8 +354,12 @@ int chopin__worker_setup(chopin_worker *w);
 void chopin__worker_teardown(chopin_worker *w);
 void chopin__worker_refresh_clock(chopin_worker *w);
 void *chopin__worker_main(void *arg);
-/* Wakes the worker's loop; any thread, and signal handlers. */
-void chopin__worker_wake(chopin_worker *w);
+/* The worker whose thread this is (NULL elsewhere). */
+extern __thread chopin_worker *chopin__current_worker;
+/* Connections that stopped at max_pipelined or max_deferred go on. */
+void chopin__worker_resume_ready(chopin_worker *w);
+/* A deferral ended: connections stopped at max_deferred may go on. */
+void chopin__worker_capacity_freed(chopin_worker *w);
 
 static inline chopin_conn *chopin__conn_lookup(chopin_worker *w, uint32_t idx, uint32_t gen) {
     if (idx >= w->slab.cap) return NULL;

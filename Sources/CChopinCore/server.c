@@ -53,6 +53,8 @@ void chopin_config_init(chopin_config *c) {
     c->shutdown_timeout_ms = 10000;
     c->linger_timeout_ms = 5000;
     c->max_linger_bytes = 4u << 20;
+    c->max_deferred = 1024;
+    c->deferred_timeout_ms = 30000;
 }
 
 int chopin_backend_parse(const char *name, chopin_backend_kind *out) {
@@ -116,8 +118,10 @@ int chopin_config_validate(const chopin_config *c, char *err, size_t err_len) {
         FAIL("uring_buffers is %u; a power of two from 1 to 32768", c->uring_buffers);
     if (c->uring_buffer_size < 512 || c->uring_buffer_size > (1u << 20))
         FAIL("uring_buffer_size is %u; between 512 and 1048576 bytes", c->uring_buffer_size);
-    if (!c->header_timeout_ms || !c->body_timeout_ms || !c->idle_timeout_ms || !c->write_timeout_ms)
+    if (!c->header_timeout_ms || !c->body_timeout_ms || !c->idle_timeout_ms || !c->write_timeout_ms ||
+        !c->deferred_timeout_ms)
         FAIL("timeouts must be above 0 ms");
+    if (c->max_deferred < 1) FAIL("max_deferred must be at least 1");
     return 0;
 }
 
@@ -296,7 +300,7 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         snprintf(err, err_len, "worker start failed (%s backend): %s", s->ops->name, strerror(-failed_rc));
         for (uint32_t i = 0; i < started; i++) {
             atomic_store(&s->workers[i].stop_requested, 1);
-            if (s->workers[i].init_rc == 0) chopin__worker_wake(&s->workers[i]);
+            if (s->workers[i].init_rc == 0) chopin_worker_wake(&s->workers[i]);
         }
         for (uint32_t i = 0; i < started; i++)
             pthread_join(s->workers[i].thread, NULL);
@@ -318,7 +322,7 @@ void chopin_server_stop(chopin_server *s) {
     /* Only an atomic store and write(2): fine in a signal handler. */
     for (uint32_t i = 0; i < s->nworkers; i++) {
         atomic_store_explicit(&s->workers[i].stop_requested, 1, memory_order_release);
-        chopin__worker_wake(&s->workers[i]);
+        chopin_worker_wake(&s->workers[i]);
     }
 }
 

@@ -77,13 +77,13 @@ static void on_timer(void *ctx, uint32_t idx) {
 
 /* Connections that stopped at max_pipelined go on now, after every other
  * connection had its turn. */
-static void resume_ready(chopin_worker *w) {
+void chopin__worker_resume_ready(chopin_worker *w) {
     uint32_t n = w->nready;
     w->nready = 0;
     for (uint32_t i = 0; i < n; i++) {
         chopin_conn *c = &w->conns[w->ready[i]];
         if (!(c->flags & CF_READY)) continue;
-        c->flags &= ~(CF_READY | CF_QUOTA);
+        c->flags &= (uint16_t)~(CF_READY | CF_QUOTA);
         chopin__conn_resume(w, c);
     }
 }
@@ -106,6 +106,8 @@ static void begin_stop(chopin_worker *w) {
 }
 
 void chopin__worker_wake_event(chopin_worker *w) {
+    /* Cleared first: a wake-up asked for from now on is a new one. */
+    atomic_store_explicit(&w->wake_pending, 0, memory_order_seq_cst);
     if (atomic_load_explicit(&w->stop_requested, memory_order_acquire) && !w->stopping) begin_stop(w);
     chopin_deferred *list = atomic_exchange_explicit(&w->deferred_done, NULL, memory_order_acquire);
     /* The stack is newest first; answer in the order they finished. */
@@ -119,18 +121,33 @@ void chopin__worker_wake_event(chopin_worker *w) {
     while (fifo) {
         chopin_deferred *d = fifo;
         fifo = d->next;
-        chopin_conn *c = chopin__conn_lookup(w, d->conn_idx, d->conn_gen);
-        if (c) chopin__conn_deferred_done(w, c, d);
-        chopin__buf_release(&d->buf, NULL);
-        free(d);
+        chopin__deferral_done(w, d);
     }
 }
 
-void chopin__worker_wake(chopin_worker *w) {
-    /* Only write(2): fine from any thread and from a signal handler. */
+void chopin_worker_wake(chopin_worker *w) {
+    /* An atomic exchange and write(2): fine from any thread and from a
+     * signal handler. One eventfd write per wake-up the worker has not
+     * taken yet, however many threads ask. */
+    if (atomic_exchange_explicit(&w->wake_pending, 1, memory_order_seq_cst)) return;
     uint64_t one = 1;
     ssize_t r = write(w->wake_fd, &one, sizeof one);
     (void)r;
+}
+
+void chopin__worker_capacity_freed(chopin_worker *w) {
+    if (w->ndeferred >= w->cfg->max_deferred) return;
+    /* Below the cap again: connections that waited take their turn next. */
+    for (uint32_t i = 0; i < w->ncap_wait; i++) {
+        chopin_conn *c = &w->conns[w->cap_wait[i]];
+        if (!(c->flags & CF_CAP_WAIT)) continue;
+        c->flags &= (uint16_t)~CF_CAP_WAIT;
+        if (!(c->flags & CF_READY)) {
+            c->flags |= CF_READY;
+            w->ready[w->nready++] = c->idx;
+        }
+    }
+    w->ncap_wait = 0;
 }
 
 void chopin__worker_teardown(chopin_worker *w) {
@@ -152,7 +169,9 @@ void chopin__worker_teardown(chopin_worker *w) {
     free(w->conns);
     free(w->headers);
     free(w->ready);
+    free(w->cap_wait);
     w->ready = NULL;
+    w->cap_wait = NULL;
     w->conns = NULL;
     w->headers = NULL;
 }
@@ -167,7 +186,8 @@ int chopin__worker_setup(chopin_worker *w) {
     w->conns = calloc(cap, sizeof *w->conns);
     w->headers = calloc(cfg->max_headers, sizeof *w->headers);
     w->ready = calloc(cap, sizeof *w->ready);
-    if (!w->conns || !w->headers || !w->ready) return -ENOMEM;
+    w->cap_wait = calloc(cap, sizeof *w->cap_wait);
+    if (!w->conns || !w->headers || !w->ready || !w->cap_wait) return -ENOMEM;
     int rc;
     if ((rc = chopin__slab_init(&w->slab, cap)) < 0) return rc;
     if ((rc = chopin__wheel_init(&w->wheel, cap, WHEEL_SLOTS, WHEEL_TICK_MS, w->now_ms)) < 0) return rc;
@@ -175,6 +195,8 @@ int chopin__worker_setup(chopin_worker *w) {
     w->pool.held = &w->metrics->buffer_bytes;
     return 0;
 }
+
+__thread chopin_worker *chopin__current_worker;
 
 static int worker_start(chopin_worker *w) {
     if (w->cpu >= 0) {
@@ -189,19 +211,41 @@ static int worker_start(chopin_worker *w) {
     int rc;
     if ((rc = chopin__worker_setup(w)) < 0) return rc;
     if ((rc = w->ops->init(w)) < 0) return rc;
+    chopin__current_worker = w;
+    if (w->cfg->worker_start) w->hook_state = w->cfg->worker_start(w->cfg->handler_ctx, w, w->id);
     return w->ops->accept_start(w);
+}
+
+/* Another runtime's work on this thread (Swift's jobs); 1 while more is queued. */
+static int run_turn_hook(chopin_worker *w) {
+    if (!w->cfg->worker_turn) return 0;
+    w->in_turn = 1;
+    int more = w->cfg->worker_turn(w->hook_state);
+    w->in_turn = 0;
+    return more;
+}
+
+/* The worker is leaving: its deferrals, then the other runtime's state. */
+static void worker_end(chopin_worker *w) {
+    chopin__deferrals_end(w);
+    /* Handlers cancelled just now may still want to run (and finish, which
+     * frees their orphaned deferral): one last turn, then the hook ends. */
+    run_turn_hook(w);
+    if (w->cfg->worker_stop && w->hook_state) w->cfg->worker_stop(w->hook_state);
+    w->hook_state = NULL;
+    chopin__current_worker = NULL;
 }
 
 /* Milliseconds the loop may sleep: until the next timer, the accept retry,
  * a stop's next check, or not at all when connections wait for their turn. */
-static int next_timeout(chopin_worker *w) {
+static int next_timeout(chopin_worker *w, int more_work) {
     int timeout = chopin__wheel_timeout(&w->wheel, w->now_ms);
     if (w->accept_retry_ms) {
         int t = (int)(w->accept_retry_ms > w->now_ms ? w->accept_retry_ms - w->now_ms : 0);
         if (timeout < 0 || t < timeout) timeout = t;
     }
     if (w->stopping && (timeout < 0 || timeout > 50)) timeout = 50;
-    if (w->nready) timeout = 0;
+    if (w->nready || more_work) timeout = 0;
     return timeout;
 }
 
@@ -212,8 +256,10 @@ void *chopin__worker_main(void *arg) {
     w->started(w->started_arg);
     if (w->init_rc < 0) {
         chopin__worker_teardown(w);
+        chopin__current_worker = NULL;
         return NULL;
     }
+    int more_work = 0;
     for (;;) {
         chopin__wheel_advance(&w->wheel, w->now_ms, on_timer, w);
         if (w->accept_retry_ms && w->now_ms >= w->accept_retry_ms) {
@@ -229,11 +275,13 @@ void *chopin__worker_main(void *arg) {
                 if (chopin__slab_used(&w->slab) == 0 || w->now_ms >= w->stop_deadline_ms + CANCEL_GRACE_MS) break;
             }
         }
-        w->ops->wait(w, next_timeout(w));
+        w->ops->wait(w, next_timeout(w, more_work));
         chopin__worker_refresh_clock(w);
         w->ops->dispatch(w);
-        resume_ready(w);
+        chopin__worker_resume_ready(w);
+        more_work = run_turn_hook(w);
     }
+    worker_end(w);
     chopin__worker_teardown(w);
     return NULL;
 }

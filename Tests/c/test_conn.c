@@ -126,6 +126,20 @@ static int peer_sees_fin(void) {
 
 #define GET(path) "GET " path " HTTP/1.1\r\nHost: t\r\n\r\n"
 
+/* A handler finishes its deferral (from "another thread"), and the worker
+ * takes the completion as its loop would. */
+static void answer(chopin_deferred *d, const char *body) {
+    chopin_response_send(chopin_deferred_response(d), 200, "text/plain", body, strlen(body));
+    chopin_deferred_finish(d);
+    chopin__worker_wake_event(&w);
+    chopin__worker_resume_ready(&w);
+}
+
+static int cancels, releases;
+static void on_cancel(void *arg) { (void)arg, cancels++; }
+static void on_release(void *arg) { (void)arg, releases++; }
+static void observe(chopin_deferred *d) { chopin_deferred_observe(d, on_cancel, on_release, NULL); }
+
 static void test_keep_alive(void) {
     t_case = "HEAD -> handler -> HEAD: a response, keep-alive, the idle timer";
     chopin_conn *c = open_conn();
@@ -193,12 +207,7 @@ static void test_deferred_and_half_close(void) {
     CHECK_EQ_INT(fake.sent_len, 0);
     chopin__conn_eof(&w, c, 0);
     CHECK_EQ_INT(c->state, CONN_DEFERRED);
-    chopin_response *r = chopin_deferred_response(last_deferral);
-    chopin_response_send(r, 200, "text/plain", "late", 4);
-    chopin__response_finish(r);
-    chopin__conn_deferred_done(&w, c, last_deferral);
-    chopin__buf_release(&last_deferral->buf, NULL);
-    free(last_deferral);
+    answer(last_deferral, "late");
     CHECK_EQ_INT(count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK"), 2);
     CHECK(memmem(fake.sent, fake.sent_len, "late", 4) < memmem(fake.sent, fake.sent_len, "\r\n\r\nok", 6), "in order");
     CHECK_EQ_INT(c->state, CONN_FREE);
@@ -273,8 +282,7 @@ static void test_backend_failures(void) {
     fake.fail_pause = -ENOMEM;
     feed(c, GET("/defer"));
     CHECK_EQ_INT(c->state, CONN_FREE);
-    chopin__buf_release(&last_deferral->buf, NULL);
-    free(last_deferral);
+    answer(last_deferral, "nobody reads this");
 
     t_case = "DEAD until the backend's operations end, then FREE";
     c = open_conn();
@@ -288,6 +296,117 @@ static void test_backend_failures(void) {
     chopin__conn_release(&w, c);
     CHECK_EQ_INT(c->state, CONN_FREE);
     CHECK(chopin__conn_lookup(&w, c->idx, gen) == NULL, "a stale completion finds nothing");
+}
+
+static void test_deferred_deadline(void) {
+    t_case = "DEFERRED past deferred_timeout_ms: 503 in its place, the handler cancelled, the late answer dropped";
+    chopin_conn *c = open_conn();
+    cancels = releases = 0;
+    feed(c, GET("/defer") GET("/"));
+    chopin_deferred *d = last_deferral;
+    observe(d);
+    CHECK_EQ_INT(c->timer, TK_DEFERRED);
+    chopin__conn_timeout(&w, c);
+    CHECK_EQ_INT(cancels, 1);
+    CHECK(count(fake.sent, fake.sent_len, "HTTP/1.1 503") == 1, "503");
+    CHECK(count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK") == 1, "the request behind it answered too");
+    CHECK_EQ_INT(c->state, CONN_HEAD);
+    answer(d, "too late");
+    CHECK(!memmem(fake.sent, fake.sent_len, "too late", 8), "the late answer is dropped");
+    CHECK_EQ_INT(releases, 1);
+    CHECK_EQ_INT(cancels, 1);
+    CHECK_EQ_INT(w.ndeferred, 0);
+    chopin__conn_close(&w, c);
+}
+
+static void test_deferred_client_gone(void) {
+    t_case = "a client that leaves while its answer is deferred cancels the handler; the answer is freed";
+    chopin_conn *c = open_conn();
+    cancels = releases = 0;
+    feed(c, GET("/defer"));
+    chopin_deferred *d = last_deferral;
+    observe(d);
+    chopin__conn_eof(&w, c, ECONNRESET);
+    CHECK_EQ_INT(c->state, CONN_FREE);
+    CHECK_EQ_INT(cancels, 1);
+    CHECK_EQ_INT(releases, 0);
+    answer(d, "gone");
+    CHECK_EQ_INT(releases, 1);
+    CHECK_EQ_INT(w.ndeferred, 0);
+
+    t_case = "an answer deferred for a connection that left never reaches the next one in the same slot";
+    c = open_conn();
+    uint32_t idx = c->idx, gen = c->gen;
+    feed(c, GET("/defer"));
+    chopin_deferred *old = last_deferral;
+    chopin__conn_close(&w, c);
+    w.slab.gen[idx] = gen; /* as if the 24-bit generation had wrapped round */
+    c = open_conn();
+    CHECK(c->idx == idx && c->gen == gen, "same slot, same generation");
+    feed(c, GET("/defer"));
+    chopin_deferred *mine = last_deferral;
+    answer(old, "not yours");
+    CHECK(fake.sent_len == 0 && c->state == CONN_DEFERRED, "nothing delivered");
+    answer(mine, "yours");
+    CHECK(memmem(fake.sent, fake.sent_len, "yours", 5) && !memmem(fake.sent, fake.sent_len, "not yours", 9), "own answer");
+    chopin__conn_close(&w, c);
+}
+
+static void test_deferred_during_stop(void) {
+    t_case = "an HTTP/1.0 keep-alive answer deferred across a stop says Connection: close, once";
+    chopin_conn *c = open_conn();
+    feed(c, "GET /defer HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    chopin_deferred *d = last_deferral;
+    chopin_response_send(chopin_deferred_response(d), 200, "text/plain", "bye", 3);
+    w.stopping = 1;
+    chopin_deferred_finish(d);
+    chopin__worker_wake_event(&w);
+    w.stopping = 0;
+    CHECK_EQ_INT(count(fake.sent, fake.sent_len, "Connection: "), 1);
+    CHECK_EQ_INT(count(fake.sent, fake.sent_len, "Connection: close\r\n"), 1);
+    CHECK(memmem(fake.sent, fake.sent_len, "\r\n\r\nbye", 7) != NULL, "body intact");
+    CHECK_EQ_INT(c->state, CONN_FREE);
+}
+
+static void test_deferred_cap(void) {
+    t_case = "max_deferred: past it, requests wait unread; they go on when one ends";
+    cfg.max_deferred = 2;
+    chopin_conn *a = open_conn();
+    feed(a, GET("/defer"));
+    chopin_deferred *da = last_deferral;
+    chopin_conn *b = open_conn();
+    feed(b, GET("/defer"));
+    chopin_deferred *db = last_deferral;
+    chopin_conn *c = open_conn();
+    feed(c, GET("/"));
+    CHECK(fake.sent_len == 0 && (c->flags & CF_CAP_WAIT), "the third waits");
+    CHECK(fake.paused, "its reads pause");
+    answer(da, "a");
+    CHECK(count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK") == 2 && memmem(fake.sent, fake.sent_len, "\r\n\r\nok", 6),
+          "the first's answer, and the third answered once a deferral ended");
+    CHECK(!(c->flags & CF_CAP_WAIT) && !fake.paused, "and reads again");
+    answer(db, "b");
+    chopin__conn_close(&w, a);
+    chopin__conn_close(&w, b);
+    chopin__conn_close(&w, c);
+    cfg.max_deferred = 1024;
+}
+
+static void test_worker_end(void) {
+    t_case = "a worker that ends orphans the deferrals still being written; their handlers free them";
+    chopin_conn *c = open_conn();
+    cancels = releases = 0;
+    feed(c, GET("/defer"));
+    chopin_deferred *d = last_deferral;
+    observe(d);
+    chopin__conn_close(&w, c);
+    chopin__deferrals_end(&w);
+    CHECK_EQ_INT(w.ndeferred, 0);
+    CHECK(w.deferrals == NULL, "none left on the worker");
+    chopin_response_send(chopin_deferred_response(d), 200, NULL, "x", 1);
+    chopin_deferred_finish(d); /* after the worker is gone: frees it, touches nothing else */
+    CHECK_EQ_INT(releases, 1);
+    CHECK_EQ_INT(cancels, 1);
 }
 
 int main(void) {
@@ -308,6 +427,11 @@ int main(void) {
     test_error_lingers();
     test_timeouts();
     test_backend_failures();
+    test_deferred_deadline();
+    test_deferred_client_gone();
+    test_deferred_during_stop();
+    test_deferred_cap();
+    test_worker_end();
     CHECK_EQ_INT(chopin__slab_used(&w.slab), 0);
     chopin__worker_teardown(&w);
     if (peer >= 0) close(peer);

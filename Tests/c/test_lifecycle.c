@@ -20,9 +20,21 @@
 #define HUGE_SIZE (20u << 20) /* 20 MB: far more than loopback's socket buffers */
 static char *huge_body;
 
+/* Answers a deferred response from another thread after a while. */
+static void *answer_later(void *arg) {
+    chopin_deferred *d = arg;
+    usleep(400000);
+    chopin_response_send(chopin_deferred_response(d), 200, "text/plain", "late", 4);
+    chopin_deferred_finish(d);
+    return NULL;
+}
+static pthread_t late_thread;
+
 static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     (void)ctx;
-    if (req->path.len == 5 && memcmp(req->path.ptr, "/huge", 5) == 0)
+    if (req->path.len == 11 && memcmp(req->path.ptr, "/slow-defer", 11) == 0)
+        pthread_create(&late_thread, NULL, answer_later, chopin_response_defer(res));
+    else if (req->path.len == 5 && memcmp(req->path.ptr, "/huge", 5) == 0)
         chopin_response_send(res, 200, "application/octet-stream", huge_body, HUGE_SIZE);
     else
         chopin_response_send(res, 200, "text/plain", "ok", 2);
@@ -241,6 +253,23 @@ static void test_deadline_with_operations_in_flight(void) {
     }
 }
 
+static void test_deferral_outlives_server(void) {
+    t_case = "a deferred answer finished after the server stopped is dropped safely (ASan watches)";
+    chopin_config cfg = fixture_config(app);
+    cfg.shutdown_timeout_ms = 100;
+    chopin_server *srv = fixture_start(&cfg);
+    if (!srv) return;
+    client_connect(&ca, chopin_server_port(srv));
+    SEND(&ca, "GET /slow-defer HTTP/1.1\r\nHost: t\r\n\r\n");
+    usleep(50000);
+    uint64_t t0 = now_ms();
+    fixture_stop(srv); /* the deadline passes while the answer is still being written */
+    CHECK(now_ms() - t0 < 1000, "the stop did not wait for the handler (%llu ms)", (unsigned long long)(now_ms() - t0));
+    pthread_join(late_thread, NULL); /* finishes into a server that is gone */
+    CHECK(client_wait_eof(&ca, 1000), "the client was closed at the deadline");
+    client_close(&ca);
+}
+
 /* A child whose epoll_ctl(EPOLL_CTL_MOD) fails with ENOMEM, as it may under
  * memory pressure: the connection that needs EPOLLOUT must close, not wait
  * forever for an event it never asked for. */
@@ -285,6 +314,7 @@ static void run_backend(const char *name) {
     test_slow_reader();
     test_lingering_close();
     test_linger_disabled();
+    test_deferral_outlives_server();
     if (strcmp(name, "uring") == 0) test_deadline_with_operations_in_flight();
 }
 

@@ -78,9 +78,21 @@ chopin_deferred *chopin_response_defer(chopin_response *res);
 chopin_response *chopin_deferred_response(chopin_deferred *d);
 
 /* Hands the finished deferred response back to its worker, which sends it.
- * d must not be used afterwards. Safe from any thread. If the connection is
- * gone by then, the response is dropped. */
+ * d must not be used afterwards. Safe from any thread, also after the
+ * server stopped. If the connection is gone by then (closed, timed out by
+ * deferred_timeout_ms, or the server stopped), the response is dropped. */
 void chopin_deferred_finish(chopin_deferred *d);
+
+/* Watches a deferral: cancel(arg) runs at most once, on the worker thread,
+ * when the answer is no longer wanted before it is finished (the client
+ * left, deferred_timeout_ms passed, the shutdown deadline came); release(arg)
+ * runs exactly once, on whichever thread frees the deferral (after finish).
+ * Either may be NULL. Call before handing d to another thread. */
+void chopin_deferred_observe(chopin_deferred *d, void (*cancel)(void *arg), void (*release)(void *arg), void *arg);
+
+/* The state the worker_start hook returned for the worker answering this
+ * request (NULL without the hook, or for a deferred response's writer). */
+void *chopin_response_worker_state(const chopin_response *res);
 
 /* Reason phrase for a status code ("" when unknown). */
 const char *chopin_status_reason(int status);

@@ -27,6 +27,13 @@ typedef enum chopin_backend_kind {
  * chopin_response_defer to answer later). */
 typedef void (*chopin_handler_fn)(void *ctx, const chopin_request *req, chopin_response *res);
 
+/* A worker thread (opaque). */
+typedef struct chopin_worker chopin_worker;
+
+/* Wakes a worker's loop: its worker_turn hook runs soon after. Safe from
+ * any thread and from a signal handler; wakes coalesce. */
+void chopin_worker_wake(chopin_worker *worker);
+
 typedef struct chopin_config {
     const char *host;            /* IPv4 or IPv6 literal; default "0.0.0.0" */
     uint16_t port;               /* 0: an ephemeral port (see chopin_server_port) */
@@ -63,8 +70,23 @@ typedef struct chopin_config {
     uint32_t linger_timeout_ms; /* at most this long after the response (default 5 s; 0: close at once) */
     uint32_t max_linger_bytes;  /* and at most this many bytes discarded (default 4 MiB) */
 
+    /* Deferred responses (chopin_response_defer), per worker. */
+    uint32_t max_deferred;        /* in flight at once; past it, requests wait unread (default 1024) */
+    uint32_t deferred_timeout_ms; /* not finished by then: the client gets 503 and the
+                                     deferral's cancel runs (default 30 s) */
+
     chopin_handler_fn handler;
     void *handler_ctx;
+
+    /* Optional hooks, each run on the worker's own thread, that let another
+     * runtime (Swift's executors) do its work on the worker's loop:
+     * worker_start once before the first request, returning the worker's
+     * state (chopin_response_worker_state hands it to handlers);
+     * worker_turn once per loop turn, returning nonzero while it has more
+     * queued (the loop then does not sleep); worker_stop as the worker ends. */
+    void *(*worker_start)(void *handler_ctx, chopin_worker *worker, uint32_t index);
+    int (*worker_turn)(void *state);
+    void (*worker_stop)(void *state);
 } chopin_config;
 
 /* Fills in every default. */
