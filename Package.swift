@@ -2,6 +2,7 @@
 // Chopin: an HTTP/1.1 server framework for Swift on Linux whose hot path is C.
 // The C core (CChopinCore) also builds alone with `make`; both read the same
 // headers in include/ (Sources/CChopinCore/include is a symlink to it).
+import CompilerPluginSupport
 import PackageDescription
 
 let package = Package(
@@ -9,6 +10,13 @@ let package = Package(
     products: [
         .library(name: "Chopin", targets: ["Chopin"]),
         .executable(name: "chopin-example", targets: ["chopin-example"]),
+        // `@JSON` (encoder and decoder generated at compile time). A separate
+        // product because its macro builds swift-syntax: users who do not
+        // write `@JSON` never build it.
+        .library(name: "ChopinJSON", targets: ["ChopinJSON"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swiftlang/swift-syntax.git", exact: "603.0.1")
     ],
     targets: [
         .target(
@@ -26,11 +34,26 @@ let package = Package(
             dependencies: ["CChopinCore"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // The @JSON macro's implementation (runs in the compiler) and its
+        // public declaration; the runtime it calls lives in Chopin.
+        .macro(
+            name: "ChopinMacros",
+            dependencies: [
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .target(
+            name: "ChopinJSON",
+            dependencies: ["Chopin", "ChopinMacros"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // The example routes, shared by chopin-example, the tests and the
         // JSON bench; no product names it, so Chopin's users never get it.
         .target(
             name: "ChopinExampleRoutes",
-            dependencies: ["Chopin"],
+            dependencies: ["Chopin", "ChopinJSON"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
@@ -44,12 +67,20 @@ let package = Package(
         ),
         .executableTarget(
             name: "chopin-json-bench",
-            dependencies: ["Chopin", "ChopinExampleRoutes"],
+            dependencies: ["Chopin", "ChopinJSON", "ChopinExampleRoutes"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
             name: "ChopinTests",
-            dependencies: ["Chopin", "ChopinExampleRoutes", "CMallocCounter"],
+            dependencies: ["Chopin", "ChopinJSON", "ChopinExampleRoutes", "CMallocCounter"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .testTarget(
+            name: "ChopinMacrosTests",
+            dependencies: [
+                "ChopinMacros",
+                .product(name: "SwiftSyntaxMacrosTestSupport", package: "swift-syntax"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -1,3 +1,5 @@
+internal import CChopinCore
+
 /// Something a handler can take as a parameter, built from the request.
 ///
 /// ```swift
@@ -37,6 +39,10 @@ private func fieldName(_ path: [any CodingKey]) -> String {
 /// Maps a decoding failure to the status the issue of shape deserves.
 func extractionError(_ error: any Error, source: String, shapeStatus: HTTPStatus) -> ExtractionError {
     switch error {
+    case let e as JSONDecodingError:
+        let status: HTTPStatus = e.isBadRequest ? .badRequest : shapeStatus
+        let field = e.path
+        return ExtractionError(status, e.message, field: field.isEmpty ? nil : field)
     case let e as JSONError:
         return ExtractionError(.badRequest, "malformed \(source): \(e)")
     case DecodingError.keyNotFound(let key, let ctx):
@@ -54,13 +60,16 @@ func extractionError(_ error: any Error, source: String, shapeStatus: HTTPStatus
 
 /// The request body decoded from JSON.
 ///
-/// A body that is not `application/json` is 415, bytes that are not JSON are
-/// 400, JSON of the wrong shape is 422 naming the field.
+/// A body that is not `application/json` is 415, bytes that are not JSON
+/// (or a member name twice in one object) are 400, JSON of the wrong shape
+/// is 422 naming the field (`items[3].price`). The body is read in place:
+/// `@JSON` types through their generated decoder, other `Decodable` types
+/// through a direct `Decoder`; neither builds a tree.
 public struct Json<T: Decodable>: FromRequest {
     public let value: T
 
     public static func extract(from ctx: Context) throws -> Json<T> {
-        guard let type = ctx.header("Content-Type"), isJSON(type) else {
+        guard ctx.withHeaderBytes("Content-Type", isJSON) == true else {
             throw ExtractionError(.unsupportedMediaType, "expected Content-Type: application/json")
         }
         do {
@@ -71,19 +80,33 @@ public struct Json<T: Decodable>: FromRequest {
     }
 }
 
-private func isJSON(_ contentType: String) -> Bool {
-    let media = contentType.split(separator: ";", maxSplits: 1).first?.trimmingSpaces.lowercased() ?? ""
-    return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
-}
-
-extension Substring {
-    var trimmingSpaces: Substring {
-        var s = self
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" { s = s.dropLast() }
-        return s
+extension Context {
+    /// Calls `body` with a header's value bytes (no copy); nil when absent.
+    fileprivate func withHeaderBytes<R>(_ name: StaticString, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        name.withUTF8Buffer { n in
+            n.withMemoryRebound(to: CChar.self) { chopin_request_header(request, $0.baseAddress, $0.count) }
+        }.map { body($0.pointee.value.bytes) }
     }
 }
+
+/// `application/json` or `application/<anything>+json`, any case, with
+/// parameters after a `;`; read from the bytes, without allocating.
+private func isJSON(_ value: UnsafeRawBufferPointer) -> Bool {
+    var start = 0
+    var end = 0
+    while end < value.count && value[end] != UInt8(ascii: ";") { end += 1 }
+    while start < end && (value[start] == 0x20 || value[start] == 0x09) { start += 1 }
+    while end > start && (value[end - 1] == 0x20 || value[end - 1] == 0x09) { end -= 1 }
+    let media = UnsafeRawBufferPointer(rebasing: value[start..<end])
+    func lowercased(_ at: Int, is text: StaticString) -> Bool {
+        guard at >= 0, at + text.utf8CodeUnitCount <= media.count else { return false }
+        for i in 0..<text.utf8CodeUnitCount where media[at + i] | 0x20 != text.utf8Start[i] | 0x20 { return false }
+        return true
+    }
+    if media.count == 16 && lowercased(0, is: "application/json") { return true }
+    return media.count > 17 && lowercased(0, is: "application/") && lowercased(media.count - 5, is: "+json")
+}
+
 
 /// The query string decoded into a type: `?q=swift&limit=10` into
 /// `struct Search: Decodable { let q: String; let limit: Int? }`.

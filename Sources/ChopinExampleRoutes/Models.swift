@@ -1,31 +1,24 @@
-import Chopin
+import ChopinJSON
 
 // The values the example routes answer and read. Public so that the tests
-// and the JSON benchmark use the very types chopin-example serves.
+// and the JSON benchmark use the very types chopin-example serves. `@JSON`
+// writes their encoders (no allocation) and decoders (no tree).
 
 /// `GET /json`'s body: `{"message":"Hello, World!"}`.
-public struct Message: Encodable, JSONEncodable, Sendable, Equatable {
+@JSON public struct Message: Sendable, Equatable {
     public let message: String
 
     public init(message: String) { self.message = message }
-
-    public func encodeJSON(to o: inout JSONObjectWriter) { o.field("message", message) }
 }
 
-/// A user, written with no allocation (`JSONEncodable`) and read from
-/// `POST /users` bodies (`Decodable`).
-public struct User: Codable, JSONEncodable, Sendable, Equatable {
+/// A user, answered by `GET /user/:id` and read from `POST /users` bodies.
+@JSON public struct User: Sendable, Equatable {
     public let id: UInt64
     public let username: String
 
     public init(id: UInt64, username: String) {
         self.id = id
         self.username = username
-    }
-
-    public func encodeJSON(to o: inout JSONObjectWriter) {
-        o.field("id", id)
-        o.field("username", username)
     }
 }
 

@@ -61,30 +61,64 @@ struct Nested: Codable, Equatable {
         "", "{", "[1,]", "{\"a\":}", "tru", "01", "1.", "-", "\"abc", "\"\\x\"", "\"\\ud800\"",
         "{\"a\" 1}", "[1 2]", "nul", "1e", "\"a\u{01}\"", "[] []",
     ])
-    func malformedInputThrows(input: String) {
-        #expect(throws: JSONError.self) { try JSON.decode([Int].self, from: Array(input.utf8)) }
+    func malformedInputThrows(input: String) throws {
+        // Both decoders: the direct one ([Int]) and the Codable one (Nested).
+        let e = try #require(throws: JSONDecodingError.self) { try JSON.decode([Int].self, from: Array(input.utf8)) }
+        #expect(e.kind == .malformed)
+        let c = try #require(throws: JSONDecodingError.self) { try JSON.decode(Nested.self, from: Array(input.utf8)) }
+        #expect(c.kind == .malformed)
     }
 
-    @Test func invalidUTF8Throws() {
-        #expect(throws: JSONError.self) { try JSON.decode(String.self, from: [0x22, 0xff, 0xfe, 0x22]) }
+    @Test func invalidUTF8Throws() throws {
+        let e = try #require(throws: JSONDecodingError.self) {
+            try JSON.decode(String.self, from: [0x22, 0xff, 0xfe, 0x22])
+        }
+        #expect(e.kind == .malformed)
+        // Overlong, surrogate and past-U+10FFFF forms are not UTF-8 either.
+        for bad: [UInt8] in [[0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
+            #expect(throws: JSONDecodingError.self) { try JSON.decode(String.self, from: [0x22] + bad + [0x22]) }
+        }
     }
 
-    @Test func hostileInputNeverTraps() {
+    @Test func hostileInputNeverTraps() throws {
         let deep = Array(String(repeating: "[", count: 100_000).utf8)
-        #expect(throws: JSONError.self) { try JSON.decode([Int].self, from: deep) }
+        #expect(try #require(throws: JSONDecodingError.self) { try JSON.decode([Int].self, from: deep) }.kind == .malformed)
+        #expect(try #require(throws: JSONDecodingError.self) { try JSON.decode(Nested.self, from: deep) }.kind == .malformed)
         let huge = Array(("[" + String(repeating: "9", count: 10_000) + "]").utf8)
-        #expect(throws: JSONError.self) { try JSON.decode([Int].self, from: huge) }
-        #expect(throws: DecodingError.self) { try JSON.decode([Int8].self, from: Array("[300]".utf8)) }
-        #expect(throws: DecodingError.self) { try JSON.decode([Int].self, from: Array("[1.5]".utf8)) }
-        #expect(throws: DecodingError.self) { try JSON.decode([Double].self, from: Array("[1e400]".utf8)) }
+        #expect(try #require(throws: JSONDecodingError.self) { try JSON.decode([Int].self, from: huge) }.kind == .malformed)
+        for (input, path) in [("[300]", "[0]"), ("[1.5]", "[0]"), ("[1e400]", "[0]")] {
+            let e = try #require(throws: JSONDecodingError.self) {
+                if input == "[1e400]" { _ = try JSON.decode([Double].self, from: Array(input.utf8)) }
+                else if input == "[300]" { _ = try JSON.decode([Int8].self, from: Array(input.utf8)) }
+                else { _ = try JSON.decode([Int].self, from: Array(input.utf8)) }
+            }
+            #expect(e.kind == .invalidValue && e.path == path)
+        }
     }
 
     @Test func wrongShapesNameTheField() throws {
-        do {
-            _ = try JSON.decode(User.self, from: Array(#"{"id":1}"#.utf8))
-            Issue.record("missing key accepted")
-        } catch DecodingError.keyNotFound(let key, _) {
-            #expect(key.stringValue == "username")
+        let e = try #require(throws: JSONDecodingError.self) { try JSON.decode(User.self, from: Array(#"{"id":1}"#.utf8)) }
+        #expect(e.kind == .missingField && e.path == "username")
+    }
+
+    @Test func theCodableDecoderNamesThePathToo() throws {
+        let body = #"{"name":"x","count":1,"ratio":0.5,"flag":true,"inner":{"tags":[]},"list":[{"tags":[]},{"tags":[1]}],"big":1,"small":1}"#
+        let e = try #require(throws: JSONDecodingError.self) { try JSON.decode(Nested.self, from: Array(body.utf8)) }
+        #expect(e.kind == .mismatch && e.path == "list[1].tags[0]")
+        let missing = try #require(throws: JSONDecodingError.self) {
+            try JSON.decode(Nested.self, from: Array(#"{"name":"x"}"#.utf8))
         }
+        #expect(missing.kind == .missingField && missing.path == "count")
+    }
+
+    @Test func theCodableDecoderRefusesDuplicateMembers() throws {
+        let body = #"{"tags":[],"score":1,"tags":["x"]}"#
+        let e = try #require(throws: JSONDecodingError.self) { try JSON.decode(Nested.Inner.self, from: Array(body.utf8)) }
+        #expect(e.kind == .duplicateKey && e.path == "tags")
+    }
+
+    @Test func theCodableDecoderReadsMembersInAnyOrderAndSkipsUnknownOnes() throws {
+        let body = #"{"score":2.5,"x":{"y":[null,"\u00e9"]},"tags":["a\n"]}"#
+        #expect(try JSON.decode(Nested.Inner.self, from: Array(body.utf8)) == .init(tags: ["a\n"], score: 2.5))
     }
 }

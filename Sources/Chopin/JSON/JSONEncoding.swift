@@ -1,5 +1,6 @@
-/// A type that writes its own JSON, with no intermediate values and no heap
-/// allocation: the fast path of `ctx.json`.
+/// A type that writes its own JSON object, with no intermediate values and
+/// no heap allocation: the fast path of `ctx.json`. `@JSON` (the
+/// `ChopinJSON` product) writes this for you; by hand it reads:
 ///
 /// ```swift
 /// struct User: Codable, JSONEncodable {
@@ -10,8 +11,21 @@
 ///     }
 /// }
 /// ```
-public protocol JSONEncodable {
-    func encodeJSON(to object: inout JSONObjectWriter)
+public protocol JSONEncodable: JSONValueEncodable {
+    func encodeJSON(to object: inout JSONObjectWriter) throws(JSONError)
+}
+
+extension JSONEncodable {
+    /// Writes the object: `{`, the fields ``encodeJSON(to:)`` writes, `}`.
+    public func writeJSON(to w: inout JSONWriter) throws(JSONError) {
+        let level = w.depth
+        try w.open(object: true)
+        try withUnsafeMutablePointer(to: &w) { (p) throws(JSONError) in
+            var object = JSONObjectWriter(writer: p, level: level)
+            try encodeJSON(to: &object)
+        }
+        w.close(downTo: level)
+    }
 }
 
 /// Writes the fields of one JSON object; see ``JSONEncodable``.
@@ -39,6 +53,13 @@ public struct JSONObjectWriter: ~Copyable {
         try writer.pointee.double(value)
     }
 
+    /// A field of any ``JSONValueEncodable`` type: nested `@JSON` values,
+    /// arrays, `[String: T]`, optionals (`null`), enums with raw values.
+    public mutating func field<T: JSONValueEncodable>(_ name: StaticString, value: T) throws(JSONError) {
+        key(name)
+        try value.writeJSON(to: &writer.pointee)
+    }
+
     public mutating func field<T: Encodable>(_ name: StaticString, encoding value: T) throws {
         key(name)
         try writer.pointee.encode(value)
@@ -49,23 +70,82 @@ public struct JSONObjectWriter: ~Copyable {
         writer.pointee.string(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         writer.pointee.byte(UInt8(ascii: ":"))
     }
+
+    // Generated code (`@JSON`) passes the key as written: quoted, escaped and
+    // followed by its colon (`"\"id\":"`), so nothing is escaped at run time.
+
+    @inline(__always)
+    private mutating func rawKey(_ quoted: StaticString) {
+        writer.pointee.element(in: level)
+        writer.pointee.raw(quoted)
+    }
+
+    /// A field whose key is already quoted, escaped and followed by `:`.
+    public mutating func field(quotedKey: StaticString, _ value: String) throws(JSONError) {
+        rawKey(quotedKey)
+        writer.pointee.string(value)
+    }
+
+    /// A field whose key is already quoted, escaped and followed by `:`.
+    public mutating func field(quotedKey: StaticString, _ value: Int) throws(JSONError) {
+        rawKey(quotedKey)
+        writer.pointee.int(value)
+    }
+
+    /// A field whose key is already quoted, escaped and followed by `:`.
+    public mutating func field(quotedKey: StaticString, _ value: Int64) throws(JSONError) {
+        rawKey(quotedKey)
+        writer.pointee.int(value)
+    }
+
+    /// A field whose key is already quoted, escaped and followed by `:`.
+    public mutating func field(quotedKey: StaticString, _ value: UInt64) throws(JSONError) {
+        rawKey(quotedKey)
+        writer.pointee.int(value)
+    }
+
+    /// A field whose key is already quoted, escaped and followed by `:`.
+    public mutating func field(quotedKey: StaticString, _ value: Bool) throws(JSONError) {
+        rawKey(quotedKey)
+        writer.pointee.bool(value)
+    }
+
+    /// A field whose key is already quoted, escaped and followed by `:`.
+    public mutating func field(quotedKey: StaticString, _ value: Double) throws(JSONError) {
+        rawKey(quotedKey)
+        try writer.pointee.double(value)
+    }
+
+    /// A field whose key is already quoted, escaped and followed by `:`.
+    public mutating func field<T: JSONValueEncodable>(quotedKey: StaticString, _ value: T) throws(JSONError) {
+        rawKey(quotedKey)
+        try value.writeJSON(to: &writer.pointee)
+    }
 }
 
 extension JSONWriter {
-    /// Writes any Encodable value (the fast path for JSONEncodable types).
+    /// Writes any Encodable value: types with their own JSON
+    /// (``JSONValueEncodable``, `@JSON`) directly, the others through a
+    /// streaming `Encoder`.
     public mutating func encode<T: Encodable>(_ value: T) throws {
+        if let fast = T.self as? any JSONValueEncodable.Type {
+            try writeFast(value, as: fast)
+            return
+        }
         try withUnsafeMutablePointer(to: &self) { w throws in
             let level = w.pointee.depth
-            if let fast = value as? any JSONEncodable {
-                try w.pointee.open(object: true)
-                var object = JSONObjectWriter(writer: w, level: level)
-                fast.encodeJSON(to: &object)
-                w.pointee.close(downTo: level)
-                return
-            }
             try value.encode(to: StreamingEncoder(writer: w, level: level))
             w.pointee.close(downTo: level)
         }
+    }
+
+    /// `value` is a `U`: opens the existential metatype, without boxing the value.
+    private mutating func writeFast<T, U: JSONValueEncodable>(_ value: T, as: U.Type) throws(JSONError) {
+        let level = depth
+        try withUnsafePointer(to: value) { (p) throws(JSONError) in
+            try UnsafeRawPointer(p).assumingMemoryBound(to: U.self).pointee.writeJSON(to: &self)
+        }
+        close(downTo: level)
     }
 }
 
@@ -190,14 +270,6 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 }
 
-private struct IndexKey: CodingKey {
-    var stringValue: String { String(intValue ?? 0) }
-    var intValue: Int?
-    init(_ i: Int) { intValue = i }
-    init?(stringValue: String) { return nil }
-    init?(intValue: Int) { self.intValue = intValue }
-}
-
 private struct UnkeyedContainer: UnkeyedEncodingContainer {
     let writer: UnsafeMutablePointer<JSONWriter>
     let level: Int
@@ -232,7 +304,7 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ v: UInt64) throws { try next(); writer.pointee.int(v) }
     mutating func encode<T: Encodable>(_ v: T) throws {
         try next()
-        try writeValue(v, writer, level: level + 1, path: codingPath + [IndexKey(count - 1)])
+        try writeValue(v, writer, level: level + 1, path: codingPath + [IndexKey(intValue: count - 1)])
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<

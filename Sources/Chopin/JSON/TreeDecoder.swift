@@ -1,3 +1,16 @@
+/// A JSON value, as the query and path extractors build it for
+/// ``TreeDecoder``. Numbers keep their text, so integers of any width decode
+/// exactly and nothing is rounded on the way. (Request bodies are never
+/// turned into one: they are read in place.)
+enum JSONValue: Sendable {
+    case null
+    case bool(Bool)
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    case object([(key: String, value: JSONValue)])
+}
+
 /// A `Decoder` over a parsed ``JSONValue``. In lenient mode (query strings,
 /// path parameters) a string also decodes as a number or a Bool.
 struct TreeDecoder: Decoder {
@@ -131,14 +144,6 @@ private struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 }
 
-private struct IndexKey: CodingKey {
-    var stringValue: String { String(intValue ?? 0) }
-    var intValue: Int?
-    init(_ i: Int) { intValue = i }
-    init?(stringValue: String) { return nil }
-    init?(intValue: Int) { self.intValue = intValue }
-}
-
 private struct Unkeyed: UnkeyedDecodingContainer {
     let items: [JSONValue]
     let lenient: Bool
@@ -159,7 +164,7 @@ private struct Unkeyed: UnkeyedDecodingContainer {
             throw DecodingError.valueNotFound(
                 type,
                 .init(
-                    codingPath: codingPath + [IndexKey(currentIndex)],
+                    codingPath: codingPath + [IndexKey(intValue: currentIndex)],
                     debugDescription: "array ended"))
         }
         defer { currentIndex += 1 }
@@ -176,7 +181,7 @@ private struct Unkeyed: UnkeyedDecodingContainer {
     }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let path = codingPath + [IndexKey(currentIndex)]
+        let path = codingPath + [IndexKey(intValue: currentIndex)]
         let v = try next(type)
         if case .null = v, !(type is any ExpressibleByNilLiteral.Type) {
             throw DecodingError.valueNotFound(type, .init(codingPath: path, debugDescription: "null"))
@@ -211,26 +216,5 @@ private struct Single: SingleValueDecodingContainer {
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try scalar(type, value, lenient: lenient, path: codingPath)
-    }
-}
-
-/// Decodes JSON bytes without Foundation.
-public enum JSON {
-    /// Decodes a value; throws ``JSONError`` for bytes that are not JSON and
-    /// `DecodingError` for JSON of the wrong shape.
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
-        let tree = try JSONParser.parse(bytes)
-        return try T(from: TreeDecoder(tree))
-    }
-
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        try bytes.withUnsafeBytes { try decode(type, from: $0) }
-    }
-
-    /// Encodes a value as JSON bytes.
-    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        var w = JSONWriter()
-        try w.encode(value)
-        return w.bytes
     }
 }
