@@ -86,6 +86,7 @@ static int update(chopin_worker *w, chopin_conn *c) {
     epoll_state *s = w->backend;
     uint32_t ev = 0;
     if (!(c->flags & CF_READ_PAUSED)) ev |= EPOLLIN;
+    if (c->flags & CF_WATCH_HUP) ev |= EPOLLRDHUP;
     if (c->io & IO_OUT_ARMED) ev |= EPOLLOUT;
     struct epoll_event e = {.events = ev, .data.u64 = conn_tag(c)};
     return epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e) < 0 ? -errno : 0;
@@ -149,6 +150,10 @@ static void conn_ready(chopin_worker *w, chopin_conn *c, uint32_t events) {
     if ((events & (EPOLLOUT | EPOLLERR)) && (c->io & IO_OUT_ARMED)) {
         chopin__conn_send_ready(w, c, 0);
         if (!chopin__conn_open_p(c)) return;
+    }
+    if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && (c->flags & CF_WATCH_HUP)) {
+        chopin__conn_hangup(w, c);
+        return;
     }
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !(c->flags & CF_READ_PAUSED)) {
         ssize_t n = recv(c->fd, s->rbuf, READ_BUF, 0);

@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -41,10 +42,13 @@
 #define FIRST_BUFFERS 32 /* receive buffers in the ring at start; doubled when they run out */
 #define DRAIN_MS 1000    /* how long teardown waits for the kernel to hand operations back */
 
-enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_WAKE };
+enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_WAKE, OP_POLL };
 
 /* c->io: this backend's own flags. */
-enum { IO_RECV_ARMED = 1 << 0 }; /* a multishot recv is in flight */
+enum {
+    IO_RECV_ARMED = 1 << 0, /* a multishot recv is in flight */
+    IO_POLL_ARMED = 1 << 1, /* a poll for the client's FIN is in flight (CF_WATCH_HUP) */
+};
 
 uint64_t _Atomic chopin__uring_abandoned_ops;
 
@@ -193,6 +197,7 @@ static uint64_t drain(chopin_worker *w) {
         if (c->pending_ops) {
             cancel_op(s, ud(OP_RECV, c), 0);
             cancel_op(s, ud(OP_SEND, c), 0);
+            cancel_op(s, ud(OP_POLL, c), 0);
         }
     }
     struct timespec start;
@@ -276,13 +281,27 @@ static int ur_conn_start(chopin_worker *w, chopin_conn *c) {
     return arm_recv(w, c);
 }
 
+static int arm_hup_poll(chopin_worker *w, chopin_conn *c) {
+    uring_state *s = w->backend;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_poll_add(sqe, c->fd, POLLRDHUP);
+    io_uring_sqe_set_data64(sqe, ud(OP_POLL, c));
+    c->io |= IO_POLL_ARMED;
+    c->pending_ops++;
+    return 0;
+}
+
 static int ur_read_pause(chopin_worker *w, chopin_conn *c) {
     /* Bytes already on their way still arrive; the connection keeps them. */
     if (c->io & IO_RECV_ARMED) cancel_op(w->backend, ud(OP_RECV, c), 0);
+    if ((c->flags & CF_WATCH_HUP) && !(c->io & IO_POLL_ARMED)) return arm_hup_poll(w, c);
+    if (!(c->flags & CF_WATCH_HUP) && (c->io & IO_POLL_ARMED)) cancel_op(w->backend, ud(OP_POLL, c), 0);
     return 0;
 }
 
 static int ur_read_resume(chopin_worker *w, chopin_conn *c) {
+    if (c->io & IO_POLL_ARMED) cancel_op(w->backend, ud(OP_POLL, c), 0);
     /* Still armed means the cancel has not landed: its completion re-arms. */
     return (c->io & IO_RECV_ARMED) ? 0 : arm_recv(w, c);
 }
@@ -301,6 +320,7 @@ static int ur_cancel(chopin_worker *w, chopin_conn *c) {
     uring_state *s = w->backend;
     if (c->io & IO_RECV_ARMED) cancel_op(s, ud(OP_RECV, c), 0);
     if (c->flags & CF_SENDING) cancel_op(s, ud(OP_SEND, c), 0);
+    if (c->io & IO_POLL_ARMED) cancel_op(s, ud(OP_POLL, c), 0);
     return c->pending_ops > 0;
 }
 
@@ -349,6 +369,16 @@ static void on_send(chopin_worker *w, chopin_conn *c, int res) {
     chopin__conn_send_ready(w, c, res);
 }
 
+static void on_poll(chopin_worker *w, chopin_conn *c, int res) {
+    c->io &= (uint8_t)~IO_POLL_ARMED;
+    c->pending_ops--;
+    if (c->state == CONN_DEAD) {
+        op_done_dead(w, c);
+        return;
+    }
+    if (res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR))) chopin__conn_hangup(w, c);
+}
+
 static void on_accept(chopin_worker *w, struct io_uring_cqe *cqe) {
     uring_state *s = w->backend;
     s->accepts_armed--;
@@ -386,6 +416,8 @@ static void dispatch_one(chopin_worker *w, struct io_uring_cqe *cqe) {
         on_recv(w, c, cqe);
     else if (op == OP_SEND)
         on_send(w, c, cqe->res);
+    else if (op == OP_POLL)
+        on_poll(w, c, cqe->res);
 }
 
 static int ur_wait(chopin_worker *w, int timeout_ms) {

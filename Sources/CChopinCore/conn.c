@@ -343,17 +343,24 @@ static int can_take_kept_input(const chopin_worker *w, const chopin_conn *c) {
 
 /* Reads pause while a response is deferred or closing, output backs up,
  * complete requests already wait in `in`, or the client said it is done:
- * memory stays bounded per connection. Returns -1 when the connection closed. */
+ * memory stays bounded per connection. While a deferred handler works for a
+ * client with nothing more to ask, the backend still watches for its FIN, so
+ * that a client that leaves cancels the handler. Returns -1 when the
+ * connection closed. */
 static int follow_read_interest(chopin_worker *w, chopin_conn *c) {
     int want_pause = c->state == CONN_DEFERRED || c->state == CONN_CLOSING ||
                      pending_output(c) > w->cfg->max_pending_output ||
                      (c->flags & (CF_PENDING_INPUT | CF_PEER_DONE));
+    int want_watch =
+        want_pause && c->state == CONN_DEFERRED && c->in.len == 0 && !(c->flags & (CF_PEER_DONE | CF_HUP_SEEN));
+    int paused = !!(c->flags & CF_READ_PAUSED), watching = !!(c->flags & CF_WATCH_HUP);
     int rc = 0;
-    if (want_pause && !(c->flags & CF_READ_PAUSED)) {
-        c->flags |= CF_READ_PAUSED;
+    if (want_pause && (!paused || want_watch != watching)) {
+        c->flags = (uint16_t)((c->flags | CF_READ_PAUSED) & ~CF_WATCH_HUP);
+        if (want_watch) c->flags |= CF_WATCH_HUP;
         rc = w->ops->read_pause(w, c);
-    } else if (!want_pause && (c->flags & CF_READ_PAUSED)) {
-        c->flags &= (uint16_t)~CF_READ_PAUSED;
+    } else if (!want_pause && paused) {
+        c->flags &= (uint16_t)~(CF_READ_PAUSED | CF_WATCH_HUP);
         rc = w->ops->read_resume(w, c);
     }
     if (rc < 0) {
@@ -363,6 +370,22 @@ static int follow_read_interest(chopin_worker *w, chopin_conn *c) {
         return -1;
     }
     return 0;
+}
+
+void chopin__conn_hangup(chopin_worker *w, chopin_conn *c) {
+    if (!chopin__conn_open_p(c) || !(c->flags & CF_WATCH_HUP)) return;
+    char b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        /* Gone, with nothing more asked: nobody will read the answer. */
+        chopin__conn_close(w, c);
+        return;
+    }
+    /* More requests came before the FIN (a half-closed client that still
+     * reads): they are read, and the FIN after them, once the deferred
+     * answer is out. */
+    c->flags |= CF_HUP_SEEN;
+    follow_read_interest(w, c);
 }
 
 /* Brings a connection to rest after any event: sends what is queued, closes

@@ -140,6 +140,9 @@ enum conn_flags {
     CF_QUOTA = 1 << 6,         /* stopped at max_pipelined: resume on the next loop turn */
     CF_READY = 1 << 7,         /* on the worker's ready list */
     CF_CAP_WAIT = 1 << 8,      /* stopped at max_deferred: resume when a deferral ends */
+    CF_WATCH_HUP = 1 << 9,     /* reads paused, but the backend reports the client's FIN
+                                  (chopin__conn_hangup): a deferred handler is cancelled if it left */
+    CF_HUP_SEEN = 1 << 10,     /* that FIN came after more requests: read them later, watch no more */
 };
 
 typedef enum timer_kind {
@@ -189,7 +192,8 @@ typedef struct chopin_backend_ops {
     int (*accept_start)(chopin_worker *w);               /* begin or resume accepting */
     void (*accept_stop)(chopin_worker *w);               /* pause accepting */
     int (*conn_start)(chopin_worker *w, chopin_conn *c); /* a new connection: start reading */
-    /* Follow CF_READ_PAUSED (set or cleared by conn.c just before). 0 or -errno. */
+    /* Follow CF_READ_PAUSED and CF_WATCH_HUP (set or cleared by conn.c just
+     * before; read_pause is called again when only CF_WATCH_HUP changed). 0 or -errno. */
     int (*read_pause)(chopin_worker *w, chopin_conn *c);
     int (*read_resume)(chopin_worker *w, chopin_conn *c);
     /* Sends what it can of c->tx[off..len) without touching c. Returns the
@@ -339,6 +343,8 @@ void chopin__conn_eof(chopin_worker *w, chopin_conn *c, int err);
  * epoll, which only says the socket takes bytes again. */
 void chopin__conn_send_ready(chopin_worker *w, chopin_conn *c, long res);
 void chopin__conn_release(chopin_worker *w, chopin_conn *c);
+/* The client's FIN arrived while reads were paused with CF_WATCH_HUP. */
+void chopin__conn_hangup(chopin_worker *w, chopin_conn *c);
 
 /* Called by the worker. */
 void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd);

@@ -54,6 +54,12 @@ public struct Configuration: Sendable {
     public var lingerTimeoutMilliseconds: UInt32
     /// ...and for at most this many discarded bytes.
     public var maxLingerBytes: UInt32
+    /// Async handlers running at once per worker; past it, requests wait
+    /// unread (reads pause) until one ends.
+    public var maxAsyncRequestsPerWorker: UInt32
+    /// An async handler that has not answered by then is cancelled and the
+    /// client gets 503.
+    public var handlerTimeoutMilliseconds: UInt32
 
     /// - Parameters:
     ///   - host: an IPv4 or IPv6 address literal.
@@ -82,6 +88,8 @@ public struct Configuration: Sendable {
         shutdownTimeoutMilliseconds = c.shutdown_timeout_ms
         lingerTimeoutMilliseconds = c.linger_timeout_ms
         maxLingerBytes = c.max_linger_bytes
+        maxAsyncRequestsPerWorker = c.max_deferred
+        handlerTimeoutMilliseconds = c.deferred_timeout_ms
     }
 
     /// Checks every field the way the C core will, and says what is wrong.
@@ -128,6 +136,8 @@ public struct Configuration: Sendable {
         c.shutdown_timeout_ms = shutdownTimeoutMilliseconds
         c.linger_timeout_ms = lingerTimeoutMilliseconds
         c.max_linger_bytes = maxLingerBytes
+        c.max_deferred = maxAsyncRequestsPerWorker
+        c.deferred_timeout_ms = handlerTimeoutMilliseconds
         return c
     }
 }

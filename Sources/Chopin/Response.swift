@@ -12,6 +12,8 @@ public struct Response: Sendable {
         case bytes([UInt8])
         /// Already serialized into the output buffer (ctx.json).
         case written
+        /// An async handler answers later (``Context/runAsync(_:)``).
+        case deferred(AsyncCall)
     }
 
     public var status: HTTPStatus
@@ -55,6 +57,21 @@ public struct Response: Sendable {
     }
 
     static let written = Response(status: .ok, contentType: nil, body: .written)
+
+    /// `value` as JSON (application/json), serialized into the response's
+    /// own bytes: for async handlers, which have no connection buffer to
+    /// write into (a synchronous handler's ``Context/json(_:status:)`` is
+    /// faster). A value JSON cannot represent becomes a 500.
+    public static func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
+        var writer = JSONWriter()
+        do {
+            try writer.encode(value)
+        } catch {
+            logError("JSON encoding failed: \(error)")
+            return Response(status: .internalServerError)
+        }
+        return .bytes(writer.bytes, contentType: "application/json", status: status)
+    }
 }
 
 extension Response {
@@ -65,11 +82,16 @@ extension Response {
             for h in headers { res.lateHeader(h.name, h.value) }
             return
         }
+        if case .deferred(let call) = body {
+            // The async handler's task writes the response; it adds these.
+            call.middlewareHeaders.withLock { $0 = headers }
+            return
+        }
         res.start(status)
         if let contentType { res.header("Content-Type", contentType) }
         for h in headers { res.header(h.name, h.value) }
         switch body {
-        case .empty, .written:
+        case .empty, .written, .deferred:
             break
         case .text(var text):
             text.withUTF8 { res.write(UnsafeRawBufferPointer($0)) }

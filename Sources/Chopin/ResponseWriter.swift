@@ -52,6 +52,17 @@ struct ResponseWriter {
 
     /// Drops everything written so far, so that an error can be answered instead.
     func discard() { chopin_response_discard(res) }
+
+    /// Defers the response: the C core answers it once the returned
+    /// deferral is finished (from any thread). nil when out of memory.
+    func deferToLater() -> OpaquePointer? { chopin_response_defer(res) }
+
+    /// The executor of the worker answering this request (nil for a
+    /// deferred response's own writer, or without the worker hooks).
+    var workerExecutor: WorkerExecutor? {
+        guard let state = chopin_response_worker_state(res) else { return nil }
+        return Unmanaged<WorkerExecutor>.fromOpaque(state).takeUnretainedValue()
+    }
 }
 
 /// Hands a header's name and value to a C writer function without copying.

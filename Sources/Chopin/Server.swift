@@ -50,6 +50,10 @@ public struct Server: Sendable {
             var c = configuration.cConfig(host: host)
             c.handler = appHandler
             c.handler_ctx = context.toOpaque()
+            // Each worker's loop is also its async handlers' executor.
+            c.worker_start = workerStartHook
+            c.worker_turn = workerTurnHook
+            c.worker_stop = workerStopHook
             return chopin_server_start(&c, &message, message.count)
         }
         guard let server else {
@@ -117,13 +121,8 @@ final class App: Sendable {
         case .found(let route):
             do {
                 try route.handler(ctx).write(to: response)
-            } catch let e as ExtractionError {
-                writeError(response, e.status, e.message, field: e.field)
-            } catch let e as HTTPError {
-                writeError(response, e.status, e.message, field: nil)
             } catch {
-                logError("\(ctx.method) \(route.pattern): handler threw \(error)")
-                writeError(response, .internalServerError, "internal server error", field: nil)
+                answerThrown(error, response, method: ctx.method, route: route.pattern)
             }
         case .notFound:
             writeError(response, .notFound, "not found", field: nil)
@@ -134,6 +133,20 @@ final class App: Sendable {
         case .notImplemented:
             writeError(response, .notImplemented, "method not implemented", field: nil)
         }
+    }
+}
+
+/// What a handler that threw answers: the status of an ``ExtractionError``
+/// or ``HTTPError``, else 500 (logged with the route).
+func answerThrown(_ error: any Error, _ response: ResponseWriter, method: Method, route: String) {
+    switch error {
+    case let e as ExtractionError:
+        writeError(response, e.status, e.message, field: e.field)
+    case let e as HTTPError:
+        writeError(response, e.status, e.message, field: nil)
+    default:
+        logError("\(method) \(route): handler threw \(error)")
+        writeError(response, .internalServerError, "internal server error", field: nil)
     }
 }
 

@@ -15,6 +15,8 @@ struct ExampleFailure: Error {}
 ///     GET  /search?q=&limit= the decoded query, as JSON
 ///     GET  /static/*path     the captured path (ctx.param: decoded once, not resolved)
 ///     GET  /fail             throws: 500, and the server goes on
+///     GET  /async/json       the /json body from an async handler that awaits nothing
+///     GET  /sleep?ms=N       an async handler that awaits Task.sleep for N ms (0...10000), then "slept N"
 public func exampleRouter() -> Router {
     let router = Router()
     router.get("/plaintext") { _ in .text("Hello, World!") }
@@ -33,5 +35,16 @@ public func exampleRouter() -> Router {
     }
     router.get("/static/*path") { ctx throws in .text(try ctx.param("path") ?? "") }
     router.get("/fail") { _ throws -> Response in throw ExampleFailure() }
+    router.get("/async/json") { (_: Request) async in .json(Message(message: "Hello, World!")) }
+    router.get("/sleep") { (_: Request, nap: Query<Nap>) async throws -> Response in
+        guard (0...10_000).contains(nap.value.ms) else { throw HTTPError(400, "ms must be between 0 and 10000") }
+        try await Task.sleep(for: .milliseconds(nap.value.ms))
+        return .text("slept \(nap.value.ms)")
+    }
     return router
+}
+
+/// `GET /sleep`'s query.
+struct Nap: Decodable, Sendable {
+    let ms: Int
 }

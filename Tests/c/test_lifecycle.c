@@ -270,6 +270,47 @@ static void test_deferral_outlives_server(void) {
     client_close(&ca);
 }
 
+static void test_client_gone_while_deferred(void) {
+    chopin_config cfg = fixture_config(app);
+    chopin_server *srv = fixture_start(&cfg);
+    if (!srv) return;
+    uint16_t port = chopin_server_port(srv);
+
+    t_case = "a client that closes while its answer is deferred is closed at once (its handler cancelled)";
+    chopin_metrics m0, m1;
+    chopin_server_metrics(srv, &m0);
+    client_connect(&ca, port);
+    SEND(&ca, "GET /slow-defer HTTP/1.1\r\nHost: t\r\n\r\n");
+    usleep(50000);
+    client_close(&ca);
+    uint64_t t0 = now_ms(), closed_after = 0;
+    while (now_ms() - t0 < 1000) {
+        chopin_server_metrics(srv, &m1);
+        if (m1.closed > m0.closed) {
+            closed_after = now_ms() - t0;
+            break;
+        }
+        usleep(5000);
+    }
+    CHECK(m1.closed > m0.closed && closed_after < 250, "closed %llu ms after the client left (the answer takes 400)",
+          (unsigned long long)closed_after);
+    pthread_join(late_thread, NULL);
+
+    t_case = "a client that half-closes after more requests still gets every answer";
+    client_connect(&ca, port);
+    SEND(&ca, "GET /slow-defer HTTP/1.1\r\nHost: t\r\n\r\n");
+    usleep(50000);
+    SEND(&ca, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    shutdown(ca.fd, SHUT_WR);
+    CHECK(client_read_response(&ca, &r, 2000, 0) == 0 && r.body_len == 4 && memcmp(r.body, "late", 4) == 0,
+          "the deferred answer");
+    CHECK(client_read_response(&ca, &r, 2000, 0) == 0 && r.status == 200, "the next one");
+    CHECK(client_wait_eof(&ca, 1000), "then the close");
+    pthread_join(late_thread, NULL);
+    client_close(&ca);
+    fixture_stop(srv);
+}
+
 /* A child whose epoll_ctl(EPOLL_CTL_MOD) fails with ENOMEM, as it may under
  * memory pressure: the connection that needs EPOLLOUT must close, not wait
  * forever for an event it never asked for. */
@@ -315,6 +356,7 @@ static void run_backend(const char *name) {
     test_lingering_close();
     test_linger_disabled();
     test_deferral_outlives_server();
+    test_client_gone_while_deferred();
     if (strcmp(name, "uring") == 0) test_deadline_with_operations_in_flight();
 }
 

@@ -1,0 +1,125 @@
+internal import CChopinCore
+import Synchronization
+
+/// Async handlers: registered like synchronous ones, with an owned
+/// ``Request`` in place of the ``Context`` view.
+///
+/// ```swift
+/// router.get("/sleep") { (req: Request, q: Query<Nap>) async throws -> Response in
+///     try await Task.sleep(for: .milliseconds(q.value.ms))
+///     return .text("slept \(q.value.ms)")
+/// }
+/// ```
+///
+/// Extractors run first, on the worker, over the request in place; the
+/// handler then runs as a task on the worker's own executor (the thread that
+/// owns the connection), and its response goes out through the core's
+/// deferred path, in order with any pipelined requests. A client that
+/// disconnects cancels the task (`Task.isCancelled`); so do the handler
+/// deadline (``Configuration/handlerTimeoutMilliseconds``, answered 503) and
+/// the shutdown deadline. Work that blocks a thread (heavy computation,
+/// blocking file I/O) must leave the worker:
+/// `await withTaskExecutorPreference(globalConcurrentExecutor) { ... }`.
+extension RouteRegistrar {
+    /// Registers an async handler for `method` and `path`, with any extractors as parameters.
+    public func on<each E: FromRequest & Sendable>(
+        _ method: Method, _ path: String,
+        _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
+    ) {
+        add(method, path) { ctx in
+            let values = (repeat try (each E).extract(from: ctx))
+            return ctx.runAsync { request in try await handler(request, repeat each values) }
+        }
+    }
+
+    public func get<each E: FromRequest & Sendable>(
+        _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
+    ) {
+        on(.get, path, handler)
+    }
+
+    public func post<each E: FromRequest & Sendable>(
+        _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
+    ) {
+        on(.post, path, handler)
+    }
+
+    public func put<each E: FromRequest & Sendable>(
+        _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
+    ) {
+        on(.put, path, handler)
+    }
+
+    public func delete<each E: FromRequest & Sendable>(
+        _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
+    ) {
+        on(.delete, path, handler)
+    }
+
+    public func patch<each E: FromRequest & Sendable>(
+        _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
+    ) {
+        on(.patch, path, handler)
+    }
+}
+
+// The shipped extractors own their values (no view into the connection's
+// buffer), so they may move into a handler's task. Declared here, next to the
+// API that needs it; `@unchecked` only because Swift accepts a checked
+// Sendable conformance solely in the type's own file.
+extension Json: @unchecked Sendable where T: Sendable {}
+extension Query: @unchecked Sendable where T: Sendable {}
+extension Path: @unchecked Sendable where T: Sendable {}
+extension Header: @unchecked Sendable {}
+extension RawBody: @unchecked Sendable {}
+
+/// An async handler in flight: its task, so that the core can cancel it,
+/// and the headers middleware added to the response while the task runs.
+final class AsyncCall: Sendable {
+    let task = Mutex<Task<Void, Never>?>(nil)
+    let middlewareHeaders = Mutex<[(name: String, value: String)]>([])
+}
+
+/// The core's deferred response, handed to the task that finishes it.
+struct Deferral: @unchecked Sendable {
+    // @unchecked: the C deferral is written by one thread at a time (the
+    // task's), and finishing it is safe from any thread.
+    let pointer: OpaquePointer
+}
+
+extension Context {
+    /// Defers the response, copies the request and starts `body` as a task
+    /// on this worker's executor. Returns the marker the router passes on.
+    func runAsync(_ body: @escaping @Sendable (Request) async throws -> Response) -> Response {
+        guard let executor = response.workerExecutor, let d = response.deferToLater() else {
+            return Response(status: .serviceUnavailable)
+        }
+        let request = Request(copying: self)
+        let call = AsyncCall()
+        chopin_deferred_observe(d, cancelAsyncCall, releaseAsyncCall, Unmanaged.passRetained(call).toOpaque())
+        let deferral = Deferral(pointer: d)
+        let task = Task(executorPreference: executor) {
+            let writer = ResponseWriter(chopin_deferred_response(deferral.pointer))
+            do {
+                var response = try await body(request)
+                response.headers += call.middlewareHeaders.withLock { $0 }
+                response.write(to: writer)
+            } catch {
+                answerThrown(error, writer, method: request.method, route: request.route)
+            }
+            chopin_deferred_finish(deferral.pointer)
+        }
+        call.task.withLock { $0 = task }
+        return Response(status: .ok, contentType: nil, body: .deferred(call))
+    }
+}
+
+private let cancelAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
+    guard let arg else { return }
+    Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().task.withLock { $0?.cancel() }
+}
+
+private let releaseAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
+    guard let arg else { return }
+    Unmanaged<AsyncCall>.fromOpaque(arg).release()
+}

@@ -1,0 +1,91 @@
+internal import CChopinCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The worker's event loop as a Swift executor: an async handler's task
+/// prefers it, so its jobs run on the thread that owns the connection,
+/// between the loop's I/O events (the C core's `worker_turn` hook), and a
+/// handler that awaits nothing, or something that completes on the same
+/// worker, never leaves that thread.
+///
+/// A job enqueued from another thread (a database client resuming a
+/// continuation on its own threads, say) is queued and the loop is woken
+/// through its own eventfd. Once the worker has ended, jobs still arriving
+/// (cancelled handlers winding down) go to the global concurrent executor.
+final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
+    // @unchecked: `worker` and `thread` never change; the queue is behind a Mutex.
+    private let worker: OpaquePointer
+    private let thread: pthread_t
+    private let queue = Mutex(JobQueue())
+    private let stopped = Atomic<Bool>(false)
+    /// Jobs of the turn under way; kept between turns so that its capacity is reused.
+    private var running: [UnownedJob] = []
+
+    struct JobQueue: ~Copyable {
+        var jobs: [UnownedJob] = []
+    }
+
+    init(worker: OpaquePointer) {
+        self.worker = worker
+        self.thread = pthread_self()
+        running.reserveCapacity(64)
+        queue.withLock { $0.jobs.reserveCapacity(64) }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if stopped.load(ordering: .acquiring) {
+            globalConcurrentExecutor.enqueue(job)
+            return
+        }
+        queue.withLock { $0.jobs.append(job) }
+        // On the worker's own thread the loop runs its turn before it sleeps
+        // again; from anywhere else it must be woken.
+        if pthread_equal(pthread_self(), thread) == 0 { chopin_worker_wake(worker) }
+    }
+
+    /// Runs the jobs queued so far (worker thread). Returns whether more
+    /// arrived meanwhile, so that the loop polls instead of sleeping.
+    func runTurn() -> Bool {
+        queue.withLock { swap(&$0.jobs, &running) }
+        if running.isEmpty { return false }
+        let me = asUnownedTaskExecutor()
+        for job in running { job.runSynchronously(on: me) }
+        running.removeAll(keepingCapacity: true)
+        return queue.withLock { !$0.jobs.isEmpty }
+    }
+
+    /// The worker is ending: what is queued, and whatever comes later, runs
+    /// on the global executor instead.
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+        let left = queue.withLock { q -> [UnownedJob] in
+            defer { q.jobs = [] }
+            return q.jobs
+        }
+        for job in left { globalConcurrentExecutor.enqueue(job) }
+    }
+}
+
+/// The C core's worker hooks: each worker gets its executor when it starts,
+/// runs its jobs once per loop turn, and hands them off when it ends.
+let workerStartHook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UInt32) -> UnsafeMutableRawPointer? = {
+    _, worker, _ in
+    guard let worker else { return nil }
+    return Unmanaged.passRetained(WorkerExecutor(worker: worker)).toOpaque()
+}
+
+let workerTurnHook: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { state in
+    guard let state else { return 0 }
+    return Unmanaged<WorkerExecutor>.fromOpaque(state).takeUnretainedValue().runTurn() ? 1 : 0
+}
+
+let workerStopHook: @convention(c) (UnsafeMutableRawPointer?) -> Void = { state in
+    guard let state else { return }
+    let executor = Unmanaged<WorkerExecutor>.fromOpaque(state)
+    executor.takeUnretainedValue().stop()
+    executor.release()
+}
