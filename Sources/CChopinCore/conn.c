@@ -20,6 +20,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -114,6 +115,7 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
     int close = !req->keep_alive || w->stopping;
     int keep_alive_10 = req->version_minor == 0 && !close;
     chopin__response_init(&res, &c->out, &w->pool, w->date, req->method == CHOPIN_METHOD_HEAD, close, keep_alive_10);
+    res.http10 = req->version_minor == 0;
     res.worker = w;
     res.conn_idx = c->idx;
     res.conn_gen = c->gen;
@@ -388,6 +390,15 @@ void chopin__conn_hangup(chopin_worker *w, chopin_conn *c) {
     follow_read_interest(w, c);
 }
 
+/* A stream that waited may write again once its client has read half of
+ * what was queued. */
+static void stream_drained(chopin_worker *w, chopin_conn *c) {
+    if (!(c->flags & CF_STREAM_FULL) || pending_output(c) > w->cfg->max_pending_output / 2) return;
+    c->flags &= (uint16_t)~CF_STREAM_FULL;
+    chopin_deferred *d = c->deferral;
+    if (d && d->drain) d->drain(d->arg);
+}
+
 /* Brings a connection to rest after any event: sends what is queued, closes
  * or lingers when it should, picks up requests left in `in`, applies or
  * lifts backpressure, gives idle buffers back, and arms the right timer. */
@@ -414,6 +425,8 @@ static void settle(chopin_worker *w, chopin_conn *c) {
         w->ready[w->nready++] = c->idx;
     }
     if (follow_read_interest(w, c) < 0) return;
+    stream_drained(w, c);
+    if (!chopin__conn_open_p(c)) return;
     if (c->in.len == 0 && c->in.data) chopin__buf_release(&c->in, &w->pool);
     if (c->out.len == 0 && c->out.data) chopin__buf_release(&c->out, &w->pool);
     if (!(c->flags & CF_SENDING) && c->tx.data) chopin__buf_release(&c->tx, &w->pool);
@@ -424,6 +437,11 @@ static void settle(chopin_worker *w, chopin_conn *c) {
  * gets 503 in its place; requests behind it go on as usual. */
 static void answer_unavailable(chopin_worker *w, chopin_conn *c) {
     chopin_deferred *d = c->deferral;
+    if (d->streaming) {
+        /* Its head is out: a stream that fell silent can only be cut. */
+        chopin__conn_close(w, c);
+        return;
+    }
     c->deferral = NULL;
     chopin__deferral_abandon(w, d);
     chopin_response res;
@@ -542,10 +560,67 @@ static int append_with_close(chopin_worker *w, chopin_conn *c, const char *bytes
     return chopin__buf_append(&c->out, &w->pool, bytes + head, len - head);
 }
 
+int chopin__conn_stream(chopin_worker *w, chopin_conn *c, chopin_deferred *d, const void *data, size_t n) {
+    int rc = 0;
+    if (d->buf.len) {
+        /* The head, once. */
+        rc = chopin__buf_append(&c->out, &w->pool, d->buf.data, d->buf.len);
+        d->buf.len = 0;
+    }
+    if (rc == 0 && n) {
+        if (d->res.http10) {
+            rc = chopin__buf_append(&c->out, &w->pool, data, n);
+        } else {
+            char size[24];
+            int k = snprintf(size, sizeof size, "%zx\r\n", n);
+            rc = chopin__buf_append(&c->out, &w->pool, size, (size_t)k) < 0 ||
+                         chopin__buf_append(&c->out, &w->pool, data, n) < 0 ||
+                         chopin__buf_append(&c->out, &w->pool, "\r\n", 2) < 0
+                     ? -1
+                     : 0;
+        }
+    }
+    if (rc < 0) {
+        chopin__conn_close(w, c);
+        return -1;
+    }
+    /* The stream's deadline counts from its last write. */
+    set_timer(w, c, TK_DEFERRED, w->cfg->deferred_timeout_ms, 1);
+    settle(w, c);
+    if (!chopin__conn_open_p(c)) return -1;
+    if (pending_output(c) <= w->cfg->max_pending_output) return 0;
+    c->flags |= CF_STREAM_FULL;
+    return 1;
+}
+
+/* The end of a streamed response: the last chunk, or the close that ends an
+ * HTTP/1.0 body. */
+static void end_stream(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
+    static const char last_chunk[] = "0\r\n\r\n";
+    c->flags &= (uint16_t)~CF_STREAM_FULL;
+    if (d->buf.len) chopin__buf_append(&c->out, &w->pool, d->buf.data, d->buf.len); /* a head never started */
+    if (!d->res.http10 && !d->res.head_only &&
+        chopin__buf_append(&c->out, &w->pool, last_chunk, sizeof last_chunk - 1) < 0) {
+        chopin__conn_close(w, c);
+        return;
+    }
+    if (d->res.close || w->stopping) {
+        close_after_response(w, c, c->in.len > 0);
+        c->in.len = 0;
+    } else {
+        c->state = CONN_HEAD;
+    }
+    settle(w, c);
+}
+
 void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
     if (!chopin__conn_open_p(c) || c->state != CONN_DEFERRED || c->deferral != d) return;
     c->deferral = NULL;
     count_status(w, d->res.status);
+    if (d->streaming) {
+        end_stream(w, c, d);
+        return;
+    }
     int rc;
     if (w->stopping && !d->res.close) {
         rc = append_with_close(w, c, d->buf.data, d->buf.len);

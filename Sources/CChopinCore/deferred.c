@@ -27,6 +27,7 @@ chopin_deferred *chopin_response_defer(chopin_response *res) {
     /* Its own copy of the Date: the worker's cache changes under other threads. */
     memcpy(d->date, res->date, 29);
     chopin__response_init(&d->res, &d->buf, NULL, d->date, res->head_only, res->close, res->http10_keep_alive);
+    d->res.http10 = res->http10;
     d->older = w->deferrals;
     if (w->deferrals) w->deferrals->newer = d;
     w->deferrals = d;
@@ -38,8 +39,10 @@ chopin_deferred *chopin_response_defer(chopin_response *res) {
 
 chopin_response *chopin_deferred_response(chopin_deferred *d) { return &d->res; }
 
-void chopin_deferred_observe(chopin_deferred *d, void (*cancel)(void *), void (*release)(void *), void *arg) {
+void chopin_deferred_observe(chopin_deferred *d, void (*cancel)(void *), void (*drain)(void *),
+                             void (*release)(void *), void *arg) {
     d->cancel = cancel;
+    d->drain = drain;
     d->release = release;
     d->arg = arg;
 }
@@ -54,8 +57,35 @@ void chopin__deferral_free(chopin_deferred *d) {
     free(d);
 }
 
+/* The connection a streaming call is for: on its worker's thread, still
+ * wanted, not finished. NULL otherwise. */
+static chopin_conn *stream_conn(chopin_deferred *d) {
+    chopin_worker *w = d->worker;
+    if (chopin__current_worker != w || atomic_load_explicit(&d->state, memory_order_relaxed) != D_PENDING ||
+        d->conn_idx == CHOPIN_NIL)
+        return NULL;
+    chopin_conn *c = chopin__conn_lookup(w, d->conn_idx, d->conn_gen);
+    return c && c->deferral == d ? c : NULL;
+}
+
+int chopin_deferred_stream_start(chopin_deferred *d) {
+    chopin_conn *c = stream_conn(d);
+    if (!c || d->streaming) return -1;
+    chopin__response_end_stream(&d->res);
+    if (d->res.failed) return -1;
+    d->streaming = 1;
+    return chopin__conn_stream(d->worker, c, d, NULL, 0);
+}
+
+int chopin_deferred_stream_write(chopin_deferred *d, const void *data, size_t n) {
+    chopin_conn *c = stream_conn(d);
+    if (!c || !d->streaming) return -1;
+    if (n == 0 || d->res.head_only) return 0;
+    return chopin__conn_stream(d->worker, c, d, data, n);
+}
+
 void chopin_deferred_finish(chopin_deferred *d) {
-    chopin__response_finish(&d->res);
+    if (!d->streaming) chopin__response_finish(&d->res);
     int expected = D_PENDING;
     if (!atomic_compare_exchange_strong_explicit(&d->state, &expected, D_PUSHING, memory_order_acq_rel,
                                                  memory_order_acquire)) {

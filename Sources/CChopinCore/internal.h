@@ -143,6 +143,7 @@ enum conn_flags {
     CF_WATCH_HUP = 1 << 9,     /* reads paused, but the backend reports the client's FIN
                                   (chopin__conn_hangup): a deferred handler is cancelled if it left */
     CF_HUP_SEEN = 1 << 10,     /* that FIN came after more requests: read them later, watch no more */
+    CF_STREAM_FULL = 1 << 11,  /* a stream was told to wait: its drain runs once output is low again */
 };
 
 typedef enum timer_kind {
@@ -235,6 +236,7 @@ struct chopin_response {
     uint8_t head_only;         /* answering HEAD */
     uint8_t close;             /* Connection: close */
     uint8_t http10_keep_alive; /* HTTP/1.0 client that asked for keep-alive */
+    uint8_t http10;            /* an HTTP/1.0 client: a stream is delimited by the close */
     uint8_t failed;            /* misuse or out of memory: becomes a 500 */
     uint8_t deferred;
     chopin_deferred *deferral;
@@ -256,7 +258,9 @@ struct chopin_deferred {
     uint32_t conn_idx, conn_gen;               /* CHOPIN_NIL once the connection no longer wants it */
     int _Atomic state;
     uint8_t cancelled;                         /* cancel already ran */
+    uint8_t streaming;                         /* its head is out; pieces follow (worker thread) */
     void (*cancel)(void *arg);
+    void (*drain)(void *arg);
     void (*release)(void *arg);
     void *arg;
     chopin_buf buf;
@@ -279,6 +283,9 @@ void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool
 /* Ends the response if the handler left it open; a handler that wrote
  * nothing, or misused the writer, gets a 500. */
 void chopin__response_finish(chopin_response *res);
+/* Ends a streamed response's head: Transfer-Encoding: chunked (HTTP/1.1) or
+ * Connection: close (HTTP/1.0), no Content-Length. */
+void chopin__response_end_stream(chopin_response *res);
 /* A complete error response (status, empty body, Connection: close). */
 void chopin__response_error(chopin_response *res, int status);
 /* Formats an IMF-fixdate (29 bytes, no NUL) for the Unix time t. */
@@ -351,6 +358,9 @@ void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd);
 void chopin__conn_close(chopin_worker *w, chopin_conn *c);
 void chopin__conn_timeout(chopin_worker *w, chopin_conn *c);
 void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d);
+/* A streaming deferral's head, then its pieces (worker thread): 0, 1 (wait
+ * for drain) or -1 (connection gone), as chopin_deferred_stream_write. */
+int chopin__conn_stream(chopin_worker *w, chopin_conn *c, chopin_deferred *d, const void *data, size_t n);
 void chopin__conn_drain(chopin_worker *w, chopin_conn *c);
 void chopin__conn_resume(chopin_worker *w, chopin_conn *c);
 

@@ -258,6 +258,25 @@ static void write_tail_and_body(chopin_response *res) {
     res->state = RS_DONE;
 }
 
+void chopin__response_end_stream(chopin_response *res) {
+    if (res->failed || res->state != RS_HEAD) {
+        res->failed = 1;
+        return;
+    }
+    chopin_buf *o = res->out;
+    if (chopin__buf_reserve(o, res->pool, (size_t)o->len + TAIL_GAP) < 0) {
+        res->failed = 1;
+        return;
+    }
+    if (res->http10) res->close = 1; /* the close is what ends the body */
+    char *p = o->data + o->len;
+    if (!res->http10) p = PUT(p, "Transfer-Encoding: chunked\r\n");
+    if (res->close) p = PUT(p, "Connection: close\r\n");
+    p = PUT(p, "\r\n");
+    o->len = (uint32_t)(p - o->data);
+    res->state = RS_DONE;
+}
+
 void chopin_response_end(chopin_response *res) {
     if (res->failed || (res->state != RS_HEAD && res->state != RS_BODY)) {
         res->failed = 1;

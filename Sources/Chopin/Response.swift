@@ -14,6 +14,8 @@ public struct Response: Sendable {
         case written
         /// An async handler answers later (``Context/runAsync(_:)``).
         case deferred(AsyncCall)
+        /// Written piece by piece by an async handler (``Response/stream(contentType:status:_:)``).
+        case stream(@Sendable (ResponseStream) async throws -> Void)
     }
 
     public var status: HTTPStatus
@@ -87,11 +89,17 @@ extension Response {
             call.middlewareHeaders.withLock { $0 = headers }
             return
         }
+        if case .stream = body {
+            logError("a streamed response needs an async handler")
+            res.start(.internalServerError)
+            res.end()
+            return
+        }
         res.start(status)
         if let contentType { res.header("Content-Type", contentType) }
         for h in headers { res.header(h.name, h.value) }
         switch body {
-        case .empty, .written, .deferred:
+        case .empty, .written, .deferred, .stream:
             break
         case .text(var text):
             text.withUTF8 { res.write(UnsafeRawBufferPointer($0)) }

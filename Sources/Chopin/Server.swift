@@ -100,6 +100,13 @@ public final class RunningServer: @unchecked Sendable {
         app.release()
     }
 
+    /// Bytes the workers hold for unfinished input and unsent output (for tests).
+    var bufferBytes: UInt64 {
+        var m = chopin_metrics()
+        chopin_server_metrics(server, &m)
+        return m.buffer_bytes
+    }
+
     /// Requests and errors counted by the workers so far.
     public var requestCount: UInt64 {
         var m = chopin_metrics()

@@ -17,6 +17,7 @@ struct ExampleFailure: Error {}
 ///     GET  /fail             throws: 500, and the server goes on
 ///     GET  /async/json       the /json body from an async handler that awaits nothing
 ///     GET  /sleep?ms=N       an async handler that awaits Task.sleep for N ms (0...10000), then "slept N"
+///     GET  /events           server-sent events: three ticks 100 ms apart, then the end
 public func exampleRouter() -> Router {
     let router = Router()
     router.get("/plaintext") { _ in .text("Hello, World!") }
@@ -40,6 +41,14 @@ public func exampleRouter() -> Router {
         guard (0...10_000).contains(nap.value.ms) else { throw HTTPError(400, "ms must be between 0 and 10000") }
         try await Task.sleep(for: .milliseconds(nap.value.ms))
         return .text("slept \(nap.value.ms)")
+    }
+    router.get("/events") { (_: Request) async in
+        Response.stream(contentType: "text/event-stream") { out in
+            for i in 1...3 {
+                try await out.write("id: \(i)\ndata: tick \(i)\n\n")
+                if i < 3 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+        }.header("Cache-Control", "no-cache")
     }
     return router
 }

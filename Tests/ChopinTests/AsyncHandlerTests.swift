@@ -22,6 +22,10 @@ private func threadName() -> String {
 }
 
 private struct Nap: Decodable, Sendable { let ms: Int }
+private struct Pieces: Decodable, Sendable {
+    let count: Int
+    let size: Int
+}
 
 private func asyncRouter() -> Router {
     let router = Router()
@@ -50,6 +54,26 @@ private func asyncRouter() -> Router {
         .text("\(id.value) \(req.path) \(req.query) \(req.header("user-agent") ?? "-") \(req.headers.count)")
     }
     router.post("/echo") { (req: Request) async -> Response in .bytes(Array(req.body)) }
+    router.get("/stream") { (_: Request, n: Query<Pieces>) async -> Response in
+        // n.value.count pieces of n.value.size bytes.
+        .stream(contentType: "application/octet-stream") { out in
+            let piece = [UInt8](repeating: UInt8(ascii: "s"), count: n.value.size)
+            for _ in 0..<n.value.count { try await out.write(piece) }
+        }
+    }
+    router.get("/endless") { (_: Request) async -> Response in
+        .stream { out in
+            do {
+                while true {
+                    try await out.write("tick\n")
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            } catch {
+                cancelledHandlers.add(1, ordering: .relaxed)
+                throw error
+            }
+        }
+    }
     router.get("/teapot") { (_: Request) async throws -> Response in throw HTTPError(418, "short and stout") }
     return router
 }
@@ -111,6 +135,64 @@ extension EndToEndTests {
             #expect(try c.request("GET", "/sleep?ms=20000").status == 400)
             #expect(try c.request("GET", "/sleep?ms=abc").status == 400)
             #expect(try c.request("GET", "/sleep").status == 400)
+        }
+
+        @Test(arguments: backends) func serverSentEvents(backend: Backend) throws {
+            let server = try startExample(backend)
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            try c.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+            var arrivals: [Int] = []
+            let t = ContinuousClock.now
+            let reply = try c.readStreamed { _ in arrivals.append(millisecondsSince(t)) }
+            #expect(reply.status == 200)
+            #expect(reply.header("Content-Type") == "text/event-stream")
+            #expect(reply.header("Transfer-Encoding") == "chunked")
+            #expect(reply.header("Cache-Control") == "no-cache")
+            #expect(reply.text == "id: 1\ndata: tick 1\n\nid: 2\ndata: tick 2\n\nid: 3\ndata: tick 3\n\n")
+            #expect(arrivals.count == 3 && arrivals[2] - arrivals[0] >= 150, "events as they happen: \(arrivals)")
+            #expect(try c.request("GET", "/plaintext").status == 200)  // the connection goes on
+        }
+
+        /// 100 MB streamed to a client reading at about 100 MB/s: the server
+        /// holds at most about max_pending_output (256 KiB) at a time.
+        @Test(arguments: backends) func aLargeStreamToASlowReaderHoldsBoundedMemory(backend: Backend) throws {
+            let server = try start(backend)
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            try c.send("GET /stream?count=1600&size=65536 HTTP/1.1\r\nHost: t\r\n\r\n")
+            var peak: UInt64 = 0
+            var received = 0
+            let reply = try c.readStreamed { size in
+                received += size
+                peak = max(peak, server.bufferBytes)
+                if received % (1 << 20) < size { usleep(10_000) }  // ~10 ms per MB
+            }
+            #expect(reply.body.count == 1600 * 65536)
+            #expect(peak < 2 << 20, "the server held \(peak) bytes at most")
+        }
+
+        @Test(arguments: backends) func anHTTP10StreamEndsWithTheClose(backend: Backend) throws {
+            let server = try start(backend)
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            try c.send("GET /stream?count=3&size=10 HTTP/1.0\r\n\r\n")
+            let reply = try c.readStreamed(untilClose: true)
+            #expect(reply.header("Connection") == "close")
+            #expect(reply.header("Transfer-Encoding") == nil)
+            #expect(reply.body.count == 30)
+        }
+
+        @Test(arguments: backends) func aStreamWhoseClientLeavesEnds(backend: Backend) throws {
+            let server = try start(backend)
+            defer { server.stop() }
+            let before = cancelledHandlers.load(ordering: .relaxed)
+            do {
+                let c = try TestClient(port: server.port)
+                try c.send("GET /endless HTTP/1.1\r\nHost: t\r\n\r\n")
+                usleep(100_000)
+            }
+            #expect(eventually(2000) { cancelledHandlers.load(ordering: .relaxed) > before })
         }
 
         @Test(arguments: backends) func pipelinedRequestsStayInOrder(backend: Backend) throws {

@@ -12,7 +12,7 @@ import Testing
         #expect(
             routes == [
                 "GET /plaintext", "GET /json", "GET /user/:id", "POST /echo", "POST /users", "GET /search",
-                "GET /static/*path", "GET /fail", "GET /async/json", "GET /sleep",
+                "GET /static/*path", "GET /fail", "GET /async/json", "GET /sleep", "GET /events",
             ])
     }
 }

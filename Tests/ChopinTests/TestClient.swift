@@ -87,6 +87,58 @@ final class TestClient {
         }
     }
 
+    /// Reads one response whose body is chunked (or, with `untilClose`,
+    /// delimited by the server's close), returning the body decoded.
+    /// `onPiece` sees each chunk's size as it arrives.
+    func readStreamed(untilClose: Bool = false, onPiece: (Int) -> Void = { _ in }) throws -> Reply {
+        while headEnd() == nil { try fill() }
+        let end = headEnd() ?? 0
+        var reply = try parseHead(end)
+        buffer.removeFirst(end + 4)
+        var body: [UInt8] = []
+        if untilClose {
+            while true {
+                body += buffer
+                if !buffer.isEmpty { onPiece(buffer.count) }
+                buffer.removeAll()
+                do { try fill() } catch { break }
+            }
+            reply.body = body
+            return reply
+        }
+        while true {
+            while firstCRLF() == nil { try fill() }
+            let line = firstCRLF() ?? 0
+            let size = Int(String(decoding: buffer[0..<line], as: UTF8.self), radix: 16) ?? -1
+            guard size >= 0 else { throw Failure(description: "bad chunk size line") }
+            while buffer.count < line + 2 + size + 2 { try fill() }
+            body += buffer[(line + 2)..<(line + 2 + size)]
+            buffer.removeFirst(line + 2 + size + 2)
+            if size == 0 { break }
+            onPiece(size)
+        }
+        reply.body = body
+        return reply
+    }
+
+    private func firstCRLF() -> Int? {
+        guard buffer.count >= 2 else { return nil }
+        for i in 0..<(buffer.count - 1) where buffer[i] == 13 && buffer[i + 1] == 10 { return i }
+        return nil
+    }
+
+    private func parseHead(_ end: Int) throws -> Reply {
+        let head = String(decoding: buffer[0..<end], as: UTF8.self)
+        let lines = head.split(separator: "\r\n")
+        let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+        var headers: [(String, String)] = []
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers.append((String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " })))
+        }
+        return Reply(status: status, headers: headers, body: [])
+    }
+
     /// Reads a HEAD response: the head only.
     func readHead() throws -> Reply {
         while headEnd() == nil { try fill() }

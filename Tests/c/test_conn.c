@@ -125,6 +125,8 @@ static int peer_sees_fin(void) {
 }
 
 #define GET(path) "GET " path " HTTP/1.1\r\nHost: t\r\n\r\n"
+/* Whether the bytes sent so far hold lit. */
+#define SENT(lit) (memmem(fake.sent, fake.sent_len, lit, sizeof(lit) - 1) != NULL)
 
 /* A handler finishes its deferral (from "another thread"), and the worker
  * takes the completion as its loop would. */
@@ -135,10 +137,11 @@ static void answer(chopin_deferred *d, const char *body) {
     chopin__worker_resume_ready(&w);
 }
 
-static int cancels, releases;
+static int cancels, releases, drains;
 static void on_cancel(void *arg) { (void)arg, cancels++; }
+static void on_drain(void *arg) { (void)arg, drains++; }
 static void on_release(void *arg) { (void)arg, releases++; }
-static void observe(chopin_deferred *d) { chopin_deferred_observe(d, on_cancel, on_release, NULL); }
+static void observe(chopin_deferred *d) { chopin_deferred_observe(d, on_cancel, on_drain, on_release, NULL); }
 
 static void test_keep_alive(void) {
     t_case = "HEAD -> handler -> HEAD: a response, keep-alive, the idle timer";
@@ -392,6 +395,67 @@ static void test_deferred_cap(void) {
     cfg.max_deferred = 1024;
 }
 
+static void test_streaming(void) {
+    t_case = "a streamed response: the head at once, chunks as written, the last chunk at the end";
+    chopin_conn *c = open_conn();
+    feed(c, GET("/defer"));
+    chopin_deferred *d = last_deferral;
+    observe(d);
+    drains = releases = 0;
+    chopin_response *r = chopin_deferred_response(d);
+    chopin_response_start(r, 200);
+    chopin_response_header(r, "Content-Type", 12, "text/event-stream", 17);
+    CHECK_EQ_INT(chopin_deferred_stream_start(d), 0);
+    CHECK(SENT("Transfer-Encoding: chunked\r\n"), "chunked head out");
+    CHECK(!memmem(fake.sent, fake.sent_len, "Content-Length", 14), "no length");
+    CHECK_EQ_INT(chopin_deferred_stream_write(d, "hello", 5), 0);
+    CHECK(SENT("\r\n\r\n5\r\nhello\r\n"), "a chunk");
+    t_case = "a stream whose client does not read is told to wait, and drained";
+    fake.send_limit = 0;
+    static char piece[6000];
+    memset(piece, 'p', sizeof piece);
+    CHECK_EQ_INT(chopin_deferred_stream_write(d, piece, sizeof piece), 0);
+    CHECK_EQ_INT(chopin_deferred_stream_write(d, piece, sizeof piece), 1); /* over max_pending_output (8 KiB) */
+    CHECK_EQ_INT(drains, 0);
+    fake.send_limit = -1;
+    chopin__conn_send_ready(&w, c, 0);
+    CHECK_EQ_INT(drains, 1);
+    t_case = "a stream's end: the last chunk, and the connection goes on";
+    chopin__current_worker = NULL;
+    CHECK_EQ_INT(chopin_deferred_stream_write(d, "x", 1), -1); /* only on the worker's thread */
+    chopin__current_worker = &w;
+    chopin_deferred_finish(d);
+    chopin__worker_wake_event(&w);
+    CHECK(fake.sent_len >= 5 && memcmp(fake.sent + fake.sent_len - 5, "0\r\n\r\n", 5) == 0, "last chunk");
+    CHECK_EQ_INT(c->state, CONN_HEAD);
+    CHECK_EQ_INT(releases, 1);
+    chopin__conn_close(&w, c);
+
+    t_case = "an HTTP/1.0 stream: raw bytes, delimited by the close";
+    c = open_conn();
+    feed(c, "GET /defer HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    d = last_deferral;
+    chopin_response_start(chopin_deferred_response(d), 200);
+    CHECK_EQ_INT(chopin_deferred_stream_start(d), 0);
+    CHECK_EQ_INT(chopin_deferred_stream_write(d, "raw", 3), 0);
+    CHECK(SENT("Connection: close\r\n\r\nraw"), "close-delimited");
+    CHECK(!memmem(fake.sent, fake.sent_len, "chunked", 7), "not chunked");
+    chopin_deferred_finish(d);
+    chopin__worker_wake_event(&w);
+    CHECK_EQ_INT(c->state, CONN_FREE);
+
+    t_case = "a stream whose client left: writes say so";
+    c = open_conn();
+    feed(c, GET("/defer"));
+    d = last_deferral;
+    chopin_response_start(chopin_deferred_response(d), 200);
+    CHECK_EQ_INT(chopin_deferred_stream_start(d), 0);
+    chopin__conn_eof(&w, c, ECONNRESET);
+    CHECK_EQ_INT(chopin_deferred_stream_write(d, "x", 1), -1);
+    chopin_deferred_finish(d);
+    chopin__worker_wake_event(&w);
+}
+
 static void test_worker_end(void) {
     t_case = "a worker that ends orphans the deferrals still being written; their handlers free them";
     chopin_conn *c = open_conn();
@@ -420,6 +484,7 @@ int main(void) {
     w.metrics = &metrics;
     w.listen_fd = w.wake_fd = -1;
     CHECK_EQ_INT(chopin__worker_setup(&w), 0);
+    chopin__current_worker = &w; /* these calls come from the worker's own thread */
     test_keep_alive();
     test_partial_sends();
     test_backpressure();
@@ -431,6 +496,7 @@ int main(void) {
     test_deferred_client_gone();
     test_deferred_during_stop();
     test_deferred_cap();
+    test_streaming();
     test_worker_end();
     CHECK_EQ_INT(chopin__slab_used(&w.slab), 0);
     chopin__worker_teardown(&w);

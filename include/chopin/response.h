@@ -85,10 +85,32 @@ void chopin_deferred_finish(chopin_deferred *d);
 
 /* Watches a deferral: cancel(arg) runs at most once, on the worker thread,
  * when the answer is no longer wanted before it is finished (the client
- * left, deferred_timeout_ms passed, the shutdown deadline came); release(arg)
- * runs exactly once, on whichever thread frees the deferral (after finish).
- * Either may be NULL. Call before handing d to another thread. */
-void chopin_deferred_observe(chopin_deferred *d, void (*cancel)(void *arg), void (*release)(void *arg), void *arg);
+ * left, deferred_timeout_ms passed, the shutdown deadline came); drain(arg)
+ * runs on the worker thread when a stream that was told to wait (below) may
+ * write again; release(arg) runs exactly once, on whichever thread frees
+ * the deferral (after finish). Any may be NULL. Call before handing d to
+ * another thread. */
+void chopin_deferred_observe(chopin_deferred *d, void (*cancel)(void *arg), void (*drain)(void *arg),
+                             void (*release)(void *arg), void *arg);
+
+/* Streaming a deferred response: the body leaves piece by piece as the
+ * handler produces it, chunked (HTTP/1.1) or delimited by the close
+ * (HTTP/1.0). Only on the worker thread that owns the connection (an async
+ * handler's task between awaits, which runs there):
+ *
+ *     chopin_response *r = chopin_deferred_response(d);
+ *     chopin_response_start(r, 200);
+ *     chopin_response_header(r, "Content-Type", 12, "text/event-stream", 17);
+ *     chopin_deferred_stream_start(d);                  the head leaves now
+ *     chopin_deferred_stream_write(d, piece, n);        and each piece
+ *     chopin_deferred_finish(d);                        the end
+ *
+ * Both return 0 to go on, 1 when the client is not reading fast enough
+ * (more than max_pending_output is queued: wait for drain before the next
+ * write), or -1 when the connection is gone (or the call came from another
+ * thread). While streaming, deferred_timeout_ms counts from the last write. */
+int chopin_deferred_stream_start(chopin_deferred *d);
+int chopin_deferred_stream_write(chopin_deferred *d, const void *data, size_t n);
 
 /* The state the worker_start hook returned for the worker answering this
  * request (NULL without the hook, or for a deferred response's writer). */

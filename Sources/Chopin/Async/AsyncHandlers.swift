@@ -78,6 +78,8 @@ extension RawBody: @unchecked Sendable {}
 final class AsyncCall: Sendable {
     let task = Mutex<Task<Void, Never>?>(nil)
     let middlewareHeaders = Mutex<[(name: String, value: String)]>([])
+    /// A streamed response waiting for its client to read (``ResponseStream``).
+    let drainWaiter = Mutex<CheckedContinuation<Void, any Error>?>(nil)
 }
 
 /// The core's deferred response, handed to the task that finishes it.
@@ -96,14 +98,19 @@ extension Context {
         }
         let request = Request(copying: self)
         let call = AsyncCall()
-        chopin_deferred_observe(d, cancelAsyncCall, releaseAsyncCall, Unmanaged.passRetained(call).toOpaque())
+        chopin_deferred_observe(
+            d, cancelAsyncCall, drainAsyncCall, releaseAsyncCall, Unmanaged.passRetained(call).toOpaque())
         let deferral = Deferral(pointer: d)
         let task = Task(executorPreference: executor) {
             let writer = ResponseWriter(chopin_deferred_response(deferral.pointer))
             do {
                 var response = try await body(request)
                 response.headers += call.middlewareHeaders.withLock { $0 }
-                response.write(to: writer)
+                if case .stream(let produce) = response.body {
+                    await stream(response, produce, writer, deferral, call, request)
+                } else {
+                    response.write(to: writer)
+                }
             } catch {
                 answerThrown(error, writer, method: request.method, route: request.route)
             }
@@ -117,6 +124,31 @@ extension Context {
 private let cancelAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
     guard let arg else { return }
     Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().task.withLock { $0?.cancel() }
+}
+
+/// Sends a streamed response's head, then lets `produce` write its pieces.
+/// Once the head is out there is no status left to change: a stream that
+/// throws just ends (logged unless the client left or it was cancelled).
+private func stream(
+    _ response: Response, _ produce: @Sendable (ResponseStream) async throws -> Void, _ writer: ResponseWriter,
+    _ deferral: Deferral, _ call: AsyncCall, _ request: Request
+) async {
+    writer.start(response.status)
+    if let contentType = response.contentType { writer.header("Content-Type", contentType) }
+    for h in response.headers { writer.header(h.name, h.value) }
+    guard chopin_deferred_stream_start(deferral.pointer) >= 0 else { return }
+    do {
+        try await produce(ResponseStream(deferral: deferral, call: call))
+    } catch is CancellationError {
+    } catch is ResponseStream.Closed {
+    } catch {
+        logError("\(request.method) \(request.route): stream ended by \(error)")
+    }
+}
+
+private let drainAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
+    guard let arg else { return }
+    Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().resumeDrainWaiter()
 }
 
 private let releaseAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
