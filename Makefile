@@ -72,9 +72,16 @@ test-c: $(addprefix $(BUILD)/tests/,$(TEST_UNITS) $(TEST_NET)) $(BUILD)/chopin-h
 
 test: test-swift fuzz-smoke test-c
 
+# The Swift tests run against a private PostgreSQL server (scripts/pg.sh),
+# started here and stopped whatever happens.
 test-swift:
-	@if command -v swift >/dev/null 2>&1; then swift test; \
-	else echo "swift not found: the Swift tests need the Swift 6.3 toolchain (see README)"; exit 1; fi
+	@if ! command -v swift >/dev/null 2>&1; then \
+	    echo "swift not found: the Swift tests need the Swift 6.3 toolchain (see README)"; exit 1; fi; \
+	pg=$$(mktemp -d /tmp/chopin-pg.XXXXXX); \
+	trap 'bash scripts/pg.sh stop '"$$pg" EXIT; \
+	url=$$(bash scripts/pg.sh start "$$pg" $$((20000 + RANDOM % 20000))) || exit 1; \
+	echo "PostgreSQL for the tests: $$url"; \
+	CHOPIN_TEST_DATABASE_URL=$$url swift test
 
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \

@@ -16,7 +16,10 @@ let package = Package(
         .library(name: "ChopinJSON", targets: ["ChopinJSON"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/swiftlang/swift-syntax.git", exact: "603.0.1")
+        .package(url: "https://github.com/swiftlang/swift-syntax.git", exact: "603.0.1"),
+        // Only the example's database routes use these; no product of Chopin does.
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -56,9 +59,20 @@ let package = Package(
             dependencies: ["Chopin", "ChopinJSON"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // chopin-example's /db and /queries (TechEmpower's World table over
+        // postgres-nio), kept apart so that nothing else builds postgres-nio.
+        .target(
+            name: "ChopinExampleDatabase",
+            dependencies: [
+                "Chopin", "ChopinJSON",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "chopin-example",
-            dependencies: ["Chopin", "ChopinExampleRoutes"],
+            dependencies: ["Chopin", "ChopinExampleRoutes", "ChopinExampleDatabase"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
@@ -72,7 +86,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChopinTests",
-            dependencies: ["Chopin", "ChopinJSON", "ChopinExampleRoutes", "CMallocCounter"],
+            dependencies: ["Chopin", "ChopinJSON", "ChopinExampleRoutes", "ChopinExampleDatabase", "CMallocCounter"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(

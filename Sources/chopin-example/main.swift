@@ -1,9 +1,13 @@
 // chopin-example: the example server the README's run command starts.
 // Its routes (/plaintext, /json, /user/:id, /echo, /users, /search,
-// /static/*path, /fail) live in ChopinExampleRoutes, shared with the tests
-// and the benchmarks; this file reads the flags and serves them.
+// /static/*path, /fail, /async/json, /sleep, /events) live in
+// ChopinExampleRoutes, shared with the tests and the benchmarks; /db and
+// /queries in ChopinExampleDatabase, on the PostgreSQL server that
+// CHOPIN_DATABASE_URL names (503 without it). This file reads the flags and
+// serves them.
 // Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--host ADDR]
 import Chopin
+import ChopinExampleDatabase
 import ChopinExampleRoutes
 
 #if canImport(Glibc)
@@ -38,8 +42,22 @@ while let flag = args.popFirst() {
     }
 }
 
+let router = exampleRouter()
+var database: WorldDatabase?
+if let url = getenv("CHOPIN_DATABASE_URL").map({ String(cString: $0) }), !url.isEmpty {
+    do {
+        let db = try WorldDatabase(url: url)
+        // The connection pool, for as long as the server runs: detached, as the
+        // main thread is about to block in serve().
+        Task.detached { await db.run() }
+        database = db
+    } catch {
+        usage("\(error)")
+    }
+}
+addDatabaseRoutes(to: router, database: database)
 do {
-    try Server(configuration: config).serve(exampleRouter())
+    try Server(configuration: config).serve(router)
 } catch {
     usage("\(error)")
 }
