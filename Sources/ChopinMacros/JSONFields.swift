@@ -129,11 +129,20 @@ extension String {
 }
 
 /// `text` as a Swift string literal, raw so that quotes and backslashes
-/// need no escaping: `#"a"b"#`.
+/// need no escaping: `#"a"b"#`. Control characters (a line break cannot
+/// stand in a one-line literal) are written as escapes: `#"a\#u{a}b"#`.
 func swiftLiteral(_ text: String) -> String {
     var hashes = "#"
     while text.contains("\"" + hashes) || text.contains("\\" + hashes) { hashes += "#" }
-    return hashes + "\"" + text + "\"" + hashes
+    var body = ""
+    for u in text.unicodeScalars {
+        if u.value < 0x20 || u.value == 0x7F {
+            body += "\\" + hashes + "u{" + String(u.value, radix: 16) + "}"
+        } else {
+            body.unicodeScalars.append(u)
+        }
+    }
+    return hashes + "\"" + body + "\"" + hashes
 }
 
 /// `key` as JSON writes it: quoted, escaped, then a colon.
