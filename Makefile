@@ -25,9 +25,12 @@ LIBS    := -l:liburing.a -lpthread
 FUZZ_CC      ?= $(shell command -v clang 2>/dev/null || echo /opt/swift/usr/bin/clang)
 SWIFTC       ?= $(shell command -v swiftc 2>/dev/null || echo /opt/swift/usr/bin/swiftc)
 FUZZ_SECONDS ?= 60
-# C targets (parser, chunked decoder) and Swift targets (JSON, router), the
-# latter built with swiftc -sanitize=fuzzer over the Chopin sources.
-FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_json fuzz_router
+# C targets (parser, chunked decoder) and Swift targets (JSON, router, the
+# code @JSON generates), the latter built with swiftc -sanitize=fuzzer over the
+# Chopin sources. swiftc cannot run the macro: fuzz_json_generated compiles its
+# committed expansion, which a test in ChopinMacrosTests keeps current.
+FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_json fuzz_router fuzz_json_generated
+FUZZ_SWIFT_EXTRA_fuzz_json_generated := fuzz/swift/GeneratedModels.swift
 SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift')
 
 TEST_UNITS := test_parse test_chunked test_write test_slab test_timer test_conn
@@ -92,11 +95,12 @@ $(BUILD)/fuzz/core/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	@$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer-no-link,address -c $< -o $@
 
-$(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router: $(BUILD)/fuzz/%: fuzz/swift/%.swift $(SWIFT_SRC) \
+$(BUILD)/fuzz/fuzz_json_generated: $(FUZZ_SWIFT_EXTRA_fuzz_json_generated)
+$(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router $(BUILD)/fuzz/fuzz_json_generated: $(BUILD)/fuzz/%: fuzz/swift/%.swift $(SWIFT_SRC) \
         $(patsubst Sources/CChopinCore/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC))
 	@echo "  SWIFTC $@"
 	@$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -module-name ChopinFuzz \
-	    -I include -Xcc -D_GNU_SOURCE $(SWIFT_SRC) $< $(BUILD)/fuzz/core/*.o -l:liburing.a -o $@ \
+	    -I include -Xcc -D_GNU_SOURCE $(SWIFT_SRC) $< $(FUZZ_SWIFT_EXTRA_$*) $(BUILD)/fuzz/core/*.o -l:liburing.a -o $@ \
 	    2> $@.log || { cat $@.log; exit 1; }
 
 fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
