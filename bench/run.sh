@@ -9,7 +9,13 @@
 # Every server is pinned to CPU $SERVER_CPU and wrk to CPU $WRK_CPU; servers
 # are interleaved round by round, each test has a warm-up. Results go to
 # bench/results/<time>/ and the latest table and chart to bench/results/.
+# Tests: plaintext, json, pipelined (plaintext 16 deep), asyncjson (Chopin's
+# /async/json, the /json body from an async handler; the peers' own /json,
+# whose handlers are async already) and db (/db, one World row from a private
+# PostgreSQL server, scripts/pg.sh; Chopin and Hummingbird, both on
+# postgres-nio 1.33.2 with a pool of 16).
 # Knobs: ROUNDS DURATION WARMUP CONNS DEPTH SERVER_CPU WRK_CPU IDLE_CONNS
+#        ONLY="chopin-epoll hummingbird" (servers) TESTS="json db" (tests)
 set -u
 WHAT=${1:-all}
 case $WHAT in all|matrix|allocs|syscalls|instructions|idle) ;; *) sed -n '2,7p' "$0"; exit 2 ;; esac
@@ -27,7 +33,7 @@ CONNS=${CONNS:-64}
 DEPTH=${DEPTH:-16}
 SERVER_CPU=${SERVER_CPU:-1}
 WRK_CPU=${WRK_CPU:-0}
-TESTS="plaintext json pipelined"
+TESTS=${TESTS:-"plaintext json pipelined asyncjson db"}
 OUT=$HERE/results/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT" "$ROOT/build/bench"
 HZ=$(getconf CLK_TCK)
@@ -70,6 +76,21 @@ SERVERS=(
     "hummingbird|9104|$HERE/peers/.build/release/hb-peer 9104"
 )
 [ -n "$HYPER" ] && SERVERS+=("hyper|9105|$HYPER 9105")
+if [ -n "${ONLY:-}" ]; then
+    kept=()
+    for entry in "${SERVERS[@]}"; do [[ " $ONLY " == *" ${entry%%|*} "* ]] && kept+=("$entry"); done
+    SERVERS=("${kept[@]}")
+fi
+
+# The path each test asks for on a server; none: the server has no such route.
+test_path() {  # server test
+    case $2 in
+    plaintext | pipelined) echo /plaintext ;;
+    json) echo /json ;;
+    asyncjson) [[ $1 == chopin* ]] && echo /async/json || echo /json ;;
+    db) [[ $1 == chopin* || $1 == hummingbird ]] && echo /db ;;
+    esac
+}
 
 # ---- helpers --------------------------------------------------------------------------
 SPID=""
@@ -109,6 +130,13 @@ requests_of() { awk '/requests in/ {print $1; exit}' "$1"; }
 
 # ---- the matrix ----------------------------------------------------------------------------
 if want matrix; then
+if [[ " $TESTS " == *" db "* ]]; then
+    PGDIR=$(mktemp -d /tmp/chopin-pg.XXXXXX)
+    trap 'bash "$ROOT/scripts/pg.sh" stop "$PGDIR"' EXIT
+    CHOPIN_DATABASE_URL=$(bash "$ROOT/scripts/pg.sh" start "$PGDIR" 55433) || exit 1
+    export CHOPIN_DATABASE_URL
+    log "PostgreSQL for /db: $CHOPIN_DATABASE_URL"
+fi
 echo "round,server,test,req_per_s,p50_ms,p99_ms,us_per_req,rss_mib,errors" > "$OUT/matrix.csv"
 for round in $(seq 1 "$ROUNDS"); do
     for entry in "${SERVERS[@]}"; do
@@ -116,8 +144,9 @@ for round in $(seq 1 "$ROUNDS"); do
         # shellcheck disable=SC2086
         start_server "$port" $cmd || { stop_server; FAILED=1; continue; }
         for test in $TESTS; do
-            url=http://127.0.0.1:$port/plaintext; pipe=0
-            [ "$test" = json ] && url=http://127.0.0.1:$port/json
+            path=$(test_path "$name" "$test")
+            [ -n "$path" ] || continue
+            url=http://127.0.0.1:$port$path; pipe=0
             [ "$test" = pipelined ] && pipe=1
             wrk_run "$WARMUP" "$url" $pipe > /dev/null 2>&1
             f=$OUT/r$round-$name-$test.txt

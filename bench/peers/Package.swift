@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // The Swift peers Chopin is measured against: a plain SwiftNIO NIOHTTP1 server
 // and a Hummingbird 2 server, each on one event loop, serving the same
-// /plaintext and /json as chopin-example.
+// /plaintext and /json as chopin-example; Hummingbird also /db.
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        // The same postgres-nio as chopin-example's /db.
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
     ],
     targets: [
         .executableTarget(
@@ -22,7 +24,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "hb-peer",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
     ]
 )

@@ -1,16 +1,53 @@
-// hb-peer PORT: Hummingbird 2 on one event loop, the same two routes.
+// hb-peer PORT: Hummingbird 2 on one event loop, the same routes as
+// chopin-example: /plaintext, /json, and /db (one random World row, through
+// postgres-nio with a pool of 16, as chopin-example) when CHOPIN_DATABASE_URL
+// (postgres://USER@HOST:PORT/DATABASE) is set.
+import Foundation
 import Hummingbird
+import Logging
 import NIOPosix
+import PostgresNIO
 
 struct Message: ResponseEncodable { let message: String }
+struct World: ResponseEncodable {
+    let id: Int32
+    let randomNumber: Int32
+}
 
 let port = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 8082 : 8082
+let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let router = Router()
 router.get("plaintext") { _, _ -> String in "Hello, World!" }
 router.get("json") { _, _ -> Message in Message(message: "Hello, World!") }
+
+var database: PostgresClient?
+if let url = ProcessInfo.processInfo.environment["CHOPIN_DATABASE_URL"], let parts = URLComponents(string: url) {
+    var config = PostgresClient.Configuration(
+        host: parts.host ?? "127.0.0.1", port: parts.port ?? 5432, username: parts.user ?? "postgres",
+        password: parts.password, database: String(parts.path.dropFirst()), tls: .disable)
+    config.options.maximumConnections = 16
+    let client = PostgresClient(configuration: config, eventLoopGroup: group, backgroundLogger: Logger(label: "db"))
+    database = client
+    router.get("db") { _, _ -> World in
+        let id = Int32.random(in: 1...10_000)
+        let rows = try await client.query("SELECT id, randomnumber FROM world WHERE id = \(id)")
+        for try await (id, number) in rows.decode((Int32, Int32).self) { return World(id: id, randomNumber: number) }
+        throw HTTPError(.notFound)
+    }
+}
+
 let app = Application(
     router: router,
     configuration: .init(address: .hostname("127.0.0.1", port: port)),
-    eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: 1))
+    eventLoopGroupProvider: .shared(group)
 )
-try await app.runService()
+if let database {
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { await database.run() }
+        tasks.addTask { try await app.runService() }
+        try await tasks.next()
+        tasks.cancelAll()
+    }
+} else {
+    try await app.runService()
+}
