@@ -12,6 +12,8 @@
 #   make deps       install what building and testing need (idempotent)
 
 SHELL   := /bin/bash
+# Swift where the README says it may be: on PATH, or at /opt/swift.
+export PATH := $(PATH):/opt/swift/usr/bin
 CC      ?= cc
 BUILD   := build
 CORE_SRC := $(wildcard Sources/CChopinCore/*.c)
