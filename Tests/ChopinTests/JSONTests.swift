@@ -117,6 +117,14 @@ struct Nested: Codable, Equatable {
         #expect(e.kind == .duplicateKey && e.path == "tags")
     }
 
+    /// As the decoders @JSON generates: a member nobody reads is skipped
+    /// unexamined, even twice (found by fuzz_json_generated, where the two
+    /// paths disagreed on `{"":1,"":2}` beside the known fields).
+    @Test func aDuplicateOfAMemberNobodyReadsIsSkipped() throws {
+        let body = #"{"tags":["a"],"x":1,"x":2}"#
+        #expect(try JSON.decode(Nested.Inner.self, from: Array(body.utf8)) == .init(tags: ["a"], score: nil))
+    }
+
     @Test func theCodableDecoderReadsMembersInAnyOrderAndSkipsUnknownOnes() throws {
         let body = #"{"score":2.5,"x":{"y":[null,"\u00e9"]},"tags":["a\n"]}"#
         #expect(try JSON.decode(Nested.Inner.self, from: Array(body.utf8)) == .init(tags: ["a\n"], score: 2.5))

@@ -22,16 +22,15 @@ final class DirectObject {
         base = r.base
         var more = try r.beginObject()
         while more {
-            let at = r.offset
             let key = try r.readKey()
             r.skipSpace()
             let bytes = key.unescaped
             let first = key.count > 0 ? (bytes?[0] ?? key.base[0]) : 0
             let last = key.count > 0 ? (bytes?[key.count - 1] ?? key.base[key.count - 1]) : 0
             let signature = UInt64(key.count) | UInt64(first) << 40 | UInt64(last) << 48
-            for (i, m) in members.enumerated() where m.signature == signature && name(i, equals: key) {
-                throw JSONDecodingError(.duplicateKey, "duplicate key", offset: at).at(key: key.string)
-            }
+            // Duplicates are looked for when a member is read (duplicated),
+            // not here: a member nobody reads is skipped unseen, as the
+            // decoders @JSON generates skip it.
             if let bytes { escaped[members.count] = bytes }
             members.append(Member(keyStart: key.base - base, keyCount: key.count, value: r.offset, signature: signature))
             try r.skipValue()
@@ -39,12 +38,14 @@ final class DirectObject {
         }
     }
 
-    private func name(_ i: Int, equals key: JSONMemberName) -> Bool {
+    /// Another member with member i's name, if any: a member named twice
+    /// is refused when it is read (400), whichever occurrence was meant.
+    func duplicate(of i: Int) -> Int? {
         let m = members[i]
-        return withName(i) { a in
-            if let u = key.unescaped { return a.elementsEqual(u) }
-            return a.elementsEqual(UnsafeBufferPointer(start: key.base, count: key.count))
-        } && m.keyCount == key.count
+        for j in members.indices where j != i && members[j].signature == m.signature {
+            if withName(i, { a in withName(j) { b in a.elementsEqual(b) } }) { return j }
+        }
+        return nil
     }
 
     private func withName<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
@@ -91,6 +92,10 @@ struct DirectKeyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private func value(_ key: Key) throws -> Int {
         guard let i = object.find(key.stringValue) else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing field"))
+        }
+        if let j = object.duplicate(of: i) {
+            throw JSONDecodingError(.duplicateKey, "duplicate key", offset: object.members[j].keyStart)
+                .at(key: key.stringValue)
         }
         return object.members[i].value
     }
