@@ -3,8 +3,10 @@
 #   make run        the Swift example server chopin-example on :8080 (PORT=, WORKERS=, BACKEND=)
 #   make run-c      the C example server chopin-hello, same flags
 #   make test       every test: C units + integration under ASan/UBSan on both
-#                   backends, a short fuzz run, and the Swift tests
-#   make fuzz       the fuzzers (parser, chunked, JSON, router) for FUZZ_SECONDS each (default 60)
+#                   backends, a short fuzz run, and the Swift tests (against a
+#                   private PostgreSQL server, scripts/pg.sh)
+#   make fuzz       the fuzzers (parser, chunked, JSON, router, @JSON's generated code)
+#                   for FUZZ_SECONDS each (default 60)
 #   make bench      Chopin against SwiftNIO, Hummingbird and hyper, plus per-request costs
 #                   (QUICK=1 for a smoke run of a few seconds a server); not part of make test
 #   make bench-allocs | bench-syscalls | bench-instructions | bench-idle | bench-matrix   one part alone
