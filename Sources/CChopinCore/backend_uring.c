@@ -185,6 +185,8 @@ static void cancel_op(uring_state *s, uint64_t target, int flags) {
 /* A completion that ends its operation (a multishot one ends without F_MORE). */
 static int final_cqe(const struct io_uring_cqe *cqe) { return !(cqe->flags & IORING_CQE_F_MORE); }
 
+static int ur_cancel(chopin_worker *w, chopin_conn *c);
+
 /* Cancels what is left and reaps completions until the kernel has handed
  * back every operation, so that nothing still points into the buffers
  * about to be freed. Returns how many are still out after DRAIN_MS. */
@@ -192,14 +194,9 @@ static uint64_t drain(chopin_worker *w) {
     uring_state *s = w->backend;
     if (s->accepts_armed) cancel_op(s, ud(OP_ACCEPT, NULL), IORING_ASYNC_CANCEL_ALL);
     if (s->wake_armed) cancel_op(s, ud(OP_WAKE, NULL), 0);
-    for (uint32_t i = 0; w->conns && i < w->slab.fresh; i++) {
-        chopin_conn *c = &w->conns[i];
-        if (c->pending_ops) {
-            cancel_op(s, ud(OP_RECV, c), 0);
-            cancel_op(s, ud(OP_SEND, c), 0);
-            cancel_op(s, ud(OP_POLL, c), 0);
-        }
-    }
+    /* Slots closed at the deadline had theirs cancelled then; again does no harm. */
+    for (uint32_t i = 0; w->conns && i < w->slab.fresh; i++)
+        if (w->conns[i].pending_ops) ur_cancel(w, &w->conns[i]);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (s->inflight) {

@@ -433,6 +433,18 @@ static void settle(chopin_worker *w, chopin_conn *c) {
     arm_timer(w, c);
 }
 
+/* A deferred answer (or what stands in for it) is queued: the requests that
+ * waited behind it are taken next, or, when it was the connection's last,
+ * they go unanswered and the close lingers if there were any. */
+static void after_deferred_answer(chopin_worker *w, chopin_conn *c, int last) {
+    if (last) {
+        close_after_response(w, c, c->in.len > 0);
+        c->in.len = 0;
+    } else {
+        c->state = CONN_HEAD; /* CF_PENDING_INPUT is still set: what waited is taken next */
+    }
+}
+
 /* DEFERRED past deferred_timeout_ms: the handler is cancelled and the client
  * gets 503 in its place; requests behind it go on as usual. */
 static void answer_unavailable(chopin_worker *w, chopin_conn *c) {
@@ -451,12 +463,7 @@ static void answer_unavailable(chopin_worker *w, chopin_conn *c) {
     static const char body[] = "the handler did not answer in time\n";
     chopin_response_send(&res, 503, "text/plain", body, sizeof body - 1);
     count_status(w, 503);
-    if (close) {
-        close_after_response(w, c, c->in.len > 0);
-        c->in.len = 0;
-    } else {
-        c->state = CONN_HEAD; /* CF_PENDING_INPUT is still set: what waited is taken next */
-    }
+    after_deferred_answer(w, c, close);
 }
 
 /* ---- events ---------------------------------------------------------------------------- */
@@ -604,12 +611,7 @@ static void end_stream(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
         chopin__conn_close(w, c);
         return;
     }
-    if (d->res.close || w->stopping) {
-        close_after_response(w, c, c->in.len > 0);
-        c->in.len = 0;
-    } else {
-        c->state = CONN_HEAD;
-    }
+    after_deferred_answer(w, c, d->res.close || w->stopping);
     settle(w, c);
 }
 
@@ -632,13 +634,7 @@ void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferre
         chopin__conn_close(w, c);
         return;
     }
-    if (d->res.close) {
-        /* Requests that waited behind it go unanswered. */
-        close_after_response(w, c, c->in.len > 0);
-        c->in.len = 0;
-    } else {
-        c->state = CONN_HEAD; /* CF_PENDING_INPUT is still set: what waited is taken next */
-    }
+    after_deferred_answer(w, c, d->res.close);
     settle(w, c);
 }
 

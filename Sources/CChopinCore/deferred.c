@@ -57,15 +57,19 @@ void chopin__deferral_free(chopin_deferred *d) {
     free(d);
 }
 
+/* The connection still waiting for d's answer, or NULL (worker thread). */
+static chopin_conn *waiting_conn(chopin_worker *w, chopin_deferred *d) {
+    if (d->conn_idx == CHOPIN_NIL) return NULL;
+    chopin_conn *c = chopin__conn_lookup(w, d->conn_idx, d->conn_gen);
+    return c && c->deferral == d ? c : NULL;
+}
+
 /* The connection a streaming call is for: on its worker's thread, still
  * wanted, not finished. NULL otherwise. */
 static chopin_conn *stream_conn(chopin_deferred *d) {
-    chopin_worker *w = d->worker;
-    if (chopin__current_worker != w || atomic_load_explicit(&d->state, memory_order_relaxed) != D_PENDING ||
-        d->conn_idx == CHOPIN_NIL)
+    if (chopin__current_worker != d->worker || atomic_load_explicit(&d->state, memory_order_relaxed) != D_PENDING)
         return NULL;
-    chopin_conn *c = chopin__conn_lookup(w, d->conn_idx, d->conn_gen);
-    return c && c->deferral == d ? c : NULL;
+    return waiting_conn(d->worker, d);
 }
 
 int chopin_deferred_stream_start(chopin_deferred *d) {
@@ -139,8 +143,8 @@ void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d) {
 void chopin__deferral_done(chopin_worker *w, chopin_deferred *d) {
     wait_pushed(d);
     unlink_deferral(w, d);
-    chopin_conn *c = d->conn_idx == CHOPIN_NIL ? NULL : chopin__conn_lookup(w, d->conn_idx, d->conn_gen);
-    if (c && c->deferral == d) chopin__conn_deferred_done(w, c, d);
+    chopin_conn *c = waiting_conn(w, d);
+    if (c) chopin__conn_deferred_done(w, c, d);
     chopin__deferral_free(d);
     chopin__worker_capacity_freed(w);
 }

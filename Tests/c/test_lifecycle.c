@@ -74,6 +74,21 @@ static size_t read_huge(client *c, int mb_per_s, size_t stop_after) {
     return got;
 }
 
+/* Milliseconds from `since` until the server has closed more connections
+ * than `before` counts (with `by_timeout`, also counted more timeouts), or
+ * -1 when that did not happen within limit_ms; *now gets the metrics of
+ * that moment. */
+static int64_t ms_until_closed(chopin_server *srv, const chopin_metrics *before, int by_timeout, uint64_t since,
+                               int limit_ms, chopin_metrics *now) {
+    while (now_ms() - since < (uint64_t)limit_ms) {
+        chopin_server_metrics(srv, now);
+        if (now->closed > before->closed && (!by_timeout || now->timeouts > before->timeouts))
+            return (int64_t)(now_ms() - since);
+        usleep(5000);
+    }
+    return -1;
+}
+
 static void test_slow_reader(void) {
     chopin_config cfg = fixture_config(app);
     cfg.write_timeout_ms = 300;
@@ -97,19 +112,9 @@ static void test_slow_reader(void) {
     client_connect(&ca, port);
     SEND(&ca, "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n");
     got = read_huge(&ca, 0, 1u << 20);
-    uint64_t stopped = now_ms();
-    uint64_t cut = 0;
-    while (now_ms() - stopped < 3000) {
-        chopin_server_metrics(srv, &m1);
-        if (m1.timeouts > m0.timeouts && m1.closed > m0.closed) {
-            cut = now_ms() - stopped;
-            break;
-        }
-        usleep(10000);
-    }
-    CHECK(cut > 0, "closed after the reader stopped");
-    CHECK(cut < 1500, "within %llu ms of stopping (timeout 300 ms, socket buffers drain first)",
-          (unsigned long long)cut);
+    int64_t cut = ms_until_closed(srv, &m0, 1, now_ms(), 3000, &m1);
+    CHECK(cut >= 0, "closed by the write timeout after the reader stopped");
+    CHECK(cut < 1500, "within %lld ms of stopping (timeout 300 ms, socket buffers drain first)", (long long)cut);
     got += read_huge(&ca, 0, 0);
     CHECK(got < HUGE_SIZE, "the rest was not sent (%zu bytes in all)", got);
     client_close(&ca);
@@ -172,17 +177,9 @@ static void test_lingering_close(void) {
     CHECK(client_read_response(&ca, &r, 2000, 0) == 0 && r.status == 413, "status %d", r.status);
     uint64_t t0 = now_ms();
     CHECK(clean_eof(&ca, 2000), "the FIN comes at once");
-    uint64_t closed_after = 0;
-    while (now_ms() - t0 < 3000) {
-        chopin_server_metrics(srv, &m1);
-        if (m1.closed > m0.closed) {
-            closed_after = now_ms() - t0;
-            break;
-        }
-        usleep(10000);
-    }
-    CHECK(closed_after >= 200 && closed_after < 1500, "closed %llu ms after the response (linger 300 ms)",
-          (unsigned long long)closed_after);
+    int64_t closed_after = ms_until_closed(srv, &m0, 0, t0, 3000, &m1);
+    CHECK(closed_after >= 200 && closed_after < 1500, "closed %lld ms after the response (linger 300 ms)",
+          (long long)closed_after);
     CHECK(m1.timeouts == m0.timeouts, "the end of lingering is not counted as a timeout");
     client_close(&ca);
 
@@ -283,17 +280,9 @@ static void test_client_gone_while_deferred(void) {
     SEND(&ca, "GET /slow-defer HTTP/1.1\r\nHost: t\r\n\r\n");
     usleep(50000);
     client_close(&ca);
-    uint64_t t0 = now_ms(), closed_after = 0;
-    while (now_ms() - t0 < 1000) {
-        chopin_server_metrics(srv, &m1);
-        if (m1.closed > m0.closed) {
-            closed_after = now_ms() - t0;
-            break;
-        }
-        usleep(5000);
-    }
-    CHECK(m1.closed > m0.closed && closed_after < 250, "closed %llu ms after the client left (the answer takes 400)",
-          (unsigned long long)closed_after);
+    int64_t closed_after = ms_until_closed(srv, &m0, 0, now_ms(), 1000, &m1);
+    CHECK(closed_after >= 0 && closed_after < 250, "closed %lld ms after the client left (the answer takes 400)",
+          (long long)closed_after);
     pthread_join(late_thread, NULL);
 
     t_case = "a client that half-closes after more requests still gets every answer";
