@@ -134,14 +134,16 @@ static int ep_cancel(chopin_worker *w, chopin_conn *c) {
 
 static void accept_ready(chopin_worker *w) {
     for (int i = 0; i < ACCEPT_BATCH && w->accepting; i++) {
-        int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage addr;
+        socklen_t addr_len = sizeof addr;
+        int fd = accept4(w->listen_fd, (struct sockaddr *)&addr, &addr_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             int err = errno;
             if (err == EINTR || err == ECONNABORTED) continue;
             if (err != EAGAIN) chopin__worker_accept_failed(w, err);
             return;
         }
-        chopin__worker_accepted(w, fd);
+        chopin__worker_accepted(w, fd, &addr, addr_len);
     }
 }
 

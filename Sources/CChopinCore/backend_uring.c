@@ -63,6 +63,12 @@ typedef struct uring_state {
     uint64_t wake_val;
     int wake_armed;
     uint32_t accepts_armed;
+    /* Each accept in flight writes its client's address into its own slot
+     * (named by the low bits of its user_data), so the address comes with
+     * the completion instead of costing a getpeername. */
+    uint32_t accept_slots_busy; /* bit i: slot i has an accept in flight */
+    struct sockaddr_storage accept_addr[MAX_ACCEPTS];
+    socklen_t accept_addr_len[MAX_ACCEPTS];
     uint64_t inflight; /* operations whose last completion has not come yet */
     uint32_t *rearm;   /* connections whose multishot recv ended on ENOBUFS */
     uint32_t nrearm;
@@ -187,12 +193,18 @@ static int final_cqe(const struct io_uring_cqe *cqe) { return !(cqe->flags & IOR
 
 static int ur_cancel(chopin_worker *w, chopin_conn *c);
 
+/* Cancels every accept in flight (one user_data per address slot). */
+static void cancel_accepts(uring_state *s) {
+    for (uint32_t slot = 0; slot < MAX_ACCEPTS; slot++)
+        if (s->accept_slots_busy & (1u << slot)) cancel_op(s, ud(OP_ACCEPT, NULL) | slot, 0);
+}
+
 /* Cancels what is left and reaps completions until the kernel has handed
  * back every operation, so that nothing still points into the buffers
  * about to be freed. Returns how many are still out after DRAIN_MS. */
 static uint64_t drain(chopin_worker *w) {
     uring_state *s = w->backend;
-    if (s->accepts_armed) cancel_op(s, ud(OP_ACCEPT, NULL), IORING_ASYNC_CANCEL_ALL);
+    cancel_accepts(s);
     if (s->wake_armed) cancel_op(s, ud(OP_WAKE, NULL), 0);
     /* Slots closed at the deadline had theirs cancelled then; again does no harm. */
     for (uint32_t i = 0; w->conns && i < w->slab.fresh; i++)
@@ -246,8 +258,12 @@ static int ur_accept_start(chopin_worker *w) {
     while (s->accepts_armed < MAX_ACCEPTS && s->accepts_armed < w->slab.nfree) {
         struct io_uring_sqe *sqe = get_sqe(s);
         if (!sqe) return -EBUSY;
-        io_uring_prep_accept(sqe, w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        io_uring_sqe_set_data64(sqe, ud(OP_ACCEPT, NULL));
+        uint32_t slot = (uint32_t)__builtin_ctz(~s->accept_slots_busy);
+        s->accept_addr_len[slot] = sizeof s->accept_addr[slot];
+        io_uring_prep_accept(sqe, w->listen_fd, (struct sockaddr *)&s->accept_addr[slot], &s->accept_addr_len[slot],
+                             SOCK_CLOEXEC);
+        io_uring_sqe_set_data64(sqe, ud(OP_ACCEPT, NULL) | slot);
+        s->accept_slots_busy |= 1u << slot;
         s->accepts_armed++;
     }
     return 0;
@@ -256,7 +272,7 @@ static int ur_accept_start(chopin_worker *w) {
 static void ur_accept_stop(chopin_worker *w) {
     uring_state *s = w->backend;
     w->accepting = 0;
-    if (s->accepts_armed) cancel_op(s, ud(OP_ACCEPT, NULL), IORING_ASYNC_CANCEL_ALL);
+    cancel_accepts(s);
 }
 
 static int arm_recv(chopin_worker *w, chopin_conn *c) {
@@ -378,9 +394,11 @@ static void on_poll(chopin_worker *w, chopin_conn *c, int res) {
 
 static void on_accept(chopin_worker *w, struct io_uring_cqe *cqe) {
     uring_state *s = w->backend;
+    uint32_t slot = (uint32_t)(cqe->user_data & 0xffffffffu) % MAX_ACCEPTS;
     s->accepts_armed--;
+    s->accept_slots_busy &= ~(1u << slot);
     if (cqe->res >= 0)
-        chopin__worker_accepted(w, cqe->res);
+        chopin__worker_accepted(w, cqe->res, &s->accept_addr[slot], s->accept_addr_len[slot]);
     else if (cqe->res != -ECANCELED)
         chopin__worker_accept_failed(w, -cqe->res);
     if (w->accepting && !w->accept_retry_ms) ur_accept_start(w);

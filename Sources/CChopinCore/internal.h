@@ -174,6 +174,7 @@ typedef struct chopin_conn {
     uint32_t head_parsed; /* length of the unfinished head at the last full parse */
     chopin_chunked chunk; /* progress through a chunked body */
     uint64_t requests;    /* served on this connection */
+    chopin_peer peer;     /* the client's address, recorded at accept */
 } chopin_conn;
 
 /* ---- backends ------------------------------------------------------------------
@@ -341,7 +342,10 @@ struct chopin_worker {
 };
 
 /* Called by backends. */
-void chopin__worker_accepted(chopin_worker *w, int fd);
+/* addr (may be NULL) is the client's address as accept returned it. */
+void chopin__worker_accepted(chopin_worker *w, int fd, const void *addr, uint32_t addr_len);
+/* Converts an accepted sockaddr into a chopin_peer (family 0 when unknown). */
+void chopin__peer_set(chopin_peer *out, const void *addr, uint32_t addr_len);
 void chopin__worker_accept_failed(chopin_worker *w, int err);
 void chopin__worker_wake_event(chopin_worker *w);
 void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len);

@@ -33,7 +33,7 @@ void chopin__worker_refresh_clock(chopin_worker *w) {
     }
 }
 
-void chopin__worker_accepted(chopin_worker *w, int fd) {
+void chopin__worker_accepted(chopin_worker *w, int fd, const void *addr, uint32_t addr_len) {
     if (w->stopping) {
         close(fd);
         return;
@@ -50,6 +50,7 @@ void chopin__worker_accepted(chopin_worker *w, int fd) {
     c->idx = idx;
     c->gen = chopin__slab_gen(&w->slab, idx);
     chopin__conn_open(w, c, fd);
+    chopin__peer_set(&c->peer, addr, addr_len);
     CHOPIN_COUNT(w, accepted, 1);
     if (w->ops->conn_start(w, c) < 0) {
         chopin__conn_close(w, c);

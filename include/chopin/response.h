@@ -68,6 +68,20 @@ void chopin_response_close(chopin_response *res);
 /* The status written so far; 0 before chopin_response_start. */
 int chopin_response_status(const chopin_response *res);
 
+/* The address of the client a response answers, as recorded when its
+ * connection was accepted. family is 4 or 6 (0: unknown); addr holds 4 or
+ * 16 bytes in network order (an IPv4-mapped IPv6 address is given as IPv4);
+ * port is in host order. */
+typedef struct chopin_peer {
+    uint8_t family;
+    uint16_t port;
+    uint8_t addr[16];
+} chopin_peer;
+
+/* Fills *out with the client's address; 0, or -1 when it is not known (a
+ * deferred response's own writer: read it before deferring). */
+int chopin_response_peer(const chopin_response *res, chopin_peer *out);
+
 /* Defers the response: the handler returns now and the answer is written
  * later, from any thread, through chopin_deferred_response. Later pipelined
  * requests on the connection wait, so responses still leave in order.
