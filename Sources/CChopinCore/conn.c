@@ -30,13 +30,6 @@ static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 static size_t pending_output(const chopin_conn *c) { return (size_t)c->out.len + (c->tx.len - c->tx.off); }
 static int output_queued(const chopin_conn *c) { return c->out.len > 0 || (c->flags & CF_SENDING); }
 
-static void count_status(chopin_worker *w, int status) {
-    if (status >= 500)
-        CHOPIN_COUNT(w, responses_5xx, 1);
-    else if (status >= 400)
-        CHOPIN_COUNT(w, responses_4xx, 1);
-}
-
 /* ---- timers ------------------------------------------------------------------ */
 
 static void set_timer(chopin_worker *w, chopin_conn *c, timer_kind k, uint32_t ms, int restart) {
@@ -84,7 +77,7 @@ static void fail(chopin_worker *w, chopin_conn *c, int status) {
     chopin_response res;
     chopin__response_init(&res, &c->out, &w->pool, w->date, 0, 1, 0);
     chopin__response_error(&res, status);
-    count_status(w, status);
+    chopin__metrics_status(w, status);
     close_after_response(w, c, 1);
 }
 
@@ -126,12 +119,13 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
         /* Later pipelined requests wait in `in` until the answer comes back. */
         c->state = CONN_DEFERRED;
         c->deferral = res.deferral;
+        c->deferral->started_ms = w->now_ms;
         c->flags |= CF_PENDING_INPUT;
         c->timer = TK_NONE; /* the handler's deadline starts now */
         return 0;
     }
     chopin__response_finish(&res);
-    count_status(w, res.status);
+    chopin__metrics_answered(w, res.status, w->now_ms);
     c->state = CONN_HEAD;
     return res.close;
 }
@@ -462,7 +456,7 @@ static void answer_unavailable(chopin_worker *w, chopin_conn *c) {
                           d->res.http10_keep_alive && !close);
     static const char body[] = "the handler did not answer in time\n";
     chopin_response_send(&res, 503, "text/plain", body, sizeof body - 1);
-    count_status(w, 503);
+    chopin__metrics_answered(w, 503, d->started_ms);
     after_deferred_answer(w, c, close);
 }
 
@@ -618,7 +612,7 @@ static void end_stream(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
 void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
     if (!chopin__conn_open_p(c) || c->state != CONN_DEFERRED || c->deferral != d) return;
     c->deferral = NULL;
-    count_status(w, d->res.status);
+    chopin__metrics_answered(w, d->res.status, d->started_ms);
     if (d->streaming) {
         end_stream(w, c, d);
         return;

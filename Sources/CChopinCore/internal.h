@@ -111,9 +111,21 @@ typedef struct chopin_worker_metrics {
     uint64_t requests, bytes_in, bytes_out, accepted, closed;
     uint64_t responses_4xx, responses_5xx, parse_errors, timeouts;
     uint64_t buffer_bytes, recv_buffer_waits;
+    /* The latency histogram (metrics.c), on cache lines of its own. */
+    uint64_t latency[CHOPIN_LATENCY_BUCKETS] __attribute__((aligned(CHOPIN_CACHELINE)));
+    uint64_t latency_sum_ms;
 } __attribute__((aligned(CHOPIN_CACHELINE))) chopin_worker_metrics;
 
 #define CHOPIN_COUNT(w, field, n) __atomic_store_n(&(w)->metrics->field, (w)->metrics->field + (n), __ATOMIC_RELAXED)
+
+/* A response is queued (metrics.c): counts its status class. answered also
+ * records its latency, from started_ms (the loop clock when its request was
+ * dispatched) to now. */
+typedef struct chopin_worker chopin_worker; /* (a C11 repeat of the one below) */
+void chopin__metrics_status(chopin_worker *w, int status);
+void chopin__metrics_answered(chopin_worker *w, int status, uint64_t started_ms);
+/* The server's blocks, for the readers in metrics.c (server.c). */
+const chopin_worker_metrics *chopin__server_metrics_blocks(const chopin_server *s, uint32_t *count);
 
 /* ---- connections --------------------------------------------------------------
  * Only conn.c changes a connection's state and flags. A backend keeps its own
@@ -260,6 +272,7 @@ struct chopin_deferred {
     int _Atomic state;
     uint8_t cancelled;                         /* cancel already ran */
     uint8_t streaming;                         /* its head is out; pieces follow (worker thread) */
+    uint64_t started_ms;                       /* the loop clock at dispatch, for the latency histogram */
     void (*cancel)(void *arg);
     void (*drain)(void *arg);
     void (*release)(void *arg);

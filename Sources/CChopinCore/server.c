@@ -347,23 +347,7 @@ int chopin_server_run_until_signal(chopin_server *s) {
     return chopin_server_wait(s);
 }
 
-void chopin_server_metrics(const chopin_server *s, chopin_metrics *out) {
-    memset(out, 0, sizeof *out);
-    for (uint32_t i = 0; i < s->nworkers; i++) {
-        const chopin_worker_metrics *m = &s->metrics[i];
-#define SUM(f) out->f += __atomic_load_n(&m->f, __ATOMIC_RELAXED)
-        SUM(requests);
-        SUM(bytes_in);
-        SUM(bytes_out);
-        SUM(accepted);
-        SUM(closed);
-        SUM(responses_4xx);
-        SUM(responses_5xx);
-        SUM(parse_errors);
-        SUM(timeouts);
-        SUM(buffer_bytes);
-        SUM(recv_buffer_waits);
-#undef SUM
-    }
-    out->active = out->accepted - out->closed;
+const chopin_worker_metrics *chopin__server_metrics_blocks(const chopin_server *s, uint32_t *count) {
+    *count = s->nworkers;
+    return s->metrics;
 }

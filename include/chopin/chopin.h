@@ -3,6 +3,8 @@
 #define CHOPIN_H
 
 #include "chopin/http.h"
+#include "chopin/log.h"
+#include "chopin/metrics.h"
 #include "chopin/response.h"
 #include "chopin/server.h"
 

@@ -1,0 +1,79 @@
+/* metrics.c - the per-worker counters' one writer-side rule (the status
+ * classes and the latency histogram, recorded where a response is queued)
+ * and their lock-free readers.
+ *
+ * Only the owning worker writes its block, with relaxed stores and no
+ * read-modify-write; any thread reads with relaxed loads. Nothing here
+ * takes a lock or a clock reading: latency comes from the loop clock the
+ * worker already keeps. */
+#include "internal.h"
+
+#include <string.h>
+
+/* Milliseconds; Prometheus' usual shape (1-2.5-5 per decade) up to 10 s. */
+static const uint32_t bounds_ms[CHOPIN_LATENCY_BUCKETS - 1] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+
+uint32_t chopin_latency_bound_ms(uint32_t bucket) {
+    return bucket < CHOPIN_LATENCY_BUCKETS - 1 ? bounds_ms[bucket] : UINT32_MAX;
+}
+
+void chopin__metrics_status(chopin_worker *w, int status) {
+    if (status >= 500)
+        CHOPIN_COUNT(w, responses_5xx, 1);
+    else if (status >= 400)
+        CHOPIN_COUNT(w, responses_4xx, 1);
+}
+
+void chopin__metrics_answered(chopin_worker *w, int status, uint64_t started_ms) {
+    chopin__metrics_status(w, status);
+    uint64_t ms = w->now_ms > started_ms ? w->now_ms - started_ms : 0;
+    uint32_t b = 0; /* most answers land in the first bucket: the scan is short */
+    while (b < CHOPIN_LATENCY_BUCKETS - 1 && ms > bounds_ms[b]) b++;
+    CHOPIN_COUNT(w, latency[b], 1);
+    CHOPIN_COUNT(w, latency_sum_ms, ms);
+}
+
+int chopin_server_worker_metrics(const chopin_server *srv, uint32_t worker, chopin_metrics *out,
+                                 chopin_latency *latency) {
+    uint32_t n;
+    const chopin_worker_metrics *blocks = chopin__server_metrics_blocks(srv, &n);
+    if (worker >= n) return -1;
+    const chopin_worker_metrics *m = &blocks[worker];
+#define LOAD(f) __atomic_load_n(&m->f, __ATOMIC_RELAXED)
+    memset(out, 0, sizeof *out);
+    out->requests = LOAD(requests);
+    out->bytes_in = LOAD(bytes_in);
+    out->bytes_out = LOAD(bytes_out);
+    out->accepted = LOAD(accepted);
+    out->closed = LOAD(closed);
+    out->responses_4xx = LOAD(responses_4xx);
+    out->responses_5xx = LOAD(responses_5xx);
+    out->parse_errors = LOAD(parse_errors);
+    out->timeouts = LOAD(timeouts);
+    out->buffer_bytes = LOAD(buffer_bytes);
+    out->recv_buffer_waits = LOAD(recv_buffer_waits);
+    /* closed was loaded after accepted, so it cannot run ahead of it for
+     * long; clamp rather than wrap if it does. */
+    out->active = out->accepted > out->closed ? out->accepted - out->closed : 0;
+    if (latency) {
+        for (uint32_t b = 0; b < CHOPIN_LATENCY_BUCKETS; b++) latency->buckets[b] = LOAD(latency[b]);
+        latency->sum_ms = LOAD(latency_sum_ms);
+    }
+#undef LOAD
+    return 0;
+}
+
+_Static_assert(sizeof(chopin_metrics) % sizeof(uint64_t) == 0, "chopin_metrics holds uint64_t fields only");
+
+void chopin_server_metrics(const chopin_server *srv, chopin_metrics *out) {
+    memset(out, 0, sizeof *out);
+    chopin_metrics one;
+    for (uint32_t i = 0; chopin_server_worker_metrics(srv, i, &one, NULL) == 0; i++) {
+        uint64_t *sum = (uint64_t *)out;
+        const uint64_t *add = (const uint64_t *)&one;
+        /* chopin_metrics is uint64_t fields only: sum them as an array. */
+        for (size_t f = 0; f < sizeof *out / sizeof(uint64_t); f++) sum[f] += add[f];
+    }
+}
+
+uint32_t chopin_response_worker_id(const chopin_response *res) { return res->worker ? res->worker->id : 0; }
