@@ -11,6 +11,8 @@
  * States (enum conn_state) and the transitions between them:
  *
  *   HEAD --head parsed, body incomplete--> BODY --body complete--> handler
+ *   HEAD --head parsed, body_stream hook says so--> handler, then the body
+ *        arrives piece by piece beside DEFERRED or HEAD (CF_BODY_STREAM)
  *   handler --deferred--> DEFERRED --answer arrives--> HEAD
  *   handler --answered--> HEAD (keep-alive) | CLOSING (last response)
  *   any --bad input, limit, 408--> CLOSING (close_after_response)
@@ -45,6 +47,10 @@ static void arm_timer(chopin_worker *w, chopin_conn *c) {
         set_timer(w, c, TK_WRITE, cfg->write_timeout_ms, 0); /* restarted by each send's progress */
         return;
     }
+    if ((c->flags & (CF_BODY_STREAM | CF_BODY_FULL)) == CF_BODY_STREAM) {
+        set_timer(w, c, TK_BODY, cfg->body_timeout_ms, 0); /* restarted by each piece */
+        return;
+    }
     switch (c->state) {
     case CONN_DEFERRED: set_timer(w, c, TK_DEFERRED, cfg->deferred_timeout_ms, 0); break;
     case CONN_BODY: set_timer(w, c, TK_BODY, cfg->body_timeout_ms, 0); break;
@@ -66,7 +72,7 @@ static void arm_timer(chopin_worker *w, chopin_conn *c) {
  * reads the response instead of a reset. */
 static void close_after_response(chopin_worker *w, chopin_conn *c, int linger) {
     c->state = CONN_CLOSING;
-    c->flags &= (uint16_t)~CF_PENDING_INPUT;
+    c->flags &= (uint16_t)~(CF_PENDING_INPUT | CF_BODY_STREAM | CF_BODY_FULL);
     if (linger && w->cfg->linger_timeout_ms) c->flags |= CF_LINGER;
     c->discarded = 0;
 }
@@ -130,6 +136,40 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
     return res.close;
 }
 
+static void body_failed(chopin_worker *w, chopin_conn *c, int status);
+
+/* A request whose body is taken as a stream: the handler runs now, then
+ * gets the body bytes already here (rest[0..n)); *used says how many were
+ * the body's. Returns -1 when the connection stops taking requests (its
+ * last response, a failed body). */
+static int dispatch_streamed(chopin_worker *w, chopin_conn *c, chopin_request *req, char *rest, size_t n,
+                             size_t *used) {
+    *used = 0;
+    if (req->framing == CHOPIN_FRAMING_LENGTH && req->content_length > w->cfg->max_streamed_body) {
+        fail(w, c, 413); /* said before a byte of the body is read */
+        return -1;
+    }
+    req->body_streamed = 1;
+    /* Whatever the handler answers, the body will be read (taken or
+     * dropped), so a client that waits to be asked may send it. */
+    if (req->expect_continue) chopin__buf_append(&c->out, &w->pool, continue_line, sizeof continue_line - 1);
+    chopin__body_begin(w, c, req);
+    c->timer = TK_NONE; /* the body's clock starts now */
+    if (dispatch(w, c, req)) {
+        /* Answered at once, and the connection's last: the body is not read. */
+        c->flags &= (uint16_t)~(CF_BODY_STREAM | CF_BODY_FULL);
+        close_after_response(w, c, 1);
+        return -1;
+    }
+    int status;
+    *used = chopin__body_feed(w, c, rest, n, &status);
+    if (status < 0) {
+        body_failed(w, c, -status);
+        return -1;
+    }
+    return 0;
+}
+
 /* A head that arrives a byte at a time must not be re-parsed from its start
  * on every byte: look only at the new bytes for the blank line, and run the
  * full parser again only when it is there, or when the head has doubled
@@ -191,6 +231,15 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
         size_t head = (size_t)rc;
         size_t total = head;
         req.body = (chopin_slice){p + head, 0};
+        req.body_streamed = 0;
+        if (fresh && req.framing != CHOPIN_FRAMING_NONE && cfg->body_stream &&
+            cfg->body_stream(cfg->handler_ctx, &req)) {
+            size_t used;
+            if (dispatch_streamed(w, c, &req, p + head, avail - head, &used) < 0) return *len;
+            handled++;
+            off += head + used;
+            continue;
+        }
 
         if (req.framing == CHOPIN_FRAMING_LENGTH) {
             if (req.content_length > cfg->max_body) {
@@ -339,14 +388,17 @@ static int can_take_kept_input(const chopin_worker *w, const chopin_conn *c) {
 
 /* Reads pause while a response is deferred or closing, output backs up,
  * complete requests already wait in `in`, or the client said it is done:
- * memory stays bounded per connection. While a deferred handler works for a
+ * memory stays bounded per connection (a streamed body is read while its
+ * consumer keeps up). While a deferred handler works for a
  * client with nothing more to ask, the backend still watches for its FIN, so
  * that a client that leaves cancels the handler. Returns -1 when the
  * connection closed. */
 static int follow_read_interest(chopin_worker *w, chopin_conn *c) {
-    int want_pause = c->state == CONN_DEFERRED || c->state == CONN_CLOSING ||
-                     pending_output(c) > w->cfg->max_pending_output ||
-                     (c->flags & (CF_PENDING_INPUT | CF_PEER_DONE));
+    /* A streamed body is read while its consumer keeps up, deferred or not. */
+    int body_wanted = (c->flags & (CF_BODY_STREAM | CF_BODY_FULL)) == CF_BODY_STREAM;
+    int want_pause = !body_wanted && (c->state == CONN_DEFERRED || c->state == CONN_CLOSING ||
+                                      pending_output(c) > w->cfg->max_pending_output ||
+                                      (c->flags & (CF_PENDING_INPUT | CF_PEER_DONE)));
     int want_watch =
         want_pause && c->state == CONN_DEFERRED && c->in.len == 0 && !(c->flags & (CF_PEER_DONE | CF_HUP_SEEN));
     int paused = !!(c->flags & CF_READ_PAUSED), watching = !!(c->flags & CF_WATCH_HUP);
@@ -460,6 +512,30 @@ static void answer_unavailable(chopin_worker *w, chopin_conn *c) {
     after_deferred_answer(w, c, close);
 }
 
+/* A streamed body that cannot complete (bad framing, over its limit, stalled,
+ * the client half-closed): its consumer hears why; a handler still working
+ * is cancelled and the client gets the status; a handler that already
+ * answered keeps its answer. Either way the connection ends after it. */
+static void body_failed(chopin_worker *w, chopin_conn *c, int status) {
+    chopin__body_deliver(c, NULL, 0, -status);
+    c->flags &= (uint16_t)~(CF_BODY_STREAM | CF_BODY_FULL);
+    if (status == 400) CHOPIN_COUNT(w, parse_errors, 1);
+    chopin_deferred *d = c->state == CONN_DEFERRED ? c->deferral : NULL;
+    if (d && d->streaming) {
+        /* Its head is out: no status can follow. */
+        chopin__conn_close(w, c);
+        return;
+    }
+    c->in.len = 0;
+    if (d) {
+        c->deferral = NULL;
+        chopin__deferral_abandon(w, d);
+        fail(w, c, status);
+        return;
+    }
+    close_after_response(w, c, 1);
+}
+
 /* ---- events ---------------------------------------------------------------------------- */
 
 void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd) {
@@ -478,6 +554,22 @@ void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len)
     if (c->state == CONN_CLOSING || c->state == CONN_LINGER) {
         discard(w, c, len);
         return;
+    }
+    if (c->flags & CF_BODY_STREAM) {
+        int status;
+        size_t used = chopin__body_feed(w, c, data, len, &status);
+        if (status < 0) {
+            body_failed(w, c, -status);
+            settle(w, c);
+            return;
+        }
+        if (used) set_timer(w, c, TK_BODY, w->cfg->body_timeout_ms, 1); /* progress */
+        data += used;
+        len -= used;
+        if (len == 0) {
+            settle(w, c);
+            return;
+        }
     }
     if (c->state == CONN_DEFERRED || (c->flags & CF_PENDING_INPUT)) {
         /* Reads are pausing; keep what already arrived, in order. */
@@ -503,6 +595,7 @@ void chopin__conn_eof(chopin_worker *w, chopin_conn *c, int err) {
     }
     /* Half-closed by the client: it may still read what it asked for. */
     c->flags |= CF_PEER_DONE;
+    if (c->flags & CF_BODY_STREAM) body_failed(w, c, 400); /* a body cut short */
     settle(w, c);
 }
 
@@ -532,6 +625,11 @@ void chopin__conn_timeout(chopin_worker *w, chopin_conn *c) {
         return;
     }
     CHOPIN_COUNT(w, timeouts, 1);
+    if (k == TK_BODY && (c->flags & CF_BODY_STREAM)) {
+        body_failed(w, c, 408);
+        settle(w, c);
+        return;
+    }
     if ((k == TK_HEADER && c->in.len > 0) || k == TK_BODY) {
         /* A request had begun: say why it ends (RFC 9110 section 15.5.9). */
         c->in.len = 0;
@@ -629,6 +727,12 @@ void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferre
         return;
     }
     after_deferred_answer(w, c, d->res.close);
+    settle(w, c);
+}
+
+void chopin__conn_body_resume(chopin_worker *w, chopin_conn *c) {
+    if (!chopin__conn_open_p(c) || !(c->flags & CF_BODY_FULL)) return;
+    c->flags &= (uint16_t)~CF_BODY_FULL;
     settle(w, c);
 }
 

@@ -88,6 +88,20 @@ int chopin_deferred_stream_write(chopin_deferred *d, const void *data, size_t n)
     return chopin__conn_stream(d->worker, c, d, data, n);
 }
 
+void chopin_deferred_take_body(chopin_deferred *d, chopin_body_fn piece) {
+    d->body_piece = piece;
+    d->body_open = piece != NULL;
+}
+
+int chopin_deferred_body_resume(chopin_deferred *d) {
+    if (chopin__current_worker != d->worker || atomic_load_explicit(&d->state, memory_order_relaxed) != D_PENDING)
+        return -1;
+    chopin_conn *c = waiting_conn(d->worker, d);
+    if (!c) return -1;
+    chopin__conn_body_resume(d->worker, c);
+    return 0;
+}
+
 void chopin_deferred_finish(chopin_deferred *d) {
     if (!d->streaming) chopin__response_finish(&d->res);
     int expected = D_PENDING;
@@ -98,7 +112,7 @@ void chopin_deferred_finish(chopin_deferred *d) {
         return;
     }
     chopin_worker *w = d->worker;
-    if (chopin__current_worker == w && w->in_turn) {
+    if (chopin__current_worker == w && w->in_turn && !d->in_callback) {
         /* On the worker's own thread, between events (an async handler that
          * finished in the worker_turn hook): deliver it now, no wake-up. */
         atomic_store_explicit(&d->state, D_PUSHED, memory_order_release);
@@ -134,10 +148,17 @@ static void unlink_deferral(chopin_worker *w, chopin_deferred *d) {
 void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d) {
     (void)w;
     d->conn_idx = CHOPIN_NIL;
+    d->in_callback = 1; /* a finish from these callbacks must not free d under us */
+    if (d->body_open) {
+        /* The rest of the body will not come to it. */
+        d->body_open = 0;
+        d->body_piece(d->arg, NULL, 0, CHOPIN_BODY_ABORTED);
+    }
     if (d->cancel && !d->cancelled) {
         d->cancelled = 1;
         d->cancel(d->arg);
     }
+    d->in_callback = 0;
 }
 
 void chopin__deferral_done(chopin_worker *w, chopin_deferred *d) {

@@ -128,7 +128,8 @@ void chopin__metrics_answered(chopin_worker *w, int status, uint64_t started_ms)
 const chopin_worker_metrics *chopin__server_metrics_blocks(const chopin_server *s, uint32_t *count);
 
 /* ---- connections --------------------------------------------------------------
- * Only conn.c changes a connection's state and flags. A backend keeps its own
+ * Only conn.c changes a connection's state and flags (body_stream.c, which
+ * frames a streamed body for it, sets the two CF_BODY_* flags). A backend keeps its own
  * bookkeeping in `io` and `pending_ops` and reports what happened through the
  * chopin__conn_* calls below. */
 enum conn_state {
@@ -156,6 +157,9 @@ enum conn_flags {
                                   (chopin__conn_hangup): a deferred handler is cancelled if it left */
     CF_HUP_SEEN = 1 << 10,     /* that FIN came after more requests: read them later, watch no more */
     CF_STREAM_FULL = 1 << 11,  /* a stream was told to wait: its drain runs once output is low again */
+    CF_BODY_STREAM = 1 << 12,  /* the body of the request last dispatched is still arriving: each
+                                  piece goes to the deferral that took it, or is dropped */
+    CF_BODY_FULL = 1 << 13,    /* that deferral asked to stop reading until it resumes */
 };
 
 typedef enum timer_kind {
@@ -185,6 +189,8 @@ typedef struct chopin_conn {
     uint32_t head_scan;   /* bytes of an unfinished head already searched for its end */
     uint32_t head_parsed; /* length of the unfinished head at the last full parse */
     chopin_chunked chunk; /* progress through a chunked body */
+    uint64_t body_left;   /* streamed body with Content-Length: bytes still to come */
+    uint64_t body_seen;   /* streamed body: bytes so far (against max_streamed_body) */
     uint64_t requests;    /* served on this connection */
     chopin_peer peer;     /* the client's address, recorded at accept */
 } chopin_conn;
@@ -273,6 +279,9 @@ struct chopin_deferred {
     uint8_t cancelled;                         /* cancel already ran */
     uint8_t streaming;                         /* its head is out; pieces follow (worker thread) */
     uint64_t started_ms;                       /* the loop clock at dispatch, for the latency histogram */
+    uint8_t body_open;                         /* took the request body, which has not ended yet */
+    uint8_t in_callback;                       /* its piece or cancel callback is running (worker thread) */
+    chopin_body_fn body_piece;                 /* where the request body's pieces go */
     void (*cancel)(void *arg);
     void (*drain)(void *arg);
     void (*release)(void *arg);
@@ -370,6 +379,16 @@ void chopin__conn_release(chopin_worker *w, chopin_conn *c);
 /* The client's FIN arrived while reads were paused with CF_WATCH_HUP. */
 void chopin__conn_hangup(chopin_worker *w, chopin_conn *c);
 
+/* Streamed request bodies (body_stream.c). begin sets CF_BODY_STREAM for
+ * req's framing; feed takes the body's bytes from data[0..len) (decoding
+ * in place), hands them on, and returns how many were the body's, with
+ * *status CHOPIN_BODY_MORE, CHOPIN_BODY_END, or -400/-413 (nothing handed
+ * on: the caller fails the body); deliver tells the deferral that took the
+ * body, if any, and sets CF_BODY_FULL when it asks to wait. */
+void chopin__body_begin(chopin_worker *w, chopin_conn *c, const chopin_request *req);
+size_t chopin__body_feed(chopin_worker *w, chopin_conn *c, char *data, size_t len, int *status);
+void chopin__body_deliver(chopin_conn *c, const char *data, size_t len, int status);
+
 /* Called by the worker. */
 void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd);
 void chopin__conn_close(chopin_worker *w, chopin_conn *c);
@@ -380,6 +399,8 @@ void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferre
 int chopin__conn_stream(chopin_worker *w, chopin_conn *c, chopin_deferred *d, const void *data, size_t n);
 void chopin__conn_drain(chopin_worker *w, chopin_conn *c);
 void chopin__conn_resume(chopin_worker *w, chopin_conn *c);
+/* The consumer of a streamed body that asked to wait takes more (worker thread). */
+void chopin__conn_body_resume(chopin_worker *w, chopin_conn *c);
 
 /* The worker's state without a thread or a backend: what a test of conn.c
  * needs (with a fake ops table), and the first half of a real worker's start. */

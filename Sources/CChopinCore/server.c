@@ -44,6 +44,7 @@ void chopin_config_init(chopin_config *c) {
     c->max_trailer = 8192;
     c->max_pending_output = 256u << 10;
     c->max_pipelined = 32;
+    c->max_streamed_body = 1ull << 30;
     c->uring_buffers = 512;
     c->uring_buffer_size = 8192;
     c->header_timeout_ms = 10000;

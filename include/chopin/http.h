@@ -62,6 +62,7 @@ typedef struct chopin_request {
     chopin_slice body;       /* set by the connection layer once the body is complete */
     uint8_t keep_alive;      /* after version defaults and the Connection header */
     uint8_t expect_continue; /* Expect: 100-continue */
+    uint8_t body_streamed;   /* the body follows the handler's call in pieces (chopin_deferred_take_body) */
     size_t head_len;         /* bytes of request line and headers, final CRLF included */
 } chopin_request;
 

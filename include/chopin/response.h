@@ -126,6 +126,29 @@ void chopin_deferred_observe(chopin_deferred *d, void (*cancel)(void *arg), void
 int chopin_deferred_stream_start(chopin_deferred *d);
 int chopin_deferred_stream_write(chopin_deferred *d, const void *data, size_t n);
 
+/* Streaming request bodies (a request with req->body_streamed set). The
+ * handler defers its response and, before it returns, takes the body:
+ * piece(arg, data, len, status) then runs on the worker thread for each
+ * piece as it arrives (data valid only during the call), with status
+ * CHOPIN_BODY_MORE; once more with CHOPIN_BODY_END after the last one; or
+ * once with a negative status when the body cannot complete: -400 (bad
+ * chunked framing), -413 (over max_streamed_body), -408 (no piece for
+ * body_timeout_ms; these three are answered by the core, with that status,
+ * and the handler is cancelled), CHOPIN_BODY_ABORTED (the connection is gone
+ * or the deferral was cancelled). arg is the one given to
+ * chopin_deferred_observe. piece returns nonzero to stop reading the body
+ * until chopin_deferred_body_resume (bounded memory for a slow consumer).
+ * A body the handler does not take, or no longer wants once it answered, is
+ * read and dropped, and the connection goes on. */
+enum { CHOPIN_BODY_MORE = 0, CHOPIN_BODY_END = 1, CHOPIN_BODY_ABORTED = -1 };
+typedef int (*chopin_body_fn)(void *arg, const char *data, size_t len, int status);
+void chopin_deferred_take_body(chopin_deferred *d, chopin_body_fn piece);
+
+/* Reading the body goes on after piece asked to stop. Only on the worker
+ * thread that owns the connection; returns -1 elsewhere (or when the
+ * connection is gone), 0 otherwise. */
+int chopin_deferred_body_resume(chopin_deferred *d);
+
 /* The state the worker_start hook returned for the worker answering this
  * request (NULL without the hook, or for a deferred response's writer). */
 void *chopin_response_worker_state(const chopin_response *res);

@@ -53,6 +53,8 @@ typedef struct chopin_config {
                                     read; past it, reads pause (default 256 KiB) */
     uint32_t max_pipelined;      /* requests of one connection handled per loop turn; the
                                     rest wait, unread, for the next turn (default 32) */
+    uint64_t max_streamed_body;  /* bytes of a body taken as a stream (see body_stream);
+                                    over it 413 (default 1 GiB) */
 
     uint32_t uring_buffers;     /* io_uring: receive buffers per worker, a power of two
                                    (default 512); when all are in use, receives wait */
@@ -77,6 +79,13 @@ typedef struct chopin_config {
 
     chopin_handler_fn handler;
     void *handler_ctx;
+
+    /* Optional: asked once a request head with a body is parsed, before the
+     * body is read. Nonzero: the handler is called at once, with an empty
+     * body and req->body_streamed set, and takes the body piece by piece
+     * (chopin_deferred_take_body); max_streamed_body is its limit instead of
+     * max_body, and body_timeout_ms counts from the last piece. */
+    int (*body_stream)(void *handler_ctx, const chopin_request *req);
 
     /* Optional hooks, each run on the worker's own thread, that let another
      * runtime (Swift's executors) do its work on the worker's loop:
