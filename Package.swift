@@ -17,6 +17,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/swiftlang/swift-syntax.git", exact: "603.0.1"),
+        // The currency types of Swift's HTTP ecosystem (HTTPRequest.Method,
+        // HTTPResponse.Status, HTTPFields): Chopin's API takes and gives them.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // `make docs`: builds the DocC catalog (a command plugin; nothing links it).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
         // Only the example's database routes use these; no product of Chopin does.
         .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -34,7 +39,7 @@ let package = Package(
         ),
         .target(
             name: "Chopin",
-            dependencies: ["CChopinCore"],
+            dependencies: ["CChopinCore", .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The @JSON macro's implementation (runs in the compiler) and its

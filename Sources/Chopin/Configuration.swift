@@ -60,6 +60,10 @@ public struct Configuration: Sendable {
     /// An async handler that has not answered by then is cancelled and the
     /// client gets 503.
     public var handlerTimeoutMilliseconds: UInt32
+    /// Durations set through the `Duration` properties that no millisecond
+    /// count can hold (negative, or past `UInt32.max` ms), by property name:
+    /// ``validate()`` reports them.
+    var unrepresentableDurations: [String: Duration] = [:]
 
     /// - Parameters:
     ///   - host: an IPv4 or IPv6 address literal.
@@ -94,6 +98,11 @@ public struct Configuration: Sendable {
 
     /// Checks every field the way the C core will, and says what is wrong.
     public func validate() throws(ConfigurationError) {
+        if let (name, value) = unrepresentableDurations.min(by: { $0.key < $1.key }) {
+            throw ConfigurationError(
+                description:
+                    "\(name) is \(value); a timeout is between 0 and \(UInt32.max) ms (about 49.7 days)")
+        }
         var message = [CChar](repeating: 0, count: 256)
         let rc = host.withCString { hostPointer in
             var c = cConfig(host: hostPointer)

@@ -69,6 +69,21 @@ public struct Context {
     /// The body's bytes, without a copy (empty when there is none).
     public var body: UnsafeRawBufferPointer { request.pointee.body.bytes }
 
+    /// Every header, in the order sent, names as sent: a view over the
+    /// request, nothing is copied until an element is read.
+    ///
+    /// ```swift
+    /// for (name, value) in ctx.headers where name.lowercased().hasPrefix("x-") { ... }
+    /// ```
+    public var headers: Headers { Headers(request: request) }
+
+    /// The HTTP version of the request line.
+    public var version: HTTPVersion { HTTPVersion(major: 1, minor: Int(request.pointee.version_minor)) }
+
+    /// The client's address and port, recorded when its connection was
+    /// accepted (behind a reverse proxy: the proxy's).
+    public var peer: PeerAddress? { response.peer }
+
     /// The value of a header, found case-insensitively; nil when absent.
     public func header(_ name: String) -> String? {
         var name = name
@@ -130,6 +145,28 @@ public struct Context {
         }
         response.end()
         return .written
+    }
+}
+
+extension Context {
+    /// The request's headers, in the order sent: a random-access collection
+    /// of `(name, value)` pairs over the server's buffer, valid only while
+    /// the handler runs (as its ``Context``). Reading an element makes its
+    /// two Strings.
+    public struct Headers: RandomAccessCollection {
+        let request: UnsafePointer<chopin_request>
+
+        /// 0.
+        public var startIndex: Int { 0 }
+        /// How many headers the request has.
+        public var endIndex: Int { request.pointee.header_count }
+
+        /// The i-th header's name, as sent, and value.
+        public subscript(i: Int) -> (name: String, value: String) {
+            precondition(i >= 0 && i < endIndex, "header index out of range")
+            let h = request.pointee.headers[i]
+            return (String(slice: h.name), String(slice: h.value))
+        }
     }
 }
 

@@ -63,6 +63,14 @@ struct ResponseWriter {
         guard let state = chopin_response_worker_state(res) else { return nil }
         return Unmanaged<WorkerExecutor>.fromOpaque(state).takeUnretainedValue()
     }
+
+    /// The client's address, recorded at accept (nil for a deferred
+    /// response's own writer).
+    var peer: PeerAddress? {
+        var p = chopin_peer()
+        guard chopin_response_peer(res, &p) == 0 else { return nil }
+        return PeerAddress(p)
+    }
 }
 
 /// Hands a header's name and value to a C writer function without copying.

@@ -35,6 +35,9 @@ public struct Request: Sendable {
     public let method: Method
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     public let versionMinor: Int
+    /// The client's address and port, recorded when its connection was
+    /// accepted (behind a reverse proxy: the proxy's).
+    public let peer: PeerAddress?
     /// The route pattern that matched ("/todos/:id").
     public let route: String
 
@@ -78,6 +81,7 @@ public struct Request: Sendable {
         paramSpans = params
         method = ctx.method
         versionMinor = Int(r.version_minor)
+        peer = ctx.peer
         route = ctx.route
     }
 
@@ -85,6 +89,9 @@ public struct Request: Sendable {
         if s.start < 0 { return "/" }
         return bytes.withUnsafeBytes { String(decoding: $0[Int(s.start)..<Int(s.start + s.count)], as: UTF8.self) }
     }
+
+    /// The HTTP version of the request line.
+    public var version: HTTPVersion { HTTPVersion(major: 1, minor: versionMinor) }
 
     /// The path, without the query, as sent (percent-encoded).
     public var path: String { string(pathSpan) }
