@@ -24,7 +24,11 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
         // Only the example's database routes use these; no product of Chopin does.
         .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        // Chopin's own, API packages only: logs through swift-log, metrics through
+        // swift-metrics (CoreMetrics), a Service for swift-service-lifecycle's ServiceGroup.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -39,7 +43,10 @@ let package = Package(
         ),
         .target(
             name: "Chopin",
-            dependencies: ["CChopinCore", .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: [
+                "CChopinCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The @JSON macro's implementation (runs in the compiler) and its
@@ -91,7 +98,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ChopinTests",
-            dependencies: ["Chopin", "ChopinJSON", "ChopinExampleRoutes", "ChopinExampleDatabase", "CMallocCounter"],
+            dependencies: [
+                "Chopin", "ChopinJSON", "ChopinExampleRoutes", "ChopinExampleDatabase", "CMallocCounter",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(

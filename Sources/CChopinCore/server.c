@@ -334,7 +334,7 @@ int chopin_server_wait(chopin_server *s) {
     return 0;
 }
 
-int chopin_server_run_until_signal(chopin_server *s) {
+int chopin_server_await_signal(chopin_server *s) {
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -344,6 +344,11 @@ int chopin_server_run_until_signal(chopin_server *s) {
     sigwait(&set, &sig);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!s->cfg.quiet) chopin__log("chopin: %s, stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    return sig;
+}
+
+int chopin_server_run_until_signal(chopin_server *s) {
+    chopin_server_await_signal(s);
     chopin_server_stop(s);
     return chopin_server_wait(s);
 }

@@ -144,7 +144,7 @@ public struct Context {
             return Response(status: .internalServerError)
         }
         response.end()
-        return .written
+        return Response(status: status, contentType: nil, body: .written)  // middleware sees the status sent
     }
 }
 

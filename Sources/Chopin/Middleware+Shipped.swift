@@ -1,28 +1,32 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+public import Logging
 
-/// Logs one line per request: method, path, status and duration.
+/// Writes one access-log line per request through swift-log: method, path,
+/// query, status, duration and the client's address, as structured metadata.
 ///
 /// ```swift
-/// router.use(RequestLogger())
+/// router.use(RequestLogger())   // label "chopin.access", level .info
 /// ```
-/// It formats a String per request, so it allocates: add it where the
-/// insight is worth more than the nanoseconds.
+/// When the logger's level filters the line out, the request pays one
+/// level comparison and nothing else: no clock reading, no string.
 public struct RequestLogger: Middleware {
-    public init() {}
+    /// Where the lines go.
+    public let logger: Logger
+    /// The level of each line.
+    public let level: Logger.Level
+
+    /// - Parameters:
+    ///   - logger: defaults to `Logger(label: "chopin.access")`.
+    ///   - level: the level of each line; `.info` unless set.
+    public init(logger: Logger = Logger(label: "chopin.access"), level: Logger.Level = .info) {
+        self.logger = logger
+        self.level = level
+    }
 
     public func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
-        var start = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
-        let status: Int
-        defer {
-            var end = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &end)
-            let micros = (end.tv_sec - start.tv_sec) * 1_000_000 + (end.tv_nsec - start.tv_nsec) / 1000
-            var line = "\(ctx.method) \(ctx.path) \(status) \(micros)us\n"
-            line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-        }
+        guard logger.logLevel <= level else { return try next(ctx) }
+        let start = ContinuousClock.now
+        var status = 500
+        defer { write(ctx, status: status, took: ContinuousClock.now - start) }
         do {
             let response = try next(ctx)
             status = response.status.code
@@ -33,10 +37,19 @@ public struct RequestLogger: Middleware {
         } catch let e as ExtractionError {
             status = e.status.code
             throw e
-        } catch {
-            status = 500
-            throw error
         }
+    }
+
+    private func write(_ ctx: Context, status: Int, took: Duration) {
+        let (seconds, attoseconds) = took.components
+        let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        var metadata: Logger.Metadata = [
+            "method": "\(ctx.method)", "path": "\(ctx.path)", "status": "\(status)",
+            "duration_us": "\(micros)",
+        ]
+        let query = ctx.query
+        if !query.isEmpty { metadata["query"] = "\(query)" }
+        logger.log(level: level, "\(ctx.method) \(ctx.path) \(status) \(micros)us", metadata: metadata)
     }
 }
 

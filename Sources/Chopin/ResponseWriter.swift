@@ -13,6 +13,9 @@ struct ResponseWriter {
 
     init(_ res: OpaquePointer) { self.res = res }
 
+    /// The index of the worker answering (for logs).
+    var workerID: UInt32 { chopin_response_worker_id(res) }
+
     /// Starts the response over with `status`. Whatever was written before
     /// (by a handler that then threw, say) is dropped first: the C writer
     /// takes one status line per response.

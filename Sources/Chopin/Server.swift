@@ -1,4 +1,5 @@
 internal import CChopinCore
+public import Logging
 
 /// A Chopin HTTP/1.1 server.
 ///
@@ -9,6 +10,14 @@ internal import CChopinCore
 /// ```
 public struct Server: Sendable {
     public var configuration: Configuration
+    /// Where the server's lines go (startup, configuration and handler
+    /// errors, the C core's own); `Logger(label: "chopin")` unless set.
+    public var logger = Logger(label: "chopin")
+    /// How often the workers' counters are handed to swift-metrics (bootstrap
+    /// `MetricsSystem` with a backend); nil, the default, never.
+    public var metricsInterval: Duration? = nil
+    /// The running server's counters, for ``prometheusHandler`` and the collector.
+    let observation = ServerObservation()
 
     public init(configuration: Configuration) { self.configuration = configuration }
 
@@ -36,7 +45,13 @@ public struct Server: Sendable {
 
     /// Serves until SIGINT or SIGTERM, then stops gracefully and returns.
     public func serve(_ router: Router) throws {
-        let running = try start(router)
+        let running: RunningServer
+        do {
+            running = try start(router)
+        } catch {
+            logger.error("cannot start: \(error)")
+            throw error
+        }
         running.waitForSignalThenStop()
     }
 
@@ -45,6 +60,7 @@ public struct Server: Sendable {
         try configuration.validate()
         let app = App(tree: try router.freeze())
         let context = Unmanaged.passRetained(app)
+        ChopinLog.install(logger)
         var message = [CChar](repeating: 0, count: 256)
         let server: OpaquePointer? = configuration.host.withCString { host in
             var c = configuration.cConfig(host: host)
@@ -61,7 +77,8 @@ public struct Server: Sendable {
             let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw ConfigurationError(description: text)
         }
-        return RunningServer(server: server, app: context)
+        observation.attach(server, collectEvery: metricsInterval)
+        return RunningServer(server: server, app: context, observation: observation)
     }
 }
 
@@ -70,6 +87,7 @@ public final class RunningServer: @unchecked Sendable {
     // The C server is thread-safe for stop; `stopped` is only touched by the owner.
     private let server: OpaquePointer
     private let app: Unmanaged<App>
+    private let observation: ServerObservation
     private var stopped = false
 
     /// The bound port (useful with port 0).
@@ -77,9 +95,10 @@ public final class RunningServer: @unchecked Sendable {
     /// "io_uring" or "epoll".
     public let backend: String
 
-    init(server: OpaquePointer, app: Unmanaged<App>) {
+    init(server: OpaquePointer, app: Unmanaged<App>, observation: ServerObservation) {
         self.server = server
         self.app = app
+        self.observation = observation
         port = chopin_server_port(server)
         backend = String(cString: chopin_server_backend(server))
     }
@@ -88,6 +107,7 @@ public final class RunningServer: @unchecked Sendable {
     public func stop() {
         guard !stopped else { return }
         stopped = true
+        observation.detach()  // before the counters are freed
         chopin_server_stop(server)
         chopin_server_wait(server)
         app.release()
@@ -95,9 +115,8 @@ public final class RunningServer: @unchecked Sendable {
 
     func waitForSignalThenStop() {
         guard !stopped else { return }
-        stopped = true
-        chopin_server_run_until_signal(server)
-        app.release()
+        chopin_server_await_signal(server)
+        stop()
     }
 
     /// Bytes the workers hold for unfinished input and unsent output (for tests).
@@ -152,7 +171,9 @@ func answerThrown(_ error: any Error, _ response: ResponseWriter, method: Method
     case let e as HTTPError:
         writeError(response, e.status, e.message, field: nil)
     default:
-        logError("\(method) \(route): handler threw \(error)")
+        logError(
+            "handler threw \(error)",
+            metadata: ["method": "\(method)", "route": "\(route)", "worker": "\(response.workerID)", "status": "500"])
         writeError(response, .internalServerError, "internal server error", field: nil)
     }
 }

@@ -130,6 +130,9 @@ void chopin_server_stop(chopin_server *srv);
  * frees the server. Returns 0. */
 int chopin_server_wait(chopin_server *srv);
 
+/* Blocks until SIGINT or SIGTERM and returns which (logged); stops nothing. */
+int chopin_server_await_signal(chopin_server *srv);
+
 /* Blocks until SIGINT or SIGTERM, stops gracefully, waits, frees the server. */
 int chopin_server_run_until_signal(chopin_server *srv);
 
