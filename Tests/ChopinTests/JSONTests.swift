@@ -19,6 +19,15 @@ struct Nested: Codable, Equatable {
     let small: Int8
 }
 
+/// An object with one member whose name is given at run time.
+private struct OneMember: Encodable {
+    let name: String
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: AnyKey.self)
+        try c.encode(1, forKey: AnyKey(stringValue: name))
+    }
+}
+
 @Suite struct JSONTests {
     private func text<T: Encodable>(_ v: T) throws -> String { String(decoding: try JSON.encode(v), as: UTF8.self) }
 
@@ -27,6 +36,31 @@ struct Nested: Codable, Equatable {
         #expect(try text("line\nbreak\ttab\r") == #""line\nbreak\ttab\r""#)
         #expect(try text("\u{01}\u{1f}") == #""\u0001\u001f""#)
         #expect(try text("héllo ✓ 🎹") == "\"héllo ✓ 🎹\"")
+    }
+
+    /// The escape check reads eight bytes at a time, then the last eight
+    /// overlapping: a character that needs an escape is found wherever it is.
+    @Test func escapesAreFoundAtEveryPositionOfEveryLength() throws {
+        func naive(_ c: Character) -> String {
+            switch c {
+            case "\"": return #"\""#
+            case "\\": return #"\\"#
+            case "\n": return #"\n"#
+            case "\u{1f}": return #"\u001f"#
+            default: return String(c)
+            }
+        }
+        for length in 1...24 {
+            for position in 0..<length {
+                for special: Character in ["\"", "\\", "\n", "\u{1f}", "\u{7f}", "é"] {
+                    let s = String(repeating: "a", count: position) + String(special)
+                        + String(repeating: "b", count: length - position - 1)
+                    #expect(try text(s) == "\"" + s.map(naive).joined() + "\"", "\(length) \(position)")
+                    // A member name, through the Codable encoder's keyed container.
+                    #expect(try text(OneMember(name: s)) == "{\"" + s.map(naive).joined() + "\":1}")
+                }
+            }
+        }
     }
 
     @Test func numbersRoundTrip() throws {

@@ -39,9 +39,12 @@ public enum JSON {
 
     /// Encodes a value as JSON bytes.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        var w = JSONWriter()
-        try w.encode(value)
-        return w.bytes
+        // Most documents fit here; a larger one moves to the heap as it grows.
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buffer in
+            var w = JSONWriter(startingIn: buffer)
+            try w.encode(value)
+            return w.bytes
+        }
     }
 }
 

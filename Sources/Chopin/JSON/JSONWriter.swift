@@ -25,6 +25,19 @@ public struct JSONWriter: ~Copyable {
     /// A writer that collects into an array (see ``bytes``).
     public init() { sink = .array }
 
+    /// An array-mode writer that starts in `buffer` (on the caller's stack,
+    /// see ``JSON/encode(_:)``): a small document costs one allocation, its
+    /// array, instead of two.
+    init(startingIn buffer: UnsafeMutableBufferPointer<UInt8>) {
+        sink = .array
+        base = buffer.baseAddress
+        capacity = buffer.count
+        borrowed = true
+    }
+
+    /// `base` is the caller's, not to be freed.
+    private var borrowed = false
+
     /// What was written (array mode).
     public var bytes: [UInt8] {
         var out = storage
@@ -33,7 +46,7 @@ public struct JSONWriter: ~Copyable {
     }
 
     deinit {
-        if case .array = sink, let base { base.deallocate() }
+        if case .array = sink, let base, !borrowed { base.deallocate() }
     }
 
     @inline(__always)
@@ -60,7 +73,8 @@ public struct JSONWriter: ~Copyable {
         case .array:
             if let base {
                 storage.append(contentsOf: UnsafeBufferPointer(start: base, count: used))
-                base.deallocate()
+                if !borrowed { base.deallocate() }
+                borrowed = false
             }
             base = UnsafeMutablePointer<UInt8>.allocate(capacity: max(want, storage.count))
             capacity = max(want, storage.count)
@@ -114,9 +128,15 @@ public struct JSONWriter: ~Copyable {
 
     mutating func string(_ p: UnsafeRawBufferPointer) {
         ensure(p.count + 2)
+        let clean = JSONWriter.cleanPrefix(p)
         byte(UInt8(ascii: "\""))
+        if clean == p.count {
+            raw(p)
+            byte(UInt8(ascii: "\""))
+            return
+        }
         var runStart = 0
-        for i in 0..<p.count {
+        for i in clean..<p.count {
             let c = p[i]
             if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") { continue }
             raw(UnsafeRawBufferPointer(rebasing: p[runStart..<i]))
@@ -138,6 +158,46 @@ public struct JSONWriter: ~Copyable {
         }
         raw(UnsafeRawBufferPointer(rebasing: p[runStart..<p.count]))
         byte(UInt8(ascii: "\""))
+    }
+
+    /// How many leading bytes of `p` need no escape. Most strings (and
+    /// nearly all keys) need none, so they are checked eight bytes at a time
+    /// and then copied in one go.
+    @inline(__always)
+    static func cleanPrefix(_ p: UnsafeRawBufferPointer) -> Int {
+        guard let base = p.baseAddress else { return 0 }
+        var i = 0
+        while i + 8 <= p.count {
+            if needsEscape(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { break }
+            i += 8
+        }
+        // Fewer than eight bytes left after clean words: the last eight,
+        // overlapping what was checked, are one more word instead of up to
+        // seven single bytes.
+        if p.count - i < 8 && i >= 8
+            && !needsEscape(base.loadUnaligned(fromByteOffset: p.count - 8, as: UInt64.self))
+        {
+            return p.count
+        }
+        while i < p.count {
+            let c = base.load(fromByteOffset: i, as: UInt8.self)
+            if c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { break }
+            i += 1
+        }
+        return i
+    }
+
+    /// Whether any of the eight bytes of `w` is a control character, `"` or
+    /// `\`. (x - ones) & ~x & highs is non-zero exactly when some byte of x
+    /// is zero (a byte of w ^ c is zero where w holds c), and with 0x20 * ones
+    /// in place of ones, when some byte is below 0x20.
+    @inline(__always)
+    static func needsEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
+        let control = (w &- ones &* 0x20) & ~w & highs != 0
+        return control || hasZero(w ^ (ones &* 0x22)) || hasZero(w ^ (ones &* 0x5C))
     }
 
     public mutating func int<T: BinaryInteger>(_ v: T) {
@@ -170,8 +230,13 @@ public struct JSONWriter: ~Copyable {
             int(Int64(v))  // exact, and shorter than "1.0"
             return
         }
-        var text = v.description
-        text.withUTF8 { raw(UnsafeRawBufferPointer($0)) }
+        // Double writes its shortest round-trip digits to a TextOutputStream
+        // from a buffer on the stack; `description` would make a String, and
+        // one of more than 15 bytes is on the heap.
+        withUnsafeMutablePointer(to: &self) { w in
+            var out = DigitsOut(writer: w)
+            v.write(to: &out)
+        }
     }
 
     public mutating func bool(_ v: Bool) {
@@ -212,8 +277,39 @@ public struct JSONWriter: ~Copyable {
 
     mutating func key(_ k: String, in level: Int) {
         element(in: level)
-        string(k)
-        byte(UInt8(ascii: ":"))
+        var k = k
+        k.withUTF8 { key(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A member name and its colon; one reserve and one copy for a name that
+    /// needs no escape (nearly all of them).
+    private mutating func key(_ p: UnsafeRawBufferPointer) {
+        guard JSONWriter.cleanPrefix(p) == p.count, let src = p.baseAddress else {
+            string(p)
+            byte(UInt8(ascii: ":"))
+            return
+        }
+        ensure(p.count + 3)
+        let out = base.unsafelyUnwrapped + used
+        out[0] = UInt8(ascii: "\"")
+        UnsafeMutableRawPointer(out + 1).copyMemory(from: src, byteCount: p.count)
+        out[p.count + 1] = UInt8(ascii: "\"")
+        out[p.count + 2] = UInt8(ascii: ":")
+        used += p.count + 3
+    }
+}
+
+/// Where `Double.write(to:)` puts its digits: straight into the writer.
+private struct DigitsOut: TextOutputStream {
+    let writer: UnsafeMutablePointer<JSONWriter>
+
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
+        writer.pointee.raw(UnsafeRawBufferPointer(buffer))
+    }
+
+    mutating func write(_ string: String) {
+        var string = string
+        string.withUTF8 { writer.pointee.raw(UnsafeRawBufferPointer($0)) }
     }
 }
 
