@@ -3,9 +3,9 @@
 // /static/*path, /fail, /async/json, /sleep, /events) live in
 // ChopinExampleRoutes, shared with the tests and the benchmarks; /db and
 // /queries in ChopinExampleDatabase, on the PostgreSQL server that
-// CHOPIN_DATABASE_URL names (503 without it). This file reads the flags and
-// serves them.
-// Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--host ADDR]
+// CHOPIN_DATABASE_URL names (503 without it); /metrics is Prometheus' view of
+// the server's counters. This file reads the flags and serves them.
+// Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--host ADDR] [--access-log]
 import Chopin
 import ChopinExampleDatabase
 import ChopinExampleRoutes
@@ -16,14 +16,19 @@ import ChopinExampleRoutes
 
 func usage(_ message: String) -> Never {
     var line =
-        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--host ADDR]\n"
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--host ADDR] [--access-log]\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }
 
 var config = Configuration(host: "0.0.0.0", port: 8080)
 var args = CommandLine.arguments.dropFirst()
+var accessLog = false
 while let flag = args.popFirst() {
+    if flag == "--access-log" {
+        accessLog = true  // one line per request through swift-log
+        continue
+    }
     guard let value = args.popFirst() else { usage("\(flag) needs a value") }
     switch flag {
     case "--port":
@@ -56,8 +61,12 @@ if let url = getenv("CHOPIN_DATABASE_URL").map({ String(cString: $0) }), !url.is
     }
 }
 addDatabaseRoutes(to: router, database: database)
+var server = Server(configuration: config)
+server.metricsInterval = .seconds(1)  // to swift-metrics, whichever backend is bootstrapped
+router.get("/metrics", server.prometheusHandler)
+if accessLog { router.use(RequestLogger()) }
 do {
-    try Server(configuration: config).serve(router)
+    try server.serve(router)
 } catch {
     usage("\(error)")
 }

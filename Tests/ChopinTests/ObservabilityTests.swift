@@ -45,7 +45,7 @@ private func observedServer(_ backend: Backend, workers: UInt32 = 1) -> Server {
     return Server(configuration: config)
 }
 
-struct Item: Codable { let id: Int }
+private struct CreatedItem: Codable { let id: Int }
 
 /// One parsed line of Prometheus' text format.
 private enum PrometheusLine: Equatable {
@@ -86,7 +86,7 @@ extension EndToEndTests {
             let router = Router()
             router.use(RequestLogger(logger: log.logger("chopin.access")))
             router.get("/items") { _ in .text("ok") }
-            router.post("/items") { ctx in ctx.json(Item(id: 1), status: .created) }
+            router.post("/items") { ctx in ctx.json(CreatedItem(id: 1), status: .created) }
             router.get("/teapot") { _ throws -> Response in throw HTTPError(418, "short and stout") }
             let running = try observedServer(backend).start(router)
             defer { running.stop() }

@@ -1,4 +1,6 @@
 import ChopinExampleRoutes
+import Logging
+import ServiceLifecycle
 import Testing
 
 @testable import Chopin
@@ -27,5 +29,43 @@ import Testing
         }
         let tree = try router.freeze()
         #expect(tree.nodes.count > 1)
+    }
+
+    /// "Logging, metrics and service lifecycle": the three snippets.
+    @Test func observabilitySnippets() throws {
+        let router = Router()
+        do {
+            var server = try Server.bind("0.0.0.0:8080")
+            server.logger = Logger(label: "my-app")
+            router.use(RequestLogger())  // label "chopin.access", .info
+            #expect(server.logger.label == "my-app")
+        }
+        let server: Server
+        do {
+            var s = try Server.bind("0.0.0.0:8080")
+            s.metricsInterval = .seconds(1)  // to MetricsSystem's backend; nil (default): off
+            router.get("/metrics", s.prometheusHandler)
+            server = s
+        }
+        #expect(server.metricsInterval == .seconds(1))
+        let tree = try router.freeze()
+        #expect(tree.nodes.count > 1)
+    }
+
+    struct Database: Service {
+        func run() async throws { try? await gracefulShutdown() }
+    }
+
+    @Test func serviceLifecycleSnippet() throws {
+        let router = Router()
+        let database = Database()
+        // Built, not run: running it is ObservabilityTests' serviceGroupDrainsTheServer.
+        func run() async throws {
+            let chopin = ChopinService(try Server.bind("0.0.0.0:8080"), router: router)
+            let group = ServiceGroup(
+                services: [chopin, database], gracefulShutdownSignals: [.sigterm], logger: Logger(label: "app"))
+            try await group.run()
+        }
+        _ = run
     }
 }
