@@ -10,6 +10,8 @@
 #   make bench      Chopin against SwiftNIO, Hummingbird and hyper, plus per-request costs
 #                   (QUICK=1 for a smoke run of a few seconds a server); not part of make test
 #   make bench-allocs | bench-syscalls | bench-instructions | bench-idle | bench-matrix   one part alone
+#   make docs       the DocC catalog (Sources/Chopin/Chopin.docc) and ChopinJSON's
+#                   reference into build/docs/; fails on any DocC warning
 #   make format     apply .clang-format and .swift-format
 #   make deps       install what building and testing need (idempotent)
 
@@ -47,7 +49,7 @@ PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: all run run-c bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle format test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: docs all run run-c bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle format test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/rel
@@ -127,6 +129,22 @@ bench:
 # Chopin's per-request costs, one command each (bench-allocs fails unless 0).
 bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle:
 	QUICK=$(QUICK) bash bench/run.sh $(patsubst bench-%,%,$@)
+
+# Documentation through swift-docc-plugin. DocC's warnings (a broken symbol
+# link, an unknown article, an undocumented parameter; not the compiler's)
+# fail the target;
+# scripts/doc-coverage.py then lists public symbols without a /// comment.
+docs:
+	@mkdir -p $(BUILD)/docs
+	@for t in Chopin ChopinJSON; do \
+	    swift package --allow-writing-to-directory $(BUILD)/docs/$$t generate-documentation --target $$t \
+	        --output-path $(BUILD)/docs/$$t --warnings-as-errors \
+	        > $(BUILD)/docs/$$t.log 2>&1; rc=$$?; \
+	    grep -E "^(warning|error):" $(BUILD)/docs/$$t.log; \
+	    if [ $$rc -ne 0 ] || grep -qE "^(warning|error):" $(BUILD)/docs/$$t.log; then \
+	        tail -20 $(BUILD)/docs/$$t.log; echo "make docs: $$t has DocC warnings or errors"; exit 1; fi; \
+	    python3 scripts/doc-coverage.py .build/*/extracted-symbols/main/$$t || exit 1; \
+	done; echo "make docs: build/docs/Chopin and build/docs/ChopinJSON, no warnings"
 
 # Style: .clang-format for C (Debian's clang-format), .swift-format for Swift
 # (swift-format ships with the toolchain).

@@ -26,30 +26,46 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 /// try config.validate()
 /// ```
 public struct Configuration: Sendable {
+    /// The address to listen on: an IPv4 or IPv6 literal ("0.0.0.0", "::").
     public var host: String
+    /// The TCP port; 0 picks a free one (``RunningServer`` says which).
     public var port: UInt16
     /// 0: one worker per CPU the process may run on.
     public var workers: UInt32
+    /// The event loop each worker runs (``Backend/auto`` by default); `CHOPIN_BACKEND` overrides it.
     public var backend: Backend
+    /// Pins worker i to the i-th CPU the process may run on.
     public var pinWorkers: Bool
+    /// Open connections per worker; at the cap, accepting pauses until one closes. Default 16384.
     public var maxConnectionsPerWorker: UInt32
+    /// Bytes of the request line; over it, 414 and close. Default 8 KiB.
     public var maxRequestLine: UInt32
+    /// Bytes of the request line and headers; over it, 431 and close. Default 16 KiB.
     public var maxHeadBytes: UInt32
+    /// Header fields per request; over it, 431 and close. Default 100.
     public var maxHeaders: UInt32
+    /// Bytes of a request body; over it, 413 (as soon as Content-Length says so) and close. Default 1 MiB.
     public var maxBody: UInt64
     public var maxPendingOutput: UInt32
     public var maxPipelined: UInt32
     /// io_uring: receive buffers per worker (a power of two) and their size.
     public var uringBuffers: UInt32
     public var uringBufferSize: UInt32
+    /// Requests of one connection handled per loop turn; the rest wait for the next. Default 32.
     public var headerTimeoutMilliseconds: UInt32
     public var bodyTimeoutMilliseconds: UInt32
     public var idleTimeoutMilliseconds: UInt32
+    /// The size of each io_uring receive buffer. Default 8 KiB.
     public var writeTimeoutMilliseconds: UInt32
+    /// ``headerTimeout`` in milliseconds.
     public var shutdownTimeoutMilliseconds: UInt32
+    /// ``bodyTimeout`` in milliseconds.
     /// Lingering close: after an error response (a 413 to a client still
+    /// ``idleTimeout`` in milliseconds.
     /// sending its body, say), the server shuts down its write side and keeps
+    /// ``writeTimeout`` in milliseconds.
     /// reading and discarding for at most this long, so the client reads the
+    /// ``shutdownTimeout`` in milliseconds.
     /// response instead of a connection reset. 0 closes at once.
     public var lingerTimeoutMilliseconds: UInt32
     /// ...and for at most this many discarded bytes.

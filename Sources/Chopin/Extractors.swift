@@ -13,22 +13,28 @@ internal import CChopinCore
 /// router.get("/me") { (ctx: Context, key: ApiKey) in .text(key.value) }
 /// ```
 public protocol FromRequest: SendableMetatype {
+    /// Builds the value from the request, or throws (an ``ExtractionError`` answers with its status).
     static func extract(from ctx: Context) throws -> Self
 }
 
 /// Why an extractor refused a request: answered with `status` and a short
 /// JSON body `{"error": message, "field": field}`.
 public struct ExtractionError: Error, Sendable, CustomStringConvertible {
+    /// 400, 415 or 422 (or your extractor's own).
     public let status: HTTPStatus
+    /// What is wrong, sent as `"error"`.
     public let message: String
+    /// The field, parameter or header at fault, sent as `"field"`.
     public let field: String?
 
+    /// An extraction failure answered with `status`.
     public init(_ status: HTTPStatus, _ message: String, field: String? = nil) {
         self.status = status
         self.message = message
         self.field = field
     }
 
+    /// "422 message (field)", for logs.
     public var description: String { "\(status.code) \(message)" + (field.map { " (\($0))" } ?? "") }
 }
 
@@ -66,8 +72,10 @@ func extractionError(_ error: any Error, source: String, shapeStatus: HTTPStatus
 /// `@JSON` types through their generated decoder, other `Decodable` types
 /// through a direct `Decoder`; neither builds a tree.
 public struct Json<T: Decodable>: FromRequest {
+    /// The extracted value.
     public let value: T
 
+    /// Extracts the value from the request (see the type's description).
     public static func extract(from ctx: Context) throws -> Json<T> {
         guard ctx.withHeaderBytes("Content-Type", isJSON) == true else {
             throw ExtractionError(.unsupportedMediaType, "expected Content-Type: application/json")
@@ -114,8 +122,10 @@ private func isJSON(_ value: UnsafeRawBufferPointer) -> Bool {
 /// parsed. Missing or malformed fields are 400, naming the field; so is a
 /// malformed escape, or one that decodes to invalid UTF-8.
 public struct Query<T: Decodable>: FromRequest {
+    /// The extracted value.
     public let value: T
 
+    /// Extracts the value from the request (see the type's description).
     public static func extract(from ctx: Context) throws -> Query<T> {
         var members: [(key: String, value: JSONValue)] = []
         for pair in ctx.queryBytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
@@ -145,8 +155,10 @@ public struct Query<T: Decodable>: FromRequest {
 /// that does not convert is 400, naming the parameter. An integer with no
 /// escape is read straight from the request's bytes, without allocating.
 public struct Path<T: Decodable>: FromRequest {
+    /// The extracted value.
     public let value: T
 
+    /// Extracts the value from the request (see the type's description).
     public static func extract(from ctx: Context) throws -> Path<T> {
         guard ctx.params.count > 0 else { throw ExtractionError(.internalServerError, "the route has no parameters") }
         if let intType = T.self as? any FixedWidthInteger.Type {
@@ -194,19 +206,24 @@ private func parseInteger<I: FixedWidthInteger>(_ type: I.Type, _ raw: UnsafeRaw
 
 /// The raw request body, copied.
 public struct RawBody: FromRequest {
+    /// The body, copied.
     public let bytes: [UInt8]
+    /// Extracts the value from the request (see the type's description).
     public static func extract(from ctx: Context) throws -> RawBody { RawBody(bytes: Array(ctx.body)) }
 }
 
 /// Names a header for ``Header``: `enum UserAgent: HeaderName { static let name = "User-Agent" }`.
 public protocol HeaderName {
+    /// The header's name, matched case-insensitively.
     static var name: String { get }
 }
 
 /// A required header's value; 400 naming the header when it is absent.
 public struct Header<N: HeaderName>: FromRequest {
+    /// The header's value.
     public let value: String
 
+    /// Extracts the value from the request (see the type's description).
     public static func extract(from ctx: Context) throws -> Header<N> {
         guard let v = ctx.header(N.name) else { throw ExtractionError(.badRequest, "missing header", field: N.name) }
         return Header(value: v)

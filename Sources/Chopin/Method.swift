@@ -5,20 +5,29 @@ public struct Method: Sendable, Hashable, CustomStringConvertible {
     /// The method token, e.g. "GET".
     public let name: String
 
+    /// A method by its token, e.g. `Method("M-SEARCH")`; case-sensitive.
     public init(_ name: String) { self.name = name }
 
+    /// GET.
     public static let get = Method("GET")
+    /// HEAD.
     public static let head = Method("HEAD")
+    /// POST.
     public static let post = Method("POST")
+    /// PUT.
     public static let put = Method("PUT")
+    /// DELETE.
     public static let delete = Method("DELETE")
+    /// PATCH.
     public static let patch = Method("PATCH")
+    /// OPTIONS.
     public static let options = Method("OPTIONS")
 
+    /// The method token.
     public var description: String { name }
 
     /// Whether the name is a token (RFC 9110 section 5.6.2): one or more
-    /// letters, digits or ``!#$%&'*+-.^_`|~``. The router refuses any other
+    /// letters, digits or one of `!#$%&'*+-.^_|~` and the backtick. The router refuses any other
     /// name when it freezes, since no request could carry it.
     public var isToken: Bool {
         !name.isEmpty && name.utf8.allSatisfy(Method.isTokenByte)

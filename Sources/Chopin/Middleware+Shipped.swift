@@ -68,6 +68,9 @@ public struct CORS: Middleware {
 
     /// - Parameters:
     ///   - allowedOrigins: exact origins, or ["*"] for any.
+    ///   - allowedMethods: the `Access-Control-Allow-Methods` a preflight answers.
+    ///   - allowedHeaders: the `Access-Control-Allow-Headers` a preflight answers.
+    ///   - maxAge: seconds a browser may cache a preflight's answer.
     public init(
         allowedOrigins: [String] = ["*"], allowedMethods: String = "GET, POST, PUT, DELETE, PATCH",
         allowedHeaders: String = "Content-Type, Authorization", maxAge: Int = 600

@@ -18,12 +18,15 @@ public struct Response: Sendable {
         case stream(@Sendable (ResponseStream) async throws -> Void)
     }
 
+    /// The status line's code.
     public var status: HTTPStatus
+    /// The Content-Type header, when the body has one.
     public var contentType: String?
     /// Extra headers. Content-Length, Transfer-Encoding and Connection are the server's.
     public var headers: [(name: String, value: String)]
     var body: Body
 
+    /// An empty response with a status and extra headers.
     public init(status: HTTPStatus = .ok, headers: [(name: String, value: String)] = []) {
         self.status = status
         self.contentType = nil
@@ -62,7 +65,7 @@ public struct Response: Sendable {
 
     /// `value` as JSON (application/json), serialized into the response's
     /// own bytes: for async handlers, which have no connection buffer to
-    /// write into (a synchronous handler's ``Context/json(_:status:)`` is
+    /// write into (a synchronous handler's ``Context/json(_:status:)-(_,HTTPStatus)`` is
     /// faster). A value JSON cannot represent becomes a 500.
     public static func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
         var writer = JSONWriter()

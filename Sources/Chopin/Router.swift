@@ -41,6 +41,7 @@ extension RouteRegistrar {
     public func get<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    /// Registers a handler for GET and `path`, with any extractors as parameters.
     ) {
         on(.get, path, handler)
     }
@@ -48,6 +49,7 @@ extension RouteRegistrar {
     public func post<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    /// Registers a handler for POST and `path`, with any extractors as parameters.
     ) {
         on(.post, path, handler)
     }
@@ -55,6 +57,7 @@ extension RouteRegistrar {
     public func put<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    /// Registers a handler for PUT and `path`, with any extractors as parameters.
     ) {
         on(.put, path, handler)
     }
@@ -62,6 +65,7 @@ extension RouteRegistrar {
     public func delete<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    /// Registers a handler for DELETE and `path`, with any extractors as parameters.
     ) {
         on(.delete, path, handler)
     }
@@ -69,6 +73,7 @@ extension RouteRegistrar {
     public func patch<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+    /// Registers a handler for PATCH and `path`, with any extractors as parameters.
     ) {
         on(.patch, path, handler)
     }
@@ -112,6 +117,7 @@ public final class Router: RouteRegistrar, @unchecked Sendable {
 
     public func add(_ method: Method, _ path: String, _ handler: @escaping Handler) {
         precondition(frozenTree == nil, "Router: route \(method) \(path) registered after the server started")
+    /// An empty router: add routes, then serve it.
         registrations.append(Registration(method: method, pattern: path, handler: handler, middleware: []))
     }
 

@@ -1,4 +1,5 @@
 import ChopinExampleRoutes
+import HTTPTypes
 import Logging
 import ServiceLifecycle
 import Testing
@@ -9,6 +10,23 @@ import Testing
 /// registering (their behaviour is tested in AsyncHandlerTests).
 @Suite struct ReadmeSnippetTests {
     struct Nap: Decodable, Sendable { let ms: Int }
+
+    @Test func requestAndHTTPTypesSnippet() throws {
+        let router = Router()
+        router.get("/inspect") { ctx in
+            let names = ctx.headers.map(\.name).joined(separator: ",")  // every header, in order, names as sent
+            return .text("\(ctx.version) from \(ctx.peer?.description ?? "?"): \(names)")  // "HTTP/1.1 from 127.0.0.1:51234: ..."
+        }
+        router.on(HTTPRequest.Method.put, "/items") { ctx in
+            Response(status: HTTPResponse.Status.accepted, headerFields: [.cacheControl: "no-store"])
+                .headerFields([.vary: ctx.headerFields[.userAgent] ?? "-"])
+        }
+        var config = Configuration(port: 8080)
+        config.headerTimeout = .seconds(5)  // every timeout is a Duration (and, as before, ...Milliseconds)
+        config.handlerTimeout = .milliseconds(1500)
+        try config.validate()
+        #expect(try router.freeze().nodes.count > 1)
+    }
 
     @Test func asyncHandlersSnippet() throws {
         let router = Router()

@@ -20,7 +20,7 @@ extension HTTPRequest.Method {
 // have a `.get`, and without it the call would be ambiguous.
 extension RouteRegistrar {
     /// Registers a synchronous handler for an `HTTPRequest.Method`, as
-    /// ``RouteRegistrar/on(_:_:_:)-(Method,_,_)`` does for a ``Method``.
+    /// `on(_:_:_:)` does for a ``Method``.
     @_disfavoredOverload
     public func on<each E: FromRequest>(
         _ method: HTTPRequest.Method, _ path: String,

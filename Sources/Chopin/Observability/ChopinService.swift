@@ -15,11 +15,15 @@ public import ServiceLifecycle
 public struct ChopinService: Service {
     /// The server and what it serves.
     public let server: Server
+    /// The routes the server answers.
     public let router: Router
     private let onStart: @Sendable (RunningServer) -> Void
 
-    /// - Parameter onStart: called once the server listens (with its bound
-    ///   port, say, when the configuration asked for port 0).
+    /// - Parameters:
+    ///   - server: the server to run, as configured.
+    ///   - router: what it serves.
+    ///   - onStart: called once the server listens (with its bound
+    ///     port, say, when the configuration asked for port 0).
     public init(_ server: Server, router: Router, onStart: @escaping @Sendable (RunningServer) -> Void = { _ in }) {
         self.server = server
         self.router = router

@@ -1,0 +1,185 @@
+import ChopinJSON
+import HTTPTypes
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+@testable import Chopin
+
+// JSON.md's @JSON snippet (at file scope: the macro's extensions name the
+// member types unqualified).
+@JSON(keys: .snakeCase)
+struct Order {
+    let id: UInt64
+    let customerName: String  // "customer_name"
+    var note: String? = nil  // absent or null is nil; nil is left out when written
+    @JSONKey("lines") let items: [OrderLine]
+}
+@JSON struct OrderLine { let sku: String; let price: Double }
+
+/// The DocC catalog's snippets (Sources/Chopin/Chopin.docc), verbatim, so
+/// that they keep compiling and registering. Their behaviour is tested
+/// where the feature is (RequestAPITests, AsyncHandlerTests, ...).
+@Suite struct DocSnippetTests {
+    struct User: Codable { let id: UInt64; let username: String }
+
+    // GettingStarted.md
+    @Test func gettingStarted() throws {
+        let router = Router()
+        router.get("/plaintext") { _ in .text("Hello, World!") }
+        router.get("/user/:id") { (ctx: Context, id: Path<UInt64>) in
+            ctx.json(User(id: id.value, username: "kowito"))
+        }
+        let server = try Server.bind("0.0.0.0:8080").configured { config in
+            config.workers = 4  // 0: one per CPU
+            config.backend = .epoll  // .auto (default), .uring, .epoll
+            config.maxBody = 8 << 20
+        }
+        #expect(server.configuration.workers == 4 && server.configuration.backend == .epoll)
+
+        let hits = Mutex(0)
+        router.get("/hits") { _ in
+            let n = hits.withLock { count in
+                count += 1
+                return count
+            }
+            return .text("\(n)")
+        }
+        #expect(try router.freeze().nodes.count > 1)
+    }
+
+    // Routing.md
+    struct ServerTiming: Middleware {
+        func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
+            let start = ContinuousClock.now
+            let response = try next(ctx)
+            return response.header("Server-Timing", "app;dur=\(ContinuousClock.now - start)")
+        }
+    }
+
+    @Test func routing() throws {
+        let router = Router()
+        router.get("/plaintext") { _ in .text("Hello, World!") }
+        router.on(Method("M-SEARCH"), "/x") { _ in Response(status: .ok) }
+        router.on(HTTPRequest.Method.put, "/items/:id") { (ctx: Context, id: Path<Int>) in
+            .text("stored \(id.value)")
+        }
+        let api = router.group("/api")
+        api.get("/health") { _ in .text("ok") }
+        router.use(ServerTiming())
+        #expect(try router.freeze().nodes.count > 1)
+    }
+
+    // Extractors.md
+    struct Search: Decodable { let q: String; let limit: Int? }
+
+    struct BearerToken: FromRequest {
+        let token: String
+        static func extract(from ctx: Context) throws -> BearerToken {
+            guard let value = ctx.header("Authorization"), value.hasPrefix("Bearer ") else {
+                throw ExtractionError(.unauthorized, "a bearer token is required", field: "Authorization")
+            }
+            return BearerToken(token: String(value.dropFirst(7)))
+        }
+    }
+
+    @Test func extractors() throws {
+        let router = Router()
+        router.get("/search") { (ctx: Context, search: Query<Search>) in
+            .text("\(search.value.q) \(search.value.limit ?? 10)")
+        }
+        router.get("/static/*path") { (ctx: Context, file: RelativePath) in
+            .text(file.path)  // "..", "%2F" and NUL refused with 400
+        }
+        router.get("/me") { (ctx: Context, token: BearerToken) in .text(token.token) }
+        #expect(try router.freeze().nodes.count > 1)
+    }
+
+    // RequestsAndResponses.md
+    @Test func requestsAndResponses() throws {
+        let router = Router()
+        router.get("/inspect") { ctx in
+            var lines: [String] = []
+            for (name, value) in ctx.headers { lines.append("\(name): \(value)") }  // every header, in order
+            let who = ctx.peer?.description ?? "unknown"  // "203.0.113.7:51234"
+            return .text("\(ctx.method) \(ctx.path) \(ctx.version) from \(who)\n" + lines.joined(separator: "\n"))
+        }
+        router.on(HTTPRequest.Method.put, "/items") { ctx in
+            let agent = ctx.headerFields[.userAgent] ?? "-"  // the request's headers as HTTPFields
+            return Response(status: HTTPResponse.Status.accepted, headerFields: [.cacheControl: "no-store"])
+                .headerFields([.vary: agent])
+        }
+        #expect(try router.freeze().nodes.count > 1)
+    }
+
+    // JSON.md
+    struct Todo: Codable, Sendable { let id: Int; let title: String }
+
+    @Test func json() throws {
+        let router = Router()
+        router.post("/todos") { (ctx: Context, todo: Json<Todo>) in
+            ctx.json(todo.value, status: .created)
+        }
+        let order = try JSON.decode(
+            Order.self, from: Array(#"{"id":1,"customer_name":"Ada","lines":[]}"#.utf8))
+        #expect(order.customerName == "Ada" && order.note == nil)
+        #expect(try router.freeze().nodes.count > 1)
+    }
+
+    // Errors.md
+    @Test func errors() throws {
+        let router = Router()
+        router.get("/users/:id") { (ctx: Context, id: Path<Int>) throws -> Response in
+            guard id.value > 0 else { throw HTTPError(.notFound, "no user \(id.value)") }
+            return .text("user \(id.value)")
+        }
+        #expect(try router.freeze().nodes.count > 1)
+    }
+
+    // AsyncHandlers.md
+    struct Nap: Decodable, Sendable { let ms: Int }
+
+    @Test func asyncHandlers() throws {
+        let router = Router()
+        router.get("/sleep") { (req: Request, nap: Query<Nap>) async throws -> Response in
+            try await Task.sleep(for: .milliseconds(nap.value.ms))
+            return .text("slept \(nap.value.ms) ms for \(req.peer?.host ?? "someone")")
+        }
+        router.get("/events") { (_: Request) async in
+            .stream(contentType: "text/event-stream") { out in
+                for i in 1...3 {
+                    try await out.write("data: tick \(i)\n\n")
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+        #expect(try router.freeze().nodes.count > 1)
+    }
+
+    // Observability.md
+    @Test func observability() async throws {
+        let router = Router()
+        var server = try Server.bind("0.0.0.0:8080")
+        server.logger = Logger(label: "my-app")
+        router.use(RequestLogger())
+        server.metricsInterval = .seconds(1)
+        router.get("/metrics", server.prometheusHandler)
+        let chopin = ChopinService(try Server.bind("0.0.0.0:8080"), router: router)
+        let group = ServiceGroup(services: [chopin], gracefulShutdownSignals: [.sigterm], logger: Logger(label: "app"))
+        _ = group  // not run here: ObservabilityTests runs a group over real sockets
+        #expect(try router.freeze().nodes.count > 1)
+    }
+
+    // ConfigurationAndLimits.md
+    @Test func configuration() throws {
+        var config = Configuration(host: "0.0.0.0", port: 8080)
+        config.workers = 4
+        config.maxBody = 8 << 20
+        config.headerTimeout = .seconds(5)
+        config.handlerTimeout = .milliseconds(1500)
+        try config.validate()
+        let server = Server(configuration: config)
+        #expect(server.configuration.headerTimeoutMilliseconds == 5000)
+    }
+}
