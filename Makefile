@@ -42,7 +42,7 @@ FUZZ_SWIFT_EXTRA_fuzz_json_generated := fuzz/swift/GeneratedModels.swift
 SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift' -not -path 'Sources/Chopin/HTTPTypes/*')
 
 TEST_UNITS := test_parse test_chunked test_write test_slab test_timer test_conn
-TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics
+TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files
 
 QUICK ?= 0
 PORT ?= 8080

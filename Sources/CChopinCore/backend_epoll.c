@@ -14,12 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define READ_BUF 65536
 #define MAX_EVENTS 256
 #define ACCEPT_BATCH 64
+/* A file body's share of one loop turn: a fast reader of a large file does
+ * not keep the worker from its other connections. */
+#define FILE_TURN_BYTES (1u << 20)
 
 /* epoll_event.data.u64: kind in the top byte, generation and slot below. */
 #define TAG_LISTEN (1ull << 56)
@@ -102,6 +106,13 @@ static int ep_conn_start(chopin_worker *w, chopin_conn *c) {
 static int ep_read_pause(chopin_worker *w, chopin_conn *c) { return update(w, c); }
 static int ep_read_resume(chopin_worker *w, chopin_conn *c) { return update(w, c); }
 
+/* EPOLLOUT is asked for only while bytes wait for room. */
+static int want_out(chopin_worker *w, chopin_conn *c, int want) {
+    if (want == !!(c->io & IO_OUT_ARMED)) return 0;
+    c->io = (uint8_t)(want ? c->io | IO_OUT_ARMED : c->io & ~IO_OUT_ARMED);
+    return update(w, c);
+}
+
 static long ep_send(chopin_worker *w, chopin_conn *c) {
     const char *p = c->tx.data + c->tx.off;
     size_t left = c->tx.len - c->tx.off;
@@ -115,14 +126,27 @@ static long ep_send(chopin_worker *w, chopin_conn *c) {
         }
         done += (size_t)n;
     }
-    /* Ask for EPOLLOUT only while bytes wait for room. */
-    int want_out = done < left;
-    if (want_out != !!(c->io & IO_OUT_ARMED)) {
-        c->io = (uint8_t)(want_out ? c->io | IO_OUT_ARMED : c->io & ~IO_OUT_ARMED);
-        int rc = update(w, c);
-        if (rc < 0) return rc;
+    int rc = want_out(w, c, done < left);
+    return rc < 0 ? rc : (long)done;
+}
+
+static long ep_send_file(chopin_worker *w, chopin_conn *c) {
+    off_t off = (off_t)c->file_off;
+    uint64_t left = c->file_left < FILE_TURN_BYTES ? c->file_left : FILE_TURN_BYTES;
+    uint64_t done = 0;
+    while (done < left) {
+        ssize_t n = sendfile(c->fd, c->file_fd, &off, (size_t)(left - done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN) return -errno;
+            break;
+        }
+        if (n == 0) return -EIO; /* the file shrank under us */
+        done += (uint64_t)n;
     }
-    return (long)done;
+    /* Short of the whole file (a full socket, or the turn's share): wait for room. */
+    int rc = want_out(w, c, done < c->file_left);
+    return rc < 0 ? rc : (long)done;
 }
 
 static int ep_cancel(chopin_worker *w, chopin_conn *c) {
@@ -218,6 +242,7 @@ const chopin_backend_ops chopin__backend_epoll = {
     .read_pause = ep_read_pause,
     .read_resume = ep_read_resume,
     .send = ep_send,
+    .send_file = ep_send_file,
     .cancel = ep_cancel,
     .wait = ep_wait,
     .dispatch = ep_dispatch,

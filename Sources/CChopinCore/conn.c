@@ -29,8 +29,11 @@
 
 static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-static size_t pending_output(const chopin_conn *c) { return (size_t)c->out.len + (c->tx.len - c->tx.off); }
-static int output_queued(const chopin_conn *c) { return c->out.len > 0 || (c->flags & CF_SENDING); }
+static size_t pending_output(const chopin_conn *c) {
+    size_t file = (c->flags & CF_FILE) ? (c->file_left > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)c->file_left) : 0;
+    return (size_t)c->out.len + (c->tx.len - c->tx.off) + file;
+}
+static int output_queued(const chopin_conn *c) { return c->out.len > 0 || (c->flags & (CF_SENDING | CF_FILE)); }
 
 /* ---- timers ------------------------------------------------------------------ */
 
@@ -132,6 +135,13 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
     }
     chopin__response_finish(&res);
     chopin__metrics_answered(w, res.status, w->now_ms);
+    if (res.file_fd >= 0) {
+        /* Its file follows the head; later requests wait until it is out. */
+        c->file_fd = res.file_fd;
+        c->file_off = res.file_off;
+        c->file_left = res.file_len;
+        c->flags |= CF_FILE;
+    }
     c->state = CONN_HEAD;
     return res.close;
 }
@@ -194,7 +204,7 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
 
     c->flags &= (uint16_t)~CF_PENDING_INPUT;
     while (off < *len && (c->state == CONN_HEAD || c->state == CONN_BODY)) {
-        if (pending_output(c) > cfg->max_pending_output) {
+        if ((c->flags & CF_FILE) || pending_output(c) > cfg->max_pending_output) {
             c->flags |= CF_PENDING_INPUT;
             break;
         }
@@ -355,18 +365,67 @@ static int send_more(chopin_worker *w, chopin_conn *c) {
     return 0;
 }
 
+static void file_done(chopin_conn *c) {
+    if (!(c->flags & CF_FILE)) return;
+    close(c->file_fd);
+    c->file_fd = -1;
+    c->flags &= (uint16_t)~CF_FILE;
+}
+
+/* The next part of a file body. With the backend's send_file, straight from
+ * the page cache (CF_SENDING while the socket is full, so the write timer
+ * runs and send_ready comes); otherwise read into tx and sent like any
+ * other bytes. Returns -1 when the connection closed. */
+static int send_file_part(chopin_worker *w, chopin_conn *c) {
+    long n;
+    if (w->ops->send_file) {
+        n = w->ops->send_file(w, c);
+        if (n > 0) {
+            c->file_off += (uint64_t)n;
+            c->file_left -= (uint64_t)n;
+            CHOPIN_COUNT(w, bytes_out, (uint64_t)n);
+            set_timer(w, c, TK_WRITE, w->cfg->write_timeout_ms, 1); /* progress */
+        }
+        if (n >= 0 && c->file_left > 0) c->flags |= CF_SENDING; /* waits for room */
+    } else {
+        n = chopin__file_read_part(w, c);
+        if (n > 0) {
+            c->file_off += (uint64_t)n;
+            c->file_left -= (uint64_t)n;
+            c->flags |= CF_SENDING;
+            c->timer = TK_NONE; /* a new send: the stall clock restarts */
+            if (send_more(w, c) < 0) return -1;
+        } else if (n == 0) {
+            n = -EIO; /* the file shrank: the promised length cannot be kept */
+        }
+    }
+    if (n < 0) {
+        chopin__conn_close(w, c);
+        return -1;
+    }
+    if (c->file_left == 0) file_done(c);
+    return 0;
+}
+
 /* Hands queued responses to the backend: all the responses of one read
- * leave in one send. Returns -1 when the connection closed. */
+ * leave in one send, then the file body that follows them, if any.
+ * Returns -1 when the connection closed. */
 static int flush(chopin_worker *w, chopin_conn *c) {
-    while (!(c->flags & CF_SENDING) && c->out.len > 0) {
-        chopin_buf t = c->tx;
-        c->tx = c->out;
-        c->tx.off = 0;
-        c->out = t;
-        c->out.len = c->out.off = 0;
-        c->flags |= CF_SENDING;
-        c->timer = TK_NONE; /* a new send: the stall clock restarts */
-        if (send_more(w, c) < 0) return -1;
+    while (!(c->flags & CF_SENDING)) {
+        if (c->out.len > 0) {
+            chopin_buf t = c->tx;
+            c->tx = c->out;
+            c->tx.off = 0;
+            c->out = t;
+            c->out.len = c->out.off = 0;
+            c->flags |= CF_SENDING;
+            c->timer = TK_NONE; /* a new send: the stall clock restarts */
+            if (send_more(w, c) < 0) return -1;
+        } else if (c->flags & CF_FILE) {
+            if (send_file_part(w, c) < 0) return -1;
+        } else {
+            break;
+        }
     }
     return 0;
 }
@@ -382,7 +441,7 @@ static int peer_done_and_answered(const chopin_conn *c) {
 }
 
 static int can_take_kept_input(const chopin_worker *w, const chopin_conn *c) {
-    return (c->flags & CF_PENDING_INPUT) && !(c->flags & (CF_QUOTA | CF_CAP_WAIT)) &&
+    return (c->flags & CF_PENDING_INPUT) && !(c->flags & (CF_QUOTA | CF_CAP_WAIT | CF_FILE)) &&
            (c->state == CONN_HEAD || c->state == CONN_BODY) && pending_output(c) <= w->cfg->max_pending_output;
 }
 
@@ -544,6 +603,7 @@ void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd) {
     c->idx = idx;
     c->gen = gen;
     c->fd = fd;
+    c->file_fd = -1;
     c->state = CONN_HEAD;
     arm_timer(w, c);
 }
@@ -758,6 +818,7 @@ void chopin__conn_close(chopin_worker *w, chopin_conn *c) {
     c->timer = TK_NONE;
     chopin__wheel_cancel(&w->wheel, c->idx);
     CHOPIN_COUNT(w, closed, 1);
+    file_done(c);
     int busy = w->ops->cancel(w, c);
     /* Shutting down writes first sends the FIN after the last response
      * even when unread input makes close() answer with a reset. In-flight
@@ -769,6 +830,7 @@ void chopin__conn_close(chopin_worker *w, chopin_conn *c) {
 }
 
 void chopin__conn_release(chopin_worker *w, chopin_conn *c) {
+    file_done(c);
     chopin__buf_release(&c->in, &w->pool);
     chopin__buf_release(&c->out, &w->pool);
     chopin__buf_release(&c->tx, &w->pool);

@@ -160,6 +160,7 @@ enum conn_flags {
     CF_BODY_STREAM = 1 << 12,  /* the body of the request last dispatched is still arriving: each
                                   piece goes to the deferral that took it, or is dropped */
     CF_BODY_FULL = 1 << 13,    /* that deferral asked to stop reading until it resumes */
+    CF_FILE = 1 << 14,         /* a file body (file_fd) follows what is queued; later requests wait */
 };
 
 typedef enum timer_kind {
@@ -193,6 +194,9 @@ typedef struct chopin_conn {
     uint64_t body_seen;   /* streamed body: bytes so far (against max_streamed_body) */
     uint64_t requests;    /* served on this connection */
     chopin_peer peer;     /* the client's address, recorded at accept */
+    int file_fd;          /* CF_FILE: the file whose bytes [file_off, file_off + file_left) go next */
+    uint64_t file_off;
+    uint64_t file_left;
 } chopin_conn;
 
 /* ---- backends ------------------------------------------------------------------
@@ -222,6 +226,12 @@ typedef struct chopin_backend_ops {
      * when it can take more (epoll: writable again) or when a submitted
      * send completed (io_uring, with its byte count). */
     long (*send)(chopin_worker *w, chopin_conn *c);
+    /* Optional: sends what it can of c's file body (file_fd, file_off,
+     * file_left) straight from the page cache without touching c, up to a
+     * fair share per call. Returns the bytes that left at once, or -errno;
+     * unless the file is done, chopin__conn_send_ready follows when the
+     * socket takes more. Without it, conn.c reads the file into tx. */
+    long (*send_file)(chopin_worker *w, chopin_conn *c);
     /* Stops every operation of a connection that is closing. Returns 1 when
      * some are still in flight (the backend calls chopin__conn_release once
      * the last one ends), 0 when the slot may be freed now. The worker
@@ -259,6 +269,9 @@ struct chopin_response {
     uint8_t failed;            /* misuse or out of memory: becomes a 500 */
     uint8_t deferred;
     chopin_deferred *deferral;
+    int file_fd;       /* chopin_response_file's descriptor, -1 without one */
+    uint64_t file_off; /* and the part of it that is the body */
+    uint64_t file_len;
     chopin_worker *worker; /* NULL for a deferred response's own writer */
     uint32_t conn_idx, conn_gen;
 };
@@ -388,6 +401,10 @@ void chopin__conn_hangup(chopin_worker *w, chopin_conn *c);
 void chopin__body_begin(chopin_worker *w, chopin_conn *c, const chopin_request *req);
 size_t chopin__body_feed(chopin_worker *w, chopin_conn *c, char *data, size_t len, int *status);
 void chopin__body_deliver(chopin_conn *c, const char *data, size_t len, int status);
+
+/* Reads the next part of c's file body into c->tx (empty) and returns its
+ * length, 0 when the file ended early, or -errno (file_send.c). */
+long chopin__file_read_part(chopin_worker *w, chopin_conn *c);
 
 /* Called by the worker. */
 void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd);

@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <string.h>
+#include <unistd.h>
 
 /* Room for "Content-Length: 4294967295\r\nConnection: keep-alive\r\n\r\n". */
 #define TAIL_GAP 64
@@ -112,6 +113,14 @@ void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool
     res->failed = 0;
     res->deferred = 0;
     res->deferral = NULL;
+    res->file_fd = -1;
+    res->file_len = 0;
+}
+
+/* The response will not send its file after all. */
+static void drop_file(chopin_response *res) {
+    if (res->file_fd >= 0) close(res->file_fd);
+    res->file_fd = -1;
 }
 
 static inline char *put(char *p, const char *s, size_t n) {
@@ -232,7 +241,7 @@ void chopin_response_write(chopin_response *res, const void *data, size_t n) {
 static void write_tail_and_body(chopin_response *res) {
     chopin_buf *o = res->out;
     int has_body = res->state == RS_BODY;
-    uint32_t body_len = has_body ? res->body_len : 0;
+    uint64_t body_len = has_body ? res->body_len : res->file_fd >= 0 ? res->file_len : 0;
     int bodyless = res->status < 200 || res->status == 204 || res->status == 304;
     /* Without a reserved body the tail still needs its room. */
     if (!has_body && chopin__buf_reserve(o, res->pool, (size_t)o->len + TAIL_GAP) < 0) {
@@ -251,7 +260,7 @@ static void write_tail_and_body(chopin_response *res) {
         p = PUT(p, "Connection: keep-alive\r\n");
     p = PUT(p, "\r\n");
     if (has_body && body_len && !res->head_only && !bodyless) {
-        memmove(p, o->data + res->body_start, body_len);
+        memmove(p, o->data + res->body_start, (size_t)body_len);
         p += body_len;
     }
     o->len = (uint32_t)(p - o->data);
@@ -293,6 +302,21 @@ void chopin_response_send(chopin_response *res, int status, const char *content_
     chopin_response_end(res);
 }
 
+void chopin_response_file(chopin_response *res, int fd, uint64_t offset, uint64_t len) {
+    if (res->failed || res->state != RS_HEAD || !res->worker || res->deferred) {
+        /* Only a head with no body yet, on the worker's own writer. */
+        res->failed = 1;
+        if (fd >= 0) close(fd);
+        return;
+    }
+    res->file_fd = fd;
+    res->file_off = offset;
+    res->file_len = len;
+    write_tail_and_body(res);
+    int bodyless = res->status < 200 || res->status == 204 || res->status == 304;
+    if (res->head_only || bodyless || len == 0) drop_file(res);
+}
+
 void chopin_response_header_late(chopin_response *res, const char *name, size_t nlen, const char *value, size_t vlen) {
     if (res->state != RS_DONE || !valid_header(name, nlen, value, vlen)) {
         if (res->state != RS_DONE)
@@ -319,6 +343,7 @@ void chopin_response_header_late(chopin_response *res, const char *name, size_t 
 
 void chopin_response_discard(chopin_response *res) {
     if (res->deferred) return;
+    drop_file(res);
     res->out->len = res->start;
     res->state = RS_NONE;
     res->failed = 0;
@@ -335,6 +360,7 @@ int chopin_response_status(const chopin_response *res) { return res->status; }
 
 /* Drops whatever this response half-wrote and writes an empty `status` instead. */
 static void rewrite_as(chopin_response *res, int status) {
+    drop_file(res);
     res->out->len = res->start;
     res->state = RS_NONE;
     res->failed = 0;

@@ -53,6 +53,19 @@ void chopin_response_end(chopin_response *res);
 void chopin_response_send(chopin_response *res, int status, const char *content_type, const void *body,
                           size_t body_len);
 
+/* The body is len bytes of the open file fd from offset, sent without a copy
+ * through user space where the backend allows it (sendfile on epoll; on
+ * io_uring it is read piece by piece into the connection's buffer and
+ * sent). Call it after the headers instead of writing a body; it ends the
+ * response (Content-Length: len). The core owns fd from then on, and closes
+ * it once the body is out, when the connection ends, or at once for HEAD,
+ * 304 or a writer that cannot take it (a deferred response's: the response
+ * then becomes a 500). Bounded like any other response: later pipelined
+ * requests wait until the file is sent, reads pause while the client is
+ * slow, and write_timeout_ms counts from the last progress. A file that
+ * shrinks while it is sent ends the connection. */
+void chopin_response_file(chopin_response *res, int fd, uint64_t offset, uint64_t len);
+
 /* Adds a header to a response that is already ended, moving its body up
  * (for middleware that decorates a response a handler wrote in place). */
 void chopin_response_header_late(chopin_response *res, const char *name, size_t name_len, const char *value,

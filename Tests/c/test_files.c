@@ -1,0 +1,221 @@
+/* test_files.c - file bodies (chopin_response_file) over real sockets on
+ * both backends: a 4 MB file arrives whole and in order, a part of a file
+ * at an offset, HEAD sends the length and no bytes, a pipelined request
+ * behind a file waits for it, a reader that stalls and comes back gets
+ * every byte, one that never reads is cut at write_timeout_ms, a file that
+ * is shorter than promised ends the connection, and no descriptor is left
+ * open afterwards. */
+#include "fixture.h"
+#include "net.h"
+#include "test.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+
+#define FILE_SIZE (4u << 20)
+#define BIG_SIZE (64u << 20) /* a sparse file for the reader that never reads */
+static char path[64], big_path[64];
+
+static unsigned char pattern(uint64_t i) { return (unsigned char)(i * 31 + (i >> 12)); }
+
+static void app(void *ctx, const chopin_request *req, chopin_response *res) {
+    (void)ctx;
+    const char *p = req->path.ptr;
+    size_t n = req->path.len;
+    if (n == 6 && memcmp(p, "/hello", 6) == 0) {
+        chopin_response_send(res, 200, "text/plain", "hello", 5);
+        return;
+    }
+    int big = n == 4 && memcmp(p, "/big", 4) == 0;
+    int fd = open(big ? big_path : path, O_RDONLY | O_CLOEXEC);
+    chopin_response_start(res, 200);
+    chopin_response_header(res, "Content-Type", 12, "application/octet-stream", 24);
+    if (n == 5 && memcmp(p, "/part", 5) == 0)
+        chopin_response_file(res, fd, 1000, 5000);
+    else if (n == 7 && memcmp(p, "/shrunk", 7) == 0)
+        chopin_response_file(res, fd, 0, FILE_SIZE + 100000); /* more than there is */
+    else
+        chopin_response_file(res, fd, 0, big ? BIG_SIZE : FILE_SIZE);
+}
+
+/* Reads one response head into *cl (Content-Length) and returns its status;
+ * -1 on timeout or EOF. The body's first bytes may already be in c->buf. */
+static int read_head(client *c, uint64_t *cl) {
+    for (;;) {
+        char *end = c->len ? memmem(c->buf, c->len, "\r\n\r\n", 4) : NULL;
+        if (end) {
+            size_t hlen = (size_t)(end - c->buf) + 4;
+            const char *v = find_header(c->buf, hlen, "Content-Length");
+            *cl = v ? strtoull(v, NULL, 10) : 0;
+            int status = atoi(c->buf + 9);
+            memmove(c->buf, c->buf + hlen, c->len - hlen);
+            c->len -= hlen;
+            return status;
+        }
+        if (client_fill(c, 3000) <= 0) return -1;
+    }
+}
+
+/* Reads n body bytes and checks them against the pattern from `from`.
+ * Returns the bytes read (fewer on EOF or timeout). */
+static uint64_t read_body(client *c, uint64_t n, uint64_t from, int *mismatch) {
+    uint64_t got = 0;
+    *mismatch = 0;
+    for (;;) {
+        size_t take = c->len < n - got ? c->len : (size_t)(n - got);
+        for (size_t i = 0; i < take && !*mismatch; i++)
+            if ((unsigned char)c->buf[i] != pattern(from + got + i)) *mismatch = 1;
+        memmove(c->buf, c->buf + take, c->len - take);
+        c->len -= take;
+        got += take;
+        if (got == n) return got;
+        if (client_fill(c, 3000) <= 0) return got;
+    }
+}
+
+static int open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    while (d && readdir(d))
+        n++;
+    if (d) closedir(d);
+    return n;
+}
+
+static void whole_file(uint16_t port) {
+    t_case = "whole file";
+    static client c;
+    client_connect(&c, port);
+    SEND(&c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
+    uint64_t cl;
+    CHECK_EQ_INT(read_head(&c, &cl), 200);
+    CHECK_EQ_INT(cl, FILE_SIZE);
+    int bad;
+    CHECK_EQ_INT(read_body(&c, cl, 0, &bad), FILE_SIZE);
+    CHECK(!bad, "the bytes differ from the file's");
+    /* The connection goes on. */
+    static response r;
+    SEND(&c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(client_read_response(&c, &r, 3000, 0) == 0 && r.status == 200, "after the file");
+    client_close(&c);
+}
+
+static void part_and_head(uint16_t port) {
+    t_case = "part, HEAD, pipelined";
+    static client c;
+    client_connect(&c, port);
+    /* Three requests in one write: the file's bytes come before the answers behind it. */
+    SEND(&c, "GET /part HTTP/1.1\r\nHost: x\r\n\r\nHEAD /file HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    uint64_t cl;
+    int bad;
+    CHECK_EQ_INT(read_head(&c, &cl), 200);
+    CHECK_EQ_INT(cl, 5000);
+    CHECK_EQ_INT(read_body(&c, cl, 1000, &bad), 5000);
+    CHECK(!bad, "the part's bytes differ");
+    CHECK_EQ_INT(read_head(&c, &cl), 200);
+    CHECK_EQ_INT(cl, FILE_SIZE); /* HEAD: the length, no bytes */
+    static response r;
+    CHECK(client_read_response(&c, &r, 3000, 0) == 0 && r.status == 200 && r.body_len == 5 &&
+              memcmp(r.body, "hello", 5) == 0,
+          "the request behind the HEAD");
+    client_close(&c);
+}
+
+/* A client whose receive buffer is small: the server meets a full socket soon. */
+static void connect_small_window(client *c, uint16_t port) {
+    c->len = 0;
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    CHECK(connect(c->fd, (struct sockaddr *)&a, sizeof a) == 0, "connect");
+}
+
+static void slow_reader(uint16_t port) {
+    t_case = "slow reader";
+    static client c;
+    connect_small_window(&c, port);
+    SEND(&c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(200 * 1000); /* the server meets a full socket and waits (under write_timeout_ms) */
+    uint64_t cl;
+    int bad;
+    CHECK_EQ_INT(read_head(&c, &cl), 200);
+    CHECK_EQ_INT(read_body(&c, cl, 0, &bad), FILE_SIZE);
+    CHECK(!bad, "the bytes differ after the stall");
+    client_close(&c);
+}
+
+static void never_reads(uint16_t port) {
+    t_case = "never reads";
+    static client c;
+    connect_small_window(&c, port);
+    SEND(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(1500 * 1000); /* past write_timeout_ms (400) with no progress */
+    uint64_t cl, got = 0;
+    CHECK_EQ_INT(read_head(&c, &cl), 200);
+    CHECK_EQ_INT(cl, BIG_SIZE);
+    got = c.len;
+    c.len = 0;
+    int n;
+    while ((n = client_fill(&c, 3000)) > 0) {
+        got += c.len;
+        c.len = 0;
+    }
+    CHECK(n == 0 && got < BIG_SIZE, "the stalled send ends in a close (got %llu of %u bytes)",
+          (unsigned long long)got, BIG_SIZE);
+    client_close(&c);
+}
+
+static void shrunk(uint16_t port) {
+    t_case = "shorter than promised";
+    static client c;
+    client_connect(&c, port);
+    SEND(&c, "GET /shrunk HTTP/1.1\r\nHost: x\r\n\r\n");
+    uint64_t cl;
+    int bad;
+    CHECK_EQ_INT(read_head(&c, &cl), 200);
+    CHECK_EQ_INT(read_body(&c, cl, 0, &bad), FILE_SIZE); /* what there is, then the close */
+    CHECK(client_wait_eof(&c, 3000), "the connection closes");
+    client_close(&c);
+}
+
+static void run_backend(const char *backend) {
+    (void)backend;
+    int fds_before = open_fds();
+    chopin_config cfg = fixture_config(app);
+    cfg.write_timeout_ms = 400;
+    chopin_server *s = fixture_start(&cfg);
+    CHECK(s != NULL, "start");
+    if (!s) return;
+    uint16_t port = chopin_server_port(s);
+    whole_file(port);
+    part_and_head(port);
+    slow_reader(port);
+    never_reads(port);
+    shrunk(port);
+    fixture_stop(s);
+    t_case = "descriptors";
+    CHECK_EQ_INT(open_fds(), fds_before);
+}
+
+int main(void) {
+    snprintf(path, sizeof path, "/tmp/chopin-test-file.%d", (int)getpid());
+    snprintf(big_path, sizeof big_path, "/tmp/chopin-test-big.%d", (int)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    static unsigned char block[65536];
+    for (uint64_t off = 0; off < FILE_SIZE; off += sizeof block) {
+        for (size_t i = 0; i < sizeof block; i++)
+            block[i] = pattern(off + i);
+        if (write(fd, block, sizeof block) != (ssize_t)sizeof block) return 2;
+    }
+    close(fd);
+    fd = open(big_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (ftruncate(fd, BIG_SIZE) < 0) return 2;
+    close(fd);
+    fixture_each_backend(run_backend);
+    unlink(path);
+    unlink(big_path);
+    return test_finish("test_files");
+}
