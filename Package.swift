@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
         // Only the example's database routes use these; no product of Chopin does.
         .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        // POST /upload's SHA-256 (postgres-nio builds it already).
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.9.0"..<"5.0.0"),
         // Chopin's own, API packages only: logs through swift-log, metrics through
         // swift-metrics (CoreMetrics), a Service for swift-service-lifecycle's ServiceGroup.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -68,7 +70,7 @@ let package = Package(
         // JSON bench; no product names it, so Chopin's users never get it.
         .target(
             name: "ChopinExampleRoutes",
-            dependencies: ["Chopin", "ChopinJSON"],
+            dependencies: ["Chopin", "ChopinJSON", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // chopin-example's /db and /queries (TechEmpower's World table over
@@ -100,6 +102,7 @@ let package = Package(
             name: "ChopinTests",
             dependencies: [
                 "Chopin", "ChopinJSON", "ChopinExampleRoutes", "ChopinExampleDatabase", "CMallocCounter",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

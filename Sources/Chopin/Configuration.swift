@@ -46,26 +46,30 @@ public struct Configuration: Sendable {
     public var maxHeaders: UInt32
     /// Bytes of a request body; over it, 413 (as soon as Content-Length says so) and close. Default 1 MiB.
     public var maxBody: UInt64
+    /// Bytes of a body read as a ``RequestBodyStream`` (routes that take
+    /// one); over it 413. Default 1 GiB.
+    public var maxStreamedBodyBytes: UInt64
+    /// Response bytes queued for a client that does not read; past it, reads pause. Default 256 KiB.
     public var maxPendingOutput: UInt32
+    /// Requests of one connection handled per loop turn; the rest wait for the next. Default 32.
     public var maxPipelined: UInt32
     /// io_uring: receive buffers per worker (a power of two) and their size.
     public var uringBuffers: UInt32
-    public var uringBufferSize: UInt32
-    /// Requests of one connection handled per loop turn; the rest wait for the next. Default 32.
-    public var headerTimeoutMilliseconds: UInt32
-    public var bodyTimeoutMilliseconds: UInt32
-    public var idleTimeoutMilliseconds: UInt32
     /// The size of each io_uring receive buffer. Default 8 KiB.
-    public var writeTimeoutMilliseconds: UInt32
+    public var uringBufferSize: UInt32
     /// ``headerTimeout`` in milliseconds.
-    public var shutdownTimeoutMilliseconds: UInt32
+    public var headerTimeoutMilliseconds: UInt32
     /// ``bodyTimeout`` in milliseconds.
-    /// Lingering close: after an error response (a 413 to a client still
+    public var bodyTimeoutMilliseconds: UInt32
     /// ``idleTimeout`` in milliseconds.
-    /// sending its body, say), the server shuts down its write side and keeps
+    public var idleTimeoutMilliseconds: UInt32
     /// ``writeTimeout`` in milliseconds.
-    /// reading and discarding for at most this long, so the client reads the
+    public var writeTimeoutMilliseconds: UInt32
     /// ``shutdownTimeout`` in milliseconds.
+    public var shutdownTimeoutMilliseconds: UInt32
+    /// Lingering close: after an error response (a 413 to a client still
+    /// sending its body, say), the server shuts down its write side and keeps
+    /// reading and discarding for at most this long, so the client reads the
     /// response instead of a connection reset. 0 closes at once.
     public var lingerTimeoutMilliseconds: UInt32
     /// ...and for at most this many discarded bytes.
@@ -97,6 +101,7 @@ public struct Configuration: Sendable {
         maxHeadBytes = c.max_head_bytes
         maxHeaders = c.max_headers
         maxBody = c.max_body
+        maxStreamedBodyBytes = c.max_streamed_body
         maxPendingOutput = c.max_pending_output
         maxPipelined = c.max_pipelined
         uringBuffers = c.uring_buffers
@@ -150,6 +155,7 @@ public struct Configuration: Sendable {
         c.max_head_bytes = maxHeadBytes
         c.max_headers = maxHeaders
         c.max_body = maxBody
+        c.max_streamed_body = maxStreamedBodyBytes
         c.max_pending_output = maxPendingOutput
         c.max_pipelined = maxPipelined
         c.uring_buffers = uringBuffers

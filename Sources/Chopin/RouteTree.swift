@@ -7,6 +7,8 @@ struct Route: Sendable {
     /// Whether the last of paramNames is a `*wildcard` (for ``RelativePath``).
     let endsInWildcard: Bool
     let handler: Handler
+    /// Takes its body as a ``RequestBodyStream``.
+    let streamsBody: Bool
 }
 
 /// The frozen router: a tree of path segments in flat arrays, matched
@@ -116,7 +118,9 @@ struct RouteTree: Sendable {
             handler = { ctx in try m.handle(ctx, next: next) }
         }
         let endsInWildcard = segments.last?.hasPrefix("*") ?? false
-        let route = Route(pattern: r.pattern, paramNames: names, endsInWildcard: endsInWildcard, handler: handler)
+        let route = Route(
+            pattern: r.pattern, paramNames: names, endsInWildcard: endsInWildcard, handler: handler,
+            streamsBody: r.streamsBody)
         if let slot = r.method.tableIndex {
             if nodes[node].handlers[slot] != nil { return "\(where_): registered twice" }
             nodes[node].handlers[slot] = route
@@ -131,8 +135,27 @@ struct RouteTree: Sendable {
 
     /// Finds the route for the context's request, filling in its parameters.
     func lookup(_ ctx: inout Context) -> Lookup {
-        let path = ctx.pathBytes
         var params = RouteParams()
+        let found = find(ctx.request, &params)
+        if case .found(let route) = found {
+            params.names = route.paramNames
+            params.endsInWildcard = route.endsInWildcard
+            ctx.params = params
+            ctx.route = route.pattern
+        }
+        return found
+    }
+
+    /// Whether the request's route takes its body as a stream: the core
+    /// asks before it reads a body.
+    func streamsBody(_ request: UnsafePointer<chopin_request>) -> Bool {
+        var params = RouteParams()
+        guard case .found(let route) = find(request, &params) else { return false }
+        return route.streamsBody
+    }
+
+    private func find(_ request: UnsafePointer<chopin_request>, _ params: inout RouteParams) -> Lookup {
+        let path = request.pointee.path.bytes
         let found: Int?
         if path.count <= 1 {
             found = nodes[0].hasRoutes ? 0 : nil
@@ -141,21 +164,17 @@ struct RouteTree: Sendable {
         }
         guard let found else { return .notFound }
         let node = nodes[found]
-        let method = ctx.request.pointee.method
+        let method = request.pointee.method
         var route: Route?
         if let slot = Method.index(of: method) {
             route = node.handlers[slot]
             if route == nil && slot == 1 { route = node.handlers[0] }  // HEAD served by GET
         } else {
-            let name = ctx.request.pointee.method_name.bytes
+            let name = request.pointee.method_name.bytes
             route = node.otherMethods.first { $0.method.utf8.elementsEqual(name) }?.route
             if route == nil && method == CHOPIN_METHOD_OTHER { return .notImplemented }
         }
         guard let route else { return .methodNotAllowed(allow: node.allow) }
-        params.names = route.paramNames
-        params.endsInWildcard = route.endsInWildcard
-        ctx.params = params
-        ctx.route = route.pattern
         return .found(route)
     }
 

@@ -21,6 +21,9 @@ public protocol Middleware: Sendable {
 public protocol RouteRegistrar {
     /// Registers a handler for a method and a path pattern.
     func add(_ method: Method, _ path: String, _ handler: @escaping Handler)
+    /// Registers a handler whose request body is read after it is called,
+    /// as a ``RequestBodyStream`` (the async `RequestBodyStream` overloads use it).
+    func addStreamingBody(_ method: Method, _ path: String, _ handler: @escaping Handler)
 }
 
 extension RouteRegistrar {
@@ -38,42 +41,42 @@ extension RouteRegistrar {
         }
     }
 
+    /// Registers a handler for GET and `path`, with any extractors as parameters.
     public func get<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
-    /// Registers a handler for GET and `path`, with any extractors as parameters.
     ) {
         on(.get, path, handler)
     }
 
+    /// Registers a handler for POST and `path`, with any extractors as parameters.
     public func post<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
-    /// Registers a handler for POST and `path`, with any extractors as parameters.
     ) {
         on(.post, path, handler)
     }
 
+    /// Registers a handler for PUT and `path`, with any extractors as parameters.
     public func put<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
-    /// Registers a handler for PUT and `path`, with any extractors as parameters.
     ) {
         on(.put, path, handler)
     }
 
+    /// Registers a handler for DELETE and `path`, with any extractors as parameters.
     public func delete<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
-    /// Registers a handler for DELETE and `path`, with any extractors as parameters.
     ) {
         on(.delete, path, handler)
     }
 
+    /// Registers a handler for PATCH and `path`, with any extractors as parameters.
     public func patch<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
-    /// Registers a handler for PATCH and `path`, with any extractors as parameters.
     ) {
         on(.patch, path, handler)
     }
@@ -107,18 +110,22 @@ public final class Router: RouteRegistrar, @unchecked Sendable {
         let pattern: String
         let handler: Handler
         let middleware: [any Middleware]
+        var streamsBody = false
     }
 
     var registrations: [Registration] = []
     var middleware: [any Middleware] = []
     private var frozenTree: RouteTree?
 
+    /// An empty router: add routes, then serve it.
     public init() {}
 
     public func add(_ method: Method, _ path: String, _ handler: @escaping Handler) {
-        precondition(frozenTree == nil, "Router: route \(method) \(path) registered after the server started")
-    /// An empty router: add routes, then serve it.
-        registrations.append(Registration(method: method, pattern: path, handler: handler, middleware: []))
+        addFromGroup(method, path, handler, [])
+    }
+
+    public func addStreamingBody(_ method: Method, _ path: String, _ handler: @escaping Handler) {
+        addFromGroup(method, path, handler, [], streamsBody: true)
     }
 
     /// Adds middleware that runs around every route of this router.
@@ -135,9 +142,13 @@ public final class Router: RouteRegistrar, @unchecked Sendable {
         return g
     }
 
-    func addFromGroup(_ method: Method, _ path: String, _ handler: @escaping Handler, _ mw: [any Middleware]) {
+    func addFromGroup(
+        _ method: Method, _ path: String, _ handler: @escaping Handler, _ mw: [any Middleware],
+        streamsBody: Bool = false
+    ) {
         precondition(frozenTree == nil, "Router: route \(method) \(path) registered after the server started")
-        registrations.append(Registration(method: method, pattern: path, handler: handler, middleware: mw))
+        registrations.append(
+            Registration(method: method, pattern: path, handler: handler, middleware: mw, streamsBody: streamsBody))
     }
 
     /// Builds the read-only tree; throws every registration mistake at once.
@@ -162,8 +173,15 @@ public final class RouteGroup: RouteRegistrar, @unchecked Sendable {
     }
 
     public func add(_ method: Method, _ path: String, _ handler: @escaping Handler) {
-        let joined = prefix.hasSuffix("/") && path.hasPrefix("/") ? String(prefix.dropLast()) + path : prefix + path
-        router.addFromGroup(method, joined, handler, middleware)
+        router.addFromGroup(method, joined(path), handler, middleware)
+    }
+
+    public func addStreamingBody(_ method: Method, _ path: String, _ handler: @escaping Handler) {
+        router.addFromGroup(method, joined(path), handler, middleware, streamsBody: true)
+    }
+
+    private func joined(_ path: String) -> String {
+        prefix.hasSuffix("/") && path.hasPrefix("/") ? String(prefix.dropLast()) + path : prefix + path
     }
 
     /// Adds middleware for this group's routes (registered after this call).

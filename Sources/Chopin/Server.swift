@@ -70,6 +70,8 @@ public struct Server: Sendable {
             c.worker_start = workerStartHook
             c.worker_turn = workerTurnHook
             c.worker_stop = workerStopHook
+            // Routes that take their body as a stream are asked for before it is read.
+            c.body_stream = bodyStreamHook
             return chopin_server_start(&c, &message, message.count)
         }
         guard let server else {
@@ -176,6 +178,12 @@ func answerThrown(_ error: any Error, _ response: ResponseWriter, method: Method
             metadata: ["method": "\(method)", "route": "\(route)", "worker": "\(response.workerID)", "status": "500"])
         writeError(response, .internalServerError, "internal server error", field: nil)
     }
+}
+
+private let bodyStreamHook: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<chopin_request>?) -> Int32 = {
+    ctx, request in
+    guard let ctx, let request else { return 0 }
+    return Unmanaged<App>.fromOpaque(ctx).takeUnretainedValue().tree.streamsBody(request) ? 1 : 0
 }
 
 private let appHandler: chopin_handler_fn = { ctx, request, response in

@@ -82,6 +82,8 @@ extension RawBody: @unchecked Sendable {}
 /// and the headers middleware added to the response while the task runs.
 final class AsyncCall: Sendable {
     let task = Mutex<Task<Void, Never>?>(nil)
+    /// The request body, for a handler that takes it as a stream.
+    let body = Mutex<BodyChannel?>(nil)
     let middlewareHeaders = Mutex<[(name: String, value: String)]>([])
     /// A streamed response waiting for its client to read (``ResponseStream``).
     let drainWaiter = Mutex<CheckedContinuation<Void, any Error>?>(nil)
@@ -98,18 +100,39 @@ extension Context {
     /// Defers the response, copies the request and starts `body` as a task
     /// on this worker's executor. Returns the marker the router passes on.
     func runAsync(_ body: @escaping @Sendable (Request) async throws -> Response) -> Response {
+        runAsync(takingBody: false) { request, _ in try await body(request) }
+    }
+
+    /// As ``runAsync(_:)``; with `takingBody`, the handler also gets the
+    /// request body as a stream (the core's pieces, or the body that came
+    /// whole with the head).
+    func runAsync(
+        takingBody: Bool, _ body: @escaping @Sendable (Request, RequestBodyStream?) async throws -> Response
+    ) -> Response {
         guard let executor = response.workerExecutor, let d = response.deferToLater() else {
             return Response(status: .serviceUnavailable)
         }
         let request = Request(copying: self)
         let call = AsyncCall()
-        chopin_deferred_observe(
-            d, cancelAsyncCall, drainAsyncCall, releaseAsyncCall, Unmanaged.passRetained(call).toOpaque())
+        let arg = Unmanaged.passRetained(call).toOpaque()
+        chopin_deferred_observe(d, cancelAsyncCall, drainAsyncCall, releaseAsyncCall, arg)
         let deferral = Deferral(pointer: d)
-        let task = Task(executorPreference: executor) {
+        var bodyStream: RequestBodyStream?
+        if takingBody {
+            let channel: BodyChannel
+            if self.request.pointee.body_streamed != 0 {
+                channel = BodyChannel(deferral: deferral, executor: executor)
+                chopin_deferred_take_body(d, bodyPieceAsyncCall)
+            } else {
+                channel = BodyChannel(whole: [UInt8](self.body), deferral: deferral, executor: executor)
+            }
+            call.body.withLock { $0 = channel }
+            bodyStream = RequestBodyStream(channel: channel)
+        }
+        let task = Task(executorPreference: executor) { [bodyStream] in
             let writer = ResponseWriter(chopin_deferred_response(deferral.pointer))
             do {
-                var response = try await body(request)
+                var response = try await body(request, bodyStream)
                 response.headers += call.middlewareHeaders.withLock { $0 }
                 if case .stream(let produce) = response.body {
                     await stream(response, produce, writer, deferral, call, request)
@@ -119,6 +142,8 @@ extension Context {
             } catch {
                 answerThrown(error, writer, method: request.method, route: request.route)
             }
+            // From here the deferral is not the body's to resume.
+            bodyStream?.channel.deferralFinished()
             chopin_deferred_finish(deferral.pointer)
         }
         call.task.withLock { $0 = task }
@@ -149,6 +174,13 @@ private func stream(
     } catch {
         logError("\(request.method) \(request.route): stream ended by \(error)")
     }
+}
+
+private let bodyPieceAsyncCall: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, Int32) -> Int32 = {
+    arg, data, count, status in
+    guard let arg else { return 0 }
+    let channel = Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().body.withLock { $0 }
+    return channel?.receive(UnsafeRawBufferPointer(start: data, count: count), status) ?? 0
 }
 
 private let drainAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in

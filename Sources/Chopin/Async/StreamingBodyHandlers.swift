@@ -1,0 +1,48 @@
+/// Async handlers that take their request body as a ``RequestBodyStream``
+/// (uploads past ``Configuration/maxBody``, read as they arrive).
+///
+/// ```swift
+/// router.post("/upload") { (req: Request, body: RequestBodyStream) async throws -> Response in
+///     var bytes = 0
+///     for try await chunk in body { bytes += chunk.count }
+///     return .text("\(bytes) bytes")
+/// }
+/// ```
+/// Extractors that read the body (`Json`, `RawBody`) see it empty here.
+extension RouteRegistrar {
+    /// Registers an async handler for `method` and `path` that reads its body as a stream.
+    public func on<each E: FromRequest & Sendable>(
+        _ method: Method, _ path: String,
+        _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
+    ) {
+        addStreamingBody(method, path) { ctx in
+            let values = (repeat try (each E).extract(from: ctx))
+            return ctx.runAsync(takingBody: true) { request, body in
+                // runAsync(takingBody: true) always makes the stream.
+                guard let body else { throw HTTPError(.internalServerError) }
+                return try await handler(request, body, repeat each values)
+            }
+        }
+    }
+
+    public func post<each E: FromRequest & Sendable>(
+        _ path: String,
+        _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
+    ) {
+        on(.post, path, handler)
+    }
+
+    public func put<each E: FromRequest & Sendable>(
+        _ path: String,
+        _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
+    ) {
+        on(.put, path, handler)
+    }
+
+    public func patch<each E: FromRequest & Sendable>(
+        _ path: String,
+        _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
+    ) {
+        on(.patch, path, handler)
+    }
+}
