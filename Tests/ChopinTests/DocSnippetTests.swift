@@ -154,6 +154,11 @@ struct Order {
                 }
             }
         }
+        router.post("/upload") { (req: Request, body: RequestBodyStream) async throws -> Response in
+            var bytes = 0
+            for try await chunk in body { bytes += chunk.count }
+            return .text("\(bytes) bytes")
+        }
         #expect(try router.freeze().nodes.count > 1)
     }
 

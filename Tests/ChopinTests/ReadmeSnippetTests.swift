@@ -45,8 +45,14 @@ import Testing
                 }
             }
         }
+        router.post("/upload") { (req: Request, body: RequestBodyStream) async throws -> Response in
+            var bytes = 0
+            for try await chunk in body { bytes += chunk.count }  // or hash it, write it to a file...
+            return .text("\(bytes) bytes")
+        }
         let tree = try router.freeze()
         #expect(tree.nodes.count > 1)
+        #expect(router.registrations.last?.streamsBody == true)
     }
 
     /// "Logging, metrics and service lifecycle": the three snippets.
