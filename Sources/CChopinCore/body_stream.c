@@ -56,15 +56,11 @@ static size_t feed_length(chopin_conn *c, const char *data, size_t len, int *sta
     return n;
 }
 
-/* The chunked decoder moves a call's decoded bytes to the start of what it
- * was given: each call starts afresh (decoded 0, pos 0) with what is left
- * of the limit, and its decoded bytes are handed on at once. */
+/* Each piece is decoded on its own (its decoded bytes moved to its start)
+ * and handed on at once. */
 static size_t feed_chunked(chopin_worker *w, chopin_conn *c, char *data, size_t len, int *status) {
     uint64_t limit = w->cfg->max_streamed_body;
-    c->chunk.pos = 0;
-    c->chunk.decoded = 0;
-    c->chunk.max_body = c->body_seen < limit ? limit - c->body_seen : 0;
-    int rc = chopin_chunked_decode(&c->chunk, data, len);
+    int rc = chopin_chunked_decode_piece(&c->chunk, data, len, c->body_seen < limit ? limit - c->body_seen : 0);
     if (rc < 0 && rc != CHOPIN_CHUNKED_INCOMPLETE) {
         *status = rc == CHOPIN_CHUNKED_TRAILER_TOO_LARGE ? -431 : rc;
         return len;

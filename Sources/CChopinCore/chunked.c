@@ -223,3 +223,12 @@ int chopin_chunked_decode(chopin_chunked *d, char *buf, size_t len) {
     d->pos = i;
     return CHOPIN_CHUNKED_INCOMPLETE;
 }
+
+int chopin_chunked_decode_piece(chopin_chunked *d, char *buf, size_t len, uint64_t budget) {
+    /* Earlier pieces are gone: this one starts at buf[0], and the limit
+     * check (remaining against max_body - decoded) sees what is left of it. */
+    d->pos = 0;
+    d->decoded = 0;
+    d->max_body = budget;
+    return chopin_chunked_decode(d, buf, len);
+}

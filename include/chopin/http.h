@@ -123,6 +123,13 @@ enum {
  * the body length), CHOPIN_CHUNKED_INCOMPLETE, or an error. */
 int chopin_chunked_decode(chopin_chunked *d, char *buf, size_t len);
 
+/* The same decoder for a body that is not kept (a streamed body): decodes
+ * the piece buf[0..len) on its own, its decoded bytes ending up at
+ * buf[0..d->decoded) and d->pos the piece's raw bytes consumed. budget is
+ * how many body bytes may still come (the limit less what earlier pieces
+ * decoded). Returns as chopin_chunked_decode. */
+int chopin_chunked_decode_piece(chopin_chunked *d, char *buf, size_t len, uint64_t budget);
+
 /* Case-insensitive header lookup; NULL when absent. */
 const chopin_header *chopin_request_header(const chopin_request *req, const char *name, size_t name_len);
 
