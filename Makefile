@@ -46,7 +46,7 @@ SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift' -not -path 'Sources/
                   -not -name 'Middleware+Shipped.swift') fuzz/swift/ServerShims.swift
 
 TEST_UNITS := test_parse test_chunked test_write test_slab test_timer test_conn
-TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files
+TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files test_supervisor
 
 QUICK ?= 0
 PORT ?= 8080

@@ -515,7 +515,9 @@ static void settle(chopin_worker *w, chopin_conn *c) {
             if (!end_closing(w, c)) return;
             break;
         }
-        if (peer_done_and_answered(c) || (w->stopping && idle(c))) {
+        /* In a stop's grace (w->drain_idle_ms) an idle connection stays: its
+         * last response did not say close, and its client may be sending. */
+        if (peer_done_and_answered(c) || (w->stopping && !w->drain_idle_ms && idle(c))) {
             chopin__conn_close(w, c);
             return;
         }

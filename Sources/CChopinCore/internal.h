@@ -118,14 +118,38 @@ typedef struct chopin_worker_metrics {
 
 #define CHOPIN_COUNT(w, field, n) __atomic_store_n(&(w)->metrics->field, (w)->metrics->field + (n), __ATOMIC_RELAXED)
 
+/* One worker slot's shared state (shm.c). In threads mode it is plain
+ * memory; in processes mode it lives in the supervisor's MAP_SHARED region,
+ * so counters outlive a worker and any worker reads every slot. Two blocks:
+ * during a rolling restart the replacement counts in the block its
+ * predecessor does not use, so each block keeps a single writer. */
+#define CHOPIN_SLOT_BLOCKS 2
+typedef struct chopin_handling {
+    uint32_t handling;
+    char method[20];
+    char route[104];
+} __attribute__((aligned(CHOPIN_CACHELINE))) chopin_handling;
+typedef struct chopin_slot {
+    chopin_worker_metrics blocks[CHOPIN_SLOT_BLOCKS];
+    /* Per block: the request whose handler runs now (method and route
+     * pattern), or handling 0: written by the worker before and after each
+     * handler, read by the supervisor after the worker died. */
+    chopin_handling now[CHOPIN_SLOT_BLOCKS];
+    /* Written by the supervisor only. */
+    uint64_t restarts __attribute__((aligned(CHOPIN_CACHELINE)));
+    /* The pid of the worker process that serves now: its own store once it
+     * accepts, which is what the supervisor waits for. */
+    int32_t _Atomic ready_pid;
+} __attribute__((aligned(CHOPIN_CACHELINE))) chopin_slot;
+
 /* A response is queued (metrics.c): counts its status class. answered also
  * records its latency, from started_ms (the loop clock when its request was
  * dispatched) to now. */
 typedef struct chopin_worker chopin_worker; /* (a C11 repeat of the one below) */
 void chopin__metrics_status(chopin_worker *w, int status);
 void chopin__metrics_answered(chopin_worker *w, int status, uint64_t started_ms);
-/* The server's blocks, for the readers in metrics.c (server.c). */
-const chopin_worker_metrics *chopin__server_metrics_blocks(const chopin_server *s, uint32_t *count);
+/* The server's slots, for the readers in metrics.c (server.c). */
+const chopin_slot *chopin__server_slots(const chopin_server *s, uint32_t *count);
 
 /* ---- connections --------------------------------------------------------------
  * Only conn.c changes a connection's state and flags (body_stream.c, which
@@ -359,6 +383,7 @@ struct chopin_worker {
     uint64_t accept_retry_ms; /* paused after EMFILE/ENFILE until then; 0 = not */
     int stopping;             /* graceful stop under way */
     uint64_t stop_deadline_ms;
+    uint64_t drain_idle_ms; /* a stop closes idle connections then (worker.c), 0 once done */
 
     uint32_t *ready; /* connections to resume on the next loop turn */
     uint32_t nready;
@@ -374,6 +399,7 @@ struct chopin_worker {
     void *hook_state;         /* what worker_start returned */
 
     chopin_worker_metrics *metrics;
+    chopin_handling *now; /* its request record in its slot */
 };
 
 /* Called by backends. */
@@ -438,6 +464,52 @@ static inline chopin_conn *chopin__conn_lookup(chopin_worker *w, uint32_t idx, u
     return (c->gen == gen && c->state != CONN_FREE) ? c : NULL;
 }
 static inline int chopin__conn_open_p(const chopin_conn *c) { return c->state != CONN_FREE && c->state != CONN_DEAD; }
+
+/* ---- worker slots, the supervisor, signals ----------------------------------
+ * shm.c: the slots, plain memory (threads) or a MAP_SHARED memfd region the
+ * supervisor creates and its workers map (processes). */
+typedef struct chopin_slots {
+    chopin_slot *slot;
+    uint32_t count;
+    void *base; /* the mapping or allocation */
+    size_t len;
+    int fd; /* the memfd (the supervisor), -1 (plain memory) or -2 (a worker's mapping) */
+} chopin_slots;
+int chopin__slots_alloc(chopin_slots *out, uint32_t count, int shared);
+int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len);
+void chopin__slots_free(chopin_slots *s);
+
+/* What a worker process finds in its environment (supervisor.c). */
+typedef struct chopin_worker_identity {
+    uint32_t slot, block;
+    int listen_fd, shm_fd;
+    pid_t supervisor;
+} chopin_worker_identity;
+/* 1 and *id when this process is a worker (the variables are removed, so
+ * only the first server started becomes it), 0 when not, -1 with err when
+ * the variables are malformed. */
+int chopin__worker_identity(chopin_worker_identity *id, char *err, size_t err_len);
+
+typedef struct chopin_supervisor chopin_supervisor;
+/* Starts every worker process and returns once all of them serve; takes
+ * listen_fds (one per slot) and slots. NULL with err on failure. */
+chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int *listen_fds, const chopin_slots *slots,
+                                            char *err, size_t err_len);
+void chopin__supervisor_stop(chopin_supervisor *sv); /* safe in a signal handler */
+int chopin__supervisor_roll(chopin_supervisor *sv);  /* safe in a signal handler */
+int chopin__supervisor_rolling(const chopin_supervisor *sv);
+pid_t chopin__supervisor_pid(const chopin_supervisor *sv, uint32_t slot);
+/* After a stop: waits until every worker process is gone, then frees sv. */
+void chopin__supervisor_wait(chopin_supervisor *sv);
+/* A second stop signal: every worker process is killed at once (signal handler). */
+void chopin__supervisor_kill_all(void);
+
+/* signals.c: SIGINT/SIGTERM (and SIGHUP for a supervisor) through a handler
+ * and a pipe, so whichever thread the kernel picks, the waiter sees it. */
+enum { CHOPIN_SIGNALS_SERVER, CHOPIN_SIGNALS_SUPERVISOR, CHOPIN_SIGNALS_WORKER };
+void chopin__signals_install(int role);
+/* Blocks until a signal arrives; returns it. */
+int chopin__signals_wait(void);
 
 /* Logging for startup and unexpected errors, never on the hot path (log.c). */
 void chopin__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

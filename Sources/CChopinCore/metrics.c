@@ -36,30 +36,37 @@ void chopin__metrics_answered(chopin_worker *w, int status, uint64_t started_ms)
 int chopin_server_worker_metrics(const chopin_server *srv, uint32_t worker, chopin_metrics *out,
                                  chopin_latency *latency) {
     uint32_t n;
-    const chopin_worker_metrics *blocks = chopin__server_metrics_blocks(srv, &n);
+    const chopin_slot *slots = chopin__server_slots(srv, &n);
     if (worker >= n) return -1;
-    const chopin_worker_metrics *m = &blocks[worker];
-#define LOAD(f) __atomic_load_n(&m->f, __ATOMIC_RELAXED)
     memset(out, 0, sizeof *out);
-    out->requests = LOAD(requests);
-    out->bytes_in = LOAD(bytes_in);
-    out->bytes_out = LOAD(bytes_out);
-    out->accepted = LOAD(accepted);
-    out->closed = LOAD(closed);
-    out->responses_4xx = LOAD(responses_4xx);
-    out->responses_5xx = LOAD(responses_5xx);
-    out->parse_errors = LOAD(parse_errors);
-    out->timeouts = LOAD(timeouts);
-    out->buffer_bytes = LOAD(buffer_bytes);
-    out->recv_buffer_waits = LOAD(recv_buffer_waits);
-    /* closed was loaded after accepted, so it cannot run ahead of it for
-     * long; clamp rather than wrap if it does. */
-    out->active = out->accepted > out->closed ? out->accepted - out->closed : 0;
-    if (latency) {
-        for (uint32_t b = 0; b < CHOPIN_LATENCY_BUCKETS; b++) latency->buckets[b] = LOAD(latency[b]);
-        latency->sum_ms = LOAD(latency_sum_ms);
-    }
+    if (latency) memset(latency, 0, sizeof *latency);
+    /* A slot has one block per process that served it at once (a rolling
+     * restart's predecessor and replacement): the worker is their sum. */
+    for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
+        const chopin_worker_metrics *m = &slots[worker].blocks[b];
+#define LOAD(f) __atomic_load_n(&m->f, __ATOMIC_RELAXED)
+        out->requests += LOAD(requests);
+        out->bytes_in += LOAD(bytes_in);
+        out->bytes_out += LOAD(bytes_out);
+        uint64_t accepted = LOAD(accepted), closed = LOAD(closed);
+        out->accepted += accepted;
+        out->closed += closed;
+        /* closed was loaded after accepted, so it cannot run ahead of it for
+         * long; clamp rather than wrap if it does. */
+        out->active += accepted > closed ? accepted - closed : 0;
+        out->responses_4xx += LOAD(responses_4xx);
+        out->responses_5xx += LOAD(responses_5xx);
+        out->parse_errors += LOAD(parse_errors);
+        out->timeouts += LOAD(timeouts);
+        out->buffer_bytes += LOAD(buffer_bytes);
+        out->recv_buffer_waits += LOAD(recv_buffer_waits);
+        if (latency) {
+            for (uint32_t k = 0; k < CHOPIN_LATENCY_BUCKETS; k++) latency->buckets[k] += LOAD(latency[k]);
+            latency->sum_ms += LOAD(latency_sum_ms);
+        }
 #undef LOAD
+    }
+    out->restarts = __atomic_load_n(&slots[worker].restarts, __ATOMIC_RELAXED);
     return 0;
 }
 

@@ -21,6 +21,11 @@
 /* Timer resolution: deadlines are met within one tick. */
 #define WHEEL_TICK_MS 10
 #define WHEEL_SLOTS 4096
+/* A stop leaves idle keep-alive connections open this long (at most half
+ * the shutdown deadline): a request a client sent on one just as the stop
+ * began is answered with Connection: close instead of meeting a close. A
+ * busy connection ends after its next response either way. */
+#define DRAIN_IDLE_GRACE_MS 500
 
 void chopin__worker_refresh_clock(chopin_worker *w) {
     struct timespec ts;
@@ -34,7 +39,9 @@ void chopin__worker_refresh_clock(chopin_worker *w) {
 }
 
 void chopin__worker_accepted(chopin_worker *w, int fd, const void *addr, uint32_t addr_len) {
-    if (w->stopping) {
+    /* An accept that completed as the stop began (io_uring) is served,
+     * with Connection: close, while idle connections may still be. */
+    if (w->stopping && !w->drain_idle_ms) {
         close(fd);
         return;
     }
@@ -64,6 +71,11 @@ void chopin__worker_accepted(chopin_worker *w, int fd, const void *addr, uint32_
 }
 
 void chopin__worker_accept_failed(chopin_worker *w, int err) {
+    if (err == EINVAL) {
+        /* The listener was shut down (a stop): nothing more will come. */
+        if (w->accepting) w->ops->accept_stop(w);
+        return;
+    }
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         /* Out of descriptors or memory: retrying at once would spin. */
         if (w->accepting) w->ops->accept_stop(w);
@@ -94,6 +106,13 @@ static void close_all(chopin_worker *w) {
         chopin__conn_close(w, &w->conns[i]);
 }
 
+/* The stop's grace is over: idle connections close now. */
+static void drain_idle(chopin_worker *w) {
+    w->drain_idle_ms = 0;
+    for (uint32_t i = 0; i < w->slab.fresh; i++)
+        chopin__conn_drain(w, &w->conns[i]);
+}
+
 static void begin_stop(chopin_worker *w) {
     w->stopping = 1;
     w->stop_deadline_ms = w->now_ms + w->cfg->shutdown_timeout_ms;
@@ -102,8 +121,10 @@ static void begin_stop(chopin_worker *w) {
         close(w->listen_fd);
         w->listen_fd = -1;
     }
-    for (uint32_t i = 0; i < w->slab.fresh; i++)
-        chopin__conn_drain(w, &w->conns[i]);
+    uint32_t grace = w->cfg->shutdown_timeout_ms / 2 < DRAIN_IDLE_GRACE_MS ? w->cfg->shutdown_timeout_ms / 2
+                                                                            : DRAIN_IDLE_GRACE_MS;
+    w->drain_idle_ms = w->now_ms + grace;
+    if (!grace) drain_idle(w);
 }
 
 void chopin__worker_wake_event(chopin_worker *w) {
@@ -268,6 +289,7 @@ void *chopin__worker_main(void *arg) {
             if (!w->stopping && !w->accept_full) w->ops->accept_start(w);
         }
         if (w->stopping) {
+            if (w->drain_idle_ms && w->now_ms >= w->drain_idle_ms) drain_idle(w);
             if (chopin__slab_used(&w->slab) == 0) break;
             if (w->now_ms >= w->stop_deadline_ms) {
                 /* Closed slots wait for their cancelled operations (io_uring):
@@ -278,6 +300,10 @@ void *chopin__worker_main(void *arg) {
         }
         w->ops->wait(w, next_timeout(w, more_work));
         chopin__worker_refresh_clock(w);
+        /* A stop asked for while the loop waited applies to the requests
+         * read in this turn too (Connection: close), whichever event the
+         * backend hands over first. */
+        if (!w->stopping && atomic_load_explicit(&w->stop_requested, memory_order_acquire)) begin_stop(w);
         w->ops->dispatch(w);
         chopin__worker_resume_ready(w);
         more_work = run_turn_hook(w);

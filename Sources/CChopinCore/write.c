@@ -248,6 +248,10 @@ static void write_tail_and_body(chopin_response *res) {
         res->failed = 1;
         return;
     }
+    /* A stop asked for while the handler ran: this response is the
+     * connection's last, and says so. */
+    chopin_worker *w = chopin__current_worker; /* (a deferred writer has no res->worker) */
+    if (w && atomic_load_explicit(&w->stop_requested, memory_order_relaxed)) res->close = 1;
     char *p = o->data + o->len;
     if (!bodyless) {
         p = PUT(p, "Content-Length: ");

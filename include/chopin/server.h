@@ -34,6 +34,13 @@ typedef struct chopin_worker chopin_worker;
  * any thread and from a signal handler; wakes coalesce. */
 void chopin_worker_wake(chopin_worker *worker);
 
+/* Where a trap in a handler stops (see isolation.h). */
+typedef enum chopin_isolation {
+    CHOPIN_ISOLATION_THREADS = 0,   /* worker threads in one process: a trap ends the process */
+    CHOPIN_ISOLATION_PROCESSES = 1, /* worker processes under a supervisor: a trap ends one worker,
+                                       which is restarted */
+} chopin_isolation;
+
 typedef struct chopin_config {
     const char *host;            /* IPv4 or IPv6 literal; default "0.0.0.0" */
     uint16_t port;               /* 0: an ephemeral port (see chopin_server_port) */
@@ -96,6 +103,11 @@ typedef struct chopin_config {
     void *(*worker_start)(void *handler_ctx, chopin_worker *worker, uint32_t index);
     int (*worker_turn)(void *state);
     void (*worker_stop)(void *state);
+
+    /* Threads (the default here) or supervised worker processes; the
+     * program must then call chopin_server_start from main the same way in
+     * every process (see isolation.h). */
+    chopin_isolation isolation;
 } chopin_config;
 
 /* Fills in every default. */
@@ -127,10 +139,15 @@ uint32_t chopin_server_workers(const chopin_server *srv);
 void chopin_server_stop(chopin_server *srv);
 
 /* Waits for every worker to finish (after a stop, or at the deadline), then
- * frees the server. Returns 0. */
+ * frees the server. Returns 0; or 1 when a worker was still busy (a handler
+ * that did not return) at the stop's deadline: the call returns anyway and
+ * leaves the server allocated, so the caller must not free what handlers use. */
 int chopin_server_wait(chopin_server *srv);
 
-/* Blocks until SIGINT or SIGTERM and returns which (logged); stops nothing. */
+/* Blocks until SIGINT or SIGTERM and returns which (logged); stops nothing.
+ * Whichever thread the signal is delivered to, it is seen here; a second
+ * SIGINT or SIGTERM after that ends the process at once. A supervisor (see
+ * isolation.h) also takes SIGHUP here: a rolling restart, then it waits on. */
 int chopin_server_await_signal(chopin_server *srv);
 
 /* Blocks until SIGINT or SIGTERM, stops gracefully, waits, frees the server. */
@@ -150,6 +167,7 @@ typedef struct chopin_metrics {
     uint64_t timeouts;
     uint64_t buffer_bytes;      /* held now by connections for unfinished input and unsent output */
     uint64_t recv_buffer_waits; /* io_uring receives that found every receive buffer in use */
+    uint64_t restarts;          /* worker processes that died and were started again */
 } chopin_metrics;
 
 void chopin_server_metrics(const chopin_server *srv, chopin_metrics *out);

@@ -1,0 +1,115 @@
+/* shm.c - the worker slots: every worker's counters, its request record and
+ * its readiness. Plain memory with worker threads; with worker processes a
+ * memfd the supervisor creates and maps MAP_SHARED before any worker
+ * starts, so counters outlive the worker that wrote them and any worker can
+ * read every slot (a /metrics route answers for the whole server). */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* The region's first cache line, checked by each worker that maps it: a
+ * worker built from a different version of this file (a rolling restart
+ * onto a new executable) must not misread the slots. */
+typedef struct region_head {
+    char magic[8];
+    uint32_t slot_size;
+    uint32_t count;
+} __attribute__((aligned(CHOPIN_CACHELINE))) region_head;
+
+static const char MAGIC[8] = "CHOPSLOT";
+
+int chopin__slots_alloc(chopin_slots *out, uint32_t count, int shared) {
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    out->len = sizeof(region_head) + sizeof(chopin_slot) * count;
+    if (!shared) {
+        out->base = aligned_alloc(CHOPIN_CACHELINE, out->len);
+        if (!out->base) return -ENOMEM;
+        memset(out->base, 0, out->len);
+    } else {
+        /* Not close-on-exec here: the supervisor hands it to each worker
+         * (as a numbered descriptor) and keeps it closed everywhere else. */
+        out->fd = memfd_create("chopin-slots", MFD_CLOEXEC);
+        if (out->fd < 0) return -errno;
+        if (ftruncate(out->fd, (off_t)out->len) < 0) {
+            int e = errno;
+            close(out->fd);
+            return -e;
+        }
+        out->base = mmap(NULL, out->len, PROT_READ | PROT_WRITE, MAP_SHARED, out->fd, 0);
+        if (out->base == MAP_FAILED) {
+            int e = errno;
+            close(out->fd);
+            return -e;
+        }
+    }
+    region_head *h = out->base;
+    memcpy(h->magic, MAGIC, sizeof MAGIC);
+    h->slot_size = sizeof(chopin_slot);
+    h->count = count;
+    out->slot = (chopin_slot *)(h + 1);
+    out->count = count;
+    return 0;
+}
+
+int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len) {
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    region_head h;
+    if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.magic, MAGIC, sizeof MAGIC) != 0 ||
+        h.slot_size != sizeof(chopin_slot) || h.count == 0) {
+        snprintf(err, err_len,
+                 "worker: the supervisor's shared slots are not what this program expects "
+                 "(a supervisor from a different Chopin version?)");
+        return -1;
+    }
+    out->len = sizeof(region_head) + sizeof(chopin_slot) * h.count;
+    out->base = mmap(NULL, out->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (out->base == MAP_FAILED) {
+        snprintf(err, err_len, "worker: cannot map the shared slots: %s", strerror(errno));
+        out->base = NULL;
+        return -1;
+    }
+    close(fd);   /* the mapping keeps the memory */
+    out->fd = -2; /* mapped, not owned: munmap only */
+    out->slot = (chopin_slot *)((region_head *)out->base + 1);
+    out->count = h.count;
+    return 0;
+}
+
+void chopin__slots_free(chopin_slots *s) {
+    if (!s->base) return;
+    if (s->fd >= 0) {
+        munmap(s->base, s->len);
+        close(s->fd);
+    } else if (s->fd == -2) {
+        munmap(s->base, s->len); /* a worker's mapping */
+    } else {
+        free(s->base);
+    }
+    s->base = NULL;
+    s->slot = NULL;
+}
+
+void chopin_response_handling(chopin_response *res, const chopin_request *req, const char *route, size_t route_len) {
+    chopin_worker *w = res->worker;
+    if (!w || !w->now) return;
+    chopin_handling *h = w->now;
+    size_t m = req->method_name.len < sizeof h->method - 1 ? req->method_name.len : sizeof h->method - 1;
+    memcpy(h->method, req->method_name.ptr, m);
+    h->method[m] = 0;
+    size_t r = route_len < sizeof h->route - 1 ? route_len : sizeof h->route - 1;
+    memcpy(h->route, route, r);
+    h->route[r] = 0;
+    /* Read only by the supervisor once this process is dead: no ordering needed. */
+    h->handling = 1;
+}
+
+void chopin_response_handled(chopin_response *res) {
+    if (res->worker && res->worker->now) res->worker->now->handling = 0;
+}

@@ -1,0 +1,68 @@
+/* isolation.h - worker processes under a supervisor, so that a handler that
+ * traps (a force-unwrapped nil, fatalError, SIGSEGV) costs one worker for a
+ * few milliseconds instead of the whole server.
+ *
+ * With config.isolation = CHOPIN_ISOLATION_PROCESSES, chopin_server_start
+ * in the program as started becomes the supervisor: it opens one
+ * SO_REUSEPORT listener per worker slot, maps the shared counters, and
+ * starts each worker by executing the same program again (never fork()
+ * after threads exist) with the worker's identity in its environment
+ * (CHOPIN_WORKER and the inherited descriptors). In the worker, the program
+ * runs from main again, and its chopin_server_start sees that environment
+ * and becomes worker N on the supervisor's listener. So the program must
+ * reach chopin_server_start the same way in every process, with the same
+ * handler; whatever it does before runs in every worker too.
+ *
+ * The supervisor restarts a worker that dies (any signal, any exit) at
+ * once, with backoff when it keeps dying young, and logs the death once:
+ * the signal or exit status, the worker, the request whose handler was
+ * running (see chopin_response_handling) and the last "Fatal error" line
+ * the worker wrote to standard error (which the supervisor forwards).
+ * SIGTERM/SIGINT stop every worker gracefully; SIGHUP rolls them one at a
+ * time (see chopin_server_roll); a worker whose supervisor is gone stops. */
+#ifndef CHOPIN_ISOLATION_H
+#define CHOPIN_ISOLATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "chopin/http.h"
+#include "chopin/response.h"
+#include "chopin/server.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when this process was started by a supervisor as one of its workers
+ * (and has not become that worker yet), else 0. */
+int chopin_is_worker_process(void);
+
+/* 1 when srv is a supervisor (processes mode, in the program as started). */
+int chopin_server_is_supervisor(const chopin_server *srv);
+
+/* Begins a rolling restart: one worker at a time, a replacement is started
+ * (from the executable now on disk at the program's path) and serves before
+ * its predecessor drains. Safe from a signal handler. -1 unless srv is a
+ * supervisor. */
+int chopin_server_roll(chopin_server *srv);
+
+/* 1 while a rolling restart is under way or asked for. */
+int chopin_server_rolling(const chopin_server *srv);
+
+/* The pid of the process serving worker slot `worker` now (0 while it is
+ * being restarted); getpid() in threads mode. */
+pid_t chopin_server_worker_pid(const chopin_server *srv, uint32_t worker);
+
+/* Records, in the worker's shared slot, that a handler for req runs now
+ * for the route pattern route[0..route_len) (truncated to 100 bytes), so
+ * that the supervisor can name it if the worker dies; handled clears it.
+ * A few stores: cheap enough for every request. */
+void chopin_response_handling(chopin_response *res, const chopin_request *req, const char *route, size_t route_len);
+void chopin_response_handled(chopin_response *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
