@@ -96,7 +96,7 @@ test-swift:
 	trap 'bash scripts/pg.sh stop '"$$pg" EXIT; \
 	url=$$(bash scripts/pg.sh start "$$pg" $$((20000 + RANDOM % 20000))) || exit 1; \
 	echo "PostgreSQL for the tests: $$url"; \
-	CHOPIN_TEST_DATABASE_URL=$$url swift test
+	swift build --build-tests && CHOPIN_TEST_DATABASE_URL=$$url swift test --skip-build
 
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \

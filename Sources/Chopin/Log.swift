@@ -48,3 +48,8 @@ private let coreLine: chopin_log_fn = { _, line, count in
 func logError(_ message: String, metadata: Logger.Metadata? = nil) {
     ChopinLog.logger.error("\(message)", metadata: metadata)
 }
+
+/// The same, for code that does not import Logging.
+func logError(_ message: String, metadata: [String: String]) {
+    logError(message, metadata: metadata.mapValues { .string($0) })
+}

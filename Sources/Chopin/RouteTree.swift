@@ -112,9 +112,21 @@ struct RouteTree: Sendable {
             return "\(where_): at most \(RouteParams.capacity) parameters in a route"
         }
         // Middleware is composed once, here: a route without any runs its handler directly.
+        // What a middleware's `next` returns is what the client would get: an
+        // error thrown inside is already its error answer, for the middleware
+        // to see and decorate (CORS headers on a 404, say).
         var handler = r.handler
+        let pattern = r.pattern
         for m in (global + r.middleware).reversed() {
-            let next = handler
+            let inner = handler
+            let next: @Sendable (Context) throws -> Response = { ctx in
+                do {
+                    return try inner(ctx)
+                } catch {
+                    return ErrorAnswer(thrown: error, method: ctx.method, route: pattern, worker: ctx.response.workerID)
+                        .response
+                }
+            }
             handler = { ctx in try m.handle(ctx, next: next) }
         }
         let endsInWildcard = segments.last?.hasPrefix("*") ?? false

@@ -13,6 +13,9 @@ public typealias Handler = @Sendable (Context) throws -> Response
 /// router.use(Timing())
 /// ```
 /// Routes registered where no middleware applies call their handler directly.
+/// `next` returns what the client would get: a handler's thrown error comes
+/// back as its error answer (a 404, a 500...), so a middleware's headers are
+/// added to error responses too.
 public protocol Middleware: Sendable {
     func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response
 }

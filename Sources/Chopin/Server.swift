@@ -1,5 +1,12 @@
 internal import CChopinCore
 public import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// A Chopin HTTP/1.1 server.
 ///
@@ -44,19 +51,40 @@ public struct Server: Sendable {
     }
 
     /// Serves until SIGINT or SIGTERM, then stops gracefully and returns.
-    public func serve(_ router: Router) throws {
+    ///
+    /// With ``Isolation/processes`` (the default) this process supervises
+    /// worker processes, each the same program started again: it runs
+    /// `main` up to this call, builds the same router, and this call makes
+    /// it a worker. SIGHUP replaces the workers one at a time.
+    ///
+    /// The end of a program's main: a server that cannot start (the port
+    /// already in use, a configuration out of range, a route registered
+    /// twice) ends the program with one line on ``logger`` and exit status
+    /// 1. Use ``start(_:)`` to handle those errors yourself.
+    public func serve(_ router: Router) {
         let running: RunningServer
         do {
-            running = try start(router)
+            running = try launch(router, isolation: configuration.isolation)
         } catch {
-            logger.error("cannot start: \(error)")
-            throw error
+            logger.critical("cannot start: \(error)")
+            exit(1)
         }
         running.waitForSignalThenStop()
     }
 
-    /// Starts serving and returns at once (for tests and embedding).
+    /// Starts serving and returns at once (for tests and embedding), with
+    /// worker threads whatever ``Configuration/isolation`` says: worker
+    /// processes run the program again from `main`, which only ``serve(_:)``
+    /// is the end of.
     public func start(_ router: Router) throws -> RunningServer {
+        try launch(router, isolation: .threads)
+    }
+
+    /// Starts the C server. With `.processes` this process becomes the
+    /// supervisor, or, when a supervisor started it, that worker.
+    func launch(_ router: Router, isolation: Isolation) throws -> RunningServer {
+        var configuration = configuration
+        configuration.isolation = isolation
         try configuration.validate()
         let app = App(tree: try router.freeze())
         let context = Unmanaged.passRetained(app)
@@ -86,11 +114,12 @@ public struct Server: Sendable {
 
 /// A server that is running; ``stop()`` it when done.
 public final class RunningServer: @unchecked Sendable {
-    // The C server is thread-safe for stop; `stopped` is only touched by the owner.
+    // The C server is thread-safe for stop; `stopped` makes a second stop,
+    // from any thread, a no-op instead of a second free.
     private let server: OpaquePointer
     private let app: Unmanaged<App>
     private let observation: ServerObservation
-    private var stopped = false
+    private let stopped = Mutex(false)
 
     /// The bound port (useful with port 0).
     public let port: UInt16
@@ -106,17 +135,17 @@ public final class RunningServer: @unchecked Sendable {
     }
 
     /// Stops gracefully: in-flight requests finish, then every worker ends.
+    /// A handler still running at the deadline is left behind (and what it
+    /// uses with it) rather than holding the caller past it.
     public func stop() {
-        guard !stopped else { return }
-        stopped = true
+        guard stopped.withLock({ wasStopped in defer { wasStopped = true }; return !wasStopped }) else { return }
         observation.detach()  // before the counters are freed
         chopin_server_stop(server)
-        chopin_server_wait(server)
-        app.release()
+        if chopin_server_wait(server) == 0 { app.release() }
     }
 
     func waitForSignalThenStop() {
-        guard !stopped else { return }
+        guard !stopped.withLock({ $0 }) else { return }
         chopin_server_await_signal(server)
         stop()
     }
@@ -143,40 +172,26 @@ final class App: Sendable {
     let tree: RouteTree
     init(tree: RouteTree) { self.tree = tree }
 
-    func handle(_ request: UnsafePointer<chopin_request>, _ response: ResponseWriter) {
+    func handle(_ request: UnsafePointer<chopin_request>, _ response: ResponseWriter, raw: OpaquePointer) {
         var ctx = Context(request: request, response: response)
         switch tree.lookup(&ctx) {
         case .found(let route):
-            do {
-                try route.handler(ctx).write(to: response)
-            } catch {
-                answerThrown(error, response, method: ctx.method, route: route.pattern)
+            whileHandling(request, route: route.pattern, raw) {
+                do {
+                    try route.handler(ctx).write(to: response)
+                } catch {
+                    answerThrown(error, response, method: ctx.method, route: route.pattern)
+                }
             }
         case .notFound:
-            writeError(response, .notFound, "not found", field: nil)
+            ErrorAnswer(.notFound, "not found").write(to: response)
         case .methodNotAllowed(let allow):
             response.start(.methodNotAllowed)
             response.header("Allow", allow)
             response.end()
         case .notImplemented:
-            writeError(response, .notImplemented, "method not implemented", field: nil)
+            ErrorAnswer(.notImplemented, "method not implemented").write(to: response)
         }
-    }
-}
-
-/// What a handler that threw answers: the status of an ``ExtractionError``
-/// or ``HTTPError``, else 500 (logged with the route).
-func answerThrown(_ error: any Error, _ response: ResponseWriter, method: Method, route: String) {
-    switch error {
-    case let e as ExtractionError:
-        writeError(response, e.status, e.message, field: e.field)
-    case let e as HTTPError:
-        writeError(response, e.status, e.message, field: nil)
-    default:
-        logError(
-            "handler threw \(error)",
-            metadata: ["method": "\(method)", "route": "\(route)", "worker": "\(response.workerID)", "status": "500"])
-        writeError(response, .internalServerError, "internal server error", field: nil)
     }
 }
 
@@ -188,26 +203,5 @@ private let bodyStreamHook: @convention(c) (UnsafeMutableRawPointer?, UnsafePoin
 
 private let appHandler: chopin_handler_fn = { ctx, request, response in
     guard let ctx, let request, let response else { return }
-    Unmanaged<App>.fromOpaque(ctx).takeUnretainedValue().handle(request, ResponseWriter(response))
-}
-
-/// A short JSON error body: {"error": "...", "field": "..."}.
-func writeError(_ res: ResponseWriter, _ status: HTTPStatus, _ message: String, field: String?) {
-    res.start(status)
-    if message.isEmpty {
-        res.end()
-        return
-    }
-    res.header("Content-Type", "application/json")
-    var w = JSONWriter(response: res)
-    try? w.open(object: true)
-    w.key("error", in: 0)
-    w.string(message)
-    if let field {
-        w.key("field", in: 0)
-        w.string(field)
-    }
-    w.close(downTo: 0)
-    w.finish()
-    res.end()
+    Unmanaged<App>.fromOpaque(ctx).takeUnretainedValue().handle(request, ResponseWriter(response), raw: response)
 }

@@ -1,11 +1,11 @@
 // chopin-example: the example server the README's run command starts.
 // Its routes (/plaintext, /json, /user/:id, /echo, /users, /search,
-// /static/*path, /fail, /async/json, /sleep, /events) live in
+// /static/*path, /fail, /async/json, /sleep, /events, /crash) live in
 // ChopinExampleRoutes, shared with the tests and the benchmarks; /db and
 // /queries in ChopinExampleDatabase, on the PostgreSQL server that
 // CHOPIN_DATABASE_URL names (503 without it); /metrics is Prometheus' view of
 // the server's counters. This file reads the flags and serves them.
-// Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--host ADDR] [--access-log]
+// Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--access-log]
 import Chopin
 import ChopinExampleDatabase
 import ChopinExampleRoutes
@@ -16,7 +16,7 @@ import ChopinExampleRoutes
 
 func usage(_ message: String) -> Never {
     var line =
-        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--host ADDR] [--access-log]\n"
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--access-log]\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }
@@ -40,6 +40,11 @@ while let flag = args.popFirst() {
     case "--backend":
         guard let b = Backend(rawValue: value) else { usage("--backend must be auto, uring or epoll, got '\(value)'") }
         config.backend = b
+    case "--isolation":
+        guard let i = Isolation(rawValue: value) else {
+            usage("--isolation must be processes or threads, got '\(value)'")
+        }
+        config.isolation = i
     case "--host":
         config.host = value
     default:
@@ -65,8 +70,4 @@ var server = Server(configuration: config)
 server.metricsInterval = .seconds(1)  // to swift-metrics, whichever backend is bootstrapped
 router.get("/metrics", server.prometheusHandler)
 if accessLog { router.use(RequestLogger()) }
-do {
-    try server.serve(router)
-} catch {
-    usage("\(error)")
-}
+server.serve(router)  // a server that cannot start says why and exits 1

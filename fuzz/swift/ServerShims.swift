@@ -3,8 +3,6 @@
 // swift-metrics, swift-service-lifecycle or swift-http-types (the server,
 // its logging and observability, the HTTPTypes interop) are left out
 // (Makefile, SWIFT_SRC). The code under fuzz (JSON, the router, the
-// extractors) calls only these two of theirs, to report a failure.
+// extractors) calls only this one of theirs, to report a failure.
 
-func logError(_ message: String) {}
-
-func answerThrown(_ error: any Error, _ response: ResponseWriter, method: Method, route: String) {}
+func logError(_ message: String, metadata: [String: String] = [:]) {}
