@@ -26,7 +26,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN)
 CFLAGS_REL := $(CFLAGS_COMMON) -O2 -g
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-LIBS    := -l:liburing.a -lpthread
+LIBS    := -l:liburing.a -lpthread -lz
 
 FUZZ_CC      ?= $(shell command -v clang 2>/dev/null || echo /opt/swift/usr/bin/clang)
 SWIFTC       ?= $(shell command -v swiftc 2>/dev/null || echo /opt/swift/usr/bin/swiftc)
@@ -46,7 +46,7 @@ SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift' -not -path 'Sources/
                   -not -name 'Middleware+Shipped.swift') fuzz/swift/ServerShims.swift
 
 TEST_UNITS := test_parse test_chunked test_write test_slab test_timer test_conn
-TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files test_supervisor
+TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files test_supervisor test_compress
 
 QUICK ?= 0
 PORT ?= 8080
@@ -112,7 +112,7 @@ $(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router $(BUILD)/fuzz/fuzz_json_genera
         $(patsubst Sources/CChopinCore/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC))
 	@echo "  SWIFTC $@"
 	@$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -module-name ChopinFuzz \
-	    -I include -Xcc -D_GNU_SOURCE $(SWIFT_SRC) $< $(FUZZ_SWIFT_EXTRA_$*) $(BUILD)/fuzz/core/*.o -l:liburing.a -o $@ \
+	    -I include -Xcc -D_GNU_SOURCE $(SWIFT_SRC) $< $(FUZZ_SWIFT_EXTRA_$*) $(BUILD)/fuzz/core/*.o -l:liburing.a -lz -o $@ \
 	    2> $@.log || { cat $@.log; exit 1; }
 
 fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))

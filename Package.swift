@@ -41,6 +41,8 @@ let package = Package(
                 // liburing is linked in (":liburing.a", a name the linker takes as a file),
                 // so the binary also starts where liburing.so is missing and epoll is used.
                 .linkedLibrary(":liburing.a"), .linkedLibrary("pthread"),
+                // zlib (Debian's zlib1g-dev): gzip and deflate for responses.
+                .linkedLibrary("z"),
             ]
         ),
         .target(

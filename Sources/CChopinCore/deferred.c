@@ -28,6 +28,11 @@ chopin_deferred *chopin_response_defer(chopin_response *res) {
     memcpy(d->date, res->date, 29);
     chopin__response_init(&d->res, &d->buf, NULL, d->date, res->head_only, res->close, res->http10_keep_alive);
     d->res.http10 = res->http10;
+    /* Compression chosen by middleware applies to the answer written later. */
+    d->res.compress_on = res->compress_on;
+    d->res.compress = res->compress;
+    d->res.compress_min = res->compress_min;
+    d->res.compress_required = res->compress_required;
     d->older = w->deferrals;
     if (w->deferrals) w->deferrals->newer = d;
     w->deferrals = d;

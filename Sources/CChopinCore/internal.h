@@ -293,6 +293,12 @@ struct chopin_response {
     uint8_t failed;            /* misuse or out of memory: becomes a 500 */
     uint8_t deferred;
     chopin_deferred *deferral;
+    uint8_t compress_on;       /* chopin_response_compress was called: Vary, and maybe compression */
+    uint8_t compress;          /* CHOPIN_ENCODING_*, the client's choice */
+    uint8_t compress_required; /* identity refused: compress whatever it is */
+    uint8_t type_compressible; /* the Content-Type written is worth compressing */
+    uint8_t has_encoding;      /* the handler wrote its own Content-Encoding */
+    uint32_t compress_min;
     int file_fd;       /* chopin_response_file's descriptor, -1 without one */
     uint64_t file_off; /* and the part of it that is the body */
     uint64_t file_len;
@@ -336,6 +342,12 @@ void chopin__deferral_done(chopin_worker *w, chopin_deferred *d);
 /* The worker is ending: every deferral not yet done is orphaned or drained. */
 void chopin__deferrals_end(chopin_worker *w);
 void chopin__deferral_free(chopin_deferred *d);
+
+/* compress.c: whether a Content-Type value is worth compressing, and the
+ * body in[0..len) compressed into *out (malloc'd, the caller frees);
+ * returns its length or -1. */
+int chopin__compressible_type(const char *value, size_t len);
+long chopin__compress(int encoding, const char *in, size_t len, char **out);
 
 /* Prepares a writer over out (pool may be NULL) for one request. */
 void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool *pool, const char *date, int head_only,

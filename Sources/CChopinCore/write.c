@@ -7,11 +7,13 @@
  * back against them. No printf on this path: integers are formatted inline. */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Room for "Content-Length: 4294967295\r\nConnection: keep-alive\r\n\r\n". */
-#define TAIL_GAP 64
+/* Room for "Content-Encoding: deflate\r\nVary: Accept-Encoding\r\n"
+ * (compression's) and "Content-Length: 4294967295\r\nConnection: keep-alive\r\n\r\n". */
+#define TAIL_GAP 128
 
 const char *chopin_status_reason(int status) {
     switch (status) {
@@ -115,6 +117,9 @@ void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool
     res->deferral = NULL;
     res->file_fd = -1;
     res->file_len = 0;
+    res->compress_on = 0;
+    res->type_compressible = 0;
+    res->has_encoding = 0;
 }
 
 /* The response will not send its file after all. */
@@ -203,6 +208,32 @@ void chopin_response_header(chopin_response *res, const char *name, size_t nlen,
     p = put(p, value, vlen);
     p = PUT(p, "\r\n");
     res->out->len = (uint32_t)(p - res->out->data);
+    if (ieq_lit(name, nlen, "content-type")) res->type_compressible = (uint8_t)chopin__compressible_type(value, vlen);
+    if (ieq_lit(name, nlen, "content-encoding")) res->has_encoding = 1;
+}
+
+void chopin_response_compress(chopin_response *res, int encoding, uint32_t min_size, int required) {
+    res->compress_on = 1;
+    res->compress = (uint8_t)(encoding == CHOPIN_ENCODING_GZIP || encoding == CHOPIN_ENCODING_DEFLATE ? encoding : 0);
+    res->compress_min = min_size;
+    res->compress_required = (uint8_t)(required && res->compress);
+}
+
+/* Compression's part of ending a response (chopin_response_compress):
+ * whether it varies by Accept-Encoding, and the compressed body when it is
+ * worth sending (*z malloc'd, its length returned; -1 otherwise). */
+static long compressed_body(const chopin_response *res, uint32_t body_len, int bodyless, int *vary, char **z) {
+    *vary = 0;
+    if (!res->compress_on || res->state != RS_BODY || bodyless || res->has_encoding || res->status == 206) return -1;
+    if (!res->type_compressible && !res->compress_required) return -1;
+    *vary = 1;
+    if (!res->compress || (body_len < res->compress_min && !res->compress_required)) return -1;
+    long n = chopin__compress(res->compress, res->out->data + res->body_start, body_len, z);
+    if (n >= 0 && (uint64_t)n >= body_len && !res->compress_required) {
+        free(*z); /* no gain: identity it is */
+        n = -1;
+    }
+    return n;
 }
 
 char *chopin_response_reserve(chopin_response *res, size_t n) {
@@ -243,8 +274,17 @@ static void write_tail_and_body(chopin_response *res) {
     int has_body = res->state == RS_BODY;
     uint64_t body_len = has_body ? res->body_len : res->file_fd >= 0 ? res->file_len : 0;
     int bodyless = res->status < 200 || res->status == 204 || res->status == 304;
+    int vary;
+    char *z = NULL;
+    long zlen = compressed_body(res, (uint32_t)body_len, bodyless, &vary, &z);
+    if (zlen >= 0) {
+        /* The body now lives in z: the head and tail may run over its old place. */
+        body_len = (uint64_t)zlen;
+        has_body = 0;
+    }
     /* Without a reserved body the tail still needs its room. */
-    if (!has_body && chopin__buf_reserve(o, res->pool, (size_t)o->len + TAIL_GAP) < 0) {
+    if (!has_body && chopin__buf_reserve(o, res->pool, (size_t)o->len + TAIL_GAP + (zlen > 0 ? (size_t)zlen : 0)) < 0) {
+        free(z);
         res->failed = 1;
         return;
     }
@@ -253,6 +293,10 @@ static void write_tail_and_body(chopin_response *res) {
     chopin_worker *w = chopin__current_worker; /* (a deferred writer has no res->worker) */
     if (w && atomic_load_explicit(&w->stop_requested, memory_order_relaxed)) res->close = 1;
     char *p = o->data + o->len;
+    if (zlen >= 0)
+        p = res->compress == CHOPIN_ENCODING_GZIP ? PUT(p, "Content-Encoding: gzip\r\n")
+                                                  : PUT(p, "Content-Encoding: deflate\r\n");
+    if (vary) p = PUT(p, "Vary: Accept-Encoding\r\n");
     if (!bodyless) {
         p = PUT(p, "Content-Length: ");
         p += chopin__format_u64(p, body_len);
@@ -267,6 +311,11 @@ static void write_tail_and_body(chopin_response *res) {
         memmove(p, o->data + res->body_start, (size_t)body_len);
         p += body_len;
     }
+    if (zlen > 0 && !res->head_only) {
+        memcpy(p, z, (size_t)zlen);
+        p += zlen;
+    }
+    free(z);
     o->len = (uint32_t)(p - o->data);
     res->state = RS_DONE;
 }

@@ -53,6 +53,24 @@ struct ResponseWriter {
     /// Finishes the head (Content-Length, Connection) and places the body after it.
     func end() { chopin_response_end(res) }
 
+    /// Ends the response with `length` bytes of the open file `fd` from
+    /// `offset` as its body, sent by the C core without a copy where the
+    /// backend allows; the core owns `fd` from now on and closes it.
+    func file(_ fd: Int32, offset: UInt64, length: UInt64) { chopin_response_file(res, fd, offset, length) }
+
+    /// Lets the C core compress this response's body when it ends (see
+    /// ``Compression``): `coding` nil only marks it as varying by
+    /// Accept-Encoding.
+    func compress(_ coding: ContentCoding?, minimumSize: Int, required: Bool) {
+        let encoding: Int32 =
+            switch coding {
+            case .gzip: Int32(CHOPIN_ENCODING_GZIP)
+            case .deflate: Int32(CHOPIN_ENCODING_DEFLATE)
+            case nil: Int32(CHOPIN_ENCODING_IDENTITY)
+            }
+        chopin_response_compress(res, encoding, UInt32(clamping: minimumSize), required ? 1 : 0)
+    }
+
     /// Drops everything written so far, so that an error can be answered instead.
     func discard() { chopin_response_discard(res) }
 

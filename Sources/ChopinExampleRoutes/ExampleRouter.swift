@@ -53,6 +53,7 @@ public func exampleRouter() -> Router {
         }.header("Cache-Control", "no-cache")
     }
     addUploadRoute(to: router)
+    addAssetRoutes(to: router)
     return router
 }
 

@@ -28,6 +28,17 @@ import Testing
         #expect(try router.freeze().nodes.count > 1)
     }
 
+    @Test func staticFilesAndCompressionSnippet() throws {
+        let rows = [1, 2, 3]
+        let router = Router()
+        router.files("/assets", directory: "public")  // GET /assets/css/site.css -> public/css/site.css
+        router.group("/api") { api in
+            api.use(Compression())  // gzip or deflate when Accept-Encoding allows
+            api.get("/rows") { ctx in ctx.json(rows) }
+        }
+        #expect(router.registrations.count == 3)
+    }
+
     @Test func asyncHandlersSnippet() throws {
         let router = Router()
         router.get("/sleep") { (req: Request, nap: Query<Nap>) async throws -> Response in

@@ -66,6 +66,30 @@ void chopin_response_send(chopin_response *res, int status, const char *content_
  * shrinks while it is sent ends the connection. */
 void chopin_response_file(chopin_response *res, int fd, uint64_t offset, uint64_t len);
 
+/* Opens path (relative, no "..") for reading beneath the directory dirfd:
+ * no symlink is followed, so nothing outside the directory is ever opened
+ * (openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or one component at
+ * a time with O_NOFOLLOW where openat2 is missing). Returns the descriptor
+ * or -errno (-ELOOP for a symlink on the way). */
+int chopin_open_beneath(int dirfd, const char *path);
+
+/* HTTP dates (IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT", 29 bytes, no
+ * NUL) to and from Unix seconds; parse returns -1 for anything else. */
+void chopin_format_http_date(char out[29], int64_t unix_seconds);
+int64_t chopin_parse_http_date(const char *text, size_t len);
+
+/* Compression of this response's body (compress.c), decided before the
+ * body is written: when the response ends, a body of at least min_size
+ * bytes with a compressible Content-Type (any text type, JSON, JavaScript, XML,
+ * SVG, +json, +xml), no Content-Encoding of its own and a status other than
+ * 206 is compressed with encoding, if that makes it smaller; such responses
+ * also get "Vary: Accept-Encoding", compressed or not (encoding IDENTITY:
+ * only the Vary). required compresses whatever the size, type or gain (the
+ * client refused identity). Whole bodies only: files and streams are sent
+ * as they are. */
+enum { CHOPIN_ENCODING_IDENTITY = 0, CHOPIN_ENCODING_GZIP = 1, CHOPIN_ENCODING_DEFLATE = 2 };
+void chopin_response_compress(chopin_response *res, int encoding, uint32_t min_size, int required);
+
 /* Adds a header to a response that is already ended, moving its body up
  * (for middleware that decorates a response a handler wrote in place). */
 void chopin_response_header_late(chopin_response *res, const char *name, size_t name_len, const char *value,
