@@ -10,6 +10,17 @@ public enum Backend: String, Sendable, CaseIterable {
     case epoll
 }
 
+/// Where a trap in a handler (a force-unwrapped nil, an out-of-range index,
+/// `fatalError`) stops: Swift cannot catch one inside a process.
+public enum Isolation: String, Sendable, CaseIterable {
+    /// Worker threads in one process: a trap ends the whole server.
+    case threads
+    /// Worker processes under a small supervisor: a trap ends one worker,
+    /// which is started again within milliseconds while the others serve.
+    /// Each worker runs the program again from `main` (see ``Server/serve(_:)``).
+    case processes
+}
+
 /// A server configuration that failed validation, with a readable reason.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     /// What is wrong, e.g. "max_headers is 0; between 1 and 65536".
@@ -34,6 +45,10 @@ public struct Configuration: Sendable {
     public var workers: UInt32
     /// The event loop each worker runs (``Backend/auto`` by default); `CHOPIN_BACKEND` overrides it.
     public var backend: Backend
+    /// Worker processes (the default on Linux) or threads; only
+    /// ``Server/serve(_:)`` starts processes, ``Server/start(_:)`` always
+    /// runs threads.
+    public var isolation: Isolation
     /// Pins worker i to the i-th CPU the process may run on.
     public var pinWorkers: Bool
     /// Open connections per worker; at the cap, accepting pauses until one closes. Default 16384.
@@ -95,6 +110,7 @@ public struct Configuration: Sendable {
         self.port = port
         workers = c.workers
         backend = .auto
+        isolation = .processes
         pinWorkers = false
         maxConnectionsPerWorker = c.max_connections
         maxRequestLine = c.max_request_line
@@ -149,6 +165,7 @@ public struct Configuration: Sendable {
         case .uring: c.backend = CHOPIN_BACKEND_URING
         case .epoll: c.backend = CHOPIN_BACKEND_EPOLL
         }
+        c.isolation = isolation == .processes ? CHOPIN_ISOLATION_PROCESSES : CHOPIN_ISOLATION_THREADS
         c.pin_workers = pinWorkers ? 1 : 0
         c.max_connections = maxConnectionsPerWorker
         c.max_request_line = maxRequestLine

@@ -18,6 +18,7 @@ struct ExampleFailure: Error {}
 ///     GET  /async/json       the /json body from an async handler that awaits nothing
 ///     GET  /sleep?ms=N       an async handler that awaits Task.sleep for N ms (0...10000), then "slept N"
 ///     GET  /events           server-sent events: three ticks 100 ms apart, then the end
+///     GET  /crash            traps (a force-unwrapped nil): a worker process dies and is restarted
 ///     POST /upload           the body read as a stream: {"bytes": N, "sha256": "..."}, any size
 ///                            up to maxStreamedBodyBytes, in the memory of a few chunks
 public func exampleRouter() -> Router {
@@ -53,7 +54,7 @@ public func exampleRouter() -> Router {
         }.header("Cache-Control", "no-cache")
     }
     addUploadRoute(to: router)
-    addAssetRoutes(to: router)
+    addCrashRoute(to: router)
     return router
 }
 

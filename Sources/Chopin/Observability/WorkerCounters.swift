@@ -71,5 +71,9 @@ struct CounterFamily: Sendable {
             name: "chopin_receive_buffer_waits_total",
             help: "io_uring receives that found every receive buffer in use.", kind: .counter
         ) { $0.recv_buffer_waits },
+        .init(
+            name: "chopin_worker_restarts_total",
+            help: "Times the worker process died and was started again.", kind: .counter
+        ) { $0.restarts },
     ]
 }
