@@ -55,6 +55,7 @@ public func exampleRouter() -> Router {
     }
     addUploadRoute(to: router)
     addCrashRoute(to: router)
+    addAssetRoutes(to: router)
     return router
 }
 
