@@ -2,6 +2,7 @@ import ChopinExampleRoutes
 import HTTPTypes
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 @testable import Chopin
@@ -10,6 +11,29 @@ import Testing
 /// registering (their behaviour is tested in AsyncHandlerTests).
 @Suite struct ReadmeSnippetTests {
     struct Nap: Decodable, Sendable { let ms: Int }
+
+    struct ServedBy: Middleware {
+        func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
+            try next(ctx).header("X-Served-By", "chopin")  // error answers (404, 500...) get it too
+        }
+    }
+    static let hits = Mutex(0)
+
+    /// "In your own package": everything but the last line, which would serve.
+    @Test func ownPackageSnippet() throws {
+        let hits = Self.hits
+        let router = Router()
+        router.use(ServedBy())
+        router.get("/hits") { _ in .text("\(hits.withLock { $0 += 1; return $0 })") }
+        let server = try Server.bind("0.0.0.0:8080").configured { config in
+            config.workers = 4  // 0, the default: one per CPU
+            config.backend = .epoll  // .auto, the default: io_uring where allowed
+            config.maxBody = 8 << 20
+        }
+        _ = { server.serve(router) }  // compiled, not run
+        #expect(server.configuration.workers == 4)
+        #expect(try router.freeze().nodes.count > 1)
+    }
 
     @Test func requestAndHTTPTypesSnippet() throws {
         let router = Router()
