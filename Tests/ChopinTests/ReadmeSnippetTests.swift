@@ -7,6 +7,9 @@ import Testing
 
 @testable import Chopin
 
+/// The README's "In your own package" counter.
+private let hits = Mutex(0)
+
 /// The README's async snippets, verbatim, so that they keep compiling and
 /// registering (their behaviour is tested in AsyncHandlerTests).
 @Suite struct ReadmeSnippetTests {
@@ -17,11 +20,8 @@ import Testing
             try next(ctx).header("X-Served-By", "chopin")  // error answers (404, 500...) get it too
         }
     }
-    static let hits = Mutex(0)
-
     /// "In your own package": everything but the last line, which would serve.
     @Test func ownPackageSnippet() throws {
-        let hits = Self.hits
         let router = Router()
         router.use(ServedBy())
         router.get("/hits") { _ in .text("\(hits.withLock { $0 += 1; return $0 })") }
