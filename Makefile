@@ -3,8 +3,9 @@
 #   make run        the Swift example server chopin-example on :8080 (PORT=, WORKERS=, BACKEND=)
 #   make run-c      the C example server chopin-hello, same flags
 #   make test       every test: C units + integration under ASan/UBSan on both
-#                   backends, a short fuzz run, and the Swift tests (against a
-#                   private PostgreSQL server, scripts/pg.sh)
+#                   backends, a short fuzz run, the Swift tests (against a
+#                   private PostgreSQL server, scripts/pg.sh), and script tests
+#                   with Python clients from PyPI (make test-scripts, build/venv)
 #   make fuzz       the fuzzers (parser, chunked, JSON, router, @JSON's generated code)
 #                   for FUZZ_SECONDS each (default 60)
 #   make bench      Chopin against SwiftNIO, Hummingbird and hyper, plus per-request costs
@@ -53,7 +54,7 @@ PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: docs all run run-c bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle format test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: test-scripts docs all run run-c bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle format test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/rel
@@ -85,7 +86,15 @@ run-c: $(BUILD)/chopin-hello
 test-c: $(addprefix $(BUILD)/tests/,$(TEST_UNITS) $(TEST_NET)) $(BUILD)/chopin-hello
 	@bash Tests/c/run.sh $(BUILD)/tests $(TEST_UNITS) $(TEST_NET) test_hello
 
-test: test-swift fuzz-smoke test-c
+test: test-swift fuzz-smoke test-c test-scripts
+
+# Script tests: the example server checked by other programs' own parsers and
+# clients (Python packages from PyPI in build/venv, scripts/pyenv.sh).
+SCRIPT_TESTS := Tests/python/test_prometheus.py
+test-scripts:
+	@swift build --product chopin-example >/dev/null
+	@py=$$(bash scripts/pyenv.sh) && for t in $(SCRIPT_TESTS); do \
+	    $$py $$t .build/debug/chopin-example || exit 1; done
 
 # The Swift tests run against a private PostgreSQL server (scripts/pg.sh),
 # started here and stopped whatever happens.
