@@ -88,7 +88,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "chopin-example",
-            dependencies: ["Chopin", "ChopinExampleRoutes", "ChopinExampleDatabase"],
+            dependencies: [
+                "Chopin", "ChopinExampleRoutes", "ChopinExampleDatabase",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(

@@ -74,6 +74,15 @@ struct ResponseWriter {
     /// Drops everything written so far, so that an error can be answered instead.
     func discard() { chopin_response_discard(res) }
 
+    /// Records the request's method and route in the worker's shared slot
+    /// while its handler runs (see `whileHandling`): a crash report names it.
+    func recordHandling(_ request: UnsafePointer<chopin_request>, route: UnsafeBufferPointer<CChar>) {
+        chopin_response_handling(res, request, route.baseAddress, route.count)
+    }
+
+    /// The handler returned: the slot no longer names a route.
+    func recordHandled() { chopin_response_handled(res) }
+
     /// Defers the response: the C core answers it once the returned
     /// deferral is finished (from any thread). nil when out of memory.
     func deferToLater() -> OpaquePointer? { chopin_response_defer(res) }

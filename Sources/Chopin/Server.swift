@@ -172,11 +172,11 @@ final class App: Sendable {
     let tree: RouteTree
     init(tree: RouteTree) { self.tree = tree }
 
-    func handle(_ request: UnsafePointer<chopin_request>, _ response: ResponseWriter, raw: OpaquePointer) {
+    func handle(_ request: UnsafePointer<chopin_request>, _ response: ResponseWriter) {
         var ctx = Context(request: request, response: response)
         switch tree.lookup(&ctx) {
         case .found(let route):
-            whileHandling(request, route: route.pattern, raw) {
+            whileHandling(request, route: route.pattern, response) {
                 do {
                     try route.handler(ctx).write(to: response)
                 } catch {
@@ -203,5 +203,5 @@ private let bodyStreamHook: @convention(c) (UnsafeMutableRawPointer?, UnsafePoin
 
 private let appHandler: chopin_handler_fn = { ctx, request, response in
     guard let ctx, let request, let response else { return }
-    Unmanaged<App>.fromOpaque(ctx).takeUnretainedValue().handle(request, ResponseWriter(response), raw: response)
+    Unmanaged<App>.fromOpaque(ctx).takeUnretainedValue().handle(request, ResponseWriter(response))
 }

@@ -1,14 +1,17 @@
 // chopin-example: the example server the README's run command starts.
 // Its routes (/plaintext, /json, /user/:id, /echo, /users, /search,
-// /static/*path, /fail, /async/json, /sleep, /events, /crash) live in
+// /static/*path, /fail, /async/json, /sleep, /events, /upload, /assets/*,
+// /large.json, /crash) live in
 // ChopinExampleRoutes, shared with the tests and the benchmarks; /db and
 // /queries in ChopinExampleDatabase, on the PostgreSQL server that
 // CHOPIN_DATABASE_URL names (503 without it); /metrics is Prometheus' view of
 // the server's counters. This file reads the flags and serves them.
-// Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--access-log]
+// Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads]
+//                       [--host ADDR] [--access-log] [--access-log-level LEVEL] [--metrics-interval SECONDS]
 import Chopin
 import ChopinExampleDatabase
 import ChopinExampleRoutes
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -16,7 +19,7 @@ import ChopinExampleRoutes
 
 func usage(_ message: String) -> Never {
     var line =
-        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--access-log]\n"
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS]\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }
@@ -24,6 +27,10 @@ func usage(_ message: String) -> Never {
 var config = Configuration(host: "0.0.0.0", port: 8080)
 var args = CommandLine.arguments.dropFirst()
 var accessLog = false
+// The access log's own logger level: above .info its lines are filtered out
+// (what the bench measures as the cost of a RequestLogger that logs nothing).
+var accessLogLevel = Logger.Level.info
+var metricsInterval: Duration? = .seconds(1)  // to swift-metrics, whichever backend is bootstrapped
 while let flag = args.popFirst() {
     if flag == "--access-log" {
         accessLog = true  // one line per request through swift-log
@@ -47,6 +54,13 @@ while let flag = args.popFirst() {
         config.isolation = i
     case "--host":
         config.host = value
+    case "--access-log-level":
+        guard let level = Logger.Level(rawValue: value) else { usage("--access-log-level: no level '\(value)'") }
+        accessLog = true
+        accessLogLevel = level
+    case "--metrics-interval":
+        guard let seconds = Int(value), seconds >= 0 else { usage("--metrics-interval must be seconds, got '\(value)'") }
+        metricsInterval = seconds == 0 ? nil : .seconds(seconds)
     default:
         usage("unknown flag \(flag)")
     }
@@ -67,7 +81,11 @@ if let url = getenv("CHOPIN_DATABASE_URL").map({ String(cString: $0) }), !url.is
 }
 addDatabaseRoutes(to: router, database: database)
 var server = Server(configuration: config)
-server.metricsInterval = .seconds(1)  // to swift-metrics, whichever backend is bootstrapped
+server.metricsInterval = metricsInterval
 router.get("/metrics", server.prometheusHandler)
-if accessLog { router.use(RequestLogger()) }
+if accessLog {
+    var logger = Logger(label: "chopin.access")
+    logger.logLevel = accessLogLevel
+    router.use(RequestLogger(logger: logger))
+}
 server.serve(router)  // a server that cannot start says why and exits 1

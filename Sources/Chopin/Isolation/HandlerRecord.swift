@@ -5,21 +5,17 @@ internal import CChopinCore
 /// handler traps and the worker process dies. A few stores per request.
 @inline(__always)
 func whileHandling<T>(
-    _ request: UnsafePointer<chopin_request>, route pattern: String, _ response: OpaquePointer, _ body: () -> T
+    _ request: UnsafePointer<chopin_request>, route pattern: String, _ response: ResponseWriter, _ body: () -> T
 ) -> T {
     let recorded = pattern.utf8.withContiguousStorageIfAvailable { bytes in
-        bytes.withMemoryRebound(to: CChar.self) { chars in
-            chopin_response_handling(response, request, chars.baseAddress, chars.count)
-        }
+        bytes.withMemoryRebound(to: CChar.self) { response.recordHandling(request, route: $0) }
     }
     if recorded == nil {
         var copy = pattern
         copy.withUTF8 { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { chars in
-                chopin_response_handling(response, request, chars.baseAddress, chars.count)
-            }
+            bytes.withMemoryRebound(to: CChar.self) { response.recordHandling(request, route: $0) }
         }
     }
-    defer { chopin_response_handled(response) }
+    defer { response.recordHandled() }
     return body()
 }
