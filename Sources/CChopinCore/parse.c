@@ -5,49 +5,11 @@
  * Transfer-Encoding, differing Content-Lengths) is refused, because every
  * parser that accepted such input became a request-smuggling report. */
 #include "chopin/http.h"
+#include "scan.h"
 
 #include <string.h>
 
-/* Character classes, one byte per character: a 256-entry table is cheaper
- * than a chain of comparisons on the hot path. */
-enum { C_TCHAR = 1, C_VCHAR = 2, C_FIELD = 4, C_HOST = 8 };
-
-/* clang-format off */
-static const unsigned char char_class[256] = {
-#define T (C_TCHAR | C_VCHAR | C_FIELD)
-#define V (C_VCHAR | C_FIELD)
-#define TH (C_TCHAR | C_VCHAR | C_FIELD | C_HOST)
-#define VH (C_VCHAR | C_FIELD | C_HOST)
-    /* 0x00-0x1f: controls; only HTAB may appear inside a field value */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, C_FIELD, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    /*  sp      !   "  #   $   %   &   '   (   )   *   +   ,   -   .   /  */
-    C_FIELD, TH, V, T, TH, TH, TH, TH, VH, VH, TH, TH, VH, TH, TH, V,
-    /*  0-9                                      :   ;   <  =   >  ?  */
-    TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, VH, VH, V, VH, V, V,
-    /*  @  A-O */
-    V, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH,
-    /*  P-Z                                          [   \  ]   ^  _ */
-    TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, VH, V, VH, T, TH,
-    /*  `  a-o */
-    T, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH,
-    /*  p-z                                          {  |  }  ~   del */
-    TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, TH, V, T, V, TH, 0,
-    /* 0x80-0xff: obs-text, allowed in field values only */
-#define O8 C_FIELD, C_FIELD, C_FIELD, C_FIELD, C_FIELD, C_FIELD, C_FIELD, C_FIELD
-    O8, O8, O8, O8, O8, O8, O8, O8, O8, O8, O8, O8, O8, O8, O8, O8,
-#undef O8
-#undef T
-#undef V
-#undef TH
-#undef VH
-};
-/* clang-format on */
-
-static inline int is_tchar(unsigned char c) { return char_class[c] & C_TCHAR; }
-static inline int is_vchar(unsigned char c) { return char_class[c] & C_VCHAR; }
-static inline int is_field(unsigned char c) { return char_class[c] & C_FIELD; }
-static inline int is_host(unsigned char c) { return char_class[c] & C_HOST; }
+static inline int is_host(unsigned char c) { return chopin__char_class[c] & CHOPIN_C_HOST; }
 
 static inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c; }
 
@@ -290,8 +252,7 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
 
     /* method SP */
     const char *m = p;
-    while (p < end && is_tchar((unsigned char)*p))
-        p++;
+    p = chopin__scan_tchar(p, end);
     NEED(p, end);
     if (*p != ' ' || p == m) return CHOPIN_PARSE_BAD_REQUEST;
     req->method_name = (chopin_slice){m, (size_t)(p - m)};
@@ -300,10 +261,8 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
 
     /* request-target SP: visible ASCII only */
     const char *t = p;
-    while (p < end && is_vchar((unsigned char)*p)) {
-        if (*p == '#') return CHOPIN_PARSE_BAD_REQUEST; /* fragments are never sent */
-        p++;
-    }
+    p = chopin__scan_target(p, end);
+    if (p < end && *p == '#') return CHOPIN_PARSE_BAD_REQUEST; /* fragments are never sent */
     if (p < end && (size_t)(p - line_start) > limits->max_request_line) return CHOPIN_PARSE_URI_TOO_LONG;
     NEED(p, end);
     if (*p != ' ' || p == t) {
@@ -348,8 +307,7 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
         }
         /* a line starting with whitespace is obs-fold */
         const char *name = p;
-        while (p < end && is_tchar((unsigned char)*p))
-            p++;
+        p = chopin__scan_tchar(p, end);
         NEED(p, end);
         if (*p != ':' || p == name) return CHOPIN_PARSE_BAD_REQUEST;
         size_t name_len = (size_t)(p - name);
@@ -357,8 +315,7 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
         const char *value = p;
-        while (p < end && is_field((unsigned char)*p))
-            p++;
+        p = chopin__scan_field(p, end);
         NEED(p, end);
         if (*p != '\r') return CHOPIN_PARSE_BAD_REQUEST; /* bare LF, NUL, or another control */
         const char *vend = p;

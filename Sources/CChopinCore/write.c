@@ -6,6 +6,7 @@
  * writes Content-Length and Connection into the gap and slides the body
  * back against them. No printf on this path: integers are formatted inline. */
 #include "internal.h"
+#include "scan.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -174,18 +175,10 @@ static int ieq_lit(const char *a, size_t n, const char *lit) {
 }
 
 static int valid_header(const char *name, size_t nlen, const char *value, size_t vlen) {
-    if (nlen == 0) return 0;
-    for (size_t i = 0; i < nlen; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c <= ' ' || c >= 0x7f || c == ':' || c == '"' || c == '(' || c == ')' || c == ',' || c == '/' || c == ';' ||
-            c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' || c == '\\' || c == ']' || c == '{' ||
-            c == '}')
-            return 0;
-    }
-    for (size_t i = 0; i < vlen; i++) {
-        unsigned char c = (unsigned char)value[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f) return 0; /* CR, LF, NUL: response splitting */
-    }
+    /* A name is a token; a value holds no CR, LF, NUL or other control but
+     * HTAB (response splitting). */
+    if (nlen == 0 || chopin__scan_tchar(name, name + nlen) != name + nlen) return 0;
+    if (chopin__scan_field(value, value + vlen) != value + vlen) return 0;
     /* The core owns framing and connection management. */
     if (ieq_lit(name, nlen, "content-length") || ieq_lit(name, nlen, "transfer-encoding") ||
         ieq_lit(name, nlen, "connection"))

@@ -3,6 +3,7 @@
  * the status it must get. Inputs sit against a guard page, so reading one
  * byte past the end crashes the test. */
 #include "chopin/http.h"
+#include "scan.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -220,9 +221,59 @@ static void test_header_lookup(void) {
     CHECK(chopin_request_header(&req, "accept", 6) == NULL, "absent header");
 }
 
+/* Each scan, SIMD and scalar, against the class table: one outsider byte of
+ * every value at every position of a run of members long enough for several
+ * 16-byte steps, and every run length, so the vector loop, its hand-over to
+ * the scalar tail and the tail itself each meet it. */
+static void test_scan_paths_agree(void) {
+    typedef const char *(*scan_fn)(const char *, const char *);
+    static const struct {
+        const char *name;
+        scan_fn fn;
+        unsigned char cls, member;
+    } scans[] = {{"scan tchar", chopin__scan_tchar, CHOPIN_C_TCHAR, 'a'},
+                 {"scan target", chopin__scan_target, CHOPIN_C_TARGET, '/'},
+                 {"scan field", chopin__scan_field, CHOPIN_C_FIELD, ' '}};
+    char run[48];
+    int saved = chopin__scan_simd;
+    for (size_t k = 0; k < sizeof scans / sizeof scans[0]; k++) {
+        t_case = scans[k].name;
+        for (size_t len = 0; len <= sizeof run; len++)
+            for (size_t at = 0; at <= len; at++)
+                for (unsigned c = 0; c < 256; c++) {
+                    memset(run, scans[k].member, sizeof run);
+                    if (at < len) run[at] = (char)c;
+                    const char *p = guarded(run, len);
+                    size_t want = at < len && !(chopin__char_class[c] & scans[k].cls) ? at : len;
+                    chopin__scan_simd = 0;
+                    size_t scalar = (size_t)(scans[k].fn(p, p + len) - p);
+                    chopin__scan_simd = saved;
+                    size_t simd = (size_t)(scans[k].fn(p, p + len) - p);
+                    if (scalar != want || simd != want) {
+                        CHECK(0, "byte 0x%02x at %zu of %zu: scalar %zu, simd %zu, want %zu", c, at, len, scalar, simd,
+                              want);
+                        return;
+                    }
+                    if (at == len) break;
+                }
+    }
+#if defined(__x86_64__) || defined(__aarch64__)
+    t_case = "simd in use";
+    CHECK(saved == chopin__scan_simd_available(), "the SIMD path is chosen where the CPU has it");
+#endif
+}
+
 int main(void) {
-    test_valid();
-    test_bad();
-    test_header_lookup();
+    test_scan_paths_agree();
+    /* The parser's cases, once on the SIMD scans (where the CPU has them) and
+     * once on the scalar ones: both must give every answer. */
+    int simd = chopin__scan_simd;
+    for (int pass = 0; pass < 2; pass++) {
+        chopin__scan_simd = pass == 0 ? simd : 0;
+        test_valid();
+        test_bad();
+        test_header_lookup();
+    }
+    chopin__scan_simd = simd;
     return test_finish("test_parse");
 }
