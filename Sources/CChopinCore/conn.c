@@ -16,6 +16,8 @@
  *   handler --deferred--> DEFERRED --answer arrives--> HEAD
  *   handler --answered--> HEAD (keep-alive) | CLOSING (last response)
  *   any --bad input, limit, 408--> CLOSING (close_after_response)
+ *   handler --deferred as a WebSocket--> WEBSOCKET (101 queued; frames both ways,
+ *        websocket_conn.c) --a close either way, a protocol error--> CLOSING
  *   CLOSING --sent--> LINGER (unread input may follow) | closed
  *   LINGER --client closes, linger limits--> closed
  *   closed --backend done with it--> FREE (chopin__conn_release) */
@@ -23,6 +25,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -58,6 +61,7 @@ static void arm_timer(chopin_worker *w, chopin_conn *c) {
     case CONN_DEFERRED: set_timer(w, c, TK_DEFERRED, cfg->deferred_timeout_ms, 0); break;
     case CONN_BODY: set_timer(w, c, TK_BODY, cfg->body_timeout_ms, 0); break;
     case CONN_LINGER: set_timer(w, c, TK_LINGER, cfg->linger_timeout_ms, 0); break;
+    case CONN_WEBSOCKET: set_timer(w, c, TK_IDLE, cfg->idle_timeout_ms, 0); break; /* restarted by input */
     default:
         if (c->in.len > 0 || c->requests == 0)
             set_timer(w, c, TK_HEADER, cfg->header_timeout_ms, 0);
@@ -124,6 +128,19 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
     w->cfg->handler(w->cfg->handler_ctx, req, &res);
     c->requests++;
     CHOPIN_COUNT(w, requests, 1);
+    if (res.deferred && res.deferral->websocket) {
+        /* The connection leaves HTTP: whatever follows the request is frames. */
+        c->deferral = res.deferral;
+        c->deferral->started_ms = w->now_ms;
+        if (chopin__ws_begin(w, c, c->deferral) < 0) {
+            chopin__conn_close(w, c);
+            return 1;
+        }
+        c->state = CONN_WEBSOCKET;
+        c->timer = TK_NONE;
+        chopin__metrics_answered(w, 101, w->now_ms);
+        return 0;
+    }
     if (res.deferred) {
         /* Later pipelined requests wait in `in` until the answer comes back. */
         c->state = CONN_DEFERRED;
@@ -291,6 +308,7 @@ static size_t process(chopin_worker *w, chopin_conn *c, char *buf, size_t *len) 
 
         int last = dispatch(w, c, &req);
         handled++;
+        if (!chopin__conn_open_p(c)) return *len;
         c->timer = TK_NONE; /* the next request's header clock starts now, not with this one */
         off += total;
         c->flags &= (uint16_t)~CF_CONTINUE_SENT;
@@ -458,6 +476,8 @@ static int follow_read_interest(chopin_worker *w, chopin_conn *c) {
     int want_pause = !body_wanted && (c->state == CONN_DEFERRED || c->state == CONN_CLOSING ||
                                       pending_output(c) > w->cfg->max_pending_output ||
                                       (c->flags & (CF_PENDING_INPUT | CF_PEER_DONE)));
+    if (c->state == CONN_WEBSOCKET)
+        want_pause = (c->flags & (CF_BODY_FULL | CF_PEER_DONE)) || pending_output(c) > w->cfg->max_pending_output;
     int want_watch =
         want_pause && c->state == CONN_DEFERRED && c->in.len == 0 && !(c->flags & (CF_PEER_DONE | CF_HUP_SEEN));
     int paused = !!(c->flags & CF_READ_PAUSED), watching = !!(c->flags & CF_WATCH_HUP);
@@ -504,6 +524,62 @@ static void stream_drained(chopin_worker *w, chopin_conn *c) {
     if (d && d->drain) d->drain(d->arg);
 }
 
+/* ---- WebSocket ---------------------------------------------------------------------------- */
+
+/* The WebSocket ends from this side (the handler's close frame, an error,
+ * silence): the handler's side hears nothing more from the client. With
+ * `linger`, the client's own close is awaited (read and dropped) after ours. */
+static void settle(chopin_worker *w, chopin_conn *c);
+
+static void ws_stop(chopin_worker *w, chopin_conn *c, int linger) {
+    chopin_deferred *d = c->deferral;
+    if (d) {
+        c->deferral = NULL;
+        chopin__deferral_abandon(w, d);
+    }
+    c->in.len = 0;
+    c->flags &= (uint16_t)~CF_STREAM_FULL;
+    close_after_response(w, c, linger);
+}
+
+/* Frames in data[0..len); the rest, when the handler's side asked to wait, kept in `in`. */
+static void ws_frames(chopin_worker *w, chopin_conn *c, char *data, size_t len, int kept) {
+    int end;
+    size_t used = chopin__ws_feed(w, c, data, len, &end);
+    if (end) {
+        /* Echoed the client's close: ours is the last word, the TCP close follows it.
+         * Refused its frames: ours says why, and its close is read and dropped. */
+        ws_stop(w, c, end != WS_END_ECHOED);
+        return;
+    }
+    if (kept)
+        chopin__buf_consume(&c->in, used);
+    else if (used < len)
+        keep_input(w, c, data + used, len - used);
+}
+
+/* Frames that waited in `in`. */
+static void ws_input(chopin_worker *w, chopin_conn *c) { ws_frames(w, c, c->in.data, c->in.len, 1); }
+
+int chopin__conn_ws_send(chopin_worker *w, chopin_conn *c, int opcode, const void *data, size_t len) {
+    if (chopin__ws_append(w, c, opcode, data, len) < 0) {
+        chopin__conn_close(w, c);
+        return -1;
+    }
+    if (opcode == CHOPIN_WS_CLOSE) {
+        /* The handler closes: the deferral stays the handler's until it finishes. */
+        c->in.len = 0;
+        close_after_response(w, c, 1);
+    }
+    /* From inside on_message the frame waits for the event under way to settle. */
+    if (c->deferral && c->deferral->in_callback) return pending_output(c) > w->cfg->max_pending_output;
+    settle(w, c);
+    if (!chopin__conn_open_p(c)) return -1;
+    if (pending_output(c) <= w->cfg->max_pending_output) return 0;
+    c->flags |= CF_STREAM_FULL;
+    return 1;
+}
+
 /* Brings a connection to rest after any event: sends what is queued, closes
  * or lingers when it should, picks up requests left in `in`, applies or
  * lifts backpressure, gives idle buffers back, and arms the right timer. */
@@ -523,6 +599,10 @@ static void settle(chopin_worker *w, chopin_conn *c) {
         }
         if (can_take_kept_input(w, c)) {
             process_kept_input(w, c);
+            continue;
+        }
+        if (c->state == CONN_WEBSOCKET && c->in.len > 0 && !(c->flags & CF_BODY_FULL)) {
+            ws_input(w, c);
             continue;
         }
         break;
@@ -617,6 +697,17 @@ void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len)
         discard(w, c, len);
         return;
     }
+    if (c->state == CONN_WEBSOCKET) {
+        c->flags &= (uint16_t)~CF_WS_PINGED; /* the client is there */
+        if (c->timer == TK_IDLE) set_timer(w, c, TK_IDLE, w->cfg->idle_timeout_ms, 1);
+        if (c->in.len > 0 || (c->flags & CF_BODY_FULL)) {
+            if (keep_input(w, c, data, len) == 0 && !(c->flags & CF_BODY_FULL)) ws_input(w, c);
+        } else {
+            ws_frames(w, c, data, len, 0);
+        }
+        settle(w, c);
+        return;
+    }
     if (c->flags & CF_BODY_STREAM) {
         int status;
         size_t used = chopin__body_feed(w, c, data, len, &status);
@@ -651,7 +742,8 @@ void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len)
 
 void chopin__conn_eof(chopin_worker *w, chopin_conn *c, int err) {
     if (!chopin__conn_open_p(c)) return;
-    if (err || c->state == CONN_LINGER) {
+    if (err || c->state == CONN_LINGER || c->state == CONN_WEBSOCKET) {
+        /* (A WebSocket client that leaves without a close frame: nothing more to say.) */
         chopin__conn_close(w, c);
         return;
     }
@@ -683,6 +775,22 @@ void chopin__conn_timeout(chopin_worker *w, chopin_conn *c) {
     }
     if (k == TK_DEFERRED) {
         answer_unavailable(w, c);
+        settle(w, c);
+        return;
+    }
+    if (k == TK_IDLE && c->state == CONN_WEBSOCKET) {
+        if (!(c->flags & CF_WS_PINGED)) {
+            /* Silent for idle_timeout_ms: a ping asks whether it is still there. */
+            c->flags |= CF_WS_PINGED;
+            if (chopin__ws_append(w, c, CHOPIN_WS_PING, NULL, 0) < 0) {
+                chopin__conn_close(w, c);
+                return;
+            }
+        } else {
+            CHOPIN_COUNT(w, timeouts, 1);
+            chopin__ws_append_close(w, c, CHOPIN_WS_GOING_AWAY);
+            ws_stop(w, c, 0);
+        }
         settle(w, c);
         return;
     }
@@ -770,6 +878,16 @@ static void end_stream(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
 }
 
 void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
+    if (d->websocket && chopin__conn_open_p(c) && c->deferral == d) {
+        /* The WebSocket handler returned: a normal close, unless it closed already. */
+        c->deferral = NULL;
+        if (c->state == CONN_WEBSOCKET) {
+            chopin__ws_append_close(w, c, CHOPIN_WS_NORMAL);
+            ws_stop(w, c, 1);
+        }
+        settle(w, c);
+        return;
+    }
     if (!chopin__conn_open_p(c) || c->state != CONN_DEFERRED || c->deferral != d) return;
     c->deferral = NULL;
     chopin__metrics_answered(w, d->res.status, d->started_ms);
@@ -804,6 +922,13 @@ void chopin__conn_resume(chopin_worker *w, chopin_conn *c) {
 
 void chopin__conn_drain(chopin_worker *w, chopin_conn *c) {
     if (!chopin__conn_open_p(c)) return;
+    if (c->state == CONN_WEBSOCKET) {
+        /* The server stops: its WebSockets are told so. */
+        chopin__ws_append_close(w, c, CHOPIN_WS_GOING_AWAY);
+        ws_stop(w, c, 1);
+        settle(w, c);
+        return;
+    }
     if (idle(c)) chopin__conn_close(w, c);
     /* Otherwise the response under way carries Connection: close
      * (w->stopping) and settle() closes once it is sent. */
@@ -833,6 +958,8 @@ void chopin__conn_close(chopin_worker *w, chopin_conn *c) {
 
 void chopin__conn_release(chopin_worker *w, chopin_conn *c) {
     file_done(c);
+    free(c->ws);
+    c->ws = NULL;
     chopin__buf_release(&c->in, &w->pool);
     chopin__buf_release(&c->out, &w->pool);
     chopin__buf_release(&c->tx, &w->pool);

@@ -108,7 +108,7 @@ int chopin_deferred_body_resume(chopin_deferred *d) {
 }
 
 void chopin_deferred_finish(chopin_deferred *d) {
-    if (!d->streaming) chopin__response_finish(&d->res);
+    if (!d->streaming && !d->websocket) chopin__response_finish(&d->res);
     int expected = D_PENDING;
     if (!atomic_compare_exchange_strong_explicit(&d->state, &expected, D_PUSHING, memory_order_acq_rel,
                                                  memory_order_acquire)) {

@@ -165,6 +165,8 @@ enum conn_state {
     CONN_LINGER,   /* last response sent, write side shut: reading and discarding until
                       the client closes, linger_timeout_ms or max_linger_bytes */
     CONN_DEAD,     /* closed; the backend still has operations in flight for it */
+    CONN_WEBSOCKET, /* upgraded (101 queued): frames both ways, c->deferral is the handler's
+                       (websocket_conn.c frames and delivers) */
 };
 
 enum conn_flags {
@@ -185,6 +187,8 @@ enum conn_flags {
                                   piece goes to the deferral that took it, or is dropped */
     CF_BODY_FULL = 1 << 13,    /* that deferral asked to stop reading until it resumes */
     CF_FILE = 1 << 14,         /* a file body (file_fd) follows what is queued; later requests wait */
+    CF_WS_PINGED = 1 << 15,    /* WebSocket: idle_timeout_ms passed and a ping went out; the
+                                  next silent period closes */
 };
 
 typedef enum timer_kind {
@@ -221,6 +225,7 @@ typedef struct chopin_conn {
     int file_fd;          /* CF_FILE: the file whose bytes [file_off, file_off + file_left) go next */
     uint64_t file_off;
     uint64_t file_left;
+    chopin_ws_parser *ws; /* CONN_WEBSOCKET and after: the client's frames (malloc'd at the upgrade) */
 } chopin_conn;
 
 /* ---- backends ------------------------------------------------------------------
@@ -332,6 +337,9 @@ struct chopin_deferred {
     chopin_buf buf;
     chopin_response res;
     char date[32];
+    uint8_t websocket;                         /* chopin_deferred_websocket: the answer is an upgrade */
+    char ws_accept[CHOPIN_WS_ACCEPT_LEN];
+    uint64_t ws_max_message;
 };
 
 /* The connection no longer wants d's answer (it closed, or timed out): d
@@ -439,6 +447,21 @@ void chopin__conn_hangup(chopin_worker *w, chopin_conn *c);
 void chopin__body_begin(chopin_worker *w, chopin_conn *c, const chopin_request *req);
 size_t chopin__body_feed(chopin_worker *w, chopin_conn *c, char *data, size_t len, int *status);
 void chopin__body_deliver(chopin_conn *c, const char *data, size_t len, int status);
+
+/* WebSocket connections (websocket_conn.c). begin queues the 101 and sets
+ * up the parser (-1: out of memory); feed parses data[0..len), answers
+ * pings, hands message pieces to the deferral and returns the bytes used
+ * (fewer when its consumer asked to wait, CF_BODY_FULL), with *end 0, or
+ * the close code the connection ends with: the client's close was echoed
+ * (WS_END_ECHOED) or a close frame for its error was queued (1002, 1007,
+ * 1009); append queues one server frame (0 or -1). */
+enum { WS_END_ECHOED = 1 };
+int chopin__ws_begin(chopin_worker *w, chopin_conn *c, chopin_deferred *d);
+size_t chopin__ws_feed(chopin_worker *w, chopin_conn *c, char *data, size_t len, int *end);
+int chopin__ws_append(chopin_worker *w, chopin_conn *c, int opcode, const void *data, size_t len);
+int chopin__ws_append_close(chopin_worker *w, chopin_conn *c, unsigned code);
+/* conn.c: a send from the handler's side (0, 1: wait for drain, -1: gone). */
+int chopin__conn_ws_send(chopin_worker *w, chopin_conn *c, int opcode, const void *data, size_t len);
 
 /* Reads the next part of c's file body into c->tx (empty) and returns its
  * length, 0 when the file ended early, or -errno (file_send.c). */

@@ -8,5 +8,6 @@
 #include "chopin/metrics.h"
 #include "chopin/response.h"
 #include "chopin/server.h"
+#include "chopin/websocket.h"
 
 #endif
