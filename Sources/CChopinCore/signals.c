@@ -48,6 +48,15 @@ void chopin__signals_install(int role) {
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
+    /* A program started by one whose thread blocked these (a Dispatch or
+     * Swift concurrency thread blocks them all) inherits that mask: without
+     * this, SIGTERM would wait forever instead of stopping the server. */
+    sigset_t ours;
+    sigemptyset(&ours);
+    sigaddset(&ours, SIGTERM);
+    if (role != CHOPIN_SIGNALS_WORKER) sigaddset(&ours, SIGINT);
+    if (role == CHOPIN_SIGNALS_SUPERVISOR) sigaddset(&ours, SIGHUP);
+    pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
     if (role == CHOPIN_SIGNALS_WORKER) {
         /* A worker stops when its supervisor says so: Ctrl-C in a terminal
          * reaches the whole process group, and the supervisor handles it. */

@@ -39,7 +39,13 @@ extern char **environ;
 #define WORKER_SLOTS_FD 4
 #define START_TIMEOUT_MS 60000 /* every worker serving by then, or start fails */
 #define KILL_GRACE_MS 1500     /* after the stop's deadline, stragglers get SIGKILL */
-#define YOUNG_MS 250           /* a worker that dies this soon after serving (or before) counts toward backoff */
+/* A worker that dies this soon after serving (or before) dies young; the
+ * third young death in a row starts the backoff. A crash loop (a start that
+ * fails, a poison request retried at once) dies within milliseconds; a
+ * worker that trapped a few times a second still serves between its deaths
+ * and is restarted at once. */
+#define YOUNG_MS 50
+#define BACKOFF_AFTER 3
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 2000 /* a slot is never empty longer than this for backoff */
 #define LINE_BYTES 2048
@@ -322,8 +328,9 @@ static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
     if (!other) {
         int young = !p->ready_ms || now - p->ready_ms < YOUNG_MS;
         s->streak = young ? s->streak + 1 : 0;
-        if (s->streak >= 2) {
-            delay = (uint64_t)BACKOFF_FIRST_MS << (s->streak - 2 < 5 ? s->streak - 2 : 5);
+        if (s->streak >= BACKOFF_AFTER) {
+            uint32_t doublings = s->streak - BACKOFF_AFTER;
+            delay = (uint64_t)BACKOFF_FIRST_MS << (doublings < 5 ? doublings : 5);
             if (delay > BACKOFF_MAX_MS) delay = BACKOFF_MAX_MS;
         }
         s->restart_due = 1;

@@ -6,15 +6,6 @@ import Testing
     import Glibc
 #endif
 
-/// chopin-example, built next to this test bundle (`swift build --build-tests`).
-private func exampleBinary() -> String {
-    var path = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &path, path.count - 1)
-    let exe = String(decoding: path.prefix(max(n, 0)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-    return dir + "/chopin-example"
-}
-
 /// A loopback port held by a plain listening socket (no SO_REUSEPORT, so
 /// a server cannot share it). Returns the socket and the port.
 private func occupiedPort() throws -> (Int32, UInt16) {
@@ -37,7 +28,7 @@ private func occupiedPort() throws -> (Int32, UInt16) {
     /// use: one clear line and exit status 1, not a crash with a register
     /// dump, and no usage text as if the flags were wrong.
     @Test func aPortInUseIsOneLineAndExitStatusOne() throws {
-        let binary = exampleBinary()
+        let binary = ExampleProcess.binary()
         try #require(access(binary, X_OK) == 0, "\(binary) not built (swift build --build-tests)")
         let (fd, port) = try occupiedPort()
         defer { close(fd) }

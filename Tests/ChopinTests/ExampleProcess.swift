@@ -1,0 +1,126 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// chopin-example run as a real process (the supervisor and its worker
+/// processes), on a free loopback port, its standard error kept in a file:
+/// for the tests of what only processes can show (a trap, a restart, a signal).
+final class ExampleProcess {
+    let pid: pid_t
+    let port: UInt16
+    private let errors: String
+
+    /// Starts `chopin-example --host 127.0.0.1 --port <free> <arguments>` and
+    /// waits until it answers `GET /plaintext`.
+    init(_ arguments: [String]) throws {
+        let binary = Self.binary()
+        guard access(binary, X_OK) == 0 else {
+            throw TestClient.Failure(description: "\(binary) not built (make test-swift builds every product first)")
+        }
+        port = try Self.freePort()
+        errors = "/tmp/chopin-example-\(getpid())-\(port).err"
+        let argv = [binary, "--host", "127.0.0.1", "--port", "\(port)"] + arguments
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, binary, &actions, nil, &cArgs, environ)
+        guard rc == 0 else { throw TestClient.Failure(description: "posix_spawn \(binary): \(rc)") }
+        pid = child
+        let deadline = Self.nowMs() + 30_000
+        while (try? TestClient(port: port).request("GET", "/plaintext").status) != 200 {
+            guard Self.nowMs() < deadline, !exited() else {
+                stop()
+                throw TestClient.Failure(description: "chopin-example never served: \(stderrText())")
+            }
+            usleep(20_000)
+        }
+    }
+
+    deinit {
+        stop()
+        unlink(errors)
+    }
+
+    /// The supervisor's standard error so far (its log lines and the workers' forwarded ones).
+    func stderrText() -> String {
+        guard let f = fopen(errors, "r") else { return "" }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private var status: Int32?
+    private func exited() -> Bool {
+        if status != nil { return true }
+        var s: Int32 = 0
+        if waitpid(pid, &s, WNOHANG) == pid { status = s }
+        return status != nil
+    }
+
+    /// SIGTERM, then the exit status (the raw waitpid status), SIGKILL after 10 s.
+    @discardableResult func stop() -> Int32 {
+        if let status { return status }
+        kill(pid, SIGTERM)
+        let deadline = Self.nowMs() + 10_000
+        while !exited() && Self.nowMs() < deadline { usleep(10_000) }
+        if !exited() {
+            kill(pid, SIGKILL)
+            var s: Int32 = 0
+            waitpid(pid, &s, 0)
+            status = s
+        }
+        return status ?? -1
+    }
+
+    /// The counter's sum over the workers in `GET /metrics`.
+    func metric(_ name: String) throws -> UInt64 {
+        let text = try TestClient(port: port).request("GET", "/metrics").text
+        return text.split(separator: "\n").filter { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
+            .compactMap { $0.split(separator: " ").last.flatMap { UInt64($0) } }.reduce(0, +)
+    }
+
+    static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// chopin-example, built next to this test bundle.
+    static func binary() -> String {
+        var path = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &path, path.count - 1)
+        let exe = String(decoding: path.prefix(max(n, 0)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return dir + "/chopin-example"
+    }
+
+    /// A loopback port nothing listens on now (bound to 0, read, closed).
+    static func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = UInt32(0x7f000001).bigEndian
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                bind(fd, p, len) == 0 && getsockname(fd, p, &len) == 0
+            }
+        }
+        guard ok else { throw TestClient.Failure(description: "no free port: \(errno)") }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+}
