@@ -5,7 +5,7 @@
 #   make test       every test: C units + integration under ASan/UBSan on both
 #                   backends, a short fuzz run, the Swift tests (against a
 #                   private PostgreSQL server, scripts/pg.sh), and script tests
-#                   with Python clients from PyPI (make test-scripts, build/venv)
+#                   with Python clients from PyPI and behind nginx (make test-scripts)
 #   make fuzz       the fuzzers (parser, chunked, JSON, router, @JSON's generated code)
 #                   for FUZZ_SECONDS each (default 60)
 #   make bench      Chopin against SwiftNIO, Hummingbird and hyper, plus per-request costs
@@ -91,10 +91,13 @@ test: test-swift fuzz-smoke test-c test-scripts
 # Script tests: the example server checked by other programs' own parsers and
 # clients (Python packages from PyPI in build/venv, scripts/pyenv.sh).
 SCRIPT_TESTS := Tests/python/test_prometheus.py
+# The deployment behind Debian's nginx (make deps installs it), in shell.
+SHELL_TESTS := Tests/scripts/nginx_deploy.sh
 test-scripts:
 	@swift build --product chopin-example >/dev/null
 	@py=$$(bash scripts/pyenv.sh) && for t in $(SCRIPT_TESTS); do \
 	    $$py $$t .build/debug/chopin-example || exit 1; done
+	@for t in $(SHELL_TESTS); do bash $$t .build/debug/chopin-example || exit 1; done
 
 # The Swift tests run against a private PostgreSQL server (scripts/pg.sh),
 # started here and stopped whatever happens.

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# nginx_deploy.sh - the deployment the README shows, tested: Debian's nginx
+# as a reverse proxy with upstream keep-alive in front of two chopin-example
+# instances (127.0.0.1 and 127.0.0.2, same port, two worker processes each),
+# all started here with their own files in a temp dir (no root paths).
+#   1. requests through nginx are answered;
+#   2. a worker that traps behind nginx costs only the trapping request;
+#   3. under 10 s of load through nginx, instance A rolled with SIGHUP every
+#      2 s and instance B stopped and started again: 0 failed requests.
+# Usage: nginx_deploy.sh [path/to/chopin-example]   (default .build/debug/chopin-example)
+set -u
+example=${1:-.build/debug/chopin-example}
+fail() { echo "nginx_deploy: FAIL: $*" >&2; exit 1; }
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || fail "nginx is not installed: run make deps"
+command -v wrk >/dev/null 2>&1 || fail "wrk is not installed: run make deps"
+[ -x "$example" ] || fail "$example not built (swift build --product chopin-example)"
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+example=$(realpath "$example")
+
+dir=$(mktemp -d /tmp/chopin-nginx.XXXXXX)
+chmod 755 "$dir"  # nginx's workers (nobody, under root) use the temp paths here
+pids=()
+cleanup() {
+    [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# A port free on both loopback addresses, and one for nginx.
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 30000))
+        ss -Htln "( sport = :$p )" | grep -q . || { echo "$p"; return; }
+    done
+}
+port=$(free_port)
+proxy_port=$(free_port)
+[ "$port" != "$proxy_port" ] || proxy_port=$((port + 1))
+
+# Starts instance $1 (A or B) on address $2; its pid in $dir/$1.pid.
+start_instance() {
+    "$example" --host "$2" --port "$port" --workers 2 --isolation processes >/dev/null 2>>"$dir/$1.err" &
+    echo $! >"$dir/$1.pid"
+    pids+=($!)
+    for _ in $(seq 300); do
+        curl -s -o /dev/null -m 1 "http://$2:$port/plaintext" && return 0
+        sleep 0.05
+    done
+    fail "instance $1 never served: $(tail -5 "$dir/$1.err")"
+}
+start_instance A 127.0.0.1
+start_instance B 127.0.0.2
+
+# The configuration the README's deployment section shows.
+cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    upstream chopin {
+        # max_fails=0: an instance that is restarting is tried again on the
+        # next request instead of being left out for fail_timeout.
+        server 127.0.0.1:$port max_fails=0;
+        server 127.0.0.2:$port max_fails=0;
+        keepalive 32;
+    }
+    server {
+        listen 127.0.0.1:$proxy_port;
+        location / {
+            proxy_pass http://chopin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For \$remote_addr;
+            # A connection refused or closed before an answer: the next instance.
+            proxy_next_upstream error timeout;
+        }
+        # nginx sends a GET whose upstream closed to the next instance: right
+        # for the requests a dying worker held, wrong for the one that killed
+        # it, which would kill a worker there too (and fail a request that
+        # nginx retried onto that one). A route known to trap is not retried.
+        location = /crash {
+            proxy_pass http://chopin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_next_upstream off;
+        }
+    }
+}
+EOF
+"$nginx_bin" -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' 2>>"$dir/error.log" &
+pids+=($!)
+url="http://127.0.0.1:$proxy_port"
+for _ in $(seq 100); do curl -s -o /dev/null -m 1 "$url/plaintext" && break; sleep 0.05; done
+
+# 1. Requests through nginx.
+body=$(curl -s -m 5 "$url/plaintext") || fail "GET /plaintext through nginx: $(tail -3 "$dir/error.log")"
+[ "$body" = "Hello, World!" ] || fail "GET /plaintext through nginx answered '$body'"
+code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$url/user/42")
+[ "$code" = 200 ] || fail "GET /user/42 through nginx: $code"
+echo "nginx_deploy: requests through nginx answered"
+
+# Runs wrk for $1 seconds through nginx; prints "requests failures".
+load() {
+    wrk -t2 -c8 -d"$1"s "$url/plaintext" >"$dir/wrk.out" 2>&1
+    local total errs non2xx
+    total=$(awk '/requests in/ {print $1}' "$dir/wrk.out")
+    errs=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$dir/wrk.out")
+    non2xx=$(awk '/Non-2xx/ {print $NF}' "$dir/wrk.out")
+    echo "${total:-0} $((${errs:-0} + ${non2xx:-0}))"
+}
+
+# 2. A trap behind nginx, under load: only the trapping request fails.
+load 3 >"$dir/load2" &
+loader=$!
+sleep 1
+crash=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$url/crash")
+wait $loader
+read -r total failed <"$dir/load2"
+[ "$crash" = 502 ] || fail "GET /crash through nginx answered $crash, expected 502 (the worker died)"
+[ "$total" -gt 100 ] || fail "load around the crash: only $total requests ($(cat "$dir/wrk.out"))"
+[ "$failed" = 0 ] || fail "a crash behind nginx failed $failed other requests: $(cat "$dir/wrk.out")"
+grep -q "died of SIG.* while handling GET /crash" "$dir/A.err" "$dir/B.err" || fail "no crash line logged"
+echo "nginx_deploy: a crash behind nginx cost only its request ($total others answered)"
+
+# 3. A rolled with SIGHUP every 2 s, B stopped and started again, 10 s of load.
+load 10 >"$dir/load3" &
+loader=$!
+for t in 1 2 3 4 5; do
+    sleep 1
+    kill -HUP "$(cat "$dir/A.pid")"
+    if [ "$t" = 2 ]; then
+        b=$(cat "$dir/B.pid")
+        kill -TERM "$b"
+        for _ in $(seq 200); do kill -0 "$b" 2>/dev/null || break; sleep 0.05; done
+        kill -0 "$b" 2>/dev/null && fail "instance B did not stop on SIGTERM"
+        wait "$b"; status=$?
+        [ "$status" = 0 ] || fail "instance B exited with status $status on SIGTERM"
+        start_instance B 127.0.0.2
+    fi
+    sleep 1
+done
+wait $loader
+read -r total failed <"$dir/load3"
+rolls=$(grep -c "rolling restart done" "$dir/A.err" || true)
+[ "$rolls" -ge 3 ] || fail "instance A finished $rolls rolling restarts for 5 SIGHUPs: $(grep -i roll "$dir/A.err")"
+[ "$total" -gt 1000 ] || fail "load during the deploy: only $total requests ($(cat "$dir/wrk.out"))"
+[ "$failed" = 0 ] || fail "the deploy failed $failed requests: $(cat "$dir/wrk.out")"
+echo "nginx_deploy: 5 SIGHUPs to A ($rolls rolls done), B stopped and started again, $total requests through nginx, 0 failed"
+echo "nginx_deploy: ok"
