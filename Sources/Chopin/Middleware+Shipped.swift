@@ -49,7 +49,11 @@ public struct RequestLogger: Middleware {
         ]
         let query = ctx.query
         if !query.isEmpty { metadata["query"] = "\(query)" }
-        logger.log(level: level, "\(ctx.method) \(ctx.path) \(status) \(micros)us", metadata: metadata)
+        let peer = ctx.peer?.description ?? "-"
+        metadata["peer"] = "\(peer)"
+        // The time is the log handler's to write (swift-log's stream handler
+        // starts every line with it).
+        logger.log(level: level, "\(peer) \(ctx.method) \(ctx.path) \(status) \(micros)us", metadata: metadata)
     }
 }
 

@@ -101,6 +101,7 @@ extension EndToEndTests {
             #expect(lines.first?.metadata["path"] == "/items")
             #expect(lines.first?.metadata["method"] == "GET")
             #expect(lines.allSatisfy { $0.level == .info && $0.metadata["duration_us"] != nil })
+            #expect(lines.allSatisfy { $0.metadata["peer"].map { "\($0)".hasPrefix("127.0.0.1:") } == true })
         }
 
         @Test func filteredAccessLogWritesNothing() throws {
