@@ -160,7 +160,7 @@ docs:
 	    grep -E "^(warning|error):" $(BUILD)/docs/$$t.log; \
 	    if [ $$rc -ne 0 ] || grep -qE "^(warning|error):" $(BUILD)/docs/$$t.log; then \
 	        tail -20 $(BUILD)/docs/$$t.log; echo "make docs: $$t has DocC warnings or errors"; exit 1; fi; \
-	    python3 scripts/doc-coverage.py .build/*/extracted-symbols/main/$$t || exit 1; \
+	    python3 scripts/doc-coverage.py .build/*/extracted-symbols/*/$$t || exit 1; \
 	done; echo "make docs: build/docs/Chopin and build/docs/ChopinJSON, no warnings"
 
 # Style: .clang-format for C (Debian's clang-format), .swift-format for Swift

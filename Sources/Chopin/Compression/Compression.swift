@@ -10,7 +10,7 @@
 /// apart. A client that refuses identity (`identity;q=0`) gets even a small
 /// body compressed, or 406 when it accepts neither gzip nor deflate.
 ///
-/// Whole bodies only: ``Response/text(_:status:)``, ``Response/bytes(_:contentType:status:)``,
+/// Whole bodies only: ``Response/text(_:status:)-(_,HTTPStatus)``, ``Response/bytes(_:contentType:status:)-(_,_,HTTPStatus)``,
 /// ``Context/json(_:status:)-(_,HTTPStatus)`` and async handlers' answers;
 /// streams and files (``RouteRegistrar/files(_:directory:index:)``) leave as they are.
 public struct Compression: Middleware {
