@@ -85,6 +85,8 @@ final class AsyncCall: Sendable {
     /// The request body, for a handler that takes it as a stream.
     let body = Mutex<BodyChannel?>(nil)
     let middlewareHeaders = Mutex<[(name: String, value: String)]>([])
+    /// A WebSocket's incoming messages (``WebSocket``).
+    let messages = Mutex<MessageChannel?>(nil)
     /// A streamed response waiting for its client to read (``ResponseStream``).
     let drainWaiter = Mutex<CheckedContinuation<Void, any Error>?>(nil)
 }
@@ -151,7 +153,7 @@ extension Context {
     }
 }
 
-private let cancelAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
+let cancelAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
     guard let arg else { return }
     Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().task.withLock { $0?.cancel() }
 }
@@ -183,12 +185,12 @@ private let bodyPieceAsyncCall: @convention(c) (UnsafeMutableRawPointer?, Unsafe
     return channel?.receive(UnsafeRawBufferPointer(start: data, count: count), status) ?? 0
 }
 
-private let drainAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
+let drainAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
     guard let arg else { return }
     Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().resumeDrainWaiter()
 }
 
-private let releaseAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
+let releaseAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
     guard let arg else { return }
     Unmanaged<AsyncCall>.fromOpaque(arg).release()
 }

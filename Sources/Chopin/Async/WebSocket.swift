@@ -1,0 +1,191 @@
+internal import CChopinCore
+import Synchronization
+
+/// A WebSocket connection (RFC 6455), handed to a ``RouteRegistrar/webSocket(_:maxMessageBytes:_:)`` handler.
+///
+/// ```swift
+/// router.webSocket("/ws") { ws in
+///     for try await message in ws.messages { try await ws.send(message) }
+/// }
+/// ```
+///
+/// The handler runs as a task on the worker that owns the connection, like
+/// an async handler. The server answers pings, checks every frame (client
+/// masking, reserved bits, opcodes, control frame rules, UTF-8 for text)
+/// and closes with the RFC's status code when the client breaks a rule;
+/// messages over the handler's maximum are refused with 1009. When the
+/// handler returns, the connection closes with 1000. A client silent for
+/// ``Configuration/idleTimeoutMilliseconds`` gets a ping, and a close (1001)
+/// after a second silent period.
+///
+/// Memory stays bounded with a slow handler or a slow client: reads pause
+/// while more than ``highWater`` bytes of messages wait for the handler, and
+/// ``send(_:)`` suspends while more than ``Configuration/maxPendingOutput``
+/// bytes wait for the client.
+public struct WebSocket: Sendable {
+    /// A whole message, its fragments joined.
+    public enum Message: Sendable, Equatable {
+        /// A text message (checked as UTF-8 by the server).
+        case text(String)
+        /// A binary message.
+        case binary([UInt8])
+
+        var byteCount: Int {
+            switch self {
+            case .text(let s): s.utf8.count
+            case .binary(let b): b.count
+            }
+        }
+    }
+
+    /// The client broke the protocol; the server closed the connection with `code`
+    /// (1002 protocol error, 1007 text that is not UTF-8, 1009 a message too big).
+    public struct ProtocolError: Error, Sendable, Equatable {
+        /// The close status code the server sent.
+        public let code: UInt16
+    }
+
+    /// The connection is closed or closing: nothing more can be sent.
+    public struct Closed: Error, Sendable {}
+
+    /// Bytes of messages that may wait for the handler before reads pause.
+    public static let highWater = 1 << 20
+
+    /// The upgrade request (method, path, headers, query).
+    public let request: Request
+
+    let deferral: Deferral
+    let call: AsyncCall
+    let channel: MessageChannel
+
+    /// The client's messages, in order. Ends when the client closes (its
+    /// code was echoed); throws ``ProtocolError`` when the client broke the
+    /// protocol and `CancellationError` when the connection dropped. Iterate
+    /// it once, inside the handler.
+    public var messages: Messages { Messages(channel: channel) }
+
+    /// The messages as an async sequence.
+    public struct Messages: AsyncSequence, Sendable {
+        public typealias Element = Message
+        let channel: MessageChannel
+
+        /// An iterator over the messages.
+        public func makeAsyncIterator() -> Iterator { Iterator(channel: channel) }
+
+        /// Reads the next message; nil once the client closed.
+        public struct Iterator: AsyncIteratorProtocol {
+            let channel: MessageChannel
+            /// The next message, or nil after the client's close.
+            public mutating func next() async throws -> Message? { try await channel.next() }
+        }
+    }
+
+    /// Sends a message; suspends while the client is not reading. Throws
+    /// ``Closed`` once the connection is closed or closing.
+    public func send(_ message: Message) async throws {
+        switch message {
+        case .text(let text): try await send(text: text)
+        case .binary(let bytes): try await send(bytes)
+        }
+    }
+
+    /// Sends a text message.
+    public func send(text: String) async throws {
+        var text = text
+        let rc = text.withUTF8 { frame(CHOPIN_WS_TEXT, UnsafeRawBufferPointer($0)) }
+        try await settle(rc)
+    }
+
+    /// Sends a binary message.
+    public func send(_ bytes: [UInt8]) async throws {
+        let rc = bytes.withUnsafeBytes { frame(CHOPIN_WS_BINARY, $0) }
+        try await settle(rc)
+    }
+
+    /// Sends a ping (at most 125 bytes of payload); the server takes the pong.
+    public func ping(_ payload: [UInt8] = []) async throws {
+        let rc = payload.withUnsafeBytes { frame(CHOPIN_WS_PING, $0) }
+        try await settle(rc)
+    }
+
+    /// Starts the close handshake with `code` (1000 by default, or 3000-4999
+    /// for an application's own) and a short reason; the connection ends
+    /// once the client answers. Nothing can be sent afterwards.
+    public func close(code: UInt16 = 1000, reason: String = "") async throws {
+        var payload = [UInt8(code >> 8), UInt8(code & 0xFF)]
+        payload += Array(reason.utf8.prefix(123))
+        let rc = payload.withUnsafeBytes { frame(CHOPIN_WS_CLOSE, $0) }
+        try await settle(rc)
+    }
+
+    private func frame(_ opcode: Int, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        chopin_deferred_websocket_send(deferral.pointer, Int32(opcode), bytes.baseAddress, bytes.count)
+    }
+
+    private func settle(_ rc: Int32) async throws {
+        if rc < 0 { throw Closed() }
+        if rc == 1 { try await call.waitForDrain() }
+    }
+}
+
+extension RouteRegistrar {
+    /// Registers a WebSocket endpoint at `path` (GET with an RFC 6455
+    /// upgrade; any other request to it gets 400, a version other than 13
+    /// gets 426). `handler` runs for each connection, on the worker's
+    /// executor; the connection closes (1000) when it returns.
+    /// `maxMessageBytes` limits one message, fragments joined (1009 past it).
+    public func webSocket(
+        _ path: String, maxMessageBytes: Int = 1 << 20, _ handler: @escaping @Sendable (WebSocket) async throws -> Void
+    ) {
+        add(.get, path) { ctx in ctx.runWebSocket(maxMessageBytes: maxMessageBytes, handler) }
+    }
+}
+
+extension Context {
+    /// Checks the upgrade, defers the response as a WebSocket and starts the handler's task.
+    func runWebSocket(maxMessageBytes: Int, _ handler: @escaping @Sendable (WebSocket) async throws -> Void) -> Response {
+        var accept = [CChar](repeating: 0, count: Int(CHOPIN_WS_ACCEPT_LEN))
+        let status = accept.withUnsafeMutableBufferPointer { chopin_ws_handshake(self.request, $0.baseAddress) }
+        if status == 426 {
+            var answer = Response.text("WebSocket version 13 only\n", status: HTTPStatus(426))
+            answer.headers.append((name: "Sec-WebSocket-Version", value: "13"))
+            return answer
+        }
+        guard status == 0 else { return .text("not a WebSocket upgrade\n", status: .badRequest) }
+        guard let executor = response.workerExecutor, let d = response.deferToLater() else {
+            return Response(status: .serviceUnavailable)
+        }
+        let upgrade = Request(copying: self)
+        let call = AsyncCall()
+        let arg = Unmanaged.passRetained(call).toOpaque()
+        chopin_deferred_observe(d, cancelAsyncCall, drainAsyncCall, releaseAsyncCall, arg)
+        let deferral = Deferral(pointer: d)
+        let channel = MessageChannel(deferral: deferral, executor: executor)
+        call.messages.withLock { $0 = channel }
+        accept.withUnsafeBufferPointer {
+            chopin_deferred_websocket(d, $0.baseAddress, webSocketPiece, UInt64(max(maxMessageBytes, 0)))
+        }
+        let ws = WebSocket(request: upgrade, deferral: deferral, call: call, channel: channel)
+        let task = Task(executorPreference: executor) {
+            do {
+                try await handler(ws)
+            } catch is CancellationError {
+            } catch is WebSocket.Closed {
+            } catch is WebSocket.ProtocolError {
+            } catch {
+                logError("\(upgrade.method) \(upgrade.route): WebSocket handler threw \(error)")
+            }
+            channel.deferralFinished()
+            chopin_deferred_finish(deferral.pointer)
+        }
+        call.task.withLock { $0 = task }
+        return Response(status: .ok, contentType: nil, body: .deferred(call))
+    }
+}
+
+private let webSocketPiece: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, Int32) -> Int32 = {
+    arg, data, count, status in
+    guard let arg else { return 0 }
+    let channel = Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().messages.withLock { $0 }
+    return channel?.receive(UnsafeRawBufferPointer(start: data, count: count), status) ?? 0
+}
