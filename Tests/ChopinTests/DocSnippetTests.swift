@@ -176,6 +176,21 @@ struct Order {
         #expect(try router.freeze().nodes.count > 1)
     }
 
+    // WebSocket.md
+    @Test func webSocket() throws {
+        let router = Router()
+        router.webSocket("/chat", maxMessageBytes: 64 << 10) { ws in
+            try await ws.send(text: "hello \(ws.request.query)")
+            for try await message in ws.messages {
+                switch message {
+                case .text(let text): try await ws.send(text: text.uppercased())
+                case .binary(let bytes): try await ws.send(bytes)
+                }
+            }
+        }
+        #expect(router.registrations.count == 1)
+    }
+
     // ConfigurationAndLimits.md
     @Test func configuration() throws {
         var config = Configuration(host: "0.0.0.0", port: 8080)

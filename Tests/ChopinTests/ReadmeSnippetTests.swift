@@ -63,6 +63,14 @@ private let hits = Mutex(0)
         #expect(router.registrations.count == 3)
     }
 
+    @Test func webSocketSnippet() throws {
+        let router = Router()
+        router.webSocket("/ws") { ws in
+            for try await message in ws.messages { try await ws.send(message) }
+        }
+        #expect(router.registrations.map { "\($0.method) \($0.pattern)" } == ["GET /ws"])
+    }
+
     @Test func asyncHandlersSnippet() throws {
         let router = Router()
         router.get("/sleep") { (req: Request, nap: Query<Nap>) async throws -> Response in
