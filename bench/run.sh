@@ -27,7 +27,7 @@ if [ "$QUICK" = 1 ]; then
     IDLE_CONNS=${IDLE_CONNS:-2000}; CALLGRIND_REQS=${CALLGRIND_REQS:-1000}
 else
     ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-10}; WARMUP=${WARMUP:-3}
-    IDLE_CONNS=${IDLE_CONNS:-10000}; CALLGRIND_REQS=${CALLGRIND_REQS:-5000}
+    IDLE_CONNS=${IDLE_CONNS:-10000}; CALLGRIND_REQS=${CALLGRIND_REQS:-2000}
 fi
 CONNS=${CONNS:-64}
 DEPTH=${DEPTH:-16}
@@ -230,22 +230,60 @@ echo "| syscalls per request | /plaintext, pipelined x$DEPTH | ${SYS[epollpipeli
 fi
 
 if want instructions; then
-log "instructions per request (callgrind, epoll; difference of two runs, so start-up cancels out)"
+log "instructions per request (callgrind, epoll, one worker, one keep-alive connection; difference of two runs, so start-up cancels out)"
+# Chopin, the C floor (../shared/bench/floor, the per-core limit) and hyper
+# (bench/hyper-peer, one current-thread runtime), counted the same way.
 # valgrind 3.19 cannot read the Swift toolchain's debug info: count on a copy without it.
 strip -g -o "$ROOT/build/bench/chopin-example-nodebug" "$CHOPIN"
-instr() {  # requests -> total instructions
-    local n=$1 f="$OUT/callgrind-$1.out"
-    valgrind --tool=callgrind --callgrind-out-file="$f" "$ROOT/build/bench/chopin-example-nodebug" --port 9112 --workers 1 --backend epoll \
-        > "$OUT/callgrind-$n.log" 2>&1 &
+FLOOR_SRC=${FLOOR_SRC:-$ROOT/../shared/bench/floor/floor.c}
+FLOOR=""
+if [ -f "$FLOOR_SRC" ] && cc -O2 -o "$ROOT/build/bench/floor" "$FLOOR_SRC" 2>"$OUT/floor-build.log"; then
+    FLOOR=$ROOT/build/bench/floor
+else
+    echo "floor: skipped (no $FLOOR_SRC)" >&2
+fi
+if [ -z "$HYPER" ] && command -v cargo >/dev/null && (cd "$HERE/hyper-peer" && cargo build --release -q 2>"$OUT/hyper-build.log"); then
+    HYPER=$HERE/hyper-peer/target/release/hyper-peer
+fi
+[ -n "$HYPER" ] || echo "hyper: skipped (cargo or Debian's Rust crates not available; see $OUT/hyper-build.log)" >&2
+instr() {  # name port path requests command... -> total instructions of the run
+    local name=$1 port=$2 path=$3 n=$4; shift 4
+    local f="$OUT/callgrind-$name-${path//\//_}-$n.out"
+    valgrind --tool=callgrind --callgrind-out-file="$f" "$@" > "${f%.out}.log" 2>&1 &
     local vp=$! i
-    for i in $(seq 1 300); do curl -s -o /dev/null --max-time 2 http://127.0.0.1:9112/plaintext && break; sleep 0.2; done
-    python3 "$HERE/tools/sequential_client.py" 9112 /plaintext "$n"
+    for i in $(seq 1 300); do curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port$path" && break; sleep 0.2; done
+    python3 "$HERE/tools/sequential_client.py" "$port" "$path" "$n"
     kill -TERM "$vp"; wait "$vp" 2>/dev/null
     awk '/^(summary|totals):/ {print $2; exit}' "$f"
 }
-i1=$(instr "$CALLGRIND_REQS"); i2=$(instr $((CALLGRIND_REQS * 3)))
-ipr=$(awk -v a="${i1:-0}" -v b="${i2:-0}" -v n=$((CALLGRIND_REQS * 2)) 'BEGIN{ if (a>0 && b>a) printf "%.0f", (b-a)/n; else print "n/a" }')
-echo "| instructions per request (callgrind) | /plaintext | $ipr | - |" >> "$COSTS"
+per_request() {  # name port path command... -> instructions per request
+    local name=$1 port=$2 path=$3; shift 3
+    local i1 i2
+    i1=$(instr "$name" "$port" "$path" "$CALLGRIND_REQS" "$@")
+    i2=$(instr "$name" "$port" "$path" $((CALLGRIND_REQS * 3)) "$@")
+    awk -v a="${i1:-0}" -v b="${i2:-0}" -v n=$((CALLGRIND_REQS * 2)) 'BEGIN{ if (a>0 && b>a) printf "%.0f", (b-a)/n; else print "n/a" }'
+}
+declare -A IPR
+INSTR="$OUT/instructions.md"
+echo "| instructions per request (callgrind, epoll) | /plaintext | /json |" > "$INSTR"
+echo "|---|---|---|" >> "$INSTR"
+for path in /plaintext /json; do
+    # threads, not worker processes: callgrind follows one process; no metrics
+    # collector, whose ticks count by time, not by request.
+    IPR[chopin$path]=$(per_request chopin 9112 "$path" "$ROOT/build/bench/chopin-example-nodebug" --port 9112 \
+        --workers 1 --backend epoll --isolation threads --metrics-interval 0)
+    [ -n "$FLOOR" ] && IPR[floor$path]=$(per_request floor 9114 "$path" "$FLOOR" 9114)
+    [ -n "$HYPER" ] && IPR[hyper$path]=$(per_request hyper 9115 "$path" "$HYPER" 9115)
+done
+for s in chopin floor hyper; do
+    echo "| $s | ${IPR[$s/plaintext]:-n/a} | ${IPR[$s/json]:-n/a} |" >> "$INSTR"
+done
+cat "$INSTR"
+echo "| instructions per request (callgrind) | /plaintext | ${IPR[chopin/plaintext]} | - |" >> "$COSTS"
+echo "| instructions per request (callgrind) | /json | ${IPR[chopin/json]} | - |" >> "$COSTS"
+for s in floor hyper; do
+    [ -n "${IPR[$s/plaintext]:-}" ] && echo "| instructions per request (callgrind), $s | /plaintext, /json | ${IPR[$s/plaintext]}, ${IPR[$s/json]} | - |" >> "$COSTS"
+done
 fi
 
 if want idle; then

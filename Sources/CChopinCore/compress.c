@@ -53,18 +53,27 @@ static z_stream *stream_for(int encoding) {
     return s;
 }
 
+/* a[0..n) equals lit, ignoring ASCII case; lit is lower case. Inline, not
+ * strncasecmp: this runs on every Content-Type a handler writes. */
+static inline int ieq_prefix(const char *a, const char *lit, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)a[i];
+        if ((c >= 'A' && c <= 'Z' ? c | 0x20 : c) != (unsigned char)lit[i]) return 0;
+    }
+    return 1;
+}
+#define IEQ_LIT(a, n, lit) ((n) == sizeof(lit) - 1 && ieq_prefix((a), lit, sizeof(lit) - 1))
+
 int chopin__compressible_type(const char *v, size_t n) {
+    if (n >= 5 && ieq_prefix(v, "text/", 5)) return 1;
     /* The media type alone, without parameters. */
     size_t end = 0;
     while (end < n && v[end] != ';' && v[end] != ' ') end++;
-    if (end >= 5 && strncasecmp(v, "text/", 5) == 0) return 1;
-    static const char *const types[] = {"application/json", "application/javascript", "application/xml",
-                                        "image/svg+xml", "application/wasm"};
-    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
-        if (strlen(types[i]) == end && strncasecmp(v, types[i], end) == 0) return 1;
+    if (IEQ_LIT(v, end, "application/json") || IEQ_LIT(v, end, "application/javascript") ||
+        IEQ_LIT(v, end, "application/xml") || IEQ_LIT(v, end, "image/svg+xml") || IEQ_LIT(v, end, "application/wasm"))
+        return 1;
     /* application/problem+json, application/atom+xml, ... */
-    return (end >= 5 && (strncasecmp(v + end - 5, "+json", 5) == 0)) ||
-           (end >= 4 && strncasecmp(v + end - 4, "+xml", 4) == 0);
+    return (end >= 5 && ieq_prefix(v + end - 5, "+json", 5)) || (end >= 4 && ieq_prefix(v + end - 4, "+xml", 4));
 }
 
 long chopin__compress(int encoding, const char *in, size_t len, char **out) {

@@ -272,22 +272,28 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
     req->target = (chopin_slice){t, (size_t)(p - t)};
     p++;
 
-    /* HTTP-version CRLF */
-    static const char proto[] = "HTTP/";
-    for (size_t i = 0; i < 5; i++, p++) {
+    /* HTTP-version CRLF: nearly always "HTTP/1.1\r\n", compared whole (a
+     * constant-length memcmp is a couple of loads), else byte by byte. */
+    int major = 1, minor = 1;
+    if (end - p >= 10 && memcmp(p, "HTTP/1.1\r\n", 10) == 0) {
+        p += 9;
+    } else {
+        static const char proto[] = "HTTP/";
+        for (size_t i = 0; i < 5; i++, p++) {
+            NEED(p, end);
+            if (*p != proto[i]) return CHOPIN_PARSE_BAD_REQUEST;
+        }
+        if (end - p < 3) goto incomplete;
+        if (p[0] < '0' || p[0] > '9' || p[1] != '.' || p[2] < '0' || p[2] > '9') return CHOPIN_PARSE_BAD_REQUEST;
+        major = p[0] - '0';
+        minor = p[2] - '0';
+        p += 3;
         NEED(p, end);
-        if (*p != proto[i]) return CHOPIN_PARSE_BAD_REQUEST;
+        if (*p != '\r') return CHOPIN_PARSE_BAD_REQUEST;
+        p++;
+        NEED(p, end);
+        if (*p != '\n') return CHOPIN_PARSE_BAD_REQUEST;
     }
-    if (end - p < 3) goto incomplete;
-    if (p[0] < '0' || p[0] > '9' || p[1] != '.' || p[2] < '0' || p[2] > '9') return CHOPIN_PARSE_BAD_REQUEST;
-    int major = p[0] - '0';
-    int minor = p[2] - '0';
-    p += 3;
-    NEED(p, end);
-    if (*p != '\r') return CHOPIN_PARSE_BAD_REQUEST;
-    p++;
-    NEED(p, end);
-    if (*p != '\n') return CHOPIN_PARSE_BAD_REQUEST;
     if ((size_t)(p - 1 - line_start) > limits->max_request_line) return CHOPIN_PARSE_URI_TOO_LONG;
     p++;
     in_request_line = 0;

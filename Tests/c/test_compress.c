@@ -133,7 +133,26 @@ static void run_backend(const char *backend) {
     fixture_stop(s);
 }
 
+/* Which Content-Types are worth compressing: the media type alone, any case. */
+static void test_compressible_types(void) {
+    static const struct {
+        const char *type;
+        int want;
+    } cases[] = {{"text/plain; charset=utf-8", 1}, {"TEXT/HTML", 1}, {"text/", 1},   {"text", 0},
+                 {"application/json", 1},          {"Application/JSON; charset=utf-8", 1},
+                 {"application/jsonx", 0},         {"application/javascript", 1}, {"application/xml", 1},
+                 {"image/svg+xml", 1},             {"application/wasm", 1},       {"application/problem+json", 1},
+                 {"application/atom+XML", 1},      {"image/png", 0},              {"application/octet-stream", 0},
+                 {"+json", 1},                     {"json", 0},                   {"", 0},
+                 {"application/json x", 1},        {"xtext/plain", 0}};
+    t_case = "compressible types";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK(chopin__compressible_type(cases[i].type, strlen(cases[i].type)) == cases[i].want, "%s: want %d",
+              cases[i].type, cases[i].want);
+}
+
 int main(void) {
+    test_compressible_types();
     for (size_t i = 0; i < sizeof big; i++)
         big[i] = "{\"id\":1,\"randomNumber\":4242},"[i % 30];
     fixture_each_backend(run_backend);
