@@ -17,6 +17,8 @@ public typealias Handler = @Sendable (Context) throws -> Response
 /// back as its error answer (a 404, a 500...), so a middleware's headers are
 /// added to error responses too.
 public protocol Middleware: Sendable {
+    /// Handles one request: call `next` with the context to run the rest of the chain (later
+    /// middleware, then the handler) and return its response, changed or not, or return a response of your own.
     func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response
 }
 

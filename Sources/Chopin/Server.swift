@@ -16,6 +16,7 @@ import Synchronization
 /// try Server.bind("0.0.0.0:8080").serve(router)   // until SIGINT or SIGTERM
 /// ```
 public struct Server: Sendable {
+    /// What the server listens on and how it runs: address, workers, limits and timeouts (see ``Configuration``).
     public var configuration: Configuration
     /// Where the server's lines go (startup, configuration and handler
     /// errors, the C core's own); `Logger(label: "chopin")` unless set.
@@ -26,6 +27,7 @@ public struct Server: Sendable {
     /// The running server's counters, for ``prometheusHandler`` and the collector.
     let observation = ServerObservation()
 
+    /// A server that runs with `configuration`; ``Server/bind(_:)`` is the shorthand when only the address matters.
     public init(configuration: Configuration) { self.configuration = configuration }
 
     /// A server for "host:port" ("0.0.0.0:8080", "[::1]:8080", ":8080" for all IPv4 addresses).

@@ -68,6 +68,7 @@ public enum JSONUnknownFields: Sendable {
 public struct JSONCodingKey: CodingKey, Sendable {
     public let stringValue: String
     public var intValue: Int? { nil }
+    /// The key for the member named `name`.
     public init(_ name: String) { stringValue = name }
     public init(stringValue: String) { self.stringValue = stringValue }
     public init?(intValue: Int) { return nil }

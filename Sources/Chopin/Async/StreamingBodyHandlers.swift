@@ -25,6 +25,8 @@ extension RouteRegistrar {
         }
     }
 
+    /// Registers an async POST handler that reads its body as a ``RequestBodyStream``,
+    /// with any extractors as the parameters after it.
     public func post<each E: FromRequest & Sendable>(
         _ path: String,
         _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
@@ -32,6 +34,8 @@ extension RouteRegistrar {
         on(.post, path, handler)
     }
 
+    /// Registers an async PUT handler that reads its body as a ``RequestBodyStream``,
+    /// with any extractors as the parameters after it.
     public func put<each E: FromRequest & Sendable>(
         _ path: String,
         _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
@@ -39,6 +43,8 @@ extension RouteRegistrar {
         on(.put, path, handler)
     }
 
+    /// Registers an async PATCH handler that reads its body as a ``RequestBodyStream``,
+    /// with any extractors as the parameters after it.
     public func patch<each E: FromRequest & Sendable>(
         _ path: String,
         _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response

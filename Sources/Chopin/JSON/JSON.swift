@@ -33,6 +33,8 @@ public enum JSON {
         return withUnsafePointer(to: value) { UnsafeRawPointer($0).assumingMemoryBound(to: T.self).pointee }
     }
 
+    /// Decodes a value from JSON bytes held in an array, as the `UnsafeRawBufferPointer`
+    /// overload does (and throwing the same errors).
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try bytes.withUnsafeBytes { try decode(type, from: $0) }
     }

@@ -153,6 +153,8 @@ extension Dictionary: JSONDecodable where Key == String, Value: JSONDecodable {
 
 /// Enums with a raw value read their raw value (`@JSON enum Status: String`).
 extension RawRepresentable where Self: JSONDecodable, RawValue: JSONDecodable {
+    /// Reads the raw value and makes the case it names; a raw value that names no case
+    /// is a ``JSONDecodingError/Kind/mismatch`` error.
     @inlinable
     public init(json r: inout JSONReader) throws(JSONDecodingError) {
         let at = r.offset

@@ -25,17 +25,23 @@ public struct JSONDecodingError: Error, Sendable, CustomStringConvertible {
 
     /// One step of a path: a member name or an array index.
     public enum PathComponent: Sendable, Equatable {
+        /// A member of an object, by name.
         case key(String)
+        /// An element of an array, by its zero-based position.
         case index(Int)
     }
 
+    /// What went wrong; it decides the status `Json<T>` answers with (400 or 422).
     public let kind: Kind
+    /// A readable account of the problem, for people: the `error` of the error body `Json<T>` answers with.
     public let message: String
     /// Byte offset in the input where it was noticed.
     public let offset: Int
     /// Innermost first, as the error travels outwards.
     var reversedPath: [PathComponent] = []
 
+    /// An error of `kind`, described by `message`, noticed at byte `offset` of the input
+    /// (for a hand-written ``JSONDecodable`` decoder); its path starts empty.
     public init(_ kind: Kind, _ message: String, offset: Int) {
         self.kind = kind
         self.message = message

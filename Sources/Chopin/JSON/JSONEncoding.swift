@@ -12,6 +12,8 @@
 /// }
 /// ```
 public protocol JSONEncodable: JSONValueEncodable {
+    /// Writes this value's fields with `object`'s `field` methods; the braces around
+    /// them are written for you.
     func encodeJSON(to object: inout JSONObjectWriter) throws(JSONError)
 }
 
@@ -33,21 +35,26 @@ public struct JSONObjectWriter: ~Copyable {
     let writer: UnsafeMutablePointer<JSONWriter>
     let level: Int
 
+    /// Writes a string field named `name`.
     public mutating func field(_ name: StaticString, _ value: String) {
         key(name)
         writer.pointee.string(value)
     }
 
+    /// Writes an integer field named `name`, of any integer type.
     public mutating func field<T: BinaryInteger>(_ name: StaticString, _ value: T) {
         key(name)
         writer.pointee.int(value)
     }
 
+    /// Writes a `true` or `false` field named `name`.
     public mutating func field(_ name: StaticString, _ value: Bool) {
         key(name)
         writer.pointee.bool(value)
     }
 
+    /// Writes a number field named `name`; NaN and infinities, which JSON cannot hold,
+    /// throw ``JSONError/unrepresentable(_:)``.
     public mutating func field(_ name: StaticString, _ value: Double) throws(JSONError) {
         key(name)
         try writer.pointee.double(value)
@@ -60,6 +67,8 @@ public struct JSONObjectWriter: ~Copyable {
         try value.writeJSON(to: &writer.pointee)
     }
 
+    /// A field of any `Encodable` value, written through its `Codable` conformance
+    /// (for types that are not ``JSONValueEncodable``); throws what its `encode(to:)` throws.
     public mutating func field<T: Encodable>(_ name: StaticString, encoding value: T) throws {
         key(name)
         try writer.pointee.encode(value)

@@ -188,6 +188,7 @@ public struct JSONReader {
         return true
     }
 
+    /// Reads `true` or `false`; any other value is a ``JSONDecodingError/Kind/mismatch`` error.
     public mutating func readBool() throws(JSONDecodingError) -> Bool {
         switch peek() {
         case UInt8(ascii: "t"):
@@ -207,6 +208,8 @@ public struct JSONReader {
         pos += n
     }
 
+    /// Reads a string, with its escapes decoded; any other value is a
+    /// ``JSONDecodingError/Kind/mismatch`` error.
     public mutating func readString() throws(JSONDecodingError) -> String {
         guard peek() == UInt8(ascii: "\"") else { throw mismatch("a string") }
         switch try scanString() {
@@ -274,6 +277,8 @@ public struct JSONReader {
         return v
     }
 
+    /// Reads any number as a `Double` (to the nearest one); a number beyond `Double`'s
+    /// range is a ``JSONDecodingError/Kind/invalidValue`` error, a non-number a mismatch.
     public mutating func readDouble() throws(JSONDecodingError) -> Double {
         let c = peek()
         guard c == UInt8(ascii: "-") || JSONReader.isDigit(c) else { throw mismatch("a number") }

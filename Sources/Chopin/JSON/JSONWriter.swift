@@ -200,6 +200,7 @@ public struct JSONWriter: ~Copyable {
         return control || hasZero(w ^ (ones &* 0x22)) || hasZero(w ^ (ones &* 0x5C))
     }
 
+    /// Writes an integer of any integer type as a JSON number.
     public mutating func int<T: BinaryInteger>(_ v: T) {
         ensure(40)
         if v == 0 {
@@ -239,10 +240,12 @@ public struct JSONWriter: ~Copyable {
         }
     }
 
+    /// Writes `true` or `false`.
     public mutating func bool(_ v: Bool) {
         if v { raw("true") } else { raw("false") }
     }
 
+    /// Writes `null`.
     public mutating func null() { raw("null") }
 
     // ---- containers -----------------------------------------------------------
@@ -315,8 +318,14 @@ private struct DigitsOut: TextOutputStream {
 
 /// Why a value could not be written or read as JSON.
 public enum JSONError: Error, Sendable, CustomStringConvertible {
+    /// A value JSON cannot hold (a NaN or an infinite number) or nesting deeper than the
+    /// writer allows; the string says which.
     case unrepresentable(String)
+    /// Input that is not valid JSON: what is wrong, and the byte offset where it was noticed.
+    /// (Chopin's own readers throw ``JSONDecodingError`` instead.)
     case syntax(String, offset: Int)
+    /// Input nested too deeply, noticed at byte `offset`. (Chopin's own readers throw
+    /// ``JSONDecodingError`` instead.)
     case tooDeep(offset: Int)
 
     public var description: String {
