@@ -12,7 +12,8 @@
 #                   (QUICK=1 for a smoke run of a few seconds a server); not part of make test
 #   make bench-allocs | bench-syscalls | bench-instructions | bench-idle | bench-matrix   one part alone
 #   make docs       the DocC catalog (Sources/Chopin/Chopin.docc) and ChopinJSON's
-#                   reference into build/docs/; fails on any DocC warning
+#                   reference into build/docs/; fails on any DocC warning and on
+#                   any public symbol without a /// comment (scripts/doc-coverage.py)
 #   make format     apply .clang-format and .swift-format
 #   make deps       install what building and testing need (idempotent)
 
