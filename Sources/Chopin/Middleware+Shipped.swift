@@ -6,8 +6,10 @@ public import Logging
 /// ```swift
 /// router.use(RequestLogger())   // label "chopin.access", level .info
 /// ```
-/// When the logger's level filters the line out, the request pays one
-/// level comparison and nothing else: no clock reading, no string.
+/// When the logger's level filters the line out, the middleware leaves
+/// every route's chain when the server starts (``isActive``): the request
+/// pays nothing. The level is read then; a logger whose level changes later
+/// (a custom LogHandler) still gets one comparison per request once active.
 public struct RequestLogger: Middleware {
     /// Where the lines go.
     public let logger: Logger
@@ -22,8 +24,10 @@ public struct RequestLogger: Middleware {
         self.level = level
     }
 
-    /// Passes the request on and then logs its line, with the status it was answered with
-    /// and how long that took.
+    /// Only when its logger lets its level through (read once, at start:
+    /// a filtered access log is not in the chain at all).
+    public var isActive: Bool { logger.logLevel <= level }
+
     public func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
         guard logger.logLevel <= level else { return try next(ctx) }
         let start = ContinuousClock.now
@@ -67,13 +71,9 @@ public struct RequestLogger: Middleware {
 /// router.use(CORS(allowedOrigins: ["https://example.com"]))
 /// ```
 public struct CORS: Middleware {
-    /// The origins allowed, exactly as a browser sends them in `Origin`, or `["*"]` for any.
     public let allowedOrigins: [String]
-    /// The `Access-Control-Allow-Methods` value a preflight is answered with.
     public let allowedMethods: String
-    /// The `Access-Control-Allow-Headers` value a preflight is answered with.
     public let allowedHeaders: String
-    /// How many seconds a browser may cache a preflight's answer (`Access-Control-Max-Age`).
     public let maxAge: Int
 
     /// - Parameters:
@@ -91,8 +91,6 @@ public struct CORS: Middleware {
         self.maxAge = maxAge
     }
 
-    /// Answers a preflight `OPTIONS` from an allowed origin with 204 and the `Access-Control-Allow-*`
-    /// headers; for any other request from an allowed origin, adds `Access-Control-Allow-Origin` to the response.
     public func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
         guard let origin = ctx.header("Origin") else { return try next(ctx) }
         let any = allowedOrigins.contains("*")

@@ -117,7 +117,7 @@ struct RouteTree: Sendable {
         // to see and decorate (CORS headers on a 404, say).
         var handler = r.handler
         let pattern = r.pattern
-        for m in (global + r.middleware).reversed() {
+        for m in (global + r.middleware).reversed() where m.isActive {
             let inner = handler
             let next: @Sendable (Context) throws -> Response = { ctx in
                 do {

@@ -17,9 +17,18 @@ public typealias Handler = @Sendable (Context) throws -> Response
 /// back as its error answer (a 404, a 500...), so a middleware's headers are
 /// added to error responses too.
 public protocol Middleware: Sendable {
-    /// Handles one request: call `next` with the context to run the rest of the chain (later
-    /// middleware, then the handler) and return its response, changed or not, or return a response of your own.
+    /// Whether this middleware takes part, read once when the server starts:
+    /// one that does not is left out of every route's chain and costs
+    /// nothing per request (``RequestLogger`` whose level is filtered out).
+    /// True unless a middleware says otherwise.
+    var isActive: Bool { get }
+
     func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response
+}
+
+extension Middleware {
+    /// Middleware takes part unless it says otherwise.
+    public var isActive: Bool { true }
 }
 
 /// Routes registration, shared by ``Router`` and ``RouteGroup``.

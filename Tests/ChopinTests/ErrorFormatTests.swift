@@ -11,11 +11,20 @@ private struct ServedBy: Middleware {
 
 private struct Boom: Error {}
 
+/// Would add a header, but says it takes no part.
+private struct Dormant: Middleware {
+    var isActive: Bool { false }
+    func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
+        try next(ctx).header("X-Dormant", "ran")
+    }
+}
+
 private func errorRouter() -> Router {
     let router = Router()
     router.get("/bare-404") { _ throws -> Response in throw HTTPError(.notFound) }
     router.group("/mw") { g in
         g.use(ServedBy())
+        g.use(Dormant())
         g.get("/missing") { _ throws -> Response in throw HTTPError(.notFound, "no such thing") }
         g.get("/boom") { _ throws -> Response in throw Boom() }
         g.get("/n/:n") { (ctx: Context, n: Path<Int>) in .text("\(n.value)") }
@@ -56,6 +65,7 @@ extension EndToEndTests {
             #expect(bad.header("X-Served-By") == "chopin")
             let ok = try c.request("GET", "/mw/n/7")
             #expect(ok.text == "7" && ok.header("X-Served-By") == "chopin")
+            #expect(ok.header("X-Dormant") == nil, "an inactive middleware is not in the chain")
         }
     }
 }

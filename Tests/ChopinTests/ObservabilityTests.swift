@@ -113,6 +113,9 @@ extension EndToEndTests {
             defer { running.stop() }
             #expect(try TestClient(port: running.port).request("GET", "/items").status == 200)
             #expect(log.all.isEmpty)
+            // Left out of the chain when the server starts, not skipped per request.
+            #expect(!RequestLogger(logger: log.logger("chopin.access", level: .warning)).isActive)
+            #expect(RequestLogger(logger: log.logger("chopin.access", level: .info)).isActive)
         }
 
         @Test func serverLinesGoToTheServerLogger() throws {
