@@ -20,7 +20,7 @@ import Synchronization
 ///
 /// Memory stays bounded with a slow handler or a slow client: reads pause
 /// while more than ``highWater`` bytes of messages wait for the handler, and
-/// ``send(_:)`` suspends while more than ``Configuration/maxPendingOutput``
+/// ``send(_:)-(WebSocket.Message)`` suspends while more than ``Configuration/maxPendingOutput``
 /// bytes wait for the client.
 public struct WebSocket: Sendable {
     /// A whole message, its fragments joined.
