@@ -128,6 +128,12 @@ typedef struct chopin_handling {
     uint32_t handling;
     char method[20];
     char route[104];
+    /* Async handlers started and not finished, and the last one started:
+     * its code runs between other requests' handlers, which clear the
+     * synchronous record above, so it keeps its own. */
+    uint32_t async_running;
+    char async_method[20];
+    char async_route[104];
 } __attribute__((aligned(CHOPIN_CACHELINE))) chopin_handling;
 typedef struct chopin_slot {
     chopin_worker_metrics blocks[CHOPIN_SLOT_BLOCKS];

@@ -442,6 +442,8 @@ const char *chopin_server_backend(const chopin_server *s) { return s->ops->name;
 const char *chopin_server_backend_reason(const chopin_server *s) { return s->backend_reason; }
 uint32_t chopin_server_workers(const chopin_server *s) { return s->slots.count; }
 
+int chopin_server_draining(const chopin_server *s) { return atomic_load(&((chopin_server *)s)->stop_at_ms) != 0; }
+
 void chopin_server_stop(chopin_server *s) {
     /* Atomic stores, clock_gettime, write(2) and shutdown(2): fine in a
      * signal handler. */

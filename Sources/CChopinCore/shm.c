@@ -113,3 +113,25 @@ void chopin_response_handling(chopin_response *res, const chopin_request *req, c
 void chopin_response_handled(chopin_response *res) {
     if (res->worker && res->worker->now) res->worker->now->handling = 0;
 }
+
+void chopin_deferred_handling_async(chopin_deferred *d, const char *method, size_t method_len, const char *route,
+                                    size_t route_len) {
+    chopin_worker *w = d->worker;
+    if (chopin__current_worker != w || !w->now) return;
+    chopin_handling *h = w->now;
+    size_t m = method_len < sizeof h->async_method - 1 ? method_len : sizeof h->async_method - 1;
+    memcpy(h->async_method, method, m);
+    h->async_method[m] = 0;
+    size_t r = route_len < sizeof h->async_route - 1 ? route_len : sizeof h->async_route - 1;
+    memcpy(h->async_route, route, r);
+    h->async_route[r] = 0;
+    h->async_running++;
+}
+
+void chopin_deferred_handled_async(chopin_deferred *d) {
+    /* Only on the worker's own thread, while it runs: a handler that
+     * outlived its worker (moved to the global executor) finds its slot
+     * gone, and nobody left to name it. */
+    chopin_worker *w = d->worker;
+    if (chopin__current_worker == w && w->now && w->now->async_running) w->now->async_running--;
+}

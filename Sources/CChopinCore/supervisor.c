@@ -47,6 +47,7 @@ extern char **environ;
 #define YOUNG_MS 50
 #define BACKOFF_AFTER 3
 #define BACKOFF_FIRST_MS 100
+#define NO_PIDFD_POLL_MS 10 /* without pidfd_open, how often waitpid looks for a death */
 #define BACKOFF_MAX_MS 2000 /* a slot is never empty longer than this for backoff */
 #define LINE_BYTES 2048
 
@@ -196,7 +197,10 @@ static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
         return -rc;
     }
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pidfd < 0) {
+    /* Kernels before 5.3 (and valgrind) have no pidfd_open: then a death
+     * is seen as its stderr pipe's hangup, and by a waitpid every
+     * NO_PIDFD_POLL_MS whatever happens (see the loop). */
+    if (pidfd < 0 && errno != ENOSYS) {
         /* Without it the death could not be seen: do not run it blind. */
         int e = errno;
         kill(pid, SIGKILL);
@@ -289,7 +293,7 @@ static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
     chopin_slot *shared = &sv->slots->slot[i];
     read_stderr(p); /* what it wrote last, its fatal error among it */
     if (p->err_fd >= 0) close(p->err_fd);
-    close(p->pidfd);
+    if (p->pidfd >= 0) close(p->pidfd);
     /* Its connections died with it, and its buffers: the block's only
      * writer is gone, so the supervisor may write it until the next one. */
     chopin_worker_metrics *m = &shared->blocks[b];
@@ -297,7 +301,9 @@ static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
     __atomic_store_n(&m->buffer_bytes, 0, __ATOMIC_RELAXED);
     chopin_handling *h = &shared->now[b];
     int was_handling = h->handling;
+    uint32_t async_running = h->async_running;
     h->handling = 0;
+    h->async_running = 0;
     int role = p->role;
     pid_t pid = p->pid;
     p->role = P_NONE;
@@ -305,10 +311,13 @@ static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
     if (role == P_DRAINING || sv->stopping) return; /* asked to go */
 
     uint64_t now = now_ms();
-    char how[96], request[160];
+    char how[96], request[200];
     describe(status, how, sizeof how);
     if (was_handling)
         snprintf(request, sizeof request, "while handling %s %s", h->method, h->route);
+    else if (async_running)
+        snprintf(request, sizeof request, "while handling %s %s (async, the last of %u started)", h->async_method,
+                 h->async_route, async_running);
     else
         snprintf(request, sizeof request, "with no handler running");
     if (sv->starting && role == P_STARTING) {
@@ -498,8 +507,11 @@ static void *supervise(void *arg) {
                 pfds[n++] = (struct pollfd){.fd = p->err_fd, .events = POLLIN}; /* -1: ignored */
                 pfds[n++] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
             }
-        int ready = poll(pfds, (nfds_t)n, next_timeout(sv, now));
-        if (ready <= 0) continue;
+        int timeout = next_timeout(sv, now), blind = 0;
+        for (size_t k = 2; k < n; k += 2) blind |= pfds[k].fd < 0;
+        if (blind && (timeout < 0 || timeout > NO_PIDFD_POLL_MS)) timeout = NO_PIDFD_POLL_MS;
+        int ready = poll(pfds, (nfds_t)n, timeout);
+        if (ready < 0 || (ready == 0 && !blind)) continue;
         if (pfds[0].revents) {
             uint64_t v;
             ssize_t r = read(sv->wake_fd, &v, sizeof v);
@@ -508,7 +520,7 @@ static void *supervise(void *arg) {
         for (size_t k = 1; k < n; k += 2) {
             sv_proc *p = &sv->slot[who[k][0]].proc[who[k][1]];
             if (pfds[k].revents) read_stderr(p);
-            if (!pfds[k + 1].revents) continue;
+            if (!pfds[k + 1].revents && pfds[k + 1].fd >= 0) continue;
             int status = 0;
             if (waitpid(p->pid, &status, WNOHANG) == p->pid) reaped(sv, who[k][0], who[k][1], status);
         }

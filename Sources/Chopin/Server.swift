@@ -109,7 +109,7 @@ public struct Server: Sendable {
             let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw ConfigurationError(description: text)
         }
-        observation.attach(server, collectEvery: metricsInterval)
+        observation.attach(server, isolation: isolation, collectEvery: metricsInterval)
         return RunningServer(server: server, app: context, observation: observation)
     }
 }
@@ -117,11 +117,13 @@ public struct Server: Sendable {
 /// A server that is running; ``stop()`` it when done.
 public final class RunningServer: @unchecked Sendable {
     // The C server is thread-safe for stop; `stopped` makes a second stop,
-    // from any thread, a no-op instead of a second free.
+    // from any thread, a no-op instead of a second free, and holds the
+    // counters' last reading, taken before the C server is freed: a reader
+    // after stop() gets it instead of freed memory.
     private let server: OpaquePointer
     private let app: Unmanaged<App>
     private let observation: ServerObservation
-    private let stopped = Mutex(false)
+    private let stopped = Mutex<chopin_metrics?>(nil)
 
     /// The bound port (useful with port 0).
     public let port: UInt16
@@ -140,30 +142,40 @@ public final class RunningServer: @unchecked Sendable {
     /// A handler still running at the deadline is left behind (and what it
     /// uses with it) rather than holding the caller past it.
     public func stop() {
-        guard stopped.withLock({ wasStopped in defer { wasStopped = true }; return !wasStopped }) else { return }
+        let first = stopped.withLock { last in
+            guard last == nil else { return false }
+            last = readCounters()
+            return true
+        }
+        guard first else { return }
         observation.detach()  // before the counters are freed
         chopin_server_stop(server)
         if chopin_server_wait(server) == 0 { app.release() }
     }
 
     func waitForSignalThenStop() {
-        guard !stopped.withLock({ $0 }) else { return }
+        guard stopped.withLock({ $0 == nil }) else { return }
         chopin_server_await_signal(server)
         stop()
     }
 
     /// Bytes the workers hold for unfinished input and unsent output (for tests).
-    var bufferBytes: UInt64 {
-        var m = chopin_metrics()
-        chopin_server_metrics(server, &m)
-        return m.buffer_bytes
+    var bufferBytes: UInt64 { counters.buffer_bytes }
+
+    /// Requests and errors counted by the workers so far (after ``stop()``:
+    /// until the stop).
+    public var requestCount: UInt64 { counters.requests }
+
+    /// The workers' counters now, or as they were when stop() began. Read
+    /// under the lock that stop() takes before freeing the C server.
+    private var counters: chopin_metrics {
+        stopped.withLock { last in last ?? readCounters() }
     }
 
-    /// Requests and errors counted by the workers so far.
-    public var requestCount: UInt64 {
+    private func readCounters() -> chopin_metrics {
         var m = chopin_metrics()
         chopin_server_metrics(server, &m)
-        return m.requests
+        return m
     }
 
     deinit { stop() }

@@ -1,6 +1,6 @@
 import Chopin
 
-/// `GET /crash` traps on purpose (a force-unwrapped nil), so that a user can
+/// `GET /crash` (and `GET /crash/async`, after an await) traps on purpose (a force-unwrapped nil), so that a user can
 /// watch a worker process die and come back: the client sees its connection
 /// close, the supervisor logs the death with the route and Swift's fatal
 /// error, and `/metrics`' chopin_worker_restarts_total goes up. Under
@@ -9,6 +9,13 @@ func addCrashRoute(to router: Router) {
     router.get("/crash") { ctx in
         // A header no client sends: a nil the optimizer cannot see coming.
         let missing: String? = ctx.header("X-Chopin-Never-Sent")
+        return .text(missing!)
+    }
+    // The same inside an async handler, after an await: the worker's record
+    // of what it was handling must still name this route when it dies.
+    router.get("/crash/async") { (req: Request) async throws -> Response in
+        try await Task.sleep(for: .milliseconds(20))
+        let missing: String? = req.header("X-Chopin-Never-Sent")
         return .text(missing!)
     }
 }

@@ -55,6 +55,23 @@ import Testing
         #expect(server.stop() == 0, "SIGTERM: a graceful stop, exit status 0")
     }
 
+    /// A trap in an async handler, after an await and after another
+    /// request's handler has run on the same worker: the death still names
+    /// the async route.
+    @Test func aTrapInAnAsyncHandlerIsLoggedWithItsRoute() throws {
+        let server = try ExampleProcess(["--workers", "1", "--isolation", "processes"])
+        let crashing = try TestClient(port: server.port)
+        try crashing.send("GET /crash/async HTTP/1.1\r\nHost: test\r\n\r\n")
+        // During its 20 ms sleep: a synchronous handler runs and clears its own record.
+        #expect(try TestClient(port: server.port).request("GET", "/plaintext").status == 200)
+        #expect(throws: TestClient.Failure.self, "the trapping request gets no answer") { try crashing.read() }
+        #expect(try TestClient(port: server.port).request("GET", "/plaintext").status == 200)
+        let log = server.stderrText()
+        let deaths = log.split(separator: "\n").filter { $0.contains(" died of ") }
+        #expect(deaths.count == 1 && deaths[0].contains("while handling GET /crash/async"), "\(log)")
+        #expect(server.stop() == 0)
+    }
+
     /// The load test: 8 keep-alive connections loop `/plaintext`
     /// for 5 s while `/crash` is hit 20 times. A connection that was held by
     /// the dying worker sees it close (and is opened again, as any client

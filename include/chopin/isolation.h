@@ -62,6 +62,19 @@ pid_t chopin_server_worker_pid(const chopin_server *srv, uint32_t worker);
 void chopin_response_handling(chopin_response *res, const chopin_request *req, const char *route, size_t route_len);
 void chopin_response_handled(chopin_response *res);
 
+/* The same for an async handler, whose code runs between other requests'
+ * handlers: handling when its task is started (from the synchronous
+ * handler), handled when it ends, both on the worker's thread (elsewhere
+ * they do nothing). A worker that dies while no synchronous handler runs
+ * but async ones do is logged with the last async handler started. */
+void chopin_deferred_handling_async(chopin_deferred *d, const char *method, size_t method_len, const char *route,
+                                    size_t route_len);
+void chopin_deferred_handled_async(chopin_deferred *d);
+
+/* 1 once srv's graceful stop has begun (its workers drain), else 0: what a
+ * readiness route answers 503 on, so that a balancer stops sending. */
+int chopin_server_draining(const chopin_server *srv);
+
 #ifdef __cplusplus
 }
 #endif

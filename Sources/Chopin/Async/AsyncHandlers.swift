@@ -119,6 +119,7 @@ extension Context {
         let arg = Unmanaged.passRetained(call).toOpaque()
         chopin_deferred_observe(d, cancelAsyncCall, drainAsyncCall, releaseAsyncCall, arg)
         let deferral = Deferral(pointer: d)
+        let record = AsyncHandlerRecord(deferral, self.request, route: route)
         var bodyStream: RequestBodyStream?
         if takingBody {
             let channel: BodyChannel
@@ -146,6 +147,7 @@ extension Context {
             }
             // From here the deferral is not the body's to resume.
             bodyStream?.channel.deferralFinished()
+            record.end()
             chopin_deferred_finish(deferral.pointer)
         }
         call.task.withLock { $0 = task }

@@ -19,3 +19,26 @@ func whileHandling<T>(
     defer { response.recordHandled() }
     return body()
 }
+
+/// An async handler's record, kept apart from the synchronous one: its code
+/// runs between other requests' handlers, which clear theirs. Begun by the
+/// synchronous part that starts the task, ended by the task (both on the
+/// worker thread), so a worker that dies inside the task names its route.
+struct AsyncHandlerRecord: Sendable {
+    let deferral: Deferral
+
+    /// Records that `request`'s async handler for `route` runs from now on.
+    init(_ deferral: Deferral, _ request: UnsafePointer<chopin_request>, route: String) {
+        self.deferral = deferral
+        let method = request.pointee.method_name
+        var route = route
+        route.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                chopin_deferred_handling_async(deferral.pointer, method.ptr, method.len, chars.baseAddress, chars.count)
+            }
+        }
+    }
+
+    /// The task is done with its handler (before the deferral is finished).
+    func end() { chopin_deferred_handled_async(deferral.pointer) }
+}

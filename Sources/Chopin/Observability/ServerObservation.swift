@@ -1,3 +1,4 @@
+internal import CChopinCore
 import CoreMetrics
 import Synchronization
 
@@ -15,8 +16,15 @@ final class ServerObservation: Sendable {
     /// The collector's metrics backend; nil: `MetricsSystem.factory` (tests set their own).
     let factory = Mutex<(any MetricsFactory)?>(nil)
 
-    func attach(_ server: OpaquePointer, collectEvery interval: Duration?) {
-        let collector = interval.map { interval in
+    /// With worker processes only the supervisor hands the counters to
+    /// swift-metrics: every process can read every worker's counters, so if
+    /// each reported them they would be counted once per process. The
+    /// supervisor is the one process that lives as long as the server (a
+    /// worker's collector would die with it, losing what changed since its
+    /// last reading, and its replacement would report the totals again).
+    func attach(_ server: OpaquePointer, isolation: Isolation, collectEvery interval: Duration?) {
+        let reports = isolation == .threads || chopin_server_is_supervisor(server) != 0
+        let collector = (reports ? interval : nil).map { interval in
             Task.detached(priority: .background) { [self] in
                 let factory = self.factory.withLock { $0 } ?? MetricsSystem.factory
                 await MetricsCollector(observation: self, interval: interval, factory: factory).run()
@@ -37,6 +45,13 @@ final class ServerObservation: Sendable {
     /// Every worker's counters, or nil when no server is running.
     func read() -> [WorkerCounters]? {
         state.withLock { state in state.server.map(WorkerCounters.read) }
+    }
+
+    /// Answers a readiness probe: 200 while the server serves, 503 once its
+    /// graceful stop has begun (or before it started, or after it ended).
+    func readiness(_ ctx: Context) -> Response {
+        let ready = state.withLock { state in state.server.map { chopin_server_draining($0) == 0 } ?? false }
+        return ready ? .text("ready\n") : .text("draining\n", status: .serviceUnavailable)
     }
 
     /// Answers `GET /metrics` in Prometheus' text format (503 when the
