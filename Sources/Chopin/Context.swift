@@ -30,14 +30,19 @@ public struct Context {
     let request: UnsafePointer<chopin_request>
     let response: ResponseWriter
     var params: RouteParams
+    /// The route that matched. unowned(unsafe), so that naming it costs no
+    /// reference count per request: routes live in the frozen tree, which the
+    /// server (or the test router) keeps for longer than any handler call, and
+    /// a Context is valid only during that call.
+    unowned(unsafe) var matched: Route?
     /// The route pattern that matched, for logs ("/user/:id").
-    public internal(set) var route: String
+    public var route: String { matched?.pattern ?? "" }
 
     init(request: UnsafePointer<chopin_request>, response: ResponseWriter) {
         self.request = request
         self.response = response
         self.params = RouteParams()
-        self.route = ""
+        self.matched = nil
     }
 
     /// The request method.

@@ -1,7 +1,8 @@
 internal import CChopinCore
 
-/// One registered route, ready to run.
-struct Route: Sendable {
+/// One registered route, ready to run. A class, so that handing the matched
+/// route to the handler is one reference count, not one per field.
+final class Route: Sendable {
     let pattern: String
     let paramNames: [String]
     /// Whether the last of paramNames is a `*wildcard` (for ``RelativePath``).
@@ -9,6 +10,14 @@ struct Route: Sendable {
     let handler: Handler
     /// Takes its body as a ``RequestBodyStream``.
     let streamsBody: Bool
+
+    init(pattern: String, paramNames: [String], endsInWildcard: Bool, handler: @escaping Handler, streamsBody: Bool) {
+        self.pattern = pattern
+        self.paramNames = paramNames
+        self.endsInWildcard = endsInWildcard
+        self.handler = handler
+        self.streamsBody = streamsBody
+    }
 }
 
 /// The frozen router: a tree of path segments in flat arrays, matched
@@ -37,6 +46,8 @@ struct RouteTree: Sendable {
     }
 
     private(set) var nodes: [Node] = [Node()]
+    /// The same tree, flattened for matching.
+    private var table = RouteTable()
 
     init(registrations: [Router.Registration], global: [any Middleware]) throws(RouterError) {
         var problems: [String] = []
@@ -56,6 +67,7 @@ struct RouteTree: Sendable {
             nodes[i].allow = methods.joined(separator: ", ")
             nodes[i].hasRoutes = !methods.isEmpty
         }
+        table = RouteTable(nodes)
     }
 
     /// Adds one route; returns a readable problem instead of overriding anything.
@@ -147,13 +159,13 @@ struct RouteTree: Sendable {
 
     /// Finds the route for the context's request, filling in its parameters.
     func lookup(_ ctx: inout Context) -> Lookup {
-        var params = RouteParams()
-        let found = find(ctx.request, &params)
+        // Parameters go straight into the context: copying a RouteParams
+        // would retain its names.
+        let found = find(ctx.request, &ctx.params)
         if case .found(let route) = found {
-            params.names = route.paramNames
-            params.endsInWildcard = route.endsInWildcard
-            ctx.params = params
-            ctx.route = route.pattern
+            if !route.paramNames.isEmpty { ctx.params.names = route.paramNames }
+            ctx.params.endsInWildcard = route.endsInWildcard
+            ctx.matched = route
         }
         return found
     }
@@ -172,61 +184,22 @@ struct RouteTree: Sendable {
         if path.count <= 1 {
             found = nodes[0].hasRoutes ? 0 : nil
         } else {
-            found = match(node: 0, path: path, pos: 0, params: &params)
+            found = table.match(path, &params)
         }
         guard let found else { return .notFound }
-        let node = nodes[found]
+        // nodes[found] is projected field by field, never copied whole: a
+        // copy would retain each of its arrays and strings.
         let method = request.pointee.method
         var route: Route?
         if let slot = Method.index(of: method) {
-            route = node.handlers[slot]
-            if route == nil && slot == 1 { route = node.handlers[0] }  // HEAD served by GET
+            route = nodes[found].handlers[slot]
+            if route == nil && slot == 1 { route = nodes[found].handlers[0] }  // HEAD served by GET
         } else {
             let name = request.pointee.method_name.bytes
-            route = node.otherMethods.first { $0.method.utf8.elementsEqual(name) }?.route
+            route = nodes[found].otherMethods.first { $0.method.utf8.elementsEqual(name) }?.route
             if route == nil && method == CHOPIN_METHOD_OTHER { return .notImplemented }
         }
-        guard let route else { return .methodNotAllowed(allow: node.allow) }
+        guard let route else { return .methodNotAllowed(allow: nodes[found].allow) }
         return .found(route)
-    }
-
-    /// pos is the index of the '/' before the next segment. Static children are
-    /// tried first, then the parameter, then the wildcard (with backtracking).
-    private func match(node: Int, path: UnsafeRawBufferPointer, pos: Int, params: inout RouteParams) -> Int? {
-        if pos == path.count { return nodes[node].hasRoutes ? node : nil }
-        let start = pos + 1
-        var end = start
-        while end < path.count && path[end] != UInt8(ascii: "/") { end += 1 }
-        let n = nodes[node]
-        // Index loops, not Sequence algorithms: this runs per request and must
-        // not allocate even where generics are not specialized (debug builds).
-        var k = 0
-        while k < n.statics.count {
-            let segment = n.statics[k].segment
-            if segment.count == end - start {
-                var same = true
-                var i = 0
-                while i < segment.count {
-                    if segment[i] != path[start + i] { same = false; break }
-                    i += 1
-                }
-                if same, let found = match(node: n.statics[k].child, path: path, pos: end, params: &params) {
-                    return found
-                }
-            }
-            k += 1
-        }
-        if n.param >= 0 && end > start && params.count < RouteParams.capacity {
-            params.spans[params.count] = ParamSpan(start: UInt32(start), count: UInt32(end - start))
-            params.count += 1
-            if let found = match(node: n.param, path: path, pos: end, params: &params) { return found }
-            params.count -= 1
-        }
-        if n.wildcard >= 0 && nodes[n.wildcard].hasRoutes && params.count < RouteParams.capacity {
-            params.spans[params.count] = ParamSpan(start: UInt32(start), count: UInt32(path.count - start))
-            params.count += 1
-            return n.wildcard
-        }
-        return nil
     }
 }

@@ -217,5 +217,7 @@ private let bodyStreamHook: @convention(c) (UnsafeMutableRawPointer?, UnsafePoin
 
 private let appHandler: chopin_handler_fn = { ctx, request, response in
     guard let ctx, let request, let response else { return }
-    Unmanaged<App>.fromOpaque(ctx).takeUnretainedValue().handle(request, ResponseWriter(response))
+    // Guaranteed, not retained: the running server holds the App until every
+    // worker has stopped, so it outlives each call.
+    Unmanaged<App>.fromOpaque(ctx)._withUnsafeGuaranteedRef { $0.handle(request, ResponseWriter(response)) }
 }

@@ -18,6 +18,28 @@ private func router(_ patterns: [String]) -> Router {
         #expect(try r.decide("GET", "/user/42/posts").params == ["rest": "42/posts"])
     }
 
+    /// Static routes are found by a hash of the whole path: many of them
+    /// (so buckets collide and probe), long ones (compared 8 bytes at a time),
+    /// near misses one byte apart, a prefix with no route of its own, and a
+    /// parameter route beside them.
+    @Test func staticPathsFoundWhole() throws {
+        var patterns = (0..<200).map { "/static/route-number-\($0)" }
+        patterns += ["/a/b", "/long/path/with/several/segments/abcdefgh", "/user/:id", "/users"]
+        let r = router(patterns)
+        for p in patterns where !p.contains(":") {
+            #expect(try r.decide("GET", p).pattern == p)
+        }
+        #expect(try r.decide("GET", "/static/route-number-200").status == 404)
+        #expect(try r.decide("GET", "/static/route-number-1x").status == 404)
+        #expect(try r.decide("GET", "/long/path/with/several/segments/abcdefgi").status == 404)
+        #expect(try r.decide("GET", "/long/path/with/several/segments/abcdefg").status == 404)
+        #expect(try r.decide("GET", "/a").status == 404)
+        #expect(try r.decide("GET", "/user").status == 404)
+        #expect(try r.decide("GET", "/users").pattern == "/users")
+        #expect(try r.decide("GET", "/user/users").pattern == "/user/:id")
+        #expect(try r.decide("POST", "/a/b").status == 405)
+    }
+
     @Test func backtracksWhenAStaticBranchDeadEnds() throws {
         let r = router(["/a/b/c", "/a/:x/d"])
         #expect(try r.decide("GET", "/a/b/d").pattern == "/a/:x/d")

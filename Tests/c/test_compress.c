@@ -144,7 +144,9 @@ static void test_compressible_types(void) {
                  {"image/svg+xml", 1},             {"application/wasm", 1},       {"application/problem+json", 1},
                  {"application/atom+XML", 1},      {"image/png", 0},              {"application/octet-stream", 0},
                  {"+json", 1},                     {"json", 0},                   {"", 0},
-                 {"application/json x", 1},        {"xtext/plain", 0}};
+                 {"application/json x", 1},        {"xtext/plain", 0},            {"application/json;q", 1},
+                 {"application/jsonp", 0},         {"application/json+x", 0},     {"APPLICATION/XML", 1},
+                 {"image/svg+xml ", 1},            {"application/wasm2", 0},      {"a/b+json; charset=x", 1}};
     t_case = "compressible types";
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         CHECK(chopin__compressible_type(cases[i].type, strlen(cases[i].type)) == cases[i].want, "%s: want %d",

@@ -80,7 +80,8 @@ let workerStartHook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, U
 
 let workerTurnHook: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { state in
     guard let state else { return 0 }
-    return Unmanaged<WorkerExecutor>.fromOpaque(state).takeUnretainedValue().runTurn() ? 1 : 0
+    // Guaranteed, not retained: the worker holds its executor until workerStopHook releases it.
+    return Unmanaged<WorkerExecutor>.fromOpaque(state)._withUnsafeGuaranteedRef { $0.runTurn() } ? 1 : 0
 }
 
 let workerStopHook: @convention(c) (UnsafeMutableRawPointer?) -> Void = { state in
