@@ -28,6 +28,8 @@ public struct RequestLogger: Middleware {
     /// a filtered access log is not in the chain at all).
     public var isActive: Bool { logger.logLevel <= level }
 
+    /// Passes the request on and then logs its line, with the status it was answered with
+    /// and how long that took.
     public func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
         guard logger.logLevel <= level else { return try next(ctx) }
         let start = ContinuousClock.now
@@ -71,9 +73,13 @@ public struct RequestLogger: Middleware {
 /// router.use(CORS(allowedOrigins: ["https://example.com"]))
 /// ```
 public struct CORS: Middleware {
+    /// The origins allowed, exactly as a browser sends them in `Origin`, or `["*"]` for any.
     public let allowedOrigins: [String]
+    /// The `Access-Control-Allow-Methods` value a preflight is answered with.
     public let allowedMethods: String
+    /// The `Access-Control-Allow-Headers` value a preflight is answered with.
     public let allowedHeaders: String
+    /// How many seconds a browser may cache a preflight's answer (`Access-Control-Max-Age`).
     public let maxAge: Int
 
     /// - Parameters:
@@ -91,6 +97,8 @@ public struct CORS: Middleware {
         self.maxAge = maxAge
     }
 
+    /// Answers a preflight `OPTIONS` from an allowed origin with 204 and the `Access-Control-Allow-*`
+    /// headers; for any other request from an allowed origin, adds `Access-Control-Allow-Origin` to the response.
     public func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
         guard let origin = ctx.header("Origin") else { return try next(ctx) }
         let any = allowedOrigins.contains("*")

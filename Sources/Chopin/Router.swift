@@ -23,6 +23,8 @@ public protocol Middleware: Sendable {
     /// True unless a middleware says otherwise.
     var isActive: Bool { get }
 
+    /// Handles one request: call `next` with the context to run the rest of the chain (later
+    /// middleware, then the handler) and return its response, changed or not, or return a response of your own.
     func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response
 }
 
