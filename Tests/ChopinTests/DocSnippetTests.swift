@@ -191,6 +191,18 @@ struct Order {
         #expect(router.registrations.count == 1)
     }
 
+    // CrashIsolation.md: everything but the last line, which would serve.
+    @Test func crashIsolation() throws {
+        let router = Router()
+        router.get("/plaintext") { _ in .text("Hello, World!") }
+        var server = Server(configuration: Configuration(host: "0.0.0.0", port: 8080))
+        server.configuration.isolation = .processes  // the default; .threads: one process
+        router.get("/ready", server.readinessHandler)  // 503 while this worker drains
+        router.get("/metrics", server.prometheusHandler)  // chopin_worker_restarts_total among them
+        _ = { [server] in server.serve(router) }  // compiled, not run
+        #expect(router.registrations.count == 3)
+    }
+
     // ConfigurationAndLimits.md
     @Test func configuration() throws {
         var config = Configuration(host: "0.0.0.0", port: 8080)

@@ -34,7 +34,7 @@ final class ExampleProcess {
         guard rc == 0 else { throw TestClient.Failure(description: "posix_spawn \(binary): \(rc)") }
         pid = child
         let deadline = Self.nowMs() + 30_000
-        while (try? TestClient(port: port).request("GET", "/plaintext").status) != 200 {
+        while (try? TestClient(port: port).request("GET", "/plaintext").status) != 200 || exited() {
             guard Self.nowMs() < deadline, !exited() else {
                 stop()
                 throw TestClient.Failure(description: "chopin-example never served: \(stderrText())")
@@ -107,20 +107,26 @@ final class ExampleProcess {
         return dir + "/chopin-example"
     }
 
-    /// A loopback port nothing listens on now (bound to 0, read, closed).
+    /// A loopback port nothing listens on now, below the kernel's ephemeral
+    /// range: the in-process test servers (port 0) running meanwhile get
+    /// theirs from that range, and one of them answering on this port would
+    /// pass for the example.
     static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = UInt32(0x7f000001).bigEndian
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
-                bind(fd, p, len) == 0 && getsockname(fd, p, &len) == 0
+        for _ in 0..<100 {
+            let port = UInt16.random(in: 20000..<32000)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = port.bigEndian
+            addr.sin_addr.s_addr = UInt32(0x7f000001).bigEndian
+            let free = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
             }
+            if free { return port }
         }
-        guard ok else { throw TestClient.Failure(description: "no free port: \(errno)") }
-        return UInt16(bigEndian: addr.sin_port)
+        throw TestClient.Failure(description: "no free port in 20000..<32000")
     }
 }

@@ -35,6 +35,18 @@ private let hits = Mutex(0)
         #expect(try router.freeze().nodes.count > 1)
     }
 
+    /// "Crash isolation": the snippet, its last line compiled, not run.
+    @Test func crashIsolationSnippet() throws {
+        let router = Router()
+        var config = Configuration(host: "0.0.0.0", port: 8080)
+        config.isolation = .processes  // the default
+        let server = Server(configuration: config)
+        router.get("/ready", server.readinessHandler)  // 503 while this worker drains
+        _ = { server.serve(router) }  // compiled, not run
+        #expect(server.configuration.isolation == .processes)
+        #expect(router.registrations.map(\.pattern) == ["/ready"])
+    }
+
     @Test func requestAndHTTPTypesSnippet() throws {
         let router = Router()
         router.get("/inspect") { ctx in
