@@ -48,6 +48,11 @@ extension RouteRegistrar {
     /// A path pattern has static segments, `:name` parameters and a final
     /// `*name` wildcard: `/user/:id`, `/static/*path`. A trailing slash is
     /// significant: `/a/` and `/a` are different routes.
+    // Inlinable, as are get/post/put/delete/patch: the registering module
+    // then specializes the wrapper closure for its own extractors; compiled
+    // generically here, every request paid for the parameter pack, even an
+    // empty one.
+    @inlinable
     public func on<each E: FromRequest>(
         _ method: Method, _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
@@ -58,6 +63,7 @@ extension RouteRegistrar {
     }
 
     /// Registers a handler for GET and `path`, with any extractors as parameters.
+    @inlinable
     public func get<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
@@ -66,6 +72,7 @@ extension RouteRegistrar {
     }
 
     /// Registers a handler for POST and `path`, with any extractors as parameters.
+    @inlinable
     public func post<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
@@ -74,6 +81,7 @@ extension RouteRegistrar {
     }
 
     /// Registers a handler for PUT and `path`, with any extractors as parameters.
+    @inlinable
     public func put<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
@@ -82,6 +90,7 @@ extension RouteRegistrar {
     }
 
     /// Registers a handler for DELETE and `path`, with any extractors as parameters.
+    @inlinable
     public func delete<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
@@ -90,6 +99,7 @@ extension RouteRegistrar {
     }
 
     /// Registers a handler for PATCH and `path`, with any extractors as parameters.
+    @inlinable
     public func patch<each E: FromRequest>(
         _ path: String,
         _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
