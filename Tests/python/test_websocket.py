@@ -6,6 +6,7 @@ reserved bits, opcodes, fragmentation, UTF-8 handling, close codes, limits.
 
 usage: test_websocket.py PATH_TO_CHOPIN_EXAMPLE
 """
+import asyncio
 import base64
 import os
 import socket
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 
+from websockets.asyncio.client import connect as aconnect
 from websockets.sync.client import connect
 
 failures = 0
@@ -244,14 +246,24 @@ def limits(port):
     check(code == 1009, f"9.x fragments over the limit -> 1009, got {code}")
     # Many messages sent without reading the echoes: the server stops reading
     # instead of queueing without bound, and all of them still come back.
-    # (The client queues what it reads without a limit: with its default
-    # limit both sides would wait on each other until the write timeout.)
-    with client(port, max_queue=None) as ws:
-        n, size = 200, 64 << 10
+    check(asyncio.run(many_unread(port)), "9.x 200 x 64 KiB sent before reading one echo: all echoed in order")
+
+
+async def many_unread(port):
+    """Sends 200 x 64 KiB before taking one echo. The asyncio client reads
+    into its queue (unbounded here) while a send waits for the socket, as a
+    client that expects backpressure must: the sync client holds its lock
+    across a blocked write, so it stops reading too, and then both sides
+    wait on each other (the server stops reading and its writes fill up)."""
+    n, size = 200, 64 << 10
+    async with aconnect(f"ws://127.0.0.1:{port}/ws", compression=None, max_size=None, max_queue=None,
+                        open_timeout=5) as ws:
         for i in range(n):
-            ws.send(bytes([i % 256]) * size)
-        ok = all(ws.recv(timeout=30) == bytes([i % 256]) * size for i in range(n))
-        check(ok, "9.x 200 x 64 KiB sent before reading one echo: all echoed in order")
+            await asyncio.wait_for(ws.send(bytes([i % 256]) * size), 30)
+        for i in range(n):
+            if await asyncio.wait_for(ws.recv(), 30) != bytes([i % 256]) * size:
+                return False
+    return True
 
 
 def handshake(port):
