@@ -37,7 +37,7 @@ FUZZ_SECONDS ?= 60
 # code @JSON generates), the latter built with swiftc -sanitize=fuzzer over the
 # Chopin sources. swiftc cannot run the macro: fuzz_json_generated compiles its
 # committed expansion, which a test in ChopinMacrosTests keeps current.
-FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_websocket fuzz_json fuzz_router fuzz_json_generated
+FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_websocket fuzz_inflate fuzz_json fuzz_router fuzz_json_generated
 FUZZ_SWIFT_EXTRA_fuzz_json_generated := fuzz/swift/GeneratedModels.swift
 # The fuzzers build with swiftc alone, without SwiftPM's packages: the files
 # that import one (the server, logging, observability, the swift-http-types
@@ -47,7 +47,7 @@ SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift' -not -path 'Sources/
                   -not -path 'Sources/Chopin/Observability/*' -not -name Server.swift -not -name Log.swift \
                   -not -name 'Middleware+Shipped.swift') fuzz/swift/ServerShims.swift
 
-TEST_UNITS := test_parse test_chunked test_write test_slab test_timer test_conn
+TEST_UNITS := test_parse test_chunked test_write test_slab test_timer test_conn test_inflate
 TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files test_supervisor test_compress test_websocket
 
 QUICK ?= 0
@@ -114,7 +114,7 @@ test-swift:
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< Sources/CChopinCore/parse.c Sources/CChopinCore/scan.c Sources/CChopinCore/chunked.c \
-	    Sources/CChopinCore/websocket.c -o $@ \
+	    Sources/CChopinCore/websocket.c Sources/CChopinCore/inflate.c -lz -o $@ \
 	    2> $@.log || { cat $@.log; exit 1; }
 
 $(BUILD)/fuzz/core/%.o: Sources/CChopinCore/%.c $(CORE_HDR)

@@ -37,12 +37,16 @@ public struct Context {
     unowned(unsafe) var matched: Route?
     /// The route pattern that matched, for logs ("/user/:id").
     public var route: String { matched?.pattern ?? "" }
+    /// The body a middleware put in place of the one that arrived
+    /// (``RequestDecompression``'s inflated bytes), for the rest of the chain.
+    var replacedBody: UnsafeRawBufferPointer?
 
     init(request: UnsafePointer<chopin_request>, response: ResponseWriter) {
         self.request = request
         self.response = response
         self.params = RouteParams()
         self.matched = nil
+        self.replacedBody = nil
     }
 
     /// The request method.
@@ -72,7 +76,7 @@ public struct Context {
     public var queryBytes: UnsafeRawBufferPointer { request.pointee.query.bytes }
 
     /// The body's bytes, without a copy (empty when there is none).
-    public var body: UnsafeRawBufferPointer { request.pointee.body.bytes }
+    public var body: UnsafeRawBufferPointer { replacedBody ?? request.pointee.body.bytes }
 
     /// Every header, in the order sent, names as sent: a view over the
     /// request, nothing is copied until an element is read.

@@ -20,6 +20,8 @@ struct ExampleFailure: Error {}
 ///     GET  /events           server-sent events: three ticks 100 ms apart, then the end
 ///     GET  /crash            traps (a force-unwrapped nil): a worker process dies and is restarted
 ///     GET  /crash/async      the same in an async handler, after an await
+///     GET  /assets/*         the files of public/; GET /large.json compressed; POST /inflate
+///                            a gzip or deflate request body, answered inflated (AssetRoutes.swift)
 ///     GET  /ws               WebSocket echo: every message back as it came (up to 16 MiB)
 ///     POST /upload           the body read as a stream: {"bytes": N, "sha256": "..."}, any size
 ///                            up to maxStreamedBodyBytes, in the memory of a few chunks

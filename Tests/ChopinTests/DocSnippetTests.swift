@@ -127,6 +127,19 @@ struct Order {
         #expect(try router.freeze().nodes.count > 1)
     }
 
+    // FilesAndCompression.md
+    @Test func filesAndCompression() throws {
+        let router = Router()
+        router.files("/assets", directory: "public", index: "index.html")
+        router.group("/api") { api in
+            api.use(Compression(minimumSize: 1024))
+            api.use(RequestDecompression(maxSize: 8 << 20))
+            api.get("/report") { ctx in .text(String(repeating: "row\n", count: 1000)) }
+            api.post("/events") { ctx in .text("\(ctx.body.count) bytes inflated\n") }
+        }
+        #expect(router.registrations.count == 4)
+    }
+
     // Errors.md
     @Test func errors() throws {
         let router = Router()

@@ -14,7 +14,7 @@ import Testing
                 "GET /plaintext", "GET /json", "GET /user/:id", "POST /echo", "POST /users", "GET /search",
                 "GET /static/*path", "GET /fail", "GET /async/json", "GET /sleep", "GET /events",
                 "POST /upload", "GET /crash", "GET /crash/async", "GET /assets", "GET /assets/*path",
-                "GET /large.json", "GET /ws",
+                "GET /large.json", "POST /inflate", "GET /ws",
             ])
     }
 }

@@ -65,14 +65,17 @@ private let hits = Mutex(0)
     }
 
     @Test func staticFilesAndCompressionSnippet() throws {
+        struct Row: Codable, Sendable { let id: Int }
         let rows = [1, 2, 3]
         let router = Router()
         router.files("/assets", directory: "public")  // GET /assets/css/site.css -> public/css/site.css
         router.group("/api") { api in
             api.use(Compression())  // gzip or deflate when Accept-Encoding allows
+            api.use(RequestDecompression())  // bodies sent with Content-Encoding gzip or deflate
             api.get("/rows") { ctx in ctx.json(rows) }
+            api.post("/rows") { (ctx: Context, row: Json<Row>) in .text("added \(row.value.id)") }
         }
-        #expect(router.registrations.count == 3)
+        #expect(router.registrations.count == 4)
     }
 
     @Test func webSocketSnippet() throws {

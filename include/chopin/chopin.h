@@ -3,6 +3,7 @@
 #define CHOPIN_H
 
 #include "chopin/http.h"
+#include "chopin/inflate.h"
 #include "chopin/isolation.h"
 #include "chopin/log.h"
 #include "chopin/metrics.h"

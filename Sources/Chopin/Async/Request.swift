@@ -46,14 +46,23 @@ public struct Request: Sendable {
         let r = ctx.request.pointee
         // The head and the body sit one after the other in the connection's
         // buffer, from the method's first byte to the body's last (the core
-        // points an empty body at the end of the head).
+        // points an empty body at the end of the head). A body a middleware
+        // replaced (inflated) is copied in after the head instead.
         var first: UnsafeRawPointer?
         var total = 0
         if let m = r.method_name.ptr, let b = r.body.ptr {
             first = UnsafeRawPointer(m)
             total = max(UnsafeRawPointer(b) + r.body.len - UnsafeRawPointer(m), 0)
         }
-        bytes = [UInt8](UnsafeRawBufferPointer(start: first, count: total))
+        var bytes = [UInt8](UnsafeRawBufferPointer(start: first, count: total))
+        var replacedBody: Span?
+        if let replaced = ctx.replacedBody {
+            total = max(total - r.body.len, 0)
+            bytes.removeLast(bytes.count - total)
+            replacedBody = Span(start: Int32(total), count: Int32(replaced.count))
+            bytes.append(contentsOf: replaced)
+        }
+        self.bytes = bytes
         func span(_ s: chopin_slice) -> Span {
             guard let p = s.ptr, let first, s.len > 0 else { return Span(start: 0, count: 0) }
             let offset = UnsafeRawPointer(p) - first
@@ -64,7 +73,7 @@ public struct Request: Sendable {
         methodSpan = span(r.method_name)
         pathSpan = span(r.path)
         querySpan = span(r.query)
-        bodySpan = span(r.body)
+        bodySpan = replacedBody ?? span(r.body)
         var headers: [(name: Span, value: Span)] = []
         headers.reserveCapacity(r.header_count)
         for i in 0..<r.header_count {
