@@ -138,6 +138,12 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
         }
         c->state = CONN_WEBSOCKET;
         c->timer = TK_NONE;
+        /* An open WebSocket is a connection, bounded by max_connections and
+         * its own buffers; held against max_deferred, a few hundred idle
+         * sockets would leave every async request waiting unread. */
+        c->deferral->uncounted = 1;
+        w->ndeferred--;
+        chopin__worker_capacity_freed(w);
         chopin__metrics_answered(w, 101, w->now_ms);
         return 0;
     }

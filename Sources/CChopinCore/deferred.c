@@ -147,7 +147,7 @@ static void unlink_deferral(chopin_worker *w, chopin_deferred *d) {
         w->deferrals = d->older;
     if (d->older) d->older->newer = d->newer;
     d->older = d->newer = NULL;
-    w->ndeferred--;
+    if (!d->uncounted) w->ndeferred--;
 }
 
 void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d) {

@@ -344,6 +344,7 @@ struct chopin_deferred {
     chopin_response res;
     char date[32];
     uint8_t websocket;                         /* chopin_deferred_websocket: the answer is an upgrade */
+    uint8_t uncounted;                         /* an open WebSocket: no longer counts against max_deferred */
     char ws_accept[CHOPIN_WS_ACCEPT_LEN];
     uint64_t ws_max_message;
 };

@@ -90,7 +90,9 @@ public struct Configuration: Sendable {
     /// ...and for at most this many discarded bytes.
     public var maxLingerBytes: UInt32
     /// Async handlers running at once per worker; past it, requests wait
-    /// unread (reads pause) until one ends.
+    /// unread (reads pause) until one ends. An open WebSocket stops counting
+    /// once its upgrade is sent: WebSockets are bounded by
+    /// ``maxConnectionsPerWorker`` instead.
     public var maxAsyncRequestsPerWorker: UInt32
     /// An async handler that has not answered by then is cancelled and the
     /// client gets 503.

@@ -19,7 +19,7 @@ final class TestClient {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     let fd: Int32
-    private var buffer: [UInt8] = []
+    var buffer: [UInt8] = []
 
     init(port: UInt16) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -56,7 +56,7 @@ final class TestClient {
         }
     }
 
-    private func fill() throws {
+    func fill() throws {
         var chunk = [UInt8](repeating: 0, count: 65536)
         var n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         while n < 0 && errno == EINTR { n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }

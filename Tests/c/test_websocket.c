@@ -394,10 +394,35 @@ static void run_backend(const char *backend) {
     fixture_stop(s);
 }
 
+/* Open WebSockets do not hold max_deferred: with a cap of 2, five of them
+ * open, and a request on another connection is still read and answered. */
+static void run_websockets_past_max_deferred(const char *backend) {
+    t_case = backend;
+    chopin_config cfg = fixture_config(app);
+    cfg.max_deferred = 2;
+    chopin_server *s = fixture_start(&cfg);
+    CHECK(s != NULL, "server starts");
+    if (!s) return;
+    uint16_t port = chopin_server_port(s);
+    client ws[5];
+    for (int i = 0; i < 5; i++)
+        CHECK(open_ws(&ws[i], port) == 0, "WebSocket %d of 5 opens past max_deferred 2", i + 1);
+    client plain;
+    response r;
+    static const char get[] = "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n"; /* no upgrade: 400 at once */
+    CHECK(client_connect(&plain, port) == 0 && client_send(&plain, get, sizeof get - 1) == 0, "plain request sent");
+    CHECK(client_read_response(&plain, &r, 2000, 0) == 0 && r.status == 400, "a plain request is still answered");
+    client_close(&plain);
+    for (int i = 0; i < 5; i++)
+        client_close(&ws[i]);
+    fixture_stop(s);
+}
+
 int main(void) {
     test_sha1_base64();
     test_utf8();
     test_parser();
     fixture_each_backend(run_backend);
+    fixture_each_backend(run_websockets_past_max_deferred);
     return test_finish("test_websocket");
 }

@@ -80,7 +80,8 @@ typedef struct chopin_config {
     uint32_t max_linger_bytes;  /* and at most this many bytes discarded (default 4 MiB) */
 
     /* Deferred responses (chopin_response_defer), per worker. */
-    uint32_t max_deferred;        /* in flight at once; past it, requests wait unread (default 1024) */
+    uint32_t max_deferred;        /* in flight at once; past it, requests wait unread (default 1024);
+                                   * an open WebSocket stops counting once upgraded */
     uint32_t deferred_timeout_ms; /* not finished by then: the client gets 503 and the
                                      deferral's cancel runs (default 30 s) */
 

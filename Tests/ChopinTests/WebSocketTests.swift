@@ -1,0 +1,130 @@
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@testable import Chopin
+
+extension EndToEndTests {
+    /// `router.webSocket` in process, over real sockets on both backends:
+    /// the handler's messages, sends, close codes and errors as a Swift user
+    /// writes them. The protocol's corners (every Autobahn category) are
+    /// covered against chopin-example by Tests/python/test_websocket.py and
+    /// in the C core by Tests/c/test_websocket.c.
+    @Suite struct WebSockets {
+        /// What the /count handler saw when its messages ended.
+        final class Seen: Sendable {
+            let ended = Mutex<[String]>([])
+        }
+
+        private static func serve(_ backend: Backend, seen: Seen, maxAsync: UInt32 = 1024) throws -> RunningServer {
+            let router = Router()
+            router.webSocket("/echo") { ws in
+                for try await message in ws.messages { try await ws.send(message) }
+            }
+            router.webSocket("/greet") { ws in
+                try await ws.send(text: "hello \(ws.request.query)")
+                try await ws.close(code: 4000, reason: "bye")
+            }
+            router.webSocket("/count", maxMessageBytes: 1000) { ws in
+                var n = 0
+                do {
+                    for try await _ in ws.messages { n += 1 }
+                    seen.ended.withLock { $0.append("closed after \(n)") }
+                } catch let e as WebSocket.ProtocolError {
+                    seen.ended.withLock { $0.append("protocol error \(e.code) after \(n)") }
+                }
+            }
+            router.get("/async") { (_: Request) async in .text("still served") }
+            var config = Configuration(host: "127.0.0.1", port: 0)
+            config.workers = 1
+            config.backend = backend
+            config.maxAsyncRequestsPerWorker = maxAsync
+            return try Server(configuration: config).start(router)
+        }
+
+        private static func waitFor(_ seen: Seen, count: Int) -> [String] {
+            for _ in 0..<200 {
+                let ended = seen.ended.withLock { $0 }
+                if ended.count >= count { return ended }
+                usleep(10_000)
+            }
+            return seen.ended.withLock { $0 }
+        }
+
+        @Test(arguments: backends) func echoesTextBinaryAndLargeMessages(backend: Backend) throws {
+            let server = try Self.serve(backend, seen: Seen())
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            #expect(try c.upgrade("/echo") == 101)
+            try c.sendFrame(0x1, Array("héllo".utf8))
+            let text = try c.readFrame()
+            #expect(text.opcode == 0x1 && text.payload == Array("héllo".utf8))
+            let big = (0..<200_000).map { UInt8($0 % 251) }
+            try c.sendFrame(0x2, big)
+            let binary = try c.readFrame()
+            #expect(binary.opcode == 0x2 && binary.payload == big)
+            // Fragments come back joined; a ping between them is answered at once.
+            try c.sendFrame(0x1, Array("one ".utf8), fin: false)
+            try c.sendFrame(0x9, [7])
+            try c.sendFrame(0x0, Array("two".utf8))
+            #expect(try c.readFrame() == (0xA, [7]))
+            #expect(try c.readFrame() == (0x1, Array("one two".utf8)))
+            try c.sendFrame(0x8, [0x03, 0xE8])
+            #expect(try c.readFrame() == (0x8, [0x03, 0xE8]))
+        }
+
+        @Test(arguments: backends) func theHandlerSendsFirstAndClosesWithItsCode(backend: Backend) throws {
+            let server = try Self.serve(backend, seen: Seen())
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            #expect(try c.upgrade("/greet?name=ada") == 101)
+            #expect(try c.readFrame() == (0x1, Array("hello name=ada".utf8)))
+            let close = try c.readFrame()
+            #expect(close.opcode == 0x8 && close.payload == [0x0F, 0xA0] + Array("bye".utf8))
+        }
+
+        @Test(arguments: backends) func theHandlerHearsTheCloseOrTheProtocolError(backend: Backend) throws {
+            let seen = Seen()
+            let server = try Self.serve(backend, seen: seen)
+            defer { server.stop() }
+            let polite = try TestClient(port: server.port)
+            #expect(try polite.upgrade("/count") == 101)
+            for _ in 0..<3 { try polite.sendFrame(0x2, [1, 2, 3]) }
+            try polite.sendFrame(0x8, [0x03, 0xE8])
+            #expect(try polite.readFrame().opcode == 0x8)
+            #expect(Self.waitFor(seen, count: 1) == ["closed after 3"])
+            // Unmasked: 1002. Over maxMessageBytes: 1009.
+            let rude = try TestClient(port: server.port)
+            #expect(try rude.upgrade("/count") == 101)
+            try rude.sendFrame(0x2, [1], masked: false)
+            #expect(try rude.readFrame() == (0x8, [0x03, 0xEA]))
+            let big = try TestClient(port: server.port)
+            #expect(try big.upgrade("/count") == 101)
+            try big.sendFrame(0x2, [UInt8](repeating: 0, count: 1001))
+            #expect(try big.readFrame() == (0x8, [0x03, 0xF1]))
+            let ended = Self.waitFor(seen, count: 3)
+            #expect(ended.count == 3 && ended.contains("protocol error 1002 after 0") && ended.contains("protocol error 1009 after 0"))
+        }
+
+        @Test(arguments: backends) func openWebSocketsLeaveRoomForAsyncRequests(backend: Backend) throws {
+            let server = try Self.serve(backend, seen: Seen(), maxAsync: 2)
+            defer { server.stop() }
+            var open: [TestClient] = []
+            for _ in 0..<4 {
+                let c = try TestClient(port: server.port)
+                #expect(try c.upgrade("/echo") == 101)
+                open.append(c)
+            }
+            let plain = try TestClient(port: server.port)
+            let r = try plain.request("GET", "/async")
+            #expect(r.status == 200 && r.text == "still served")
+            for c in open {
+                try c.sendFrame(0x1, Array("ok".utf8))
+                #expect(try c.readFrame() == (0x1, Array("ok".utf8)))
+            }
+        }
+    }
+}
