@@ -12,13 +12,10 @@ struct RouteParams {
     static let capacity = 8
     var spans = InlineArray<8, ParamSpan>(repeating: ParamSpan())
     var count = 0
-    /// The route's parameter names, in path order (shared with the route).
-    var names: [String] = []
     /// Whether the last parameter is the route's `*wildcard`.
     var endsInWildcard = false
-
-    /// The i-th parameter's name, for error messages.
-    func name(_ i: Int) -> String? { i < names.count ? names[i] : nil }
+    // The names stay with the matched route (Context.paramName): an array
+    // here made every Context a value to retain, copy and release.
 }
 
 /// The request a handler is answering, and the means to answer it.
@@ -37,6 +34,11 @@ public struct Context {
     unowned(unsafe) var matched: Route?
     /// The route pattern that matched, for logs ("/user/:id").
     public var route: String { matched?.pattern ?? "" }
+    /// The i-th route parameter's name, for error messages.
+    func paramName(_ i: Int) -> String? {
+        guard let names = matched?.paramNames, i < names.count else { return nil }
+        return names[i]
+    }
     /// The body a middleware put in place of the one that arrived
     /// (``RequestDecompression``'s inflated bytes), for the rest of the chain.
     var replacedBody: UnsafeRawBufferPointer?
@@ -112,19 +114,19 @@ public struct Context {
     /// becomes `/` and `..` stays, so never join it to a directory; take a
     /// ``RelativePath`` for that.
     public func param(_ name: String) throws(ExtractionError) -> String? {
-        guard let i = params.names.firstIndex(of: name), i < params.count else { return nil }
+        guard let i = matched?.paramNames.firstIndex(of: name), i < params.count else { return nil }
         return try decodedParam(i)
     }
 
     /// The i-th route parameter, decoded once (see ``param(_:)``).
     func decodedParam(_ i: Int) throws(ExtractionError) -> String {
-        try PercentDecoding.string(paramBytes(i), field: params.name(i))
+        try PercentDecoding.string(paramBytes(i), field: paramName(i))
     }
 
     /// Calls `body` with the i-th route parameter's decoded bytes, copied
     /// only when it holds an escape.
     func withDecodedParam<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) throws(ExtractionError) -> R {
-        try PercentDecoding.withDecodedBytes(paramBytes(i), field: params.name(i), body)
+        try PercentDecoding.withDecodedBytes(paramBytes(i), field: paramName(i), body)
     }
 
     /// The raw (still percent-encoded) bytes of the i-th route parameter.

@@ -164,13 +164,13 @@ public struct Path<T: Decodable>: FromRequest {
         if let intType = T.self as? any FixedWidthInteger.Type {
             let parsed = try ctx.withDecodedParam(0) { parseInteger(intType, $0) }
             guard let value = parsed as? T else {
-                throw ExtractionError(.badRequest, "expected \(T.self)", field: ctx.params.name(0))
+                throw ExtractionError(.badRequest, "expected \(T.self)", field: ctx.paramName(0))
             }
             return Path(value: value)
         }
         if T.self == String.self, let value = try ctx.decodedParam(0) as? T { return Path(value: value) }
         var members: [(key: String, value: JSONValue)] = []
-        for (i, name) in ctx.params.names.enumerated() where i < ctx.params.count {
+        for (i, name) in (ctx.matched?.paramNames ?? []).enumerated() where i < ctx.params.count {
             members.append((name, .string(try ctx.decodedParam(i))))
         }
         do {

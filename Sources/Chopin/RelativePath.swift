@@ -36,7 +36,7 @@ public struct RelativePath: FromRequest, Hashable, Sendable, CustomStringConvert
         guard ctx.params.endsInWildcard, last >= 0 else {
             throw ExtractionError(.internalServerError, "RelativePath needs a route that ends in a *wildcard")
         }
-        return try RelativePath(resolving: ctx.paramBytes(last), field: ctx.params.name(last))
+        return try RelativePath(resolving: ctx.paramBytes(last), field: ctx.paramName(last))
     }
 
     /// Resolves raw (still percent-encoded) wildcard bytes; `field` names

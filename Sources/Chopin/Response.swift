@@ -82,33 +82,39 @@ public struct Response: Sendable {
 extension Response {
     /// Writes this response through the C writer.
     func write(to res: ResponseWriter) {
-        if case .written = body {
+        // One switch over the borrowed body: matching it case by case, and
+        // binding the text as a var, copied it (a retain and release a request).
+        switch body {
+        case .written:
             // Written in place by ctx.json; middleware may have added headers since.
             for h in headers { res.lateHeader(h.name, h.value) }
-            return
-        }
-        if case .deferred(let call) = body {
+        case .deferred(let call):
             // The async handler's task writes the response; it adds these.
             call.middlewareHeaders.withLock { $0 = headers }
-            return
-        }
-        if case .stream = body {
+        case .stream:
             logError("a streamed response needs an async handler")
             res.start(.internalServerError)
             res.end()
-            return
+        case .empty:
+            writeHead(to: res)
+            res.end()
+        case .text(let text):
+            writeHead(to: res)
+            if text.utf8.withContiguousStorageIfAvailable({ res.write(UnsafeRawBufferPointer($0)) }) == nil {
+                var copy = text
+                copy.withUTF8 { res.write(UnsafeRawBufferPointer($0)) }
+            }
+            res.end()
+        case .bytes(let bytes):
+            writeHead(to: res)
+            bytes.withUnsafeBytes { res.write($0) }
+            res.end()
         }
+    }
+
+    private func writeHead(to res: ResponseWriter) {
         res.start(status)
         if let contentType { res.header("Content-Type", contentType) }
         for h in headers { res.header(h.name, h.value) }
-        switch body {
-        case .empty, .written, .deferred, .stream:
-            break
-        case .text(var text):
-            text.withUTF8 { res.write(UnsafeRawBufferPointer($0)) }
-        case .bytes(let bytes):
-            bytes.withUnsafeBytes { res.write($0) }
-        }
-        res.end()
     }
 }

@@ -38,12 +38,20 @@ struct RouteTree: Sendable {
         var hasRoutes = false
     }
 
+    /// What a request matched. Trivial (no reference counted payload), so
+    /// that making, switching over and dropping one costs no retain or
+    /// release per request: the routes live in the frozen tree, which
+    /// outlives every request it answers.
     enum Lookup {
-        case found(Route)
+        case found(Unmanaged<Route>)
         case notFound
-        case methodNotAllowed(allow: String)
+        /// The path matched node's routes, none for this method (its `allow`).
+        case methodNotAllowed(node: Int)
         case notImplemented
     }
+
+    /// The Allow header's value for a node (GET also allows HEAD).
+    func allow(_ node: Int) -> String { nodes[node].allow }
 
     private(set) var nodes: [Node] = [Node()]
     /// The same tree, flattened for matching.
@@ -162,10 +170,11 @@ struct RouteTree: Sendable {
         // Parameters go straight into the context: copying a RouteParams
         // would retain its names.
         let found = find(ctx.request, &ctx.params)
-        if case .found(let route) = found {
-            if !route.paramNames.isEmpty { ctx.params.names = route.paramNames }
-            ctx.params.endsInWildcard = route.endsInWildcard
-            ctx.matched = route
+        if case .found(let unmanaged) = found {
+            unmanaged._withUnsafeGuaranteedRef { route in
+                ctx.params.endsInWildcard = route.endsInWildcard
+                ctx.matched = route
+            }
         }
         return found
     }
@@ -175,7 +184,7 @@ struct RouteTree: Sendable {
     func streamsBody(_ request: UnsafePointer<chopin_request>) -> Bool {
         var params = RouteParams()
         guard case .found(let route) = find(request, &params) else { return false }
-        return route.streamsBody
+        return route._withUnsafeGuaranteedRef { $0.streamsBody }
     }
 
     private func find(_ request: UnsafePointer<chopin_request>, _ params: inout RouteParams) -> Lookup {
@@ -190,16 +199,18 @@ struct RouteTree: Sendable {
         // nodes[found] is projected field by field, never copied whole: a
         // copy would retain each of its arrays and strings.
         let method = request.pointee.method
-        var route: Route?
+        var route: Unmanaged<Route>?
         if let slot = Method.index(of: method) {
-            route = nodes[found].handlers[slot]
-            if route == nil && slot == 1 { route = nodes[found].handlers[0] }  // HEAD served by GET
+            route = nodes[found].handlers[slot].map { Unmanaged.passUnretained($0) }
+            if route == nil && slot == 1 { route = nodes[found].handlers[0].map { Unmanaged.passUnretained($0) } }  // HEAD served by GET
         } else {
             let name = request.pointee.method_name.bytes
-            route = nodes[found].otherMethods.first { $0.method.utf8.elementsEqual(name) }?.route
+            route = nodes[found].otherMethods.first { $0.method.utf8.elementsEqual(name) }.map {
+                Unmanaged.passUnretained($0.route)
+            }
             if route == nil && method == CHOPIN_METHOD_OTHER { return .notImplemented }
         }
-        guard let route else { return .methodNotAllowed(allow: nodes[found].allow) }
+        guard let route else { return .methodNotAllowed(node: found) }
         return .found(route)
     }
 }

@@ -30,7 +30,8 @@ extension Router {
                 try withUnsafePointer(to: &req) { r in
                     var ctx = Context(request: r, response: ResponseWriter(OpaquePointer(s)))
                     switch tree.lookup(&ctx) {
-                    case .found(let route):
+                    case .found(let unmanaged):
+                        let route = unmanaged.takeUnretainedValue()
                         var params: [String: String] = [:]
                         for name in route.paramNames { params[name] = try ctx.param(name) }
                         let relative = route.endsInWildcard ? try? RelativePath.extract(from: ctx) : nil
@@ -39,8 +40,8 @@ extension Router {
                             relativePath: relative?.segments)
                     case .notFound:
                         return RoutingDecision(status: 404, pattern: "", params: [:], allow: "")
-                    case .methodNotAllowed(let allow):
-                        return RoutingDecision(status: 405, pattern: "", params: [:], allow: allow)
+                    case .methodNotAllowed(let node):
+                        return RoutingDecision(status: 405, pattern: "", params: [:], allow: tree.allow(node))
                     case .notImplemented:
                         return RoutingDecision(status: 501, pattern: "", params: [:], allow: "")
                     }

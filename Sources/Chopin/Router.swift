@@ -62,6 +62,36 @@ extension RouteRegistrar {
         }
     }
 
+    /// Registers a handler that takes only the ``Context``, for `method` and `path`.
+    // The overloads without extractors are registered as they are: through
+    // the parameter-pack wrapper above, each request paid for copying the
+    // Context through generic value witnesses (a retain and two releases),
+    // even with no extractor to run.
+    @inlinable
+    public func on(_ method: Method, _ path: String, _ handler: @escaping Handler) {
+        add(method, path, handler)
+    }
+
+    /// Registers a handler that takes only the ``Context``, for GET and `path`.
+    @inlinable
+    public func get(_ path: String, _ handler: @escaping Handler) { add(.get, path, handler) }
+
+    /// Registers a handler that takes only the ``Context``, for POST and `path`.
+    @inlinable
+    public func post(_ path: String, _ handler: @escaping Handler) { add(.post, path, handler) }
+
+    /// Registers a handler that takes only the ``Context``, for PUT and `path`.
+    @inlinable
+    public func put(_ path: String, _ handler: @escaping Handler) { add(.put, path, handler) }
+
+    /// Registers a handler that takes only the ``Context``, for DELETE and `path`.
+    @inlinable
+    public func delete(_ path: String, _ handler: @escaping Handler) { add(.delete, path, handler) }
+
+    /// Registers a handler that takes only the ``Context``, for PATCH and `path`.
+    @inlinable
+    public func patch(_ path: String, _ handler: @escaping Handler) { add(.patch, path, handler) }
+
     /// Registers a handler for GET and `path`, with any extractors as parameters.
     @inlinable
     public func get<each E: FromRequest>(

@@ -187,21 +187,27 @@ final class App: Sendable {
     init(tree: RouteTree) { self.tree = tree }
 
     func handle(_ request: UnsafePointer<chopin_request>, _ response: ResponseWriter) {
-        var ctx = Context(request: request, response: response)
-        switch tree.lookup(&ctx) {
-        case .found(let route):
-            whileHandling(request, route: route.pattern, response) {
-                do {
-                    try route.handler(ctx).write(to: response)
-                } catch {
-                    answerThrown(error, response, method: ctx.method, route: route.pattern)
+        var matching = Context(request: request, response: response)
+        let found = tree.lookup(&matching)
+        // A constant from here: the closures below borrow it. Captured as a
+        // var, it was copied for the handler's call (a retain, two releases).
+        let ctx = consume matching
+        switch found {
+        case .found(let unmanaged):
+            unmanaged._withUnsafeGuaranteedRef { route in
+                whileHandling(request, route: route.pattern, response) {
+                    do {
+                        try route.handler(ctx).write(to: response)
+                    } catch {
+                        answerThrown(error, response, method: ctx.method, route: route.pattern)
+                    }
                 }
             }
         case .notFound:
             ErrorAnswer(.notFound, "not found").write(to: response)
-        case .methodNotAllowed(let allow):
+        case .methodNotAllowed(let node):
             response.start(.methodNotAllowed)
-            response.header("Allow", allow)
+            response.header("Allow", tree.allow(node))
             response.end()
         case .notImplemented:
             ErrorAnswer(.notImplemented, "method not implemented").write(to: response)

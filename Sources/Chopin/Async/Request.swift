@@ -81,7 +81,7 @@ public struct Request: Sendable {
             headers.append((span(h.name), span(h.value)))
         }
         headerSpans = headers
-        paramNames = Array(ctx.params.names.prefix(ctx.params.count))
+        paramNames = Array((ctx.matched?.paramNames ?? []).prefix(ctx.params.count))
         var params: [Span] = []
         for i in 0..<ctx.params.count {
             let p = ctx.params.spans[i]

@@ -21,6 +21,10 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
     private let thread: pthread_t
     private let queue = Mutex(JobQueue())
     private let stopped = Atomic<Bool>(false)
+    /// Jobs in `queue`, readable without its lock: most loop turns have
+    /// none (every turn of a server of sync handlers), and then a turn is
+    /// one atomic load, not a lock and an exclusivity check on `running`.
+    private let queued = Atomic<Int>(0)
     /// Jobs of the turn under way; kept between turns so that its capacity is reused.
     private var running: [UnownedJob] = []
 
@@ -41,7 +45,10 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
             globalConcurrentExecutor.enqueue(job)
             return
         }
-        queue.withLock { $0.jobs.append(job) }
+        queue.withLock {
+            $0.jobs.append(job)
+            queued.add(1, ordering: .releasing)
+        }
         // On the worker's own thread the loop runs its turn before it sleeps
         // again; from anywhere else it must be woken.
         if pthread_equal(pthread_self(), thread) == 0 { chopin_worker_wake(worker) }
@@ -50,12 +57,18 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
     /// Runs the jobs queued so far (worker thread). Returns whether more
     /// arrived meanwhile, so that the loop polls instead of sleeping.
     func runTurn() -> Bool {
-        queue.withLock { swap(&$0.jobs, &running) }
+        // A job queued by another thread after this load wakes the loop,
+        // which then comes back here.
+        if queued.load(ordering: .acquiring) == 0 { return false }
+        queue.withLock {
+            swap(&$0.jobs, &running)
+            queued.store(0, ordering: .relaxed)
+        }
         if running.isEmpty { return false }
         let me = asUnownedTaskExecutor()
         for job in running { job.runSynchronously(on: me) }
         running.removeAll(keepingCapacity: true)
-        return queue.withLock { !$0.jobs.isEmpty }
+        return queued.load(ordering: .acquiring) != 0
     }
 
     /// The worker is ending: what is queued, and whatever comes later, runs
@@ -63,7 +76,10 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
     func stop() {
         stopped.store(true, ordering: .releasing)
         let left = queue.withLock { q -> [UnownedJob] in
-            defer { q.jobs = [] }
+            defer {
+                q.jobs = []
+                queued.store(0, ordering: .relaxed)
+            }
             return q.jobs
         }
         for job in left { globalConcurrentExecutor.enqueue(job) }
