@@ -142,11 +142,28 @@ public struct Context {
     /// allocation; any other `Encodable` goes through a streaming `Encoder`.
     /// A value JSON cannot represent (a NaN, say) becomes a 500.
     public func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
+        writeJSON(status) { w in try w.encode(value) }
+    }
+
+    /// Serializes a value with its own JSON (`@JSON`, ``JSONValueEncodable``)
+    /// straight into the response, without any heap allocation.
+    // Chosen at compile time over the Encodable overload, so the type needs
+    // no runtime conformance check (a cache lookup of about 200
+    // instructions on every request).
+    public func json<T: JSONValueEncodable & Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
+        writeJSON(status) { w in
+            let level = w.depth
+            try value.writeJSON(to: &w)
+            w.close(downTo: level)
+        }
+    }
+
+    private func writeJSON(_ status: HTTPStatus, _ encode: (inout JSONWriter) throws -> Void) -> Response {
         response.start(status)
         response.header("Content-Type", "application/json")
         var writer = JSONWriter(response: response)
         do {
-            try writer.encode(value)
+            try encode(&writer)
             writer.finish()
         } catch {
             writer.finish()

@@ -77,6 +77,20 @@ public struct Response: Sendable {
         }
         return .bytes(writer.bytes, contentType: "application/json", status: status)
     }
+
+    /// A value with its own JSON (`@JSON`, ``JSONValueEncodable``) as JSON,
+    /// chosen at compile time: no runtime conformance check per response.
+    public static func json<T: JSONValueEncodable & Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
+        var writer = JSONWriter()
+        do {
+            try value.writeJSON(to: &writer)
+            writer.close(downTo: 0)
+        } catch {
+            logError("JSON encoding failed: \(error)")
+            return Response(status: .internalServerError)
+        }
+        return .bytes(writer.bytes, contentType: "application/json", status: status)
+    }
 }
 
 extension Response {
