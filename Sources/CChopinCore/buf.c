@@ -48,7 +48,7 @@ static void account(chopin_bufpool *pool, int64_t delta) {
 
 static int is_block(const chopin_buf *b, const chopin_bufpool *pool) { return pool && b->cap == pool->block_size; }
 
-int chopin__buf_reserve(chopin_buf *b, chopin_bufpool *pool, size_t need) {
+int chopin__buf_grow(chopin_buf *b, chopin_bufpool *pool, size_t need) {
     if (need <= b->cap) return 0;
     if (need > BUF_MAX) return -ENOMEM;
     if (!b->data && pool && need <= pool->block_size) {

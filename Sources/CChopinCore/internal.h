@@ -41,8 +41,12 @@ typedef struct chopin_buf {
 int chopin__pool_init(chopin_bufpool *p, uint32_t block_size, uint32_t max_free);
 void chopin__pool_destroy(chopin_bufpool *p);
 /* Makes room for `need` bytes in total; pool may be NULL (plain malloc).
- * Returns 0 or -ENOMEM. */
-int chopin__buf_reserve(chopin_buf *b, chopin_bufpool *pool, size_t need);
+ * Returns 0 or -ENOMEM. The check is inline: a response reserves several
+ * times and nearly always has the room already; growing is out of line. */
+int chopin__buf_grow(chopin_buf *b, chopin_bufpool *pool, size_t need);
+static inline int chopin__buf_reserve(chopin_buf *b, chopin_bufpool *pool, size_t need) {
+    return need <= b->cap ? 0 : chopin__buf_grow(b, pool, need);
+}
 int chopin__buf_append(chopin_buf *b, chopin_bufpool *pool, const void *src, size_t n);
 /* Drops the first n bytes. */
 void chopin__buf_consume(chopin_buf *b, size_t n);

@@ -16,57 +16,69 @@
  * (compression's) and "Content-Length: 4294967295\r\nConnection: keep-alive\r\n\r\n". */
 #define TAIL_GAP 128
 
-const char *chopin_status_reason(int status) {
+/* The reason phrase of each status the core names, with its length, so the
+ * status line is copied rather than measured. */
+typedef struct reason_text {
+    const char *text;
+    size_t len;
+} reason_text;
+
+static reason_text status_reason(int status) {
+#define R(lit) return (reason_text){lit, sizeof lit - 1}
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "";
+    case 100: R("Continue");
+    case 101: R("Switching Protocols");
+    case 200: R("OK");
+    case 201: R("Created");
+    case 202: R("Accepted");
+    case 204: R("No Content");
+    case 206: R("Partial Content");
+    case 301: R("Moved Permanently");
+    case 302: R("Found");
+    case 303: R("See Other");
+    case 304: R("Not Modified");
+    case 307: R("Temporary Redirect");
+    case 308: R("Permanent Redirect");
+    case 400: R("Bad Request");
+    case 401: R("Unauthorized");
+    case 403: R("Forbidden");
+    case 404: R("Not Found");
+    case 405: R("Method Not Allowed");
+    case 406: R("Not Acceptable");
+    case 408: R("Request Timeout");
+    case 409: R("Conflict");
+    case 410: R("Gone");
+    case 411: R("Length Required");
+    case 413: R("Content Too Large");
+    case 414: R("URI Too Long");
+    case 415: R("Unsupported Media Type");
+    case 417: R("Expectation Failed");
+    case 422: R("Unprocessable Content");
+    case 429: R("Too Many Requests");
+    case 431: R("Request Header Fields Too Large");
+    case 500: R("Internal Server Error");
+    case 501: R("Not Implemented");
+    case 502: R("Bad Gateway");
+    case 503: R("Service Unavailable");
+    case 504: R("Gateway Timeout");
+    case 505: R("HTTP Version Not Supported");
+    default: R("");
     }
+#undef R
 }
 
+const char *chopin_status_reason(int status) { return status_reason(status).text; }
+
 size_t chopin__format_u64(char *out, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
+    /* Count the digits, then write them from the last: no reversal pass. */
+    size_t n = 1;
+    for (uint64_t t = v; t >= 10; t /= 10)
+        n++;
+    char *p = out + n;
     do {
-        tmp[n++] = (char)('0' + v % 10);
+        *--p = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
     return n;
 }
 
@@ -140,22 +152,26 @@ void chopin_response_start(chopin_response *res, int status) {
         res->failed = 1;
         return;
     }
-    const char *reason = chopin_status_reason(status);
-    size_t rlen = strlen(reason);
+    reason_text reason = status_reason(status);
     /* "HTTP/1.1 NNN " reason CRLF "Server: chopin" CRLF "Date: " date CRLF */
-    size_t need = 13 + rlen + 2 + 16 + 6 + 29 + 2;
+    size_t need = 13 + reason.len + 2 + 16 + 6 + 29 + 2;
     if (chopin__buf_reserve(res->out, res->pool, (size_t)res->out->len + need) < 0) {
         res->failed = 1;
         return;
     }
     char *p = res->out->data + res->out->len;
-    p = PUT(p, "HTTP/1.1 ");
-    p[0] = (char)('0' + status / 100);
-    p[1] = (char)('0' + status / 10 % 10);
-    p[2] = (char)('0' + status % 10);
-    p[3] = ' ';
-    p = put(p + 4, reason, rlen);
-    p = PUT(p, "\r\nServer: chopin\r\nDate: ");
+    if (status == 200) {
+        /* Nearly every response: one constant copy, no digits to format. */
+        p = PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: ");
+    } else {
+        p = PUT(p, "HTTP/1.1 ");
+        p[0] = (char)('0' + status / 100);
+        p[1] = (char)('0' + status / 10 % 10);
+        p[2] = (char)('0' + status % 10);
+        p[3] = ' ';
+        p = put(p + 4, reason.text, reason.len);
+        p = PUT(p, "\r\nServer: chopin\r\nDate: ");
+    }
     p = put(p, res->date, 29);
     p = PUT(p, "\r\n");
     res->out->len = (uint32_t)(p - res->out->data);
@@ -163,31 +179,64 @@ void chopin_response_start(chopin_response *res, int status) {
     res->state = RS_HEAD;
 }
 
-static int ieq_lit(const char *a, size_t n, const char *lit) {
-    size_t m = strlen(lit);
-    if (n != m) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = a[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c | 0x20);
-        if (c != lit[i]) return 0;
-    }
-    return 1;
+/* The header names the writer treats apart: Content-Type (compression
+ * looks at it), Content-Encoding (the handler compressed already), and the
+ * framing headers, which are the core's to write. */
+enum { H_OTHER, H_CONTENT_TYPE, H_CONTENT_ENCODING, H_CORE, H_INVALID };
+
+static inline uint64_t word(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
 }
 
-static int valid_header(const char *name, size_t nlen, const char *value, size_t vlen) {
-    /* A name is a token; a value holds no CR, LF, NUL or other control but
-     * HTAB (response splitting). */
-    if (nlen == 0 || chopin__scan_tchar(name, name + nlen) != name + nlen) return 0;
-    if (chopin__scan_field(value, value + vlen) != value + vlen) return 0;
-    /* The core owns framing and connection management. */
-    if (ieq_lit(name, nlen, "content-length") || ieq_lit(name, nlen, "transfer-encoding") ||
-        ieq_lit(name, nlen, "connection"))
-        return 0;
-    return 1;
+/* name (len bytes, 8 to 16) is lit in any case. lit holds lower-case letters
+ * and '-' only: OR-ing 0x20 into every byte lowers a letter and keeps '-',
+ * but it would also turn a CR into '-', so a dash is compared as it is. */
+static inline int name_is(const char *name, size_t len, const char *lit, size_t dash) {
+    const uint64_t fold = 0x2020202020202020ull;
+    return (word(name) | fold) == word(lit) && (word(name + len - 8) | fold) == word(lit + len - 8) &&
+           (dash == 0 || name[dash] == '-');
+}
+
+/* What a header name is: one of the above, any other token, or not a
+ * token. Switched on the length first, so most names meet one compare. */
+static int header_kind(const char *name, size_t len) {
+    switch (len) {
+    case 10:
+        if (name_is(name, len, "connection", 0)) return H_CORE;
+        break;
+    case 12:
+        if (name_is(name, len, "content-type", 7)) return H_CONTENT_TYPE;
+        break;
+    case 14:
+        if (name_is(name, len, "content-length", 7)) return H_CORE;
+        break;
+    case 16:
+        if (name_is(name, len, "content-encoding", 7)) return H_CONTENT_ENCODING;
+        break;
+    case 17:
+        if (name_is(name, len, "transfer-encoding", 8)) return H_CORE;
+        break;
+    }
+    if (len == 0) return H_INVALID;
+    for (size_t i = 0; i < len; i++)
+        if (!(chopin__char_class[(unsigned char)name[i]] & CHOPIN_C_TCHAR)) return H_INVALID;
+    return H_OTHER;
+}
+
+/* A header a handler may write: its name a token and not the core's, its
+ * value free of CR, LF, NUL and every other control but HTAB (response
+ * splitting). Returns its kind, or H_INVALID. */
+static int handler_header(const char *name, size_t nlen, const char *value, size_t vlen) {
+    int kind = header_kind(name, nlen);
+    if (kind == H_CORE || !chopin__all_field(value, vlen)) return H_INVALID;
+    return kind;
 }
 
 void chopin_response_header(chopin_response *res, const char *name, size_t nlen, const char *value, size_t vlen) {
-    if (res->state != RS_HEAD || !valid_header(name, nlen, value, vlen)) {
+    int kind = handler_header(name, nlen, value, vlen);
+    if (res->state != RS_HEAD || kind == H_INVALID) {
         res->failed = 1;
         return;
     }
@@ -201,8 +250,10 @@ void chopin_response_header(chopin_response *res, const char *name, size_t nlen,
     p = put(p, value, vlen);
     p = PUT(p, "\r\n");
     res->out->len = (uint32_t)(p - res->out->data);
-    if (ieq_lit(name, nlen, "content-type")) res->type_compressible = (uint8_t)chopin__compressible_type(value, vlen);
-    if (ieq_lit(name, nlen, "content-encoding")) res->has_encoding = 1;
+    if (kind == H_CONTENT_TYPE)
+        res->type_compressible = (uint8_t)chopin__compressible_type(value, vlen);
+    else if (kind == H_CONTENT_ENCODING)
+        res->has_encoding = 1;
 }
 
 void chopin_response_compress(chopin_response *res, int encoding, uint32_t min_size, int required) {
@@ -308,7 +359,7 @@ static void write_tail_and_body(chopin_response *res) {
         memcpy(p, z, (size_t)zlen);
         p += zlen;
     }
-    free(z);
+    if (z) free(z); /* only where compression ran: most responses make no call */
     o->len = (uint32_t)(p - o->data);
     res->state = RS_DONE;
 }
@@ -364,7 +415,7 @@ void chopin_response_file(chopin_response *res, int fd, uint64_t offset, uint64_
 }
 
 void chopin_response_header_late(chopin_response *res, const char *name, size_t nlen, const char *value, size_t vlen) {
-    if (res->state != RS_DONE || !valid_header(name, nlen, value, vlen)) {
+    if (res->state != RS_DONE || handler_header(name, nlen, value, vlen) == H_INVALID) {
         if (res->state != RS_DONE)
             chopin_response_header(res, name, nlen, value, vlen);
         else

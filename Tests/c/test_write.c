@@ -2,6 +2,7 @@
  * in-place body serialization, HEAD, bodiless statuses, misuse becoming a
  * 500, header injection refused, and the integer and date formatters. */
 #include "internal.h"
+#include "scan.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -86,6 +87,47 @@ int main(void) {
     chopin_response_header(&res, "content-length", 14, "5", 1);
     chopin__response_finish(&res);
     CHECK_EQ_INT(res.status, 500);
+
+    t_case = "the core's own headers are refused in any case; names like them are not";
+    static const struct {
+        const char *name;
+        int ok;
+    } names[] = {{"Connection", 0},         {"CONTENT-LENGTH", 0},   {"Transfer-Encoding", 0},
+                 {"transfer-encodinG", 0},  {"content\rlength", 0},  {"Content\nType", 0},
+                 {"Content_Length", 1},     {"Content-Lengths", 1},  {"Connectiom", 1},
+                 {"Content-Type", 1},       {"X-Content-Length", 1}, {"Transfer-Encodings", 1},
+                 {"Content Type", 0},       {"", 0},                 {"X\x80", 0}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        begin(0, 0, 0);
+        chopin_response_start(&res, 200);
+        chopin_response_header(&res, names[i].name, strlen(names[i].name), "v", 1);
+        CHECK(res.failed == !names[i].ok, "%s: failed %d", names[i].name, res.failed);
+    }
+
+    t_case = "Content-Type and Content-Encoding are recognized in any case";
+    begin(0, 0, 0);
+    chopin_response_start(&res, 200);
+    chopin_response_header(&res, "CONTENT-type", 12, "text/html", 9);
+    chopin_response_header(&res, "content-ENCODING", 16, "br", 2);
+    CHECK(res.type_compressible && res.has_encoding, "compressible %d, encoding %d", res.type_compressible,
+          res.has_encoding);
+
+    t_case = "header values: every byte outside the field class refused, wherever it stands";
+    for (size_t len = 1; len <= 20; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (unsigned c = 0; c < 256; c++) {
+                char v[20];
+                memset(v, 'a', sizeof v);
+                v[at] = (char)c;
+                begin(0, 0, 0);
+                chopin_response_start(&res, 200);
+                chopin_response_header(&res, "X-V", 3, v, len);
+                int want_ok = (chopin__char_class[c] & CHOPIN_C_FIELD) != 0;
+                if (res.failed == want_ok) CHECK(0, "byte 0x%02x at %zu of %zu: failed %d", c, at, len, res.failed);
+            }
+        }
+    }
+    CHECK(1, "all lengths and positions");
 
     t_case = "header after body: 500";
     begin(0, 0, 0);
