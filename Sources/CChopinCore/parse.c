@@ -163,7 +163,10 @@ static int parse_content_length(const char *v, size_t n, uint64_t *out) {
     return 0;
 }
 
-/* Interprets the header fields that decide framing and connection handling. */
+/* Interprets the header fields that decide framing and connection
+ * handling. Every request has some fields and few of them matter here: the
+ * name's length picks the one candidate, and one compare decides (the name
+ * is a token, so chopin__name_is is exact). */
 static int note_header(framing_state *fs, const chopin_header *h) {
     const char *n = h->name.ptr;
     size_t nl = h->name.len;
@@ -173,15 +176,24 @@ static int note_header(framing_state *fs, const chopin_header *h) {
     const char *el;
     size_t ell;
 
-    switch (lower((unsigned char)n[0])) {
-    case 'c':
-        if (IEQ(n, nl, "content-length")) {
-            uint64_t x;
-            if (parse_content_length(v, vl, &x) < 0) return CHOPIN_PARSE_BAD_REQUEST;
-            if (fs->content_length_seen && x != fs->content_length) return CHOPIN_PARSE_BAD_REQUEST;
-            fs->content_length_seen = 1;
-            fs->content_length = x;
-        } else if (IEQ(n, nl, "connection")) {
+    switch (nl) {
+    case 4:
+        if (chopin__name_is(n, nl, "host")) {
+            for (size_t i = 0; i < vl; i++)
+                if (!is_host((unsigned char)v[i])) return CHOPIN_PARSE_BAD_REQUEST;
+            fs->host_count++;
+        }
+        break;
+    case 6:
+        if (chopin__name_is(n, nl, "expect")) {
+            if (IEQ(v, vl, "100-continue"))
+                fs->expect_continue = 1;
+            else
+                fs->expect_other = 1;
+        }
+        break;
+    case 10:
+        if (chopin__name_is(n, nl, "connection")) {
             while (list_next(&it, &el, &ell)) {
                 if (IEQ(el, ell, "close"))
                     fs->conn_close = 1;
@@ -190,8 +202,17 @@ static int note_header(framing_state *fs, const chopin_header *h) {
             }
         }
         break;
-    case 't':
-        if (IEQ(n, nl, "transfer-encoding")) {
+    case 14:
+        if (chopin__name_is(n, nl, "content-length")) {
+            uint64_t x;
+            if (parse_content_length(v, vl, &x) < 0) return CHOPIN_PARSE_BAD_REQUEST;
+            if (fs->content_length_seen && x != fs->content_length) return CHOPIN_PARSE_BAD_REQUEST;
+            fs->content_length_seen = 1;
+            fs->content_length = x;
+        }
+        break;
+    case 17:
+        if (chopin__name_is(n, nl, "transfer-encoding")) {
             int any = 0;
             fs->te_seen = 1;
             while (list_next(&it, &el, &ell)) {
@@ -206,21 +227,6 @@ static int note_header(framing_state *fs, const chopin_header *h) {
                 }
             }
             if (!any) return CHOPIN_PARSE_BAD_REQUEST;
-        }
-        break;
-    case 'h':
-        if (IEQ(n, nl, "host")) {
-            for (size_t i = 0; i < vl; i++)
-                if (!is_host((unsigned char)v[i])) return CHOPIN_PARSE_BAD_REQUEST;
-            fs->host_count++;
-        }
-        break;
-    case 'e':
-        if (IEQ(n, nl, "expect")) {
-            if (IEQ(v, vl, "100-continue"))
-                fs->expect_continue = 1;
-            else
-                fs->expect_other = 1;
         }
         break;
     }
@@ -250,18 +256,23 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
     line_start = p;
     if (end - p < 2) goto incomplete;
 
-    /* method SP */
+    /* method SP: GET, the usual one, in one compare */
     const char *m = p;
-    p = chopin__scan_tchar(p, end);
-    NEED(p, end);
-    if (*p != ' ' || p == m) return CHOPIN_PARSE_BAD_REQUEST;
+    if (end - p >= 4 && memcmp(p, "GET ", 4) == 0) {
+        p += 3;
+        req->method = CHOPIN_METHOD_GET;
+    } else {
+        p = chopin__scan_tchar_inline(p, end);
+        NEED(p, end);
+        if (*p != ' ' || p == m) return CHOPIN_PARSE_BAD_REQUEST;
+        req->method = method_from(m, (size_t)(p - m));
+    }
     req->method_name = (chopin_slice){m, (size_t)(p - m)};
-    req->method = method_from(m, (size_t)(p - m));
     p++;
 
     /* request-target SP: visible ASCII only */
     const char *t = p;
-    p = chopin__scan_target(p, end);
+    p = chopin__scan_target_inline(buf, p, end);
     if (p < end && *p == '#') return CHOPIN_PARSE_BAD_REQUEST; /* fragments are never sent */
     if (p < end && (size_t)(p - line_start) > limits->max_request_line) return CHOPIN_PARSE_URI_TOO_LONG;
     NEED(p, end);
@@ -313,7 +324,7 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
         }
         /* a line starting with whitespace is obs-fold */
         const char *name = p;
-        p = chopin__scan_tchar(p, end);
+        p = chopin__scan_tchar_inline(p, end);
         NEED(p, end);
         if (*p != ':' || p == name) return CHOPIN_PARSE_BAD_REQUEST;
         size_t name_len = (size_t)(p - name);
@@ -321,7 +332,7 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
         const char *value = p;
-        p = chopin__scan_field(p, end);
+        p = chopin__scan_field_inline(buf, p, end);
         NEED(p, end);
         if (*p != '\r') return CHOPIN_PARSE_BAD_REQUEST; /* bare LF, NUL, or another control */
         const char *vend = p;

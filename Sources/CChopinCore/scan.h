@@ -1,13 +1,29 @@
 /* scan.h - the request head's character classes and the scans over them:
  * each scan returns the first byte in [p, end) outside its class (or end).
  * The SIMD and scalar versions must return the same byte for every input;
- * the parser tests and fuzz/fuzz_parser.c run both to hold them to it. */
+ * the parser tests and fuzz/fuzz_parser.c run both to hold them to it.
+ *
+ * The parser calls a scan for every token of every request, mostly over a
+ * few bytes: the scans it uses are inline here, so a short run costs its
+ * bytes and not a call. The request-target and field-value classes are
+ * decided 16 bytes at a time with compares that x86-64 (SSE2) and arm64
+ * (NEON) always have; the token class needs a table lookup per byte
+ * (SSSE3's pshufb, picked at run time), which stays out of line in scan.c
+ * for names longer than 16 bytes. */
 #ifndef CHOPIN_SCAN_H
 #define CHOPIN_SCAN_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#define CHOPIN_SCAN_SSE2 1
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define CHOPIN_SCAN_NEON 1
+#endif
 
 /* One byte per character: a table is cheaper than a chain of comparisons. */
 enum {
@@ -19,9 +35,133 @@ enum {
 };
 extern const unsigned char chopin__char_class[256];
 
+/* 1 where a SIMD path exists and the CPU has it; tests and the differential
+ * fuzzer set it to 0 to run the scalar path on the same input. */
+extern int chopin__scan_simd;
+int chopin__scan_simd_available(void);
+
+/* The out-of-line scans, SIMD or scalar by chopin__scan_simd. */
 const char *chopin__scan_tchar(const char *p, const char *end);
 const char *chopin__scan_target(const char *p, const char *end);
 const char *chopin__scan_field(const char *p, const char *end);
+
+static inline const char *chopin__scan_scalar(const char *p, const char *end, unsigned char cls) {
+    while (p < end && (chopin__char_class[(unsigned char)*p] & cls))
+        p++;
+    return p;
+}
+
+/* A mask of the bytes among the 16 at p that are outside the class; the
+ * first of them is at (ctz(mask) >> CHOPIN_SCAN_SHIFT). */
+#if defined(CHOPIN_SCAN_SSE2)
+#define CHOPIN_SCAN_SHIFT 0
+static inline uint64_t chopin__outside_target16(const char *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    /* Signed, bytes >= 0x80 are negative: "> 0x20" keeps 0x21-0x7f. */
+    __m128i visible = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x20));
+    __m128i excluded = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)), _mm_cmpeq_epi8(v, _mm_set1_epi8('#')));
+    return (uint64_t)((unsigned)_mm_movemask_epi8(_mm_andnot_si128(excluded, visible)) ^ 0xffffu);
+}
+static inline uint64_t chopin__outside_field16(const char *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v); /* v <= 0x1f, unsigned */
+    __m128i bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')), ctl),
+                               _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+    return (uint64_t)(unsigned)_mm_movemask_epi8(bad);
+}
+#elif defined(CHOPIN_SCAN_NEON)
+#define CHOPIN_SCAN_SHIFT 2
+/* The comparison narrowed to 4 bits a byte. */
+static inline uint64_t chopin__neon_mask(uint8x16_t m) {
+    return vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(m), 4)), 0);
+}
+static inline uint64_t chopin__outside_target16(const char *p) {
+    uint8x16_t v = vld1q_u8((const uint8_t *)p);
+    uint8x16_t visible = vcgtq_s8(vreinterpretq_s8_u8(v), vdupq_n_s8(0x20));
+    uint8x16_t excluded = vorrq_u8(vceqq_u8(v, vdupq_n_u8(0x7f)), vceqq_u8(v, vdupq_n_u8('#')));
+    return chopin__neon_mask(vmvnq_u8(vbicq_u8(visible, excluded)));
+}
+static inline uint64_t chopin__outside_field16(const char *p) {
+    uint8x16_t v = vld1q_u8((const uint8_t *)p);
+    uint8x16_t ctl = vandq_u8(vcltq_u8(v, vdupq_n_u8(0x20)), vmvnq_u8(vceqq_u8(v, vdupq_n_u8('\t'))));
+    return chopin__neon_mask(vorrq_u8(ctl, vceqq_u8(v, vdupq_n_u8(0x7f))));
+}
+#endif
+
+/* Request-target bytes, 16 at a time. lo <= p is the lowest address the
+ * scan may read: fewer than 16 bytes before end are scanned as the last 16
+ * before end, reaching back over bytes already known (never before lo), so
+ * the short tail of a head costs one step too; only a buffer shorter than
+ * 16 goes byte by byte. Nothing at or past end is read. */
+static inline const char *chopin__scan_target_inline(const char *lo, const char *p, const char *end) {
+#if defined(CHOPIN_SCAN_SSE2) || defined(CHOPIN_SCAN_NEON)
+    if (chopin__scan_simd) {
+        for (; end - p >= 16; p += 16) {
+            uint64_t out = chopin__outside_target16(p);
+            if (out) return p + (__builtin_ctzll(out) >> CHOPIN_SCAN_SHIFT);
+        }
+        if (p < end && end - lo >= 16) {
+            uint64_t out = chopin__outside_target16(end - 16) >> ((16 - (end - p)) << CHOPIN_SCAN_SHIFT);
+            return out ? p + (__builtin_ctzll(out) >> CHOPIN_SCAN_SHIFT) : end;
+        }
+    }
+#else
+    (void)lo;
+#endif
+    return chopin__scan_scalar(p, end, CHOPIN_C_TARGET);
+}
+
+/* Field-value bytes, the same way. */
+static inline const char *chopin__scan_field_inline(const char *lo, const char *p, const char *end) {
+#if defined(CHOPIN_SCAN_SSE2) || defined(CHOPIN_SCAN_NEON)
+    if (chopin__scan_simd) {
+        for (; end - p >= 16; p += 16) {
+            uint64_t out = chopin__outside_field16(p);
+            if (out) return p + (__builtin_ctzll(out) >> CHOPIN_SCAN_SHIFT);
+        }
+        if (p < end && end - lo >= 16) {
+            uint64_t out = chopin__outside_field16(end - 16) >> ((16 - (end - p)) << CHOPIN_SCAN_SHIFT);
+            return out ? p + (__builtin_ctzll(out) >> CHOPIN_SCAN_SHIFT) : end;
+        }
+    }
+#else
+    (void)lo;
+#endif
+    return chopin__scan_scalar(p, end, CHOPIN_C_FIELD);
+}
+
+/* Token bytes (methods, header names): runs are short, so the first 16
+ * bytes go one by one, which costs less than a call and a vector set-up;
+ * a longer run goes on in chopin__scan_tchar. */
+static inline const char *chopin__scan_tchar_inline(const char *p, const char *end) {
+    const char *stop = end - p > 16 ? p + 16 : end;
+    while (p < stop && (chopin__char_class[(unsigned char)*p] & CHOPIN_C_TCHAR))
+        p++;
+    return p == stop && p < end ? chopin__scan_tchar(p, end) : p;
+}
+
+/* The len bytes at name (4 to 16 of them) are the lower-case literal lit,
+ * in any case. lit holds letters and '-' only: OR-ing 0x20 into a byte
+ * lowers a letter and keeps '-', and takes no other token byte to either,
+ * so for a name already known to be a token this is exact. (It would also
+ * take CR to '-': a name not yet checked must have its dashes compared as
+ * they are.) Two loads that may overlap, whatever the length. */
+static inline int chopin__name_is(const char *name, size_t len, const char *lit) {
+    if (len >= 8) {
+        uint64_t a, b, x, y, fold = 0x2020202020202020ull;
+        memcpy(&a, name, 8);
+        memcpy(&b, name + len - 8, 8);
+        memcpy(&x, lit, 8);
+        memcpy(&y, lit + len - 8, 8);
+        return ((a | fold) == x) & ((b | fold) == y);
+    }
+    uint32_t a, b, x, y, fold = 0x20202020u;
+    memcpy(&a, name, 4);
+    memcpy(&b, name + len - 4, 4);
+    memcpy(&x, lit, 4);
+    memcpy(&y, lit + len - 4, 4);
+    return ((a | fold) == x) & ((b | fold) == y);
+}
 
 /* Whether all n bytes at p are field-value bytes (a response header's value
  * must be: a CR or LF would split the response). Eight bytes at a time, with
@@ -48,10 +188,5 @@ bytes:
         if (!(chopin__char_class[(unsigned char)p[i]] & CHOPIN_C_FIELD)) return 0;
     return 1;
 }
-
-/* 1 where a SIMD path exists and the CPU has it; tests and the differential
- * fuzzer set it to 0 to run the scalar path on the same input. */
-extern int chopin__scan_simd;
-int chopin__scan_simd_available(void);
 
 #endif

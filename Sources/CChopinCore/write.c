@@ -184,19 +184,11 @@ void chopin_response_start(chopin_response *res, int status) {
  * framing headers, which are the core's to write. */
 enum { H_OTHER, H_CONTENT_TYPE, H_CONTENT_ENCODING, H_CORE, H_INVALID };
 
-static inline uint64_t word(const char *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* name (len bytes, 8 to 16) is lit in any case. lit holds lower-case letters
- * and '-' only: OR-ing 0x20 into every byte lowers a letter and keeps '-',
- * but it would also turn a CR into '-', so a dash is compared as it is. */
+/* name (len bytes) is lit in any case. The name is not checked yet, and
+ * chopin__name_is would take a CR for a '-': dash is where lit has one
+ * (0: none), compared as it is. */
 static inline int name_is(const char *name, size_t len, const char *lit, size_t dash) {
-    const uint64_t fold = 0x2020202020202020ull;
-    return (word(name) | fold) == word(lit) && (word(name + len - 8) | fold) == word(lit + len - 8) &&
-           (dash == 0 || name[dash] == '-');
+    return chopin__name_is(name, len, lit) && (dash == 0 || name[dash] == '-');
 }
 
 /* What a header name is: one of the above, any other token, or not a

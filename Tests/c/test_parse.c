@@ -232,6 +232,7 @@ static void test_scan_paths_agree(void) {
         scan_fn fn;
         unsigned char cls, member;
     } scans[] = {{"scan tchar", chopin__scan_tchar, CHOPIN_C_TCHAR, 'a'},
+                 {"scan tchar inline", chopin__scan_tchar_inline, CHOPIN_C_TCHAR, 'a'},
                  {"scan target", chopin__scan_target, CHOPIN_C_TARGET, '/'},
                  {"scan field", chopin__scan_field, CHOPIN_C_FIELD, ' '}};
     char run[48];
@@ -257,6 +258,43 @@ static void test_scan_paths_agree(void) {
                     if (at == len) break;
                 }
     }
+    /* The inline scans may look back at bytes before p, as far as lo, for
+     * the last 16 before end: outsiders there must not count, and the
+     * answer must be the scalar one for every start. */
+    typedef const char *(*scan_back_fn)(const char *, const char *, const char *);
+    static const struct {
+        const char *name;
+        scan_back_fn fn;
+        unsigned char cls, member;
+    } back[] = {{"scan target from lo", chopin__scan_target_inline, CHOPIN_C_TARGET, '/'},
+                {"scan field from lo", chopin__scan_field_inline, CHOPIN_C_FIELD, ' '}};
+    for (size_t k = 0; k < sizeof back / sizeof back[0]; k++) {
+        t_case = back[k].name;
+        for (size_t len = 0; len <= 40; len++)
+            for (size_t from = 0; from <= len; from++)
+                for (size_t at = from; at <= len; at++)
+                    for (unsigned c = 0; c < 256; c++) {
+                        memset(run, back[k].member, sizeof run);
+                        memset(run, '\n', from); /* outsiders before the start */
+                        if (at < len) run[at] = (char)c;
+                        const char *lo = guarded(run, len);
+                        size_t want = at < len && !(chopin__char_class[c] & back[k].cls) ? at : len;
+                        for (int simd = 0; simd < 2; simd++) {
+                            chopin__scan_simd = simd ? saved : 0;
+                            size_t got = (size_t)(back[k].fn(lo, lo + from, lo + len) - lo);
+                            if (got != want) {
+                                chopin__scan_simd = saved;
+                                CHECK(0, "byte 0x%02x at %zu of %zu from %zu: %zu, want %zu (simd %d)", c, at, len,
+                                      from, got, want, simd);
+                                return;
+                            }
+                        }
+                        chopin__scan_simd = saved;
+                        if (at == len) break;
+                    }
+        CHECK(1, "every start, length and byte");
+    }
+
 #if defined(__x86_64__) || defined(__aarch64__)
     t_case = "simd in use";
     CHECK(saved == chopin__scan_simd_available(), "the SIMD path is chosen where the CPU has it");
