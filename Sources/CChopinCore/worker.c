@@ -283,7 +283,7 @@ void *chopin__worker_main(void *arg) {
     }
     int more_work = 0;
     for (;;) {
-        chopin__wheel_advance(&w->wheel, w->now_ms, on_timer, w);
+        if (chopin__wheel_due(&w->wheel, w->now_ms)) chopin__wheel_advance(&w->wheel, w->now_ms, on_timer, w);
         if (w->accept_retry_ms && w->now_ms >= w->accept_retry_ms) {
             w->accept_retry_ms = 0;
             if (!w->stopping && !w->accept_full) w->ops->accept_start(w);
