@@ -30,6 +30,10 @@ struct RouteTable: Sendable {
     /// Open addressing over `exact`, a power of two long; -1 is empty.
     private var buckets: [Int32] = [-1]
     private var exact: [Exact] = []
+    /// The route of each node for each common method (Method.tableOrder,
+    /// HEAD filled from GET where it has none), unowned: the tree keeps them.
+    private var routes: [Unmanaged<Route>?] = []
+    static let slots = Method.tableOrder.count
 
     init() {}
 
@@ -45,6 +49,10 @@ struct RouteTable: Sendable {
                 bytes += s.segment
             }
             nodes.append(flat)
+            for slot in 0..<Self.slots {
+                let route = n.handlers[slot] ?? (slot == 1 ? n.handlers[0] : nil)  // HEAD served by GET
+                routes.append(route.map { Unmanaged.passUnretained($0) })
+            }
         }
         // Every node reached from the root by static segments alone, with its whole path.
         var pending: [(node: Int, path: [UInt8])] = [(0, [])]
@@ -66,44 +74,69 @@ struct RouteTable: Sendable {
         }
     }
 
-    /// FNV-1a over 8-byte words, then the tail: a handful of instructions
-    /// for a typical path.
+    /// FNV-1a over 8-byte words; the tail is one more word, read so that it
+    /// ends at the last byte (overlapping the word before), and a path of 4
+    /// to 7 bytes is two overlapping 4-byte reads: no loop over single bytes.
     static func hash(_ p: UnsafeRawBufferPointer) -> UInt32 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        var i = 0
-        while i + 8 <= p.count {
-            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x100_0000_01b3
-            h ^= h >> 29
-            i += 8
+        let n = p.count
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ (UInt64(n) << 56)
+        guard let base = p.baseAddress else { return UInt32(truncatingIfNeeded: h) }
+        if n >= 8 {
+            var i = 0
+            while i + 8 <= n {
+                h = (h ^ base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x100_0000_01b3
+                h ^= h >> 29
+                i += 8
+            }
+            if i < n {
+                h = (h ^ base.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) &* 0x100_0000_01b3
+            }
+        } else if n >= 4 {
+            let first = UInt64(base.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+            let last = UInt64(base.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+            h = (h ^ (first | last << 32)) &* 0x100_0000_01b3
+        } else {
+            var tail: UInt64 = 0
+            for i in 0..<n { tail |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << (8 * UInt64(i)) }
+            h = (h ^ tail) &* 0x100_0000_01b3
         }
-        var tail = UInt64(p.count) << 56
-        var shift: UInt64 = 0
-        while i < p.count {
-            tail |= UInt64(p[i]) << shift
-            shift += 8
-            i += 1
-        }
-        h = (h ^ tail) &* 0x100_0000_01b3
+        h ^= h >> 29
+        h = h &* 0x100_0000_01b3
         return UInt32(truncatingIfNeeded: h ^ (h >> 32))
     }
 
-    /// a and b hold the same count bytes, compared 8 at a time.
+    /// a and b hold the same count bytes: compared 8 at a time, the tail as
+    /// an overlapping last word (4 to 7 bytes: two overlapping 4-byte words).
     private static func same(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
-        var i = 0
-        while i + 8 <= count {
-            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
-                return false
+        if count >= 8 {
+            var i = 0
+            while i + 8 <= count {
+                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                    return false
+                }
+                i += 8
             }
-            i += 8
+            return i == count
+                || a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                    == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
         }
-        while i < count {
-            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
-            i += 1
+        if count >= 4 {
+            return a.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == b.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+                    == b.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+        }
+        for i in 0..<count where a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) {
+            return false
         }
         return true
     }
 
-    /// The node a path (longer than "/") leads to, filling in parameters.
+    /// The node's route for a common method's slot, if it has one.
+    func route(_ node: Int, slot: Int) -> Unmanaged<Route>? { routes[node &* Self.slots &+ slot] }
+
+    /// Whether any method is routed at the node.
+    func hasRoutes(_ node: Int) -> Bool { nodes[node].hasRoutes }
+
     func match(_ path: UnsafeRawBufferPointer, _ params: inout RouteParams) -> Int? {
         if let node = exactNode(path) { return node }
         return bytes.withUnsafeBufferPointer { bytes in

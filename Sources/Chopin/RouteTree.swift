@@ -191,18 +191,15 @@ struct RouteTree: Sendable {
         let path = request.pointee.path.bytes
         let found: Int?
         if path.count <= 1 {
-            found = nodes[0].hasRoutes ? 0 : nil
+            found = table.hasRoutes(0) ? 0 : nil
         } else {
             found = table.match(path, &params)
         }
         guard let found else { return .notFound }
-        // nodes[found] is projected field by field, never copied whole: a
-        // copy would retain each of its arrays and strings.
         let method = request.pointee.method
         var route: Unmanaged<Route>?
         if let slot = Method.index(of: method) {
-            route = nodes[found].handlers[slot].map { Unmanaged.passUnretained($0) }
-            if route == nil && slot == 1 { route = nodes[found].handlers[0].map { Unmanaged.passUnretained($0) } }  // HEAD served by GET
+            route = table.route(found, slot: slot)
         } else {
             let name = request.pointee.method_name.bytes
             route = nodes[found].otherMethods.first { $0.method.utf8.elementsEqual(name) }.map {

@@ -133,3 +133,34 @@ private func router(_ patterns: [String]) -> Router {
         #expect(try r.decide("GET", "/users/3").status == 404)
     }
 }
+
+/// Static routes are found by a hash of the whole path and a comparison
+/// that read words, not bytes (overlapping at the tail): every length from
+/// 1 to 40 bytes, and a path that differs from a route in any one byte, or
+/// by one byte of length, must not be taken for it.
+@Suite struct StaticRouteHashTests {
+    @Test func everyLengthAndEveryOneByteDifference() throws {
+        let router = Router()
+        var paths: [String] = []
+        for n in 1...40 {
+            let path = "/" + String((0..<n).map { Character(UnicodeScalar(UInt8(97 + ($0 * 7 + n) % 26))) })
+            paths.append(path)
+            router.get(path) { _ in .text("ok") }
+        }
+        for path in paths {
+            #expect(try router.decide("GET", path).pattern == path, "\(path)")
+            var bytes = Array(path.utf8)
+            for i in 1..<bytes.count {
+                let original = bytes[i]
+                bytes[i] = original == UInt8(ascii: "z") ? UInt8(ascii: "y") : original + 1
+                let near = String(decoding: bytes, as: UTF8.self)
+                if !paths.contains(near) {
+                    #expect(try router.decide("GET", near).status == 404, "\(near) is not \(path)")
+                }
+                bytes[i] = original
+            }
+            #expect(try router.decide("GET", path + "q").status == 404)
+            #expect(try router.decide("GET", String(path.dropLast())).status == 404 || path.count == 2)
+        }
+    }
+}
