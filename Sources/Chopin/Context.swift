@@ -160,7 +160,7 @@ public struct Context {
 
     private func writeJSON(_ status: HTTPStatus, _ encode: (inout JSONWriter) throws -> Void) -> Response {
         response.start(status)
-        response.header("Content-Type", "application/json")
+        response.header("Content-Type", constant: "application/json")
         var writer = JSONWriter(response: response)
         do {
             try encode(&writer)

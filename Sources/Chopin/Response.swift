@@ -18,10 +18,29 @@ public struct Response: Sendable {
         case stream(@Sendable (ResponseStream) async throws -> Void)
     }
 
+    /// A Content-Type: one of the server's own constants (`.text`, `.json`),
+    /// written without a String to count references of or check, or one
+    /// given as a String.
+    enum ContentTypeValue: Sendable {
+        case none
+        case constant(StaticString)
+        case given(String)
+    }
+
     /// The status line's code.
     public var status: HTTPStatus
     /// The Content-Type header, when the body has one.
-    public var contentType: String?
+    public var contentType: String? {
+        get {
+            switch contentTypeValue {
+            case .none: nil
+            case .constant(let s): s.description
+            case .given(let s): s
+            }
+        }
+        set { contentTypeValue = newValue.map { .given($0) } ?? .none }
+    }
+    var contentTypeValue: ContentTypeValue
     /// Extra headers. Content-Length, Transfer-Encoding and Connection are the server's.
     public var headers: [(name: String, value: String)]
     var body: Body
@@ -29,21 +48,28 @@ public struct Response: Sendable {
     /// An empty response with a status and extra headers.
     public init(status: HTTPStatus = .ok, headers: [(name: String, value: String)] = []) {
         self.status = status
-        self.contentType = nil
+        self.contentTypeValue = .none
         self.headers = headers
         self.body = .empty
     }
 
     init(status: HTTPStatus, contentType: String?, body: Body) {
         self.status = status
-        self.contentType = contentType
+        self.contentTypeValue = contentType.map { .given($0) } ?? .none
+        self.headers = []
+        self.body = body
+    }
+
+    init(status: HTTPStatus, constantType: StaticString, body: Body) {
+        self.status = status
+        self.contentTypeValue = .constant(constantType)
         self.headers = []
         self.body = body
     }
 
     /// A text/plain response.
     public static func text(_ text: String, status: HTTPStatus = .ok) -> Response {
-        Response(status: status, contentType: "text/plain; charset=utf-8", body: .text(text))
+        Response(status: status, constantType: "text/plain; charset=utf-8", body: .text(text))
     }
 
     /// Raw bytes with a content type.
@@ -75,7 +101,7 @@ public struct Response: Sendable {
             logError("JSON encoding failed: \(error)")
             return Response(status: .internalServerError)
         }
-        return .bytes(writer.bytes, contentType: "application/json", status: status)
+        return Response(status: status, constantType: "application/json", body: .bytes(writer.bytes))
     }
 
     /// A value with its own JSON (`@JSON`, ``JSONValueEncodable``) as JSON,
@@ -89,7 +115,7 @@ public struct Response: Sendable {
             logError("JSON encoding failed: \(error)")
             return Response(status: .internalServerError)
         }
-        return .bytes(writer.bytes, contentType: "application/json", status: status)
+        return Response(status: status, constantType: "application/json", body: .bytes(writer.bytes))
     }
 }
 
@@ -128,7 +154,7 @@ extension Response {
 
     private func writeHead(to res: ResponseWriter) {
         res.start(status)
-        if let contentType { res.header("Content-Type", contentType) }
+        res.contentType(contentTypeValue)
         for h in headers { res.header(h.name, h.value) }
     }
 }

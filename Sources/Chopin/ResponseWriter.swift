@@ -29,6 +29,22 @@ struct ResponseWriter {
         withHeaderBytes(name, value) { chopin_response_header(res, $0, $1, $2, $3) }
     }
 
+    /// Adds a header whose name and value are constants of the server's own.
+    func header(_ name: StaticString, constant value: StaticString) {
+        chopin_response_header(
+            res, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self), name.utf8CodeUnitCount,
+            UnsafeRawPointer(value.utf8Start).assumingMemoryBound(to: CChar.self), value.utf8CodeUnitCount)
+    }
+
+    /// Writes a response's Content-Type, if it has one.
+    func contentType(_ value: Response.ContentTypeValue) {
+        switch value {
+        case .none: break
+        case .constant(let type): header("Content-Type", constant: type)
+        case .given(let type): header("Content-Type", type)
+        }
+    }
+
     /// Adds a header to a response already ended: middleware decorating
     /// what `ctx.json` wrote in place. The C writer moves the body up.
     func lateHeader(_ name: String, _ value: String) {

@@ -168,7 +168,7 @@ private func stream(
     _ deferral: Deferral, _ call: AsyncCall, _ request: Request
 ) async {
     writer.start(response.status)
-    if let contentType = response.contentType { writer.header("Content-Type", contentType) }
+    writer.contentType(response.contentTypeValue)
     for h in response.headers { writer.header(h.name, h.value) }
     guard chopin_deferred_stream_start(deferral.pointer) >= 0 else { return }
     do {
