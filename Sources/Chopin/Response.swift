@@ -91,7 +91,7 @@ public struct Response: Sendable {
 
     /// `value` as JSON (application/json), serialized into the response's
     /// own bytes: for async handlers, which have no connection buffer to
-    /// write into (a synchronous handler's ``Context/json(_:status:)-(_,HTTPStatus)`` is
+    /// write into (a synchronous handler's `ctx.json(_:status:)` is
     /// faster). A value JSON cannot represent becomes a 500.
     public static func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
         var writer = JSONWriter()

@@ -11,7 +11,7 @@
 /// body compressed, or 406 when it accepts neither gzip nor deflate.
 ///
 /// Whole bodies only: ``Response/text(_:status:)-(_,HTTPStatus)``, ``Response/bytes(_:contentType:status:)-(_,_,HTTPStatus)``,
-/// ``Context/json(_:status:)-(_,HTTPStatus)`` and async handlers' answers;
+/// `ctx.json(_:status:)` and async handlers' answers;
 /// streams and files (``RouteRegistrar/files(_:directory:index:)``) leave as they are.
 public struct Compression: Middleware {
     /// Bodies smaller than this many bytes are sent as they are.

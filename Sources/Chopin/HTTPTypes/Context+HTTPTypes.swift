@@ -13,7 +13,7 @@ extension Context {
     }
 
     /// Serializes value as JSON straight into the response, with a
-    /// swift-http-types status (see ``json(_:status:)-(_,HTTPStatus)``).
+    /// swift-http-types status (see `json(_:status:)`).
     @_disfavoredOverload
     public func json<T: Encodable>(_ value: T, status: HTTPResponse.Status) -> Response {
         json(value, status: HTTPStatus(status))

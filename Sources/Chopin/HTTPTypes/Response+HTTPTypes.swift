@@ -29,7 +29,7 @@ extension Response {
         .bytes(bytes, contentType: contentType, status: HTTPStatus(status))
     }
 
-    /// `value` as JSON with a swift-http-types status (see ``Response/json(_:status:)-(_,HTTPStatus)``).
+    /// `value` as JSON with a swift-http-types status (see `Response.json(_:status:)`).
     @_disfavoredOverload
     public static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status) -> Response {
         .json(value, status: HTTPStatus(status))
