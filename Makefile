@@ -55,7 +55,7 @@ PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: test-scripts docs all run run-c bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle format test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: test-scripts docs all run run-c bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras format test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/rel
@@ -145,7 +145,7 @@ bench:
 	QUICK=$(QUICK) bash bench/run.sh all
 
 # Chopin's per-request costs, one command each (bench-allocs fails unless 0).
-bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle:
+bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras:
 	QUICK=$(QUICK) bash bench/run.sh $(patsubst bench-%,%,$@)
 
 # Documentation through swift-docc-plugin. DocC's warnings (a broken symbol

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# bench/run.sh [all|matrix|allocs|syscalls|instructions|idle] - Chopin against
-# SwiftNIO, Hummingbird and hyper in one run on one machine (matrix), and
+# bench/run.sh [all|matrix|allocs|syscalls|instructions|idle|extras] - Chopin
+# against SwiftNIO, Hummingbird and hyper in one run on one machine (matrix),
 # Chopin's own per-request costs, each also on its own: heap allocations
-# (fails unless 0 on the hot routes), syscalls, instructions (callgrind) and
-# memory per idle connection. `make bench` runs all; `make bench QUICK=1` is
-# the few-seconds-a-server smoke version; `make bench-allocs` etc. run one.
+# (fails unless 0 on the hot routes), syscalls, instructions (callgrind),
+# memory per idle connection, and extras: a 1 MiB static file against nginx,
+# /large.json with and without gzip, WebSocket echo against Hummingbird.
+# `make bench` runs all; `make bench QUICK=1` is the few-seconds-a-server
+# smoke version; `make bench-allocs` etc. run one.
 #
 # Every server is pinned to CPU $SERVER_CPU and wrk to CPU $WRK_CPU; servers
 # are interleaved round by round, each test has a warm-up. Results go to
@@ -16,9 +18,10 @@
 # postgres-nio 1.33.2 with a pool of 16).
 # Knobs: ROUNDS DURATION WARMUP CONNS DEPTH SERVER_CPU WRK_CPU IDLE_CONNS
 #        ONLY="chopin-epoll hummingbird" (servers) TESTS="json db" (tests)
+#        WS_CONNS WS_SIZE (extras' WebSocket connections and message bytes)
 set -u
 WHAT=${1:-all}
-case $WHAT in all|matrix|allocs|syscalls|instructions|idle) ;; *) sed -n '2,7p' "$0"; exit 2 ;; esac
+case $WHAT in all|matrix|allocs|syscalls|instructions|idle|extras) ;; *) sed -n '2,9p' "$0"; exit 2 ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 QUICK=${QUICK:-0}
@@ -58,9 +61,11 @@ CHOPIN=$ROOT/.build/release/chopin-example
 cc -O2 -shared -fPIC -I"$ROOT/Tests/CMallocCounter/include" -o "$ROOT/build/bench/malloc_counter.so" \
     "$ROOT/Tests/CMallocCounter/counter.c" -ldl || exit 1
 HYPER=""
-if want matrix; then
+if want matrix || want extras; then
 log "building the SwiftNIO and Hummingbird peers (release; minutes the first time)"
 (cd "$HERE/peers" && swift build -c release 2>&1 | tail -1) || exit 1
+fi
+if want matrix; then
 if need_apt librust-hyper-dev librust-tokio-dev librust-serde-dev librust-serde-derive-dev librust-serde-json-dev 2>/dev/null &&
     command -v cargo >/dev/null && (cd "$HERE/hyper-peer" && cargo build --release -q 2>"$OUT/hyper-build.log"); then
     HYPER=$HERE/hyper-peer/target/release/hyper-peer
@@ -117,10 +122,11 @@ stop_server() {
 }
 cpu_busy() { awk -v c="cpu$1" '$1==c {print $2+$3+$4+$7+$8}' /proc/stat; }  # user nice system irq softirq
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-wrk_run() {  # seconds url pipelined(0|1)
-    local d=$1 url=$2 script=()
+wrk_run() {  # seconds url pipelined(0|1) [header]
+    local d=$1 url=$2 script=() header=()
     [ "$3" = 1 ] && script=(-s "$HERE/tools/pipeline.lua" "$url" -- "$DEPTH") || script=("$url")
-    timeout -k 5 $((d + 30)) taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"${d}s" --latency "${script[@]}"
+    [ -n "${4:-}" ] && header=(-H "$4")
+    timeout -k 5 $((d + 30)) taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"${d}s" --latency "${header[@]}" "${script[@]}"
 }
 to_ms() {
     awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0}
@@ -324,10 +330,151 @@ echo "| RSS of the whole process, one worker, after a 2 s load (MiB) | /plaintex
 echo "| RSS each further worker adds, after a 2 s load (MiB) | 4 workers vs 1 | ${WEACH[epoll]:-?} | ${WEACH[uring]:-?} |" >> "$COSTS"
 fi
 
+# ---- extras: files, compression, WebSocket (issue 13) ---------------------------------------
+# Each against something measured in the same rounds on the same CPUs:
+#   file1m     GET /assets/1mb.bin, a 1 MiB random file made here in
+#              build/bench/public/: chopin-example (router.files, run from
+#              build/bench; sendfile on epoll, 64 KiB reads on io_uring)
+#              against Debian's nginx, one worker, sendfile on, access_log off
+#   json       GET /large.json (60 rows, ~2 KB) without Accept-Encoding, and
+#   json-gzip  the same with `Accept-Encoding: gzip` (the Compression middleware)
+#   ws         WebSocket echo at /ws: tools/ws_load.c, $WS_CONNS connections each
+#              with one $WS_SIZE-byte text message in flight, against
+#              hb-peer --ws (hummingbird-websocket 2.8.1)
+# The rows go to extras.csv, the medians and ratios to extras.md.
+if want extras; then
+log "extras: 1 MiB file against nginx, /large.json with and without gzip, WebSocket echo against Hummingbird"
+WS_CONNS=${WS_CONNS:-64}
+WS_SIZE=${WS_SIZE:-32}
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || { need_apt nginx-light && NGINX=/usr/sbin/nginx; } || exit 1
+cc -O2 -Wall -Wextra -o "$ROOT/build/bench/ws_load" "$HERE/tools/ws_load.c" || exit 1
+PUBLIC=$ROOT/build/bench/public
+mkdir -p "$PUBLIC"
+[ "$(stat -c %s "$PUBLIC/1mb.bin" 2>/dev/null)" = 1048576 ] ||
+    head -c 1048576 /dev/urandom > "$PUBLIC/1mb.bin" || exit 1
+chmod 755 "$ROOT/build/bench" "$PUBLIC"; chmod 644 "$PUBLIC/1mb.bin"  # nginx's worker runs as nobody under root
+NGX=$OUT/nginx
+mkdir -p "$NGX"
+chmod 755 "$NGX"
+cat > "$NGX/nginx.conf" <<NGINX_CONF
+daemon off;
+worker_processes 1;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;  # as Debian's own nginx.conf
+    keepalive_requests 1000000;
+    default_type application/octet-stream;
+    client_body_temp_path $NGX/client_body;
+    proxy_temp_path $NGX/proxy;
+    fastcgi_temp_path $NGX/fastcgi;
+    uwsgi_temp_path $NGX/uwsgi;
+    scgi_temp_path $NGX/scgi;
+    server {
+        listen 127.0.0.1:9125;
+        location = /plaintext { return 200 "Hello, World!"; }
+        location /assets/ { alias $PUBLIC/; }
+    }
+}
+NGINX_CONF
+EXTRAS_SERVERS=(
+    "chopin-epoll|9121|file1m json json-gzip ws|env -C $ROOT/build/bench $CHOPIN --port 9121 --workers 1 --backend epoll"
+    "chopin-uring|9122|file1m json json-gzip ws|env -C $ROOT/build/bench $CHOPIN --port 9122 --workers 1 --backend uring"
+    "nginx|9125|file1m|$NGINX -p $NGX/ -c $NGX/nginx.conf"
+    "hummingbird|9124|ws|$HERE/peers/.build/release/hb-peer 9124 --ws"
+)
+if [ -n "${ONLY:-}" ]; then
+    kept=()
+    for entry in "${EXTRAS_SERVERS[@]}"; do [[ " $ONLY " == *" ${entry%%|*} "* ]] && kept+=("$entry"); done
+    EXTRAS_SERVERS=("${kept[@]}")
+fi
+# This machine's two CPUs may be shared: before each test, wait (up to
+# QUIET_WAIT seconds) for a second in which neither CPU is over 15% busy, and
+# note in the CSV how long that took (0: quiet at once).
+QUIET_WAIT=${QUIET_WAIT:-20}
+wait_quiet() {  # -> seconds waited
+    local waited=0 a0 a1 c0 c1
+    while [ "$waited" -lt "$QUIET_WAIT" ]; do
+        a0=$(cpu_busy "$SERVER_CPU"); a1=$(cpu_busy "$WRK_CPU"); sleep 1
+        c0=$(cpu_busy "$SERVER_CPU"); c1=$(cpu_busy "$WRK_CPU")
+        [ $((c0 - a0)) -le $((HZ * 15 / 100)) ] && [ $((c1 - a1)) -le $((HZ * 15 / 100)) ] && break
+        waited=$((waited + 1))
+    done
+    echo "$waited"
+}
+# The server's own CPU time (user + system of it and its child processes,
+# softirq not included): unlike the CPU's busy time, it does not grow when
+# something else runs on the CPU.
+tree_ticks() {  # pid -> utime+stime ticks of the process and its children
+    local p t=0
+    for p in "$1" $(pgrep -P "$1"); do
+        t=$((t + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}') + 0))
+    done
+    echo "$t"
+}
+echo "round,server,test,per_s,p50_ms,p99_ms,us_per_op,proc_us_per_op,body_bytes,errors,waited_s" > "$OUT/extras.csv"
+for round in $(seq 1 "$ROUNDS"); do
+    for entry in "${EXTRAS_SERVERS[@]}"; do
+        IFS='|' read -r name port tests cmd <<< "$entry"
+        # shellcheck disable=SC2086
+        start_server "$port" $cmd || { stop_server; FAILED=1; continue; }
+        for test in $tests; do
+            f=$OUT/r$round-$name-$test.txt
+            header=""; bytes=""
+            case $test in
+            file1m) path=/assets/1mb.bin ;;
+            json) path=/large.json ;;
+            json-gzip) path=/large.json; header="Accept-Encoding: gzip" ;;
+            esac
+            waited=$(wait_quiet)
+            if [ "$test" = ws ]; then
+                taskset -c "$WRK_CPU" "$ROOT/build/bench/ws_load" "$port" "$WS_CONNS" "$WARMUP" "$WS_SIZE" > /dev/null 2>&1
+                b0=$(cpu_busy "$SERVER_CPU"); t0=$(tree_ticks "$SPID")
+                timeout -k 5 $((DURATION + 30)) taskset -c "$WRK_CPU" "$ROOT/build/bench/ws_load" "$port" "$WS_CONNS" "$DURATION" "$WS_SIZE" > "$f" 2>&1
+                b1=$(cpu_busy "$SERVER_CPU"); t1=$(tree_ticks "$SPID")
+                rate=$(awk '$1=="messages/s" {print $2}' "$f")
+                n=$(awk '$1=="messages" {print $2}' "$f")
+                p50=$(awk '$1=="p50_us" {print $2/1000}' "$f")
+                p99=$(awk '$1=="p99_us" {print $2/1000}' "$f")
+                errs=$(awk '$1=="errors" {print $2}' "$f")
+                bytes=$WS_SIZE
+            else
+                url=http://127.0.0.1:$port$path
+                bytes=$(curl -s -o /dev/null -w '%{size_download}' ${header:+-H "$header"} "$url")
+                wrk_run "$WARMUP" "$url" 0 "$header" > /dev/null 2>&1
+                b0=$(cpu_busy "$SERVER_CPU"); t0=$(tree_ticks "$SPID")
+                wrk_run "$DURATION" "$url" 0 "$header" > "$f" 2>&1
+                b1=$(cpu_busy "$SERVER_CPU"); t1=$(tree_ticks "$SPID")
+                rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$f")
+                n=$(requests_of "$f")
+                p50=$(to_ms "$(awk '$1=="50%" {print $2; exit}' "$f")")
+                p99=$(to_ms "$(awk '$1=="99%" {print $2; exit}' "$f")")
+                errs=$(awk '/Socket errors:/ {gsub(",",""); e+=$4+$6+$8+$10} /Non-2xx/ {e+=$NF} END{print e+0}' "$f")
+            fi
+            us=$(awk -v b=$((b1 - b0)) -v hz="$HZ" -v n="${n:-0}" 'BEGIN{ if (n>0) printf "%.3f", b/hz*1e6/n; else print "" }')
+            pus=$(awk -v b=$((t1 - t0)) -v hz="$HZ" -v n="${n:-0}" 'BEGIN{ if (n>0) printf "%.3f", b/hz*1e6/n; else print "" }')
+            echo "$round,$name,$test,${rate:-0},$p50,$p99,$us,$pus,$bytes,${errs:-1},$waited" >> "$OUT/extras.csv"
+            printf '%-2s %-13s %-10s %10s /s %8s us/op (process %s) %8s bytes%s\n' "$round" "$name" "$test" "${rate:-FAIL}" "$us" "$pus" "$bytes" \
+                "$([ "$waited" = 0 ] || echo ", waited ${waited}s for quiet CPUs")" >&2
+            [ "${errs:-1}" = 0 ] || FAILED=1
+        done
+        stop_server
+        sleep 1
+    done
+done
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+"$PY" "$HERE/tools/extras_report.py" "$OUT" > /dev/null || FAILED=1
+fi
+
 # ---- summary ----------------------------------------------------------------------------------
 if [ "$WHAT" != all ]; then
-    cat "$COSTS" 2>/dev/null
+    [ "$WHAT" = extras ] || cat "$COSTS" 2>/dev/null
     [ "$WHAT" = matrix ] && cat "$OUT/table.md"
+    [ "$WHAT" = extras ] && cat "$OUT/extras.md"
     echo "results: $OUT" >&2
     exit $FAILED
 fi
@@ -343,6 +490,11 @@ fi
     echo "**Chopin's per-request costs** (chopin-example, one worker)"
     echo
     cat "$COSTS"
+    if [ -f "$OUT/extras.md" ]; then
+        echo
+        echo "**Files, compression and WebSocket** (the same CPUs, rounds interleaved, medians)"
+        cat "$OUT/extras.md"
+    fi
 } > "$OUT/summary.md"
 cp "$OUT/summary.md" "$HERE/results/latest.md"
 [ -f "$OUT/chart.png" ] && cp "$OUT/chart.png" "$HERE/results/chart.png"

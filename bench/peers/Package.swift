@@ -1,7 +1,9 @@
 // swift-tools-version:6.0
 // The Swift peers Chopin is measured against: a plain SwiftNIO NIOHTTP1 server
 // and a Hummingbird 2 server, each on one event loop, serving the same
-// /plaintext and /json as chopin-example; Hummingbird also /db.
+// /plaintext and /json as chopin-example; Hummingbird also /db, and with --ws
+// the WebSocket echo at /ws (hummingbird-websocket) that bench/run.sh extras
+// measures against chopin-example's.
 import PackageDescription
 
 let package = Package(
@@ -12,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         // The same postgres-nio as chopin-example's /db.
         .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", exact: "2.8.1"),
     ],
     targets: [
         .executableTarget(
@@ -27,6 +30,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ]
         ),
     ]

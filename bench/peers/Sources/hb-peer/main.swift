@@ -1,9 +1,13 @@
-// hb-peer PORT: Hummingbird 2 on one event loop, the same routes as
+// hb-peer PORT [--ws]: Hummingbird 2 on one event loop, the same routes as
 // chopin-example: /plaintext, /json, and /db (one random World row, through
 // postgres-nio with a pool of 16, as chopin-example) when CHOPIN_DATABASE_URL
-// (postgres://USER@HOST:PORT/DATABASE) is set.
+// (postgres://USER@HOST:PORT/DATABASE) is set. With --ws, also the WebSocket
+// echo at /ws (hummingbird-websocket, every message sent back as it came, as
+// chopin-example's); only then, because the upgrade-capable HTTP/1 channel is
+// a different pipeline from the plain one the matrix measures.
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOPosix
 import PostgresNIO
@@ -36,11 +40,28 @@ if let url = ProcessInfo.processInfo.environment["CHOPIN_DATABASE_URL"], let par
     }
 }
 
-let app = Application(
-    router: router,
-    configuration: .init(address: .hostname("127.0.0.1", port: port)),
-    eventLoopGroupProvider: .shared(group)
-)
+let address = BindAddress.hostname("127.0.0.1", port: port)
+let app: any ApplicationProtocol
+if CommandLine.arguments.contains("--ws") {
+    app = Application(
+        router: router,
+        server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 16 << 20, validateUTF8: true))) { request, _, _ in
+            guard request.path == "/ws" else { return .dontUpgrade }
+            return .upgrade([:]) { inbound, outbound, _ in
+                for try await message in inbound.messages(maxSize: 16 << 20) {
+                    switch message {
+                    case .text(let text): try await outbound.write(.text(text))
+                    case .binary(let bytes): try await outbound.write(.binary(bytes))
+                    }
+                }
+            }
+        },
+        configuration: .init(address: address),
+        eventLoopGroupProvider: .shared(group)
+    )
+} else {
+    app = Application(router: router, configuration: .init(address: address), eventLoopGroupProvider: .shared(group))
+}
 if let database {
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { await database.run() }
