@@ -50,8 +50,8 @@ typedef struct epoll_state {
  * errno the same way. epoll_pwait with no mask is epoll_wait, and arm64
  * has only that one. */
 static ssize_t sys_recv(int fd, void *buf, size_t len) { return syscall(SYS_recvfrom, fd, buf, len, 0, NULL, NULL); }
-static ssize_t sys_send(int fd, const void *buf, size_t len) {
-    return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, NULL, 0);
+static ssize_t sys_send(int fd, const void *buf, size_t len, int flags) {
+    return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL | flags, NULL, 0);
 }
 static int sys_epoll_wait(int ep, struct epoll_event *events, int max, int timeout_ms) {
     return (int)syscall(SYS_epoll_pwait, ep, events, max, timeout_ms, NULL, (size_t)8 /* the kernel's sigset */);
@@ -133,8 +133,12 @@ static long ep_send(chopin_worker *w, chopin_conn *c) {
     const char *p = c->tx.data + c->tx.off;
     size_t left = c->tx.len - c->tx.off;
     size_t done = 0;
+    /* A file body follows these bytes (its head, CF_FILE): MSG_MORE holds
+     * them for sendfile's first segment, so a client gets full segments
+     * instead of a short one for the head (nginx corks for the same). */
+    int more = (c->flags & CF_FILE) && c->file_left > 0 ? MSG_MORE : 0;
     while (done < left) {
-        ssize_t n = sys_send(c->fd, p + done, left - done);
+        ssize_t n = sys_send(c->fd, p + done, left - done, more);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno != EAGAIN) return -errno;

@@ -32,6 +32,8 @@ static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     chopin_response_header(res, "Content-Type", 12, "application/octet-stream", 24);
     if (n == 5 && memcmp(p, "/part", 5) == 0)
         chopin_response_file(res, fd, 1000, 5000);
+    else if (n == 6 && memcmp(p, "/empty", 6) == 0)
+        chopin_response_file(res, fd, 0, 0);
     else if (n == 7 && memcmp(p, "/shrunk", 7) == 0)
         chopin_response_file(res, fd, 0, FILE_SIZE + 100000); /* more than there is */
     else
@@ -122,6 +124,24 @@ static void part_and_head(uint16_t port) {
     client_close(&c);
 }
 
+/* A file body of 0 bytes: its head must not wait for a body that never
+ * comes (epoll sends a file's head with MSG_MORE, for sendfile to follow;
+ * the kernel would hold a lone head for 200 ms). */
+static void empty_part(uint16_t port) {
+    t_case = "empty file body";
+    static client c;
+    client_connect(&c, port);
+    for (int i = 0; i < 3; i++) {
+        uint64_t t0 = now_ms();
+        SEND(&c, "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n");
+        uint64_t cl = 99;
+        CHECK_EQ_INT(read_head(&c, &cl), 200);
+        CHECK_EQ_INT(cl, 0);
+        CHECK(now_ms() - t0 < 100, "the head of an empty file body took %llu ms", (unsigned long long)(now_ms() - t0));
+    }
+    client_close(&c);
+}
+
 /* A client whose receive buffer is small: the server meets a full socket soon. */
 static void connect_small_window(client *c, uint16_t port) {
     c->len = 0;
@@ -192,6 +212,7 @@ static void run_backend(const char *backend) {
     uint16_t port = chopin_server_port(s);
     whole_file(port);
     part_and_head(port);
+    empty_part(port);
     slow_reader(port);
     never_reads(port);
     shrunk(port);
