@@ -586,10 +586,51 @@ int chopin__conn_ws_send(chopin_worker *w, chopin_conn *c, int opcode, const voi
     return 1;
 }
 
+/* What settle() would find on nearly every keep-alive connection after its
+ * request: waiting for the next head, nothing kept in `in`, nothing being
+ * sent or waiting to be, reads not paused, no stop under way. Every flag in
+ * the mask leads settle() somewhere other than its plain end. */
+#define CF_NOT_CALM                                                                                                    \
+    (CF_READ_PAUSED | CF_SENDING | CF_PEER_DONE | CF_PENDING_INPUT | CF_QUOTA | CF_STREAM_FULL | CF_BODY_STREAM |      \
+     CF_BODY_FULL | CF_FILE | CF_WATCH_HUP)
+
+/* settle() for a calm connection, which is settle() with every check known
+ * beforehand: send what the response queued, and when the socket took all
+ * of it, give the buffers back and arm the idle timer (about 150
+ * instructions a request fewer than the general walk). Returns 0 where the
+ * general walk must go on: a send the socket did not take whole (the
+ * backpressure check and the write timer), or a connection that was not
+ * calm to begin with. Returns 1 when the connection is settled (or closed). */
+static int settle_calm(chopin_worker *w, chopin_conn *c) {
+    if (c->state != CONN_HEAD || (c->flags & CF_NOT_CALM) || c->in.len || w->stopping) return 0;
+    if (c->out.len > 0) {
+        /* flush(): out becomes tx and goes to the backend. */
+        chopin_buf t = c->tx;
+        c->tx = c->out;
+        c->tx.off = 0;
+        c->out = t;
+        c->out.len = c->out.off = 0;
+        c->flags |= CF_SENDING;
+        c->timer = TK_NONE;
+        if (send_more(w, c) < 0) return 1;
+        if (c->flags & CF_SENDING) return 0;
+    }
+    if (c->in.data) chopin__buf_release(&c->in, &w->pool);
+    if (c->out.data) chopin__buf_release(&c->out, &w->pool);
+    if (c->tx.data) chopin__buf_release(&c->tx, &w->pool);
+    /* arm_timer()'s choice for a connection between requests */
+    if (c->requests == 0)
+        set_timer(w, c, TK_HEADER, w->cfg->header_timeout_ms, 0);
+    else
+        set_timer(w, c, TK_IDLE, w->cfg->idle_timeout_ms, 1);
+    return 1;
+}
+
 /* Brings a connection to rest after any event: sends what is queued, closes
  * or lingers when it should, picks up requests left in `in`, applies or
  * lifts backpressure, gives idle buffers back, and arms the right timer. */
 static void settle(chopin_worker *w, chopin_conn *c) {
+    if (!chopin__conn_open_p(c) || settle_calm(w, c)) return;
     for (;;) {
         if (!chopin__conn_open_p(c)) return;
         if (flush(w, c) < 0) return;
