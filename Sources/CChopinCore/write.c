@@ -70,6 +70,16 @@ static reason_text status_reason(int status) {
 const char *chopin_status_reason(int status) { return status_reason(status).text; }
 
 size_t chopin__format_u64(char *out, uint64_t v) {
+    /* Most bodies are short: below 100 without a loop or a division. */
+    if (v < 10) {
+        out[0] = (char)('0' + v);
+        return 1;
+    }
+    if (v < 100) {
+        out[0] = (char)('0' + v / 10);
+        out[1] = (char)('0' + v % 10);
+        return 2;
+    }
     /* Count the digits, then write them from the last: no reversal pass. */
     size_t n = 1;
     for (uint64_t t = v; t >= 10; t /= 10)
@@ -152,8 +162,10 @@ void chopin_response_start(chopin_response *res, int status) {
         res->failed = 1;
         return;
     }
-    reason_text reason = status_reason(status);
-    /* "HTTP/1.1 NNN " reason CRLF "Server: chopin" CRLF "Date: " date CRLF */
+    /* "HTTP/1.1 NNN " reason CRLF "Server: chopin" CRLF "Date: " date CRLF;
+     * 200, nearly every response, is one constant (its reason is "OK") and
+     * is not looked up. */
+    reason_text reason = status == 200 ? (reason_text){"OK", 2} : status_reason(status);
     size_t need = 13 + reason.len + 2 + 16 + 6 + 29 + 2;
     if (chopin__buf_reserve(res->out, res->pool, (size_t)res->out->len + need) < 0) {
         res->failed = 1;
@@ -161,7 +173,6 @@ void chopin_response_start(chopin_response *res, int status) {
     }
     char *p = res->out->data + res->out->len;
     if (status == 200) {
-        /* Nearly every response: one constant copy, no digits to format. */
         p = PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: ");
     } else {
         p = PUT(p, "HTTP/1.1 ");

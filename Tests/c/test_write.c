@@ -149,6 +149,13 @@ int main(void) {
     char num[24];
     CHECK_EQ_INT(chopin__format_u64(num, 0), 1);
     CHECK(num[0] == '0', "zero");
+    static const uint64_t around[] = {9, 10, 11, 99, 100, 101, 999, 1000, 4294967295ull};
+    for (size_t i = 0; i < sizeof around / sizeof around[0]; i++) {
+        char want[24];
+        int wn = snprintf(want, sizeof want, "%llu", (unsigned long long)around[i]);
+        size_t got = chopin__format_u64(num, around[i]);
+        CHECK(got == (size_t)wn && memcmp(num, want, got) == 0, "%s: got %.*s", want, (int)got, num);
+    }
     size_t n = chopin__format_u64(num, 18446744073709551615ull);
     CHECK(n == 20 && memcmp(num, "18446744073709551615", 20) == 0, "max");
 
