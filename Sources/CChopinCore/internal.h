@@ -314,8 +314,12 @@ struct chopin_response {
     uint8_t compress_on;       /* chopin_response_compress was called: Vary, and maybe compression */
     uint8_t compress;          /* CHOPIN_ENCODING_*, the client's choice */
     uint8_t compress_required; /* identity refused: compress whatever it is */
-    uint8_t type_compressible; /* the Content-Type written is worth compressing */
     uint8_t has_encoding;      /* the handler wrote its own Content-Encoding */
+    uint8_t in_place;          /* the tail and the body are written (write_in_place in write.c) */
+    uint8_t tail_close;        /* and that tail said Connection: close */
+    uint32_t ctype_at;         /* the last Content-Type value written, its offset in out, */
+    uint32_t ctype_len;        /* and length (0: none); compression decides by it */
+    uint32_t tail_at;          /* in_place: where the tail begins, the head's end */
     uint32_t compress_min;
     int file_fd;       /* chopin_response_file's descriptor, -1 without one */
     uint64_t file_off; /* and the part of it that is the body */

@@ -4,7 +4,10 @@
  * The body is reserved at a fixed gap after the headers so a caller can
  * serialize in place before its length is known; chopin_response_end then
  * writes Content-Length and Connection into the gap and slides the body
- * back against them. No printf on this path: integers are formatted inline. */
+ * back against them. A body written whole in one chopin_response_write
+ * has its length known at once: the tail goes first and the body right
+ * after it, and nothing moves at the end (write_in_place). No printf on
+ * this path: integers are formatted inline. */
 #include "internal.h"
 #include "scan.h"
 
@@ -141,8 +144,9 @@ void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool
     res->file_fd = -1;
     res->file_len = 0;
     res->compress_on = 0;
-    res->type_compressible = 0;
     res->has_encoding = 0;
+    res->in_place = 0;
+    res->ctype_len = 0;
 }
 
 /* The response will not send its file after all. */
@@ -250,13 +254,17 @@ void chopin_response_header(chopin_response *res, const char *name, size_t nlen,
     char *p = res->out->data + res->out->len;
     p = put(p, name, nlen);
     p = PUT(p, ": ");
+    if (kind == H_CONTENT_TYPE) {
+        /* Whether the type is worth compressing is asked at the end, and
+         * only where compression is on: most routes never need to know. */
+        res->ctype_at = (uint32_t)(p - res->out->data);
+        res->ctype_len = (uint32_t)vlen;
+    } else if (kind == H_CONTENT_ENCODING) {
+        res->has_encoding = 1;
+    }
     p = put(p, value, vlen);
     p = PUT(p, "\r\n");
     res->out->len = (uint32_t)(p - res->out->data);
-    if (kind == H_CONTENT_TYPE)
-        res->type_compressible = (uint8_t)chopin__compressible_type(value, vlen);
-    else if (kind == H_CONTENT_ENCODING)
-        res->has_encoding = 1;
 }
 
 void chopin_response_compress(chopin_response *res, int encoding, uint32_t min_size, int required) {
@@ -272,7 +280,9 @@ void chopin_response_compress(chopin_response *res, int encoding, uint32_t min_s
 static long compressed_body(const chopin_response *res, uint32_t body_len, int bodyless, int *vary, char **z) {
     *vary = 0;
     if (!res->compress_on || res->state != RS_BODY || bodyless || res->has_encoding || res->status == 206) return -1;
-    if (!res->type_compressible && !res->compress_required) return -1;
+    if (!res->compress_required &&
+        !(res->ctype_len && chopin__compressible_type(res->out->data + res->ctype_at, res->ctype_len)))
+        return -1;
     *vary = 1;
     if (!res->compress || (body_len < res->compress_min && !res->compress_required)) return -1;
     long n = chopin__compress(res->compress, res->out->data + res->body_start, body_len, z);
@@ -283,7 +293,56 @@ static long compressed_body(const chopin_response *res, uint32_t body_len, int b
     return n;
 }
 
+/* Content-Length (without a bodyless status), Connection as close and
+ * http10_keep_alive say, and the blank line, at p; returns the end. */
+static char *put_tail(char *p, uint64_t body_len, int bodyless, int close, int http10_keep_alive) {
+    if (!bodyless) {
+        p = PUT(p, "Content-Length: ");
+        p += chopin__format_u64(p, body_len);
+        p = PUT(p, "\r\n");
+    }
+    if (close)
+        p = PUT(p, "Connection: close\r\n");
+    else if (http10_keep_alive)
+        p = PUT(p, "Connection: keep-alive\r\n");
+    return PUT(p, "\r\n");
+}
+
+/* The first body bytes of a response that has no compression, a status
+ * with a body and a body to send (not HEAD): the tail as if the response
+ * ended now, then the body. Room is reserved as for the gap, so going back
+ * to it (unplace) never needs more. */
+static void write_in_place(chopin_response *res, const void *data, size_t n) {
+    chopin_buf *o = res->out;
+    if (chopin__buf_reserve(o, res->pool, (size_t)o->len + TAIL_GAP + n) < 0) {
+        res->failed = 1;
+        return;
+    }
+    char *p = put_tail(o->data + o->len, n, 0, res->close, res->http10_keep_alive);
+    memcpy(p, data, n);
+    res->tail_at = o->len;
+    res->body_start = (uint32_t)(p - o->data);
+    res->body_len = (uint32_t)n;
+    o->len = res->body_start + (uint32_t)n;
+    res->tail_close = res->close;
+    res->in_place = 1;
+    res->state = RS_BODY;
+}
+
+/* More is asked of a placed body than that it end as it is (more bytes,
+ * compression, a close): the body goes to the gap, where the general path
+ * expects it, and the tail is forgotten. */
+__attribute__((noinline)) static void unplace(chopin_response *res) {
+    chopin_buf *o = res->out;
+    uint32_t gap = res->tail_at + TAIL_GAP;
+    memmove(o->data + gap, o->data + res->body_start, res->body_len);
+    res->body_start = gap;
+    o->len = res->tail_at;
+    res->in_place = 0;
+}
+
 char *chopin_response_reserve(chopin_response *res, size_t n) {
+    if (res->in_place) unplace(res);
     if (res->state == RS_HEAD) {
         res->body_start = res->out->len + TAIL_GAP;
         res->body_len = 0;
@@ -302,6 +361,7 @@ char *chopin_response_reserve(chopin_response *res, size_t n) {
 }
 
 void chopin_response_commit(chopin_response *res, size_t n) {
+    if (res->in_place) unplace(res);
     if (res->state != RS_BODY || (size_t)res->body_start + res->body_len + n > res->out->cap) {
         res->failed = 1;
         return;
@@ -310,13 +370,20 @@ void chopin_response_commit(chopin_response *res, size_t n) {
 }
 
 void chopin_response_write(chopin_response *res, const void *data, size_t n) {
+    if (res->state == RS_HEAD && !res->failed && !res->compress_on && !res->head_only && res->status >= 200 &&
+        res->status != 204 && res->status != 304) {
+        write_in_place(res, data, n);
+        return;
+    }
     char *p = chopin_response_reserve(res, n);
     if (!p) return;
     memcpy(p, data, n);
     chopin_response_commit(res, n);
 }
 
-static void write_tail_and_body(chopin_response *res) {
+/* The general end: out of line, so that a placed body's end does not pay
+ * for its register saves. */
+__attribute__((noinline)) static void write_tail_general(chopin_response *res) {
     chopin_buf *o = res->out;
     int has_body = res->state == RS_BODY;
     uint64_t body_len = has_body ? res->body_len : res->file_fd >= 0 ? res->file_len : 0;
@@ -335,25 +402,12 @@ static void write_tail_and_body(chopin_response *res) {
         res->failed = 1;
         return;
     }
-    /* A stop asked for while the handler ran: this response is the
-     * connection's last, and says so. */
-    chopin_worker *w = chopin__current_worker; /* (a deferred writer has no res->worker) */
-    if (w && atomic_load_explicit(&w->stop_requested, memory_order_relaxed)) res->close = 1;
     char *p = o->data + o->len;
     if (zlen >= 0)
         p = res->compress == CHOPIN_ENCODING_GZIP ? PUT(p, "Content-Encoding: gzip\r\n")
                                                   : PUT(p, "Content-Encoding: deflate\r\n");
     if (vary) p = PUT(p, "Vary: Accept-Encoding\r\n");
-    if (!bodyless) {
-        p = PUT(p, "Content-Length: ");
-        p += chopin__format_u64(p, body_len);
-        p = PUT(p, "\r\n");
-    }
-    if (res->close)
-        p = PUT(p, "Connection: close\r\n");
-    else if (res->http10_keep_alive)
-        p = PUT(p, "Connection: keep-alive\r\n");
-    p = PUT(p, "\r\n");
+    p = put_tail(p, body_len, bodyless, res->close, res->http10_keep_alive);
     if (has_body && body_len && !res->head_only && !bodyless) {
         memmove(p, o->data + res->body_start, (size_t)body_len);
         p += body_len;
@@ -365,6 +419,23 @@ static void write_tail_and_body(chopin_response *res) {
     if (z) free(z); /* only where compression ran: most responses make no call */
     o->len = (uint32_t)(p - o->data);
     res->state = RS_DONE;
+}
+
+static void write_tail_and_body(chopin_response *res) {
+    /* A stop asked for while the handler ran: this response is the
+     * connection's last, and says so. */
+    chopin_worker *w = chopin__current_worker; /* (a deferred writer has no res->worker) */
+    if (w && atomic_load_explicit(&w->stop_requested, memory_order_relaxed)) res->close = 1;
+    if (res->in_place) {
+        if (!res->compress_on && res->close == res->tail_close) {
+            /* Written as it ends: nothing to add, nothing to move. */
+            res->in_place = 0;
+            res->state = RS_DONE;
+            return;
+        }
+        unplace(res);
+    }
+    write_tail_general(res);
 }
 
 void chopin__response_end_stream(chopin_response *res) {
@@ -446,6 +517,8 @@ void chopin_response_discard(chopin_response *res) {
     drop_file(res);
     res->out->len = res->start;
     res->state = RS_NONE;
+    res->in_place = 0;
+    res->ctype_len = 0;
     res->failed = 0;
     res->status = 0;
     res->body_len = 0;
@@ -463,6 +536,8 @@ static void rewrite_as(chopin_response *res, int status) {
     drop_file(res);
     res->out->len = res->start;
     res->state = RS_NONE;
+    res->in_place = 0;
+    res->ctype_len = 0;
     res->failed = 0;
     res->head_only = 0;
     chopin_response_start(res, status);
