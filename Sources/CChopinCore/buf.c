@@ -111,7 +111,7 @@ void chopin__buf_consume(chopin_buf *b, size_t n) {
     b->len -= (uint32_t)n;
 }
 
-void chopin__buf_release(chopin_buf *b, chopin_bufpool *pool) {
+void chopin__buf_free(chopin_buf *b, chopin_bufpool *pool) {
     if (b->data) {
         account(pool, -(int64_t)b->cap);
         if (is_block(b, pool))

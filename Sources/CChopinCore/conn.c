@@ -157,7 +157,7 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
         return 0;
     }
     chopin__response_finish(&res);
-    chopin__metrics_answered(w, res.status, w->now_ms);
+    chopin__metrics_answered_now(w, res.status);
     if (res.file_fd >= 0) {
         /* Its file follows the head; later requests wait until it is out. */
         c->file_fd = res.file_fd;

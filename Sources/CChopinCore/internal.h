@@ -50,8 +50,21 @@ static inline int chopin__buf_reserve(chopin_buf *b, chopin_bufpool *pool, size_
 int chopin__buf_append(chopin_buf *b, chopin_bufpool *pool, const void *src, size_t n);
 /* Drops the first n bytes. */
 void chopin__buf_consume(chopin_buf *b, size_t n);
-/* Gives the memory back (to the pool when it is a pool block). */
-void chopin__buf_release(chopin_buf *b, chopin_bufpool *pool);
+/* Gives the memory back (to the pool when it is a pool block). A block
+ * that goes back on the pool's free list, nearly every release, is inline;
+ * the rest is chopin__buf_free. */
+void chopin__buf_free(chopin_buf *b, chopin_bufpool *pool);
+static inline void chopin__buf_release(chopin_buf *b, chopin_bufpool *pool) {
+    if (b->data && pool && b->cap == pool->block_size && pool->nfree < pool->max_free) {
+        /* Only the owning worker writes held; metric readers load it relaxed. */
+        if (pool->held) __atomic_store_n(pool->held, *pool->held - b->cap, __ATOMIC_RELAXED);
+        pool->free[pool->nfree++] = b->data;
+        b->data = NULL;
+        b->len = b->off = b->cap = 0;
+        return;
+    }
+    chopin__buf_free(b, pool);
+}
 
 /* ---- slab ------------------------------------------------------------------
  * Connection slots by index: O(1) alloc and free from a free stack, and a
@@ -510,6 +523,15 @@ extern __thread chopin_worker *chopin__current_worker;
 void chopin__worker_resume_ready(chopin_worker *w);
 /* A deferral ended: connections stopped at max_deferred may go on. */
 void chopin__worker_capacity_freed(chopin_worker *w);
+
+/* chopin__metrics_answered for a response queued in the loop turn its
+ * request was dispatched in: no time passed on the loop clock, so the first
+ * latency bucket, and nothing to add to the sum. Inline, where most
+ * responses are counted. */
+static inline void chopin__metrics_answered_now(chopin_worker *w, int status) {
+    if (status >= 400) chopin__metrics_status(w, status);
+    CHOPIN_COUNT(w, latency[0], 1);
+}
 
 static inline chopin_conn *chopin__conn_lookup(chopin_worker *w, uint32_t idx, uint32_t gen) {
     if (idx >= w->slab.cap) return NULL;
