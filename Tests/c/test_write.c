@@ -129,6 +129,25 @@ int main(void) {
     }
     CHECK(1, "all lengths and positions");
 
+    t_case = "header names and values of every short length, byte for byte";
+    for (size_t nl = 1; nl <= 20; nl++) {
+        for (size_t vl = 0; vl <= 20; vl++) {
+            char name[21], value[21], want[64];
+            for (size_t i = 0; i < nl; i++)
+                name[i] = (char)('A' + i);
+            for (size_t i = 0; i < vl; i++)
+                value[i] = (char)('a' + i);
+            int wn = snprintf(want, sizeof want, "%.*s: %.*s\r\n", (int)nl, name, (int)vl, value);
+            begin(0, 0, 0);
+            chopin_response_start(&res, 200);
+            uint32_t at = out.len;
+            chopin_response_header(&res, name, nl, value, vl);
+            if (res.failed || out.len - at != (uint32_t)wn || memcmp(out.data + at, want, (size_t)wn) != 0)
+                CHECK(0, "name %zu, value %zu bytes", nl, vl);
+        }
+    }
+    CHECK(1, "all lengths");
+
     t_case = "header after body: 500";
     begin(0, 0, 0);
     chopin_response_start(&res, 200);
@@ -222,7 +241,7 @@ int main(void) {
           "compressed:\n%.*s", (int)(memmem(out.data, out.len, "\r\n\r\n", 4) ? out.len : 0), out.data);
 
     t_case = "placed bodies of every length around the buffer's first growth";
-    for (size_t len = 0; len < 5000; len += 97) {
+    for (size_t len = 0; len < 5000; len += len < 40 ? 1 : 97) {
         static char body[5000];
         for (size_t i = 0; i < len; i++)
             body[i] = (char)('a' + i % 26);
