@@ -11,7 +11,9 @@ public struct JSONWriter: ~Copyable {
     private var used = 0
     private var capacity = 0
     /// Bytes written into the array sink so far (array mode only).
-    private var storage: [UInt8] = []
+    /// Bytes already moved out of `base` (array mode); nil until then, so
+    /// that a writer that never grows releases no array when it ends.
+    private var storage: [UInt8]? = nil
 
     // Open containers, as bits: bit d of `objects` says container d is an
     // object (else an array), bit d of `nonEmpty` that it has an element.
@@ -40,7 +42,7 @@ public struct JSONWriter: ~Copyable {
 
     /// What was written (array mode).
     public var bytes: [UInt8] {
-        var out = storage
+        var out = storage ?? []
         if let base { out.append(contentsOf: UnsafeBufferPointer(start: base, count: used)) }
         return out
     }
@@ -72,12 +74,16 @@ public struct JSONWriter: ~Copyable {
             }
         case .array:
             if let base {
-                storage.append(contentsOf: UnsafeBufferPointer(start: base, count: used))
+                var kept = storage ?? []
+                storage = nil  // kept stays unique: append grows it in place
+                kept.append(contentsOf: UnsafeBufferPointer(start: base, count: used))
+                storage = kept
                 if !borrowed { base.deallocate() }
                 borrowed = false
             }
-            base = UnsafeMutablePointer<UInt8>.allocate(capacity: max(want, storage.count))
-            capacity = max(want, storage.count)
+            let kept = storage?.count ?? 0
+            base = UnsafeMutablePointer<UInt8>.allocate(capacity: max(want, kept))
+            capacity = max(want, kept)
             used = 0
         }
     }
@@ -122,6 +128,9 @@ public struct JSONWriter: ~Copyable {
 
     /// A JSON string with escapes (RFC 8259 section 7).
     public mutating func string(_ s: String) {
+        // A native String lends its bytes as they are; a copy for withUTF8
+        // cost a retain and a release on every string written.
+        if s.utf8.withContiguousStorageIfAvailable({ string(UnsafeRawBufferPointer($0)) }) != nil { return }
         var s = s
         s.withUTF8 { string(UnsafeRawBufferPointer($0)) }
     }
@@ -129,12 +138,17 @@ public struct JSONWriter: ~Copyable {
     mutating func string(_ p: UnsafeRawBufferPointer) {
         ensure(p.count + 2)
         let clean = JSONWriter.cleanPrefix(p)
-        byte(UInt8(ascii: "\""))
         if clean == p.count {
-            raw(p)
-            byte(UInt8(ascii: "\""))
+            // Nothing to escape (nearly every string): quotes and bytes
+            // straight into the room just ensured.
+            let out = base.unsafelyUnwrapped + used
+            out[0] = UInt8(ascii: "\"")
+            if let src = p.baseAddress { UnsafeMutableRawPointer(out + 1).copyMemory(from: src, byteCount: p.count) }
+            out[p.count + 1] = UInt8(ascii: "\"")
+            used += p.count + 2
             return
         }
+        byte(UInt8(ascii: "\""))
         var runStart = 0
         for i in clean..<p.count {
             let c = p[i]
