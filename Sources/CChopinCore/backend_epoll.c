@@ -21,7 +21,6 @@
 
 #define READ_BUF 65536
 #define MAX_EVENTS 256
-#define ACCEPT_BATCH 64
 /* A file body's share of one loop turn: a fast reader of a large file does
  * not keep the worker from its other connections. */
 #define FILE_TURN_BYTES (1u << 20)
@@ -176,21 +175,6 @@ static int ep_cancel(chopin_worker *w, chopin_conn *c) {
     return 0;
 }
 
-static void accept_ready(chopin_worker *w) {
-    for (int i = 0; i < ACCEPT_BATCH && w->accepting; i++) {
-        struct sockaddr_storage addr;
-        socklen_t addr_len = sizeof addr;
-        int fd = accept4(w->listen_fd, (struct sockaddr *)&addr, &addr_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            int err = errno;
-            if (err == EINTR || err == ECONNABORTED) continue;
-            if (err != EAGAIN) chopin__worker_accept_failed(w, err);
-            return;
-        }
-        chopin__worker_accepted(w, fd, &addr, addr_len);
-    }
-}
-
 static void conn_ready(chopin_worker *w, chopin_conn *c, uint32_t events) {
     epoll_state *s = w->backend;
     if ((events & (EPOLLOUT | EPOLLERR)) && (c->io & IO_OUT_ARMED)) {
@@ -234,7 +218,7 @@ static void ep_dispatch(chopin_worker *w) {
     for (int i = 0; i < s->nevents; i++) {
         uint64_t tag = s->events[i].data.u64;
         switch (tag & TAG_MASK) {
-        case TAG_LISTEN: accept_ready(w); break;
+        case TAG_LISTEN: chopin__worker_accept_ready(w); break;
         case TAG_WAKE: {
             uint64_t v;
             ssize_t r = read(w->wake_fd, &v, sizeof v); /* drains it: level-triggered */

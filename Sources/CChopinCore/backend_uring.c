@@ -1,14 +1,19 @@
 /* backend_uring.c - the completion backend on io_uring (liburing).
  *
  * Per worker: a ring created on the worker thread (SINGLE_ISSUER with
- * DEFER_TASKRUN where the kernel has them), a few accepts in flight, one
+ * DEFER_TASKRUN where the kernel has them), a poll on the listener, one
  * multishot recv per connection from a provided-buffer ring, at most one
  * send in flight per connection, and one io_uring_enter per loop turn.
  *
- * Accepts are single-shot, never more in flight than free connection slots:
- * a multishot accept takes the whole backlog in one burst, and whatever it
- * takes past the connection cap could only be closed, losing connections
- * that would otherwise have waited in the backlog.
+ * Connections are accepted in user space, as epoll does: the listener's
+ * poll says there are some, and the worker takes them with accept4 while
+ * it has free slots (chopin__worker_accept_ready). A connection stays in
+ * the kernel's backlog until the worker itself takes it. Accepts armed in
+ * the ring would take connections on the kernel's own time: as a worker
+ * process under a supervisor is killed, or while it is stopped, and those
+ * die with it, where in the backlog they would have waited for its
+ * replacement. Measured under load, accept4 and the poll cost no more
+ * than accepts in the ring, so every worker accepts this way.
  *
  * Receive buffers come from one mapping sized by the configuration, but
  * only a few of them go into the ring at start; more join whenever receives
@@ -38,11 +43,10 @@
 #define SQ_ENTRIES 1024
 #define CQ_ENTRIES 8192
 #define BUF_GROUP 0
-#define MAX_ACCEPTS 8    /* accepts in flight at once */
 #define FIRST_BUFFERS 32 /* receive buffers in the ring at start; doubled when they run out */
 #define DRAIN_MS 1000    /* how long teardown waits for the kernel to hand operations back */
 
-enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_WAKE, OP_POLL };
+enum { OP_LISTEN = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_WAKE, OP_POLL };
 
 /* c->io: this backend's own flags. */
 enum {
@@ -62,13 +66,7 @@ typedef struct uring_state {
     uint32_t buf_size;
     uint64_t wake_val;
     int wake_armed;
-    uint32_t accepts_armed;
-    /* Each accept in flight writes its client's address into its own slot
-     * (named by the low bits of its user_data), so the address comes with
-     * the completion instead of costing a getpeername. */
-    uint32_t accept_slots_busy; /* bit i: slot i has an accept in flight */
-    struct sockaddr_storage accept_addr[MAX_ACCEPTS];
-    socklen_t accept_addr_len[MAX_ACCEPTS];
+    int listen_armed; /* the listener's poll is in flight */
     uint64_t inflight; /* operations whose last completion has not come yet */
     uint32_t *rearm;   /* connections whose multishot recv ended on ENOBUFS */
     uint32_t nrearm;
@@ -193,18 +191,13 @@ static int final_cqe(const struct io_uring_cqe *cqe) { return !(cqe->flags & IOR
 
 static int ur_cancel(chopin_worker *w, chopin_conn *c);
 
-/* Cancels every accept in flight (one user_data per address slot). */
-static void cancel_accepts(uring_state *s) {
-    for (uint32_t slot = 0; slot < MAX_ACCEPTS; slot++)
-        if (s->accept_slots_busy & (1u << slot)) cancel_op(s, ud(OP_ACCEPT, NULL) | slot, 0);
-}
 
 /* Cancels what is left and reaps completions until the kernel has handed
  * back every operation, so that nothing still points into the buffers
  * about to be freed. Returns how many are still out after DRAIN_MS. */
 static uint64_t drain(chopin_worker *w) {
     uring_state *s = w->backend;
-    cancel_accepts(s);
+    if (s->listen_armed) cancel_op(s, ud(OP_LISTEN, NULL), 0);
     if (s->wake_armed) cancel_op(s, ud(OP_WAKE, NULL), 0);
     /* Slots closed at the deadline had theirs cancelled then; again does no harm. */
     for (uint32_t i = 0; w->conns && i < w->slab.fresh; i++)
@@ -250,29 +243,31 @@ static void ur_destroy(chopin_worker *w) {
     free(s);
 }
 
+/* Single-shot: armed anew after each batch, a poll sees a backlog that
+ * the batch left behind at once, as level-triggered epoll would, while a
+ * multishot poll would wait for the next connection to arrive. */
+static int arm_listen(chopin_worker *w) {
+    uring_state *s = w->backend;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_poll_add(sqe, w->listen_fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, ud(OP_LISTEN, NULL));
+    s->listen_armed = 1;
+    return 0;
+}
+
 static int ur_accept_start(chopin_worker *w) {
     uring_state *s = w->backend;
     if (w->listen_fd < 0) return 0;
     w->accepting = 1;
-    /* Each accept in flight has a free slot waiting for it. */
-    while (s->accepts_armed < MAX_ACCEPTS && s->accepts_armed < w->slab.nfree) {
-        struct io_uring_sqe *sqe = get_sqe(s);
-        if (!sqe) return -EBUSY;
-        uint32_t slot = (uint32_t)__builtin_ctz(~s->accept_slots_busy);
-        s->accept_addr_len[slot] = sizeof s->accept_addr[slot];
-        io_uring_prep_accept(sqe, w->listen_fd, (struct sockaddr *)&s->accept_addr[slot], &s->accept_addr_len[slot],
-                             SOCK_CLOEXEC);
-        io_uring_sqe_set_data64(sqe, ud(OP_ACCEPT, NULL) | slot);
-        s->accept_slots_busy |= 1u << slot;
-        s->accepts_armed++;
-    }
-    return 0;
+    /* Still armed after a stop whose cancel has not landed: its completion re-arms. */
+    return s->listen_armed ? 0 : arm_listen(w);
 }
 
 static void ur_accept_stop(chopin_worker *w) {
     uring_state *s = w->backend;
     w->accepting = 0;
-    cancel_accepts(s);
+    if (s->listen_armed) cancel_op(s, ud(OP_LISTEN, NULL), 0);
 }
 
 static int arm_recv(chopin_worker *w, chopin_conn *c) {
@@ -392,16 +387,14 @@ static void on_poll(chopin_worker *w, chopin_conn *c, int res) {
     if (res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR))) chopin__conn_hangup(w, c);
 }
 
-static void on_accept(chopin_worker *w, struct io_uring_cqe *cqe) {
+static void on_listen(chopin_worker *w, int res) {
     uring_state *s = w->backend;
-    uint32_t slot = (uint32_t)(cqe->user_data & 0xffffffffu) % MAX_ACCEPTS;
-    s->accepts_armed--;
-    s->accept_slots_busy &= ~(1u << slot);
-    if (cqe->res >= 0)
-        chopin__worker_accepted(w, cqe->res, &s->accept_addr[slot], s->accept_addr_len[slot]);
-    else if (cqe->res != -ECANCELED)
-        chopin__worker_accept_failed(w, -cqe->res);
-    if (w->accepting && !w->accept_retry_ms) ur_accept_start(w);
+    s->listen_armed = 0;
+    if (res > 0 && w->accepting)
+        chopin__worker_accept_ready(w);
+    else if (res < 0 && res != -ECANCELED)
+        chopin__worker_accept_failed(w, -res);
+    if (w->accepting && !w->accept_retry_ms && !s->listen_armed) arm_listen(w);
 }
 
 static void dispatch_one(chopin_worker *w, struct io_uring_cqe *cqe) {
@@ -410,7 +403,7 @@ static void dispatch_one(chopin_worker *w, struct io_uring_cqe *cqe) {
     int op = (int)(data >> 56);
     if (final_cqe(cqe)) s->inflight--;
     switch (op) {
-    case OP_ACCEPT: on_accept(w, cqe); return;
+    case OP_LISTEN: on_listen(w, cqe->res); return;
     case OP_WAKE:
         s->wake_armed = 0;
         arm_wake(w);

@@ -454,11 +454,14 @@ struct chopin_worker {
 };
 
 /* Called by backends. */
-/* addr (may be NULL) is the client's address as accept returned it. */
-void chopin__worker_accepted(chopin_worker *w, int fd, const void *addr, uint32_t addr_len);
 /* Converts an accepted sockaddr into a chopin_peer (family 0 when unknown). */
 void chopin__peer_set(chopin_peer *out, const void *addr, uint32_t addr_len);
 void chopin__worker_accept_failed(chopin_worker *w, int err);
+/* The listener is readable: accepts in user space (accept4, non-blocking)
+ * a batch at most, while the worker accepts (it stops once the slab is
+ * full), errors going to chopin__worker_accept_failed; EAGAIN ends it
+ * quietly. Both backends accept this way. */
+void chopin__worker_accept_ready(chopin_worker *w);
 void chopin__worker_wake_event(chopin_worker *w);
 void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len);
 void chopin__conn_eof(chopin_worker *w, chopin_conn *c, int err);

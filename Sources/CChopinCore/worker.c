@@ -18,6 +18,8 @@
 
 /* How long accepting pauses after the process ran out of descriptors. */
 #define ACCEPT_RETRY_MS 100
+/* Connections taken from a ready listener in one go (chopin__worker_accept_ready). */
+#define ACCEPT_BATCH 64
 /* Timer resolution: deadlines are met within one tick. */
 #define WHEEL_TICK_MS 10
 #define WHEEL_SLOTS 4096
@@ -38,16 +40,11 @@ void chopin__worker_refresh_clock(chopin_worker *w) {
     }
 }
 
-void chopin__worker_accepted(chopin_worker *w, int fd, const void *addr, uint32_t addr_len) {
-    /* An accept that completed as the stop began (io_uring) is served,
-     * with Connection: close, while idle connections may still be. */
-    if (w->stopping && !w->drain_idle_ms) {
-        close(fd);
-        return;
-    }
+/* A new connection, taken while the worker accepts (so neither stopping
+ * nor full: accepting ends with either). */
+static void accepted(chopin_worker *w, int fd, const void *addr, uint32_t addr_len) {
     uint32_t idx = chopin__slab_alloc(&w->slab);
     if (idx == CHOPIN_NIL) {
-        /* An accept that was already under way when the slab filled. */
         close(fd);
         return;
     }
@@ -80,6 +77,25 @@ void chopin__worker_accept_failed(chopin_worker *w, int err) {
         /* Out of descriptors or memory: retrying at once would spin. */
         if (w->accepting) w->ops->accept_stop(w);
         w->accept_retry_ms = w->now_ms + ACCEPT_RETRY_MS;
+    }
+}
+
+void chopin__worker_accept_ready(chopin_worker *w) {
+    /* A batch at most, so that a flood of new connections does not starve
+     * the established ones; the listener is still ready afterwards, so the
+     * backend comes back for the rest on its next turn. accepting drops
+     * when the slab fills or the listener fails. */
+    for (int i = 0; i < ACCEPT_BATCH && w->accepting; i++) {
+        struct sockaddr_storage addr;
+        socklen_t addr_len = sizeof addr;
+        int fd = accept4(w->listen_fd, (struct sockaddr *)&addr, &addr_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            if (err == EINTR || err == ECONNABORTED) continue;
+            if (err != EAGAIN) chopin__worker_accept_failed(w, err);
+            return;
+        }
+        accepted(w, fd, &addr, addr_len);
     }
 }
 

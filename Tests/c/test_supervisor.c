@@ -185,6 +185,11 @@ static int proc_state_is(pid_t pid, char c) {
     return close_paren && close_paren[2] == c;
 }
 
+/* Rounds of the test below: the loss it guards against (accepts armed in
+ * an io_uring, completed as the worker is killed) showed in about one
+ * round in four. */
+#define QUEUED_ROUNDS 3
+
 static void test_queued_connections_wait_for_the_replacement(void) {
     t_case = "queued";
     log_reset();
@@ -192,33 +197,41 @@ static void test_queued_connections_wait_for_the_replacement(void) {
     CHECK(s != NULL, "supervisor did not start");
     if (!s) return;
     uint16_t port = chopin_server_port(s);
-    pid_t pid = chopin_server_worker_pid(s, 0);
-    CHECK(pid > 0, "no worker pid");
-    kill(pid, SIGSTOP);
-    /* Stopped for real (the signal is asynchronous), so that it accepts nothing. */
-    uint64_t until = now_ms() + 2000;
-    while (!proc_state_is(pid, 'T') && now_ms() < until) usleep(1000);
-    static client queued[50];
-    int sent = 0;
-    for (int i = 0; i < 50; i++)
-        if (client_connect(&queued[i], port) == 0 && SEND(&queued[i], "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n") == 0)
-            sent++;
-    CHECK_EQ_INT(sent, 50);
-    kill(pid, SIGKILL);
-    int answered = 0;
-    for (int i = 0; i < 50; i++) {
-        static response rr;
-        answered += client_read_response(&queued[i], &rr, 5000, 0) == 0 && rr.status == 200;
-        client_close(&queued[i]);
+    for (int round = 0; round < QUEUED_ROUNDS; round++) {
+        pid_t pid = chopin_server_worker_pid(s, 0);
+        uint64_t until = now_ms() + 2000;
+        while (pid <= 0 && now_ms() < until) {
+            usleep(1000);
+            pid = chopin_server_worker_pid(s, 0);
+        }
+        CHECK(pid > 0, "no worker pid");
+        if (pid <= 0) break;
+        kill(pid, SIGSTOP);
+        /* Stopped for real (the signal is asynchronous), so that it accepts nothing. */
+        until = now_ms() + 2000;
+        while (!proc_state_is(pid, 'T') && now_ms() < until) usleep(1000);
+        static client queued[50];
+        int sent = 0;
+        for (int i = 0; i < 50; i++)
+            if (client_connect(&queued[i], port) == 0 &&
+                SEND(&queued[i], "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n") == 0)
+                sent++;
+        CHECK_EQ_INT(sent, 50);
+        kill(pid, SIGKILL);
+        int answered = 0;
+        for (int i = 0; i < 50; i++) {
+            static response rr;
+            answered += client_read_response(&queued[i], &rr, 5000, 0) == 0 && rr.status == 200;
+            client_close(&queued[i]);
+        }
+        /* Every one waited for the replacement, on either backend: a
+         * worker accepts in user space, never with accepts armed in an
+         * io_uring, which the kernel may complete as the worker is killed. */
+        CHECK(answered == 50, "round %d: %d of 50 answered", round, answered);
+        CHECK(chopin_server_worker_pid(s, 0) != pid, "the worker was not replaced");
     }
-    /* On io_uring, accepts already armed in the kernel (at most 8 per
-     * worker) can take a connection even from a stopped process: those
-     * were held by the worker when it died. On epoll nothing is taken. */
-    int may_lose = strcmp(backend_name, "uring") == 0 ? 8 : 0;
-    CHECK(answered >= 50 - may_lose, "%d of 50 answered", answered);
     char line[600];
     CHECK(log_wait("died of SIGKILL", line, sizeof line, 1000), "no death logged:\n%s", log_text);
-    CHECK(chopin_server_worker_pid(s, 0) != pid, "the worker was not replaced");
     fixture_stop(s);
 }
 
