@@ -144,16 +144,28 @@ typedef struct chopin_worker_metrics {
  * during a rolling restart the replacement counts in the block its
  * predecessor does not use, so each block keeps a single writer. */
 #define CHOPIN_SLOT_BLOCKS 2
+/* An async handler's request as a crash report names it. */
+typedef struct chopin_route_name {
+    char method[20];
+    char route[104];
+} chopin_route_name;
+/* Async handlers in flight that a worker's record lists by name (the
+ * report counts the others). */
+#define CHOPIN_ASYNC_LISTED 4
 typedef struct chopin_handling {
     uint32_t handling;
     char method[20];
     char route[104];
-    /* Async handlers started and not finished, and the last one started:
-     * its code runs between other requests' handlers, which clear the
-     * synchronous record above, so it keeps its own. */
+    /* Async handlers run in jobs between other requests' handlers, which
+     * clear the synchronous record above, so they keep their own: how many
+     * are in flight, up to CHOPIN_ASYNC_LISTED of them by name (bit i of
+     * listed: list[i] is one), and, while the worker's thread runs one's
+     * job (async_job 1), which one. */
     uint32_t async_running;
-    char async_method[20];
-    char async_route[104];
+    uint32_t async_job;
+    chopin_route_name job;
+    uint32_t listed;
+    chopin_route_name list[CHOPIN_ASYNC_LISTED];
 } __attribute__((aligned(CHOPIN_CACHELINE))) chopin_handling;
 typedef struct chopin_slot {
     chopin_worker_metrics blocks[CHOPIN_SLOT_BLOCKS];
@@ -371,6 +383,10 @@ struct chopin_deferred {
     uint8_t uncounted;                         /* an open WebSocket: no longer counts against max_deferred */
     char ws_accept[CHOPIN_WS_ACCEPT_LEN];
     uint64_t ws_max_message;
+    /* Its async handler's request (chopin_deferred_handling_async), and
+     * its entry in the worker's list plus one (0: not listed). */
+    chopin_route_name async_name;
+    uint8_t async_entry;
 };
 
 /* The connection no longer wants d's answer (it closed, or timed out): d
@@ -556,6 +572,11 @@ typedef struct chopin_slots {
 int chopin__slots_alloc(chopin_slots *out, uint32_t count, int shared);
 int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len);
 void chopin__slots_free(chopin_slots *s);
+/* What a dead worker's record says it was running, for the supervisor's
+ * log ("while handling GET /route", or which async handlers were in
+ * flight); clear resets it for the block's next process. */
+void chopin__handling_describe(const chopin_handling *h, char *out, size_t len);
+void chopin__handling_clear(chopin_handling *h);
 
 /* What a worker process finds in its environment (supervisor.c). */
 typedef struct chopin_worker_identity {

@@ -17,7 +17,8 @@ void chopin_set_log_handler(chopin_log_fn fn, void *ctx) {
 }
 
 void chopin__log(const char *fmt, ...) {
-    char line[512];
+    /* Room for a worker's death: the requests it had in flight and its fatal error. */
+    char line[2048];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof line - 1, fmt, ap);

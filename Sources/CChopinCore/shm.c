@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,18 +115,32 @@ void chopin_response_handled(chopin_response *res) {
     if (res->worker && res->worker->now) res->worker->now->handling = 0;
 }
 
+static void name_copy(chopin_route_name *to, const char *method, size_t method_len, const char *route,
+                      size_t route_len) {
+    size_t m = method_len < sizeof to->method - 1 ? method_len : sizeof to->method - 1;
+    memcpy(to->method, method, m);
+    to->method[m] = 0;
+    size_t r = route_len < sizeof to->route - 1 ? route_len : sizeof to->route - 1;
+    memcpy(to->route, route, r);
+    to->route[r] = 0;
+}
+
 void chopin_deferred_handling_async(chopin_deferred *d, const char *method, size_t method_len, const char *route,
                                     size_t route_len) {
     chopin_worker *w = d->worker;
     if (chopin__current_worker != w || !w->now) return;
     chopin_handling *h = w->now;
-    size_t m = method_len < sizeof h->async_method - 1 ? method_len : sizeof h->async_method - 1;
-    memcpy(h->async_method, method, m);
-    h->async_method[m] = 0;
-    size_t r = route_len < sizeof h->async_route - 1 ? route_len : sizeof h->async_route - 1;
-    memcpy(h->async_route, route, r);
-    h->async_route[r] = 0;
+    /* The deferral keeps the name for chopin_worker_running_async, which
+     * copies it whenever the worker switches to this handler's jobs. */
+    name_copy(&d->async_name, method, method_len, route, route_len);
     h->async_running++;
+    uint32_t free_entries = ~h->listed & ((1u << CHOPIN_ASYNC_LISTED) - 1);
+    if (free_entries) {
+        uint32_t i = (uint32_t)__builtin_ctz(free_entries);
+        h->list[i] = d->async_name;
+        h->listed |= 1u << i;
+        d->async_entry = (uint8_t)(i + 1);
+    }
 }
 
 void chopin_deferred_handled_async(chopin_deferred *d) {
@@ -133,5 +148,61 @@ void chopin_deferred_handled_async(chopin_deferred *d) {
      * outlived its worker (moved to the global executor) finds its slot
      * gone, and nobody left to name it. */
     chopin_worker *w = d->worker;
-    if (chopin__current_worker == w && w->now && w->now->async_running) w->now->async_running--;
+    if (chopin__current_worker != w || !w->now) return;
+    if (w->now->async_running) w->now->async_running--;
+    if (d->async_entry) w->now->listed &= ~(1u << (d->async_entry - 1));
+    d->async_entry = 0;
+}
+
+void chopin_worker_running_async(chopin_worker *w, const chopin_deferred *d) {
+    if (chopin__current_worker != w || !w->now) return;
+    if (d) w->now->job = d->async_name;
+    w->now->async_job = d != NULL;
+}
+
+/* Appends to out[*at..len), truncating. */
+static void append(char *out, size_t len, size_t *at, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void append(char *out, size_t len, size_t *at, const char *fmt, ...) {
+    if (*at >= len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out + *at, len - *at, fmt, ap);
+    va_end(ap);
+    if (n > 0) *at += (size_t)n;
+}
+
+void chopin__handling_describe(const chopin_handling *h, char *out, size_t len) {
+    size_t at = 0;
+    uint32_t n = h->async_running;
+    const char *s = n == 1 ? "" : "s";
+    if (h->handling) {
+        append(out, len, &at, "while handling %s %s", h->method, h->route);
+        if (n) append(out, len, &at, " (%u async handler%s in flight)", n, s);
+    } else if (h->async_job) {
+        /* Its task's job ran on the worker's thread: that handler's code. */
+        append(out, len, &at, "while handling %s %s (async", h->job.method, h->job.route);
+        if (n > 1) append(out, len, &at, ", one of %u in flight", n);
+        append(out, len, &at, ")");
+    } else if (n) {
+        /* No handler's code ran on the worker's thread: the loop's own, or
+         * another thread's (one a handler started, say). Those in flight
+         * are all it can name. */
+        append(out, len, &at, "with no handler running on its thread, %u async handler%s in flight:", n, s);
+        uint32_t named = 0;
+        for (uint32_t i = 0; i < CHOPIN_ASYNC_LISTED; i++) {
+            if (!(h->listed & (1u << i))) continue;
+            append(out, len, &at, "%s %s %s", named ? "," : "", h->list[i].method, h->list[i].route);
+            named++;
+        }
+        if (n > named) append(out, len, &at, "%s %u more", named ? ", and" : "", n - named);
+    } else {
+        append(out, len, &at, "with no handler running");
+    }
+}
+
+void chopin__handling_clear(chopin_handling *h) {
+    h->handling = 0;
+    h->async_running = 0;
+    h->async_job = 0;
+    h->listed = 0;
 }

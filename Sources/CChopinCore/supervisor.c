@@ -299,11 +299,10 @@ static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
     chopin_worker_metrics *m = &shared->blocks[b];
     __atomic_store_n(&m->closed, __atomic_load_n(&m->accepted, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
     __atomic_store_n(&m->buffer_bytes, 0, __ATOMIC_RELAXED);
-    chopin_handling *h = &shared->now[b];
-    int was_handling = h->handling;
-    uint32_t async_running = h->async_running;
-    h->handling = 0;
-    h->async_running = 0;
+    /* What it was running, read before its block is cleared for the next process. */
+    char request[768];
+    chopin__handling_describe(&shared->now[b], request, sizeof request);
+    chopin__handling_clear(&shared->now[b]);
     int role = p->role;
     pid_t pid = p->pid;
     p->role = P_NONE;
@@ -311,15 +310,8 @@ static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
     if (role == P_DRAINING || sv->stopping) return; /* asked to go */
 
     uint64_t now = now_ms();
-    char how[96], request[200];
+    char how[96];
     describe(status, how, sizeof how);
-    if (was_handling)
-        snprintf(request, sizeof request, "while handling %s %s", h->method, h->route);
-    else if (async_running)
-        snprintf(request, sizeof request, "while handling %s %s (async, the last of %u started)", h->async_method,
-                 h->async_route, async_running);
-    else
-        snprintf(request, sizeof request, "with no handler running");
     if (sv->starting && role == P_STARTING) {
         snprintf(sv->start_err, sizeof sv->start_err, "worker %u %s before it served%s%s", i, how,
                  p->fatal[0] ? ": " : "", p->fatal);

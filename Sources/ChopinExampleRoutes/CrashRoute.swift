@@ -11,11 +11,19 @@ func addCrashRoute(to router: Router) {
         let missing: String? = ctx.header("X-Chopin-Never-Sent")
         return .text(missing!)
     }
-    // The same inside an async handler, after an await: the worker's record
-    // of what it was handling must still name this route when it dies.
-    router.get("/crash/async") { (req: Request) async throws -> Response in
-        try await Task.sleep(for: .milliseconds(20))
+    // The same inside an async handler, after an await (20 ms, or ?ms=N):
+    // the worker's record of what it was handling must still name this
+    // route when it dies, even when other async handlers started meanwhile.
+    router.get("/crash/async") { (req: Request, nap: Query<CrashNap>) async throws -> Response in
+        let ms = nap.value.ms ?? 20
+        guard (0...10_000).contains(ms) else { throw HTTPError(400, "ms must be between 0 and 10000") }
+        try await Task.sleep(for: .milliseconds(ms))
         let missing: String? = req.header("X-Chopin-Never-Sent")
         return .text(missing!)
     }
+}
+
+/// `GET /crash/async`'s query: how long it awaits before it traps.
+struct CrashNap: Decodable, Sendable {
+    let ms: Int?
 }

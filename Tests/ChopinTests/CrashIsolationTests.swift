@@ -72,6 +72,33 @@ import Testing
         #expect(server.stop() == 0)
     }
 
+    /// Two async handlers in flight on one worker: the one started first
+    /// traps after the other started. The death names the one that
+    /// trapped (its job was running), not the last one started.
+    @Test func aTrapAmongAsyncHandlersNamesTheOneThatTrapped() throws {
+        let server = try ExampleProcess(["--workers", "1", "--isolation", "processes"])
+        let crashing = try TestClient(port: server.port)
+        try crashing.send("GET /crash/async?ms=300 HTTP/1.1\r\nHost: test\r\n\r\n")
+        usleep(50_000)  // started first, and awaiting
+        let sleeping = try TestClient(port: server.port)
+        try sleeping.send("GET /sleep?ms=5000 HTTP/1.1\r\nHost: test\r\n\r\n")
+        #expect(throws: TestClient.Failure.self, "the trapping request gets no answer") { try crashing.read() }
+        #expect(throws: TestClient.Failure.self, "the other died with the worker") { try sleeping.read() }
+        // Logged once the replacement serves, which this request waits for.
+        #expect(try TestClient(port: server.port).request("GET", "/plaintext").status == 200)
+        var log = server.stderrText()
+        let deadline = ExampleProcess.nowMs() + 2000
+        while !log.contains(" died of ") && ExampleProcess.nowMs() < deadline {
+            usleep(10_000)
+            log = server.stderrText()
+        }
+        let deaths = log.split(separator: "\n").filter { $0.contains(" died of ") }
+        try #require(deaths.count == 1, "\(log)")
+        #expect(deaths[0].contains("while handling GET /crash/async (async, one of 2 in flight)"), "\(deaths[0])")
+        #expect(!deaths[0].contains("/sleep"), "names the handler that did not trap: \(deaths[0])")
+        #expect(server.stop() == 0)
+    }
+
     /// The load test: 8 keep-alive connections loop `/plaintext`
     /// for 5 s while `/crash` is hit 20 times. A connection that was held by
     /// the dying worker sees it close (and is opened again, as any client

@@ -4,7 +4,8 @@
  * dead worker's listener are answered by its replacement; a rolling
  * restart drops nothing; a stop refuses new connections at once and ends
  * in-flight responses with Connection: close; workers end with their
- * supervisor.
+ * supervisor; a death among async handlers in flight is logged with the
+ * one whose code ran, or with all of them when none's did.
  *
  * This binary is also the workers' program: the supervisor starts it again
  * with CHOPIN_WORKER set, and main() then serves as that worker. */
@@ -22,11 +23,53 @@ static int path_is(const chopin_request *req, const char *p) {
     return req->path.len == strlen(p) && memcmp(req->path.ptr, p, req->path.len) == 0;
 }
 
+/* Async handlers, as the Swift layer runs them: a deferral recorded with
+ * chopin_deferred_handling_async, whose code runs in "jobs" from the
+ * worker_turn hook. /async/hold is one that waits; /async/boom one whose
+ * job traps once a /async/hold started after it (the last started is then
+ * not the one that crashed); /async/elsewhere one that waits while the
+ * loop itself traps outside any job once a /async/hold started. */
+static chopin_worker *the_worker;
+static chopin_deferred *boom;
+static int elsewhere, holds;
+
+static void *worker_start(void *ctx, chopin_worker *w, uint32_t index) {
+    (void)ctx;
+    (void)index;
+    the_worker = w;
+    return w;
+}
+
+static int worker_turn(void *state) {
+    (void)state;
+    if (!holds) return 0;
+    if (boom) chopin_worker_running_async(the_worker, boom);
+    if (boom || elsewhere) __builtin_trap();
+    return 0;
+}
+
+static void async_route(const chopin_request *req, chopin_response *res) {
+    chopin_deferred *d = chopin_response_defer(res);
+    if (!d) {
+        chopin_response_send(res, 503, NULL, NULL, 0);
+        return;
+    }
+    chopin_deferred_handling_async(d, req->method_name.ptr, req->method_name.len, req->path.ptr, req->path.len);
+    if (path_is(req, "/async/boom")) boom = d;
+    if (path_is(req, "/async/elsewhere")) elsewhere = 1;
+    if (path_is(req, "/async/hold")) holds++;
+}
+
 /* The workers' application. /crash writes a Swift-like fatal error line and
  * traps; /pid says which process answered; /slow takes 300 ms. */
 static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     (void)ctx;
     chopin_response_handling(res, req, req->path.ptr, req->path.len);
+    if (req->path.len > 7 && memcmp(req->path.ptr, "/async/", 7) == 0) {
+        async_route(req, res);
+        chopin_response_handled(res);
+        return;
+    }
     if (path_is(req, "/crash")) {
         static const char line[] = "test_supervisor.c:30: Fatal error: crashed on purpose\n";
         ssize_t w = write(2, line, sizeof line - 1);
@@ -45,6 +88,8 @@ static chopin_config config(uint32_t workers) {
     cfg.workers = workers;
     cfg.isolation = CHOPIN_ISOLATION_PROCESSES;
     cfg.shutdown_timeout_ms = 2000;
+    cfg.worker_start = worker_start;
+    cfg.worker_turn = worker_turn;
     return cfg;
 }
 
@@ -170,6 +215,50 @@ static void test_crash_restarts_the_worker(void) {
         CHECK_EQ_INT(slots[dead].blocks[0].buffer_bytes, 0);
     }
     fixture_stop(s);
+}
+
+/* first, then /async/hold on another connection: the worker dies (in
+ * worker_turn) and its death is logged; the log line in line. */
+static void crash_with_two_in_flight(const char *first, char *line, size_t line_len) {
+    log_reset();
+    chopin_server *s = start(1);
+    CHECK(s != NULL, "supervisor did not start");
+    if (!s) return;
+    uint16_t port = chopin_server_port(s);
+    static client a, b;
+    CHECK(client_connect(&a, port) == 0, "connect");
+    char req[128];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", first);
+    CHECK(client_send(&a, req, (size_t)n) == 0, "send");
+    usleep(50000); /* started first */
+    CHECK(client_connect(&b, port) == 0, "connect");
+    SEND(&b, "GET /async/hold HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(client_read_response(&a, &r, 3000, 0) == -2, "the client should see the connection end");
+    client_close(&a);
+    client_close(&b);
+    CHECK(log_wait("died of SIGILL", line, line_len, 3000), "no death logged:\n%s", log_text);
+    fixture_stop(s);
+}
+
+/* Two async handlers in flight, the one started first crashes in its own
+ * code: the report names it, not the one started last. */
+static void test_async_crash_names_the_running_handler(void) {
+    t_case = "async-running";
+    char line[800] = "";
+    crash_with_two_in_flight("/async/boom", line, sizeof line);
+    CHECK(strstr(line, "while handling GET /async/boom (async, one of 2 in flight)") != NULL, "%s", line);
+    CHECK(strstr(line, "/async/hold") == NULL, "names the other handler: %s", line);
+}
+
+/* Two async handlers in flight, the worker dies outside both: the report
+ * says so, and lists both. */
+static void test_crash_outside_async_handlers_lists_them(void) {
+    t_case = "async-elsewhere";
+    char line[800] = "";
+    crash_with_two_in_flight("/async/elsewhere", line, sizeof line);
+    CHECK(strstr(line, "with no handler running on its thread, 2 async handlers in flight:") != NULL, "%s", line);
+    CHECK(strstr(line, "GET /async/elsewhere") != NULL && strstr(line, "GET /async/hold") != NULL, "%s", line);
+    CHECK(strstr(line, "while handling") == NULL, "%s", line);
 }
 
 /* The state letter of /proc/pid/stat is c (or the process is gone). */
@@ -363,6 +452,8 @@ static void pass(const char *backend) {
     setenv("CHOPIN_BACKEND", backend, 1); /* the workers read it too */
     test_crash_restarts_the_worker();
     test_queued_connections_wait_for_the_replacement();
+    test_async_crash_names_the_running_handler();
+    test_crash_outside_async_handlers_lists_them();
     test_rolling_restart_drops_nothing();
     test_stop_refuses_new_and_closes_in_flight();
     unsetenv("CHOPIN_BACKEND");

@@ -65,11 +65,19 @@ void chopin_response_handled(chopin_response *res);
 /* The same for an async handler, whose code runs between other requests'
  * handlers: handling when its task is started (from the synchronous
  * handler), handled when it ends, both on the worker's thread (elsewhere
- * they do nothing). A worker that dies while no synchronous handler runs
- * but async ones do is logged with the last async handler started. */
+ * they do nothing). The worker's record keeps how many are in flight and
+ * the first few by name. */
 void chopin_deferred_handling_async(chopin_deferred *d, const char *method, size_t method_len, const char *route,
                                     size_t route_len);
 void chopin_deferred_handled_async(chopin_deferred *d);
+
+/* The worker's thread runs d's async handler's code now (a job of its
+ * task), or, with d NULL, no async handler's: called by the executor that
+ * runs those jobs where it switches from one handler to another, so that a
+ * worker that dies inside one is logged with that handler's route. A
+ * worker that dies while no handler runs on its thread is logged with the
+ * async handlers in flight. Worker thread only (elsewhere it does nothing). */
+void chopin_worker_running_async(chopin_worker *w, const chopin_deferred *d);
 
 /* 1 once srv's graceful stop has begun (its workers drain), else 0: what a
  * readiness route answers 503 on, so that a balancer stops sending. */

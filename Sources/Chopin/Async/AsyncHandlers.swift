@@ -119,7 +119,7 @@ extension Context {
         let arg = Unmanaged.passRetained(call).toOpaque()
         chopin_deferred_observe(d, cancelAsyncCall, drainAsyncCall, releaseAsyncCall, arg)
         let deferral = Deferral(pointer: d)
-        let record = AsyncHandlerRecord(deferral, self.request, route: route)
+        let record = AsyncHandlerRecord(deferral, self.request, route: route, on: executor)
         var bodyStream: RequestBodyStream?
         if takingBody {
             let channel: BodyChannel
@@ -132,7 +132,7 @@ extension Context {
             call.body.withLock { $0 = channel }
             bodyStream = RequestBodyStream(channel: channel)
         }
-        let task = Task(executorPreference: executor) { [bodyStream] in
+        let task = Task(executorPreference: record) { [bodyStream] in
             let writer = ResponseWriter(chopin_deferred_response(deferral.pointer))
             do {
                 var response = try await body(request, bodyStream)
