@@ -151,13 +151,11 @@ public struct Context {
     // no runtime conformance check (a cache lookup of about 200
     // instructions on every request).
     public func json<T: JSONValueEncodable & Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
-        writeJSON(status) { w in
-            let level = w.depth
-            try value.writeJSON(to: &w)
-            w.close(downTo: level)
-        }
+        // writeJSON writes one complete value: nothing is left open to close.
+        writeJSON(status) { w in try value.writeJSON(to: &w) }
     }
 
+    @inline(__always)
     private func writeJSON(_ status: HTTPStatus, _ encode: (inout JSONWriter) throws -> Void) -> Response {
         response.start(status)
         response.header("Content-Type", constant: "application/json")

@@ -109,8 +109,7 @@ public struct Response: Sendable {
     public static func json<T: JSONValueEncodable & Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
         var writer = JSONWriter()
         do {
-            try value.writeJSON(to: &writer)
-            writer.close(downTo: 0)
+            try value.writeJSON(to: &writer)  // one complete value: nothing left open
         } catch {
             logError("JSON encoding failed: \(error)")
             return Response(status: .internalServerError)
