@@ -71,7 +71,13 @@ typedef struct uring_state {
     uint32_t *rearm;   /* connections whose multishot recv ended on ENOBUFS */
     uint32_t nrearm;
     int grow;          /* receives ran out of buffers this turn */
+    struct uring_state *kept_next; /* on kept_states */
 } uring_state;
+
+/* The states of workers that ended with operations still in the kernel's
+ * hands (ur_destroy): kept, and reachable from here, so that a leak
+ * checker does not report memory the kernel may still write into. */
+static uring_state *_Atomic kept_states;
 
 static uint64_t ud(int op, const chopin_conn *c) {
     uint64_t v = (uint64_t)op << 56;
@@ -234,6 +240,9 @@ static void ur_destroy(chopin_worker *w) {
         /* The kernel still holds operations: what they point into (the
          * receive buffers, the wake-up counter in s) must outlive them. */
         atomic_fetch_add(&chopin__uring_abandoned_ops, left);
+        s->kept_next = atomic_load(&kept_states);
+        while (!atomic_compare_exchange_weak(&kept_states, &s->kept_next, s)) {
+        }
         chopin__log("chopin: worker %u: %llu io_uring operations did not end; their buffers are kept", w->id,
                     (unsigned long long)left);
         return;

@@ -433,6 +433,10 @@ struct chopin_worker {
     int init_rc;           /* result of the worker's set-up, read by the starter */
     void (*started)(void *); /* called once set-up is done (init_rc is then set) */
     void *started_arg;
+    /* The thread's last act: after it, w may be freed (chopin_server_wait
+     * may have left the server to its last thread). */
+    void (*ended)(void *);
+    void *ended_arg;
 
     chopin_conn *conns;
     chopin_slab slab;

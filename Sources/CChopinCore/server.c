@@ -39,6 +39,10 @@ struct chopin_server {
     const chopin_backend_ops *ops;
     char backend_reason[160];
     sem_t started;               /* each worker posts once its set-up is done */
+    /* Its holders: the caller until chopin_server_wait, and each worker
+     * thread until it ends. The last one frees it: the caller, unless it
+     * gave up on a thread, which then frees it when it ends. */
+    uint32_t _Atomic refs;
     int worker_process;          /* this process is one of a supervisor's workers */
     chopin_supervisor *sup;      /* this process is the supervisor */
     uint64_t _Atomic stop_at_ms; /* when chopin_server_stop was first called (monotonic), 0 before */
@@ -234,6 +238,15 @@ static uint64_t monotonic_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static void server_free(chopin_server *s);
+
+/* Drops one hold on s (see refs); the last frees it. */
+static void server_release(chopin_server *s) {
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) server_free(s);
+}
+
+static void worker_ended(void *arg) { server_release(arg); }
+
 static void server_free(chopin_server *s) {
     for (uint32_t i = 0; s->workers && i < s->nworkers; i++) {
         if (s->workers[i].listen_fd >= 0) close(s->workers[i].listen_fd);
@@ -281,7 +294,11 @@ static int launch_threads(chopin_server *s, char *err, size_t err_len) {
     pthread_sigmask(SIG_BLOCK, &block, &old);
     uint32_t started = 0;
     for (; started < s->nworkers; started++) {
-        if (pthread_create(&s->workers[started].thread, NULL, chopin__worker_main, &s->workers[started]) != 0) break;
+        atomic_fetch_add(&s->refs, 1);
+        if (pthread_create(&s->workers[started].thread, NULL, chopin__worker_main, &s->workers[started]) != 0) {
+            atomic_fetch_sub(&s->refs, 1);
+            break;
+        }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
@@ -315,6 +332,8 @@ static int prepare_worker(chopin_server *s, uint32_t i, uint32_t slot, uint32_t 
     if (w->wake_fd < 0) FAIL("eventfd: %s", strerror(errno));
     w->started = worker_started;
     w->started_arg = &s->started;
+    w->ended = worker_ended;
+    w->ended_arg = s;
     w->cfg = &s->cfg;
     w->ops = s->ops;
     w->id = slot;
@@ -398,6 +417,7 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     s->cfg.host = s->host;
     s->slots.fd = -1;
     sem_init(&s->started, 0, 0);
+    atomic_init(&s->refs, 1);
 
     int cpus[CPU_SETSIZE];
     int ncpus = allowed_cpus(cpus, CPU_SETSIZE);
@@ -479,8 +499,8 @@ int chopin_server_wait(chopin_server *s) {
             continue;
         }
         /* A handler that never returns must not hold the process past the
-         * deadline: give up on its thread (and leave the server allocated,
-         * as that thread still uses it). */
+         * deadline: give up on its thread (and leave the server allocated
+         * until that thread ends, as it still uses it). */
         uint64_t deadline = stop_at + s->cfg.shutdown_timeout_ms + JOIN_GRACE_MS, now = monotonic_ms();
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -495,12 +515,13 @@ int chopin_server_wait(chopin_server *s) {
             chopin__log("chopin: worker %u is still busy (a handler that has not returned) %u ms after the stop; "
                         "leaving it",
                         s->workers[i].id, s->cfg.shutdown_timeout_ms);
+            /* It ends on its own, if ever: the last such thread frees the server. */
+            pthread_detach(s->workers[i].thread);
             stuck = 1;
         }
     }
-    if (stuck) return 1;
-    server_free(s);
-    return 0;
+    server_release(s);
+    return stuck;
 }
 
 int chopin_server_await_signal(chopin_server *s) {

@@ -295,6 +295,7 @@ void *chopin__worker_main(void *arg) {
     if (w->init_rc < 0) {
         chopin__worker_teardown(w);
         chopin__current_worker = NULL;
+        w->ended(w->ended_arg);
         return NULL;
     }
     int more_work = 0;
@@ -326,5 +327,6 @@ void *chopin__worker_main(void *arg) {
     }
     worker_end(w);
     chopin__worker_teardown(w);
+    w->ended(w->ended_arg);
     return NULL;
 }

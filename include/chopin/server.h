@@ -142,7 +142,9 @@ void chopin_server_stop(chopin_server *srv);
 /* Waits for every worker to finish (after a stop, or at the deadline), then
  * frees the server. Returns 0; or 1 when a worker was still busy (a handler
  * that did not return) at the stop's deadline: the call returns anyway and
- * leaves the server allocated, so the caller must not free what handlers use. */
+ * leaves the server allocated until that worker ends (it frees it then), so
+ * the caller must not free what handlers use. Either way srv is the
+ * caller's no longer. */
 int chopin_server_wait(chopin_server *srv);
 
 /* Blocks until SIGINT or SIGTERM and returns which (logged); stops nothing.
