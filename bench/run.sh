@@ -74,6 +74,17 @@ else
 fi
 fi
 
+# The C floor (../shared/bench/floor: one thread, epoll, canned answers), the
+# per-core limit: in the matrix, so that pipelined µs/request has it beside
+# Chopin in the same run, and in the instruction counts.
+FLOOR_SRC=${FLOOR_SRC:-$ROOT/../shared/bench/floor/floor.c}
+FLOOR=""
+if [ -f "$FLOOR_SRC" ] && cc -O2 -o "$ROOT/build/bench/floor" "$FLOOR_SRC" 2>"$OUT/floor-build.log"; then
+    FLOOR=$ROOT/build/bench/floor
+else
+    echo "floor: skipped (no $FLOOR_SRC)" >&2
+fi
+
 SERVERS=(
     "chopin-epoll|9101|$CHOPIN --port 9101 --workers 1 --backend epoll"
     "chopin-uring|9102|$CHOPIN --port 9102 --workers 1 --backend uring"
@@ -81,6 +92,7 @@ SERVERS=(
     "hummingbird|9104|$HERE/peers/.build/release/hb-peer 9104"
 )
 [ -n "$HYPER" ] && SERVERS+=("hyper|9105|$HYPER 9105")
+[ -n "$FLOOR" ] && SERVERS+=("floor|9106|$FLOOR 9106")
 if [ -n "${ONLY:-}" ]; then
     kept=()
     for entry in "${SERVERS[@]}"; do [[ " $ONLY " == *" ${entry%%|*} "* ]] && kept+=("$entry"); done
@@ -241,13 +253,6 @@ log "instructions per request (callgrind, epoll, one worker, one keep-alive conn
 # (bench/hyper-peer, one current-thread runtime), counted the same way.
 # valgrind 3.19 cannot read the Swift toolchain's debug info: count on a copy without it.
 strip -g -o "$ROOT/build/bench/chopin-example-nodebug" "$CHOPIN"
-FLOOR_SRC=${FLOOR_SRC:-$ROOT/../shared/bench/floor/floor.c}
-FLOOR=""
-if [ -f "$FLOOR_SRC" ] && cc -O2 -o "$ROOT/build/bench/floor" "$FLOOR_SRC" 2>"$OUT/floor-build.log"; then
-    FLOOR=$ROOT/build/bench/floor
-else
-    echo "floor: skipped (no $FLOOR_SRC)" >&2
-fi
 if [ -z "$HYPER" ] && command -v cargo >/dev/null && (cd "$HERE/hyper-peer" && cargo build --release -q 2>"$OUT/hyper-build.log"); then
     HYPER=$HERE/hyper-peer/target/release/hyper-peer
 fi
