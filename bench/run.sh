@@ -200,12 +200,15 @@ COSTS=$OUT/costs.md
     echo "|---|---|---:|---:|"
 } > "$COSTS"
 
+# The per-request costs run the workers as threads of the one process that
+# the counters (the malloc interposer's signals, perf stat -p, /proc RSS) see:
+# under the default worker processes they would watch only the supervisor.
 if want allocs; then
 log "allocations per request (malloc interposer on the worker threads)"
 declare -A ALLOC
 for backend in epoll uring; do
     export MALLOC_COUNTER_SIGNALS=1
-    start_server 9110 env LD_PRELOAD="$ROOT/build/bench/malloc_counter.so" "$CHOPIN" --port 9110 --workers 1 --backend "$backend" || { FAILED=1; continue; }
+    start_server 9110 env LD_PRELOAD="$ROOT/build/bench/malloc_counter.so" "$CHOPIN" --port 9110 --workers 1 --backend "$backend" --isolation threads || { FAILED=1; continue; }
     unset MALLOC_COUNTER_SIGNALS
     for route in /plaintext /json /user/12345; do
         wrk_run 1 "http://127.0.0.1:9110$route" 0 > /dev/null 2>&1
@@ -229,7 +232,7 @@ if want syscalls; then
 log "syscalls per request (perf stat, raw_syscalls:sys_enter)"
 declare -A SYS
 for backend in epoll uring; do
-    start_server 9111 "$CHOPIN" --port 9111 --workers 1 --backend "$backend" || { FAILED=1; continue; }
+    start_server 9111 "$CHOPIN" --port 9111 --workers 1 --backend "$backend" --isolation threads || { FAILED=1; continue; }
     for test in plaintext pipelined; do
         pipe=0; [ "$test" = pipelined ] && pipe=1
         wrk_run 1 "http://127.0.0.1:9111/plaintext" $pipe > /dev/null 2>&1
@@ -301,7 +304,7 @@ if want idle; then
 log "memory per idle keep-alive connection ($IDLE_CONNS connections, one worker)"
 declare -A IDLE
 for backend in epoll uring; do
-    start_server 9113 "$CHOPIN" --port 9113 --workers 1 --backend "$backend" || { FAILED=1; continue; }
+    start_server 9113 "$CHOPIN" --port 9113 --workers 1 --backend "$backend" --isolation threads || { FAILED=1; continue; }
     r0=$(rss_kib "$SPID")
     coproc IDLEC { python3 "$HERE/tools/idle_conns.py" 9113 "$IDLE_CONNS"; }
     read -r -t 120 ready <&"${IDLEC[0]}"
@@ -318,7 +321,7 @@ echo "| RSS growth per idle keep-alive connection (bytes) | $IDLE_CONNS connecti
 # load, and what each further worker adds (4 workers against 1).
 log "memory per worker (after a 2 s load on /plaintext)"
 rss_after_load() {  # backend workers -> KiB
-    start_server 9114 "$CHOPIN" --port 9114 --workers "$2" --backend "$1" || { echo 0; return; }
+    start_server 9114 "$CHOPIN" --port 9114 --workers "$2" --backend "$1" --isolation threads || { echo 0; return; }
     timeout 30 wrk -t1 -c64 -d2s "http://127.0.0.1:9114/plaintext" > /dev/null 2>&1
     sleep 0.3
     rss_kib "$SPID"
