@@ -431,20 +431,27 @@ static int send_file_part(chopin_worker *w, chopin_conn *c) {
     return 0;
 }
 
+/* The queued responses (out) become the send under way (tx); the old tx
+ * buffer, empty now, is kept as the next out. Returns -1 when the
+ * connection closed. */
+static inline int send_out(chopin_worker *w, chopin_conn *c) {
+    chopin_buf t = c->tx;
+    c->tx = c->out;
+    c->tx.off = 0;
+    c->out = t;
+    c->out.len = c->out.off = 0;
+    c->flags |= CF_SENDING;
+    c->timer = TK_NONE; /* a new send: the stall clock restarts */
+    return send_more(w, c);
+}
+
 /* Hands queued responses to the backend: all the responses of one read
  * leave in one send, then the file body that follows them, if any.
  * Returns -1 when the connection closed. */
 static int flush(chopin_worker *w, chopin_conn *c) {
     while (!(c->flags & CF_SENDING)) {
         if (c->out.len > 0) {
-            chopin_buf t = c->tx;
-            c->tx = c->out;
-            c->tx.off = 0;
-            c->out = t;
-            c->out.len = c->out.off = 0;
-            c->flags |= CF_SENDING;
-            c->timer = TK_NONE; /* a new send: the stall clock restarts */
-            if (send_more(w, c) < 0) return -1;
+            if (send_out(w, c) < 0) return -1;
         } else if (c->flags & CF_FILE) {
             if (send_file_part(w, c) < 0) return -1;
         } else {
@@ -604,15 +611,7 @@ int chopin__conn_ws_send(chopin_worker *w, chopin_conn *c, int opcode, const voi
 static int settle_calm(chopin_worker *w, chopin_conn *c) {
     if (c->state != CONN_HEAD || (c->flags & CF_NOT_CALM) || c->in.len || w->stopping) return 0;
     if (c->out.len > 0) {
-        /* flush(): out becomes tx and goes to the backend. */
-        chopin_buf t = c->tx;
-        c->tx = c->out;
-        c->tx.off = 0;
-        c->out = t;
-        c->out.len = c->out.off = 0;
-        c->flags |= CF_SENDING;
-        c->timer = TK_NONE;
-        if (send_more(w, c) < 0) return 1;
+        if (send_out(w, c) < 0) return 1;
         if (c->flags & CF_SENDING) return 0;
     }
     if (c->in.data) chopin__buf_release(&c->in, &w->pool);
