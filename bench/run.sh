@@ -42,6 +42,8 @@ mkdir -p "$OUT" "$ROOT/build/bench"
 HZ=$(getconf CLK_TCK)
 FAILED=0
 log() { echo "== $*" >&2; }
+# Debian's python3 has matplotlib (python3-matplotlib); another python3 on PATH may not.
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 # ---- dependencies and builds --------------------------------------------------
 need_apt() {
@@ -132,6 +134,9 @@ stop_server() {
     wait "$SPID" 2>/dev/null
     SPID=""
 }
+us_per_op() {  # clock ticks, operations -> CPU µs per operation ("" without operations)
+    awk -v b="$1" -v hz="$HZ" -v n="$2" 'BEGIN{ if (n>0) printf "%.3f", b/hz*1e6/n; else print "" }'
+}
 cpu_busy() { awk -v c="cpu$1" '$1==c {print $2+$3+$4+$7+$8}' /proc/stat; }  # user nice system irq softirq
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 wrk_run() {  # seconds url pipelined(0|1) [header]
@@ -178,7 +183,7 @@ for round in $(seq 1 "$ROUNDS"); do
                 p50=$(to_ms "$(awk '$1=="50%" {print $2; exit}' "$f")")
                 p99=$(to_ms "$(awk '$1=="99%" {print $2; exit}' "$f")")
             fi
-            us=$(awk -v b=$((b1 - b0)) -v hz="$HZ" -v n="${n:-0}" 'BEGIN{ if (n>0) printf "%.3f", b/hz*1e6/n; else print "" }')
+            us=$(us_per_op $((b1 - b0)) "${n:-0}")
             rss=$(awk -v k="$(rss_kib "$SPID")" 'BEGIN{printf "%.1f", k/1024}')
             errs=$(awk '/Socket errors:/ {gsub(",",""); e+=$4+$6+$8+$10} /Non-2xx/ {e+=$NF} END{print e+0}' "$f")
             echo "$round,$name,$test,${rps:-0},$p50,$p99,$us,$rss,$errs" >> "$OUT/matrix.csv"
@@ -188,8 +193,6 @@ for round in $(seq 1 "$ROUNDS"); do
         sleep 1
     done
 done
-# Debian's python3 has matplotlib (python3-matplotlib); another python3 on PATH may not.
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 "$PY" "$HERE/tools/report.py" "$OUT" | tail -1 || FAILED=1
 fi
 
@@ -463,8 +466,8 @@ for round in $(seq 1 "$ROUNDS"); do
                 p99=$(to_ms "$(awk '$1=="99%" {print $2; exit}' "$f")")
                 errs=$(awk '/Socket errors:/ {gsub(",",""); e+=$4+$6+$8+$10} /Non-2xx/ {e+=$NF} END{print e+0}' "$f")
             fi
-            us=$(awk -v b=$((b1 - b0)) -v hz="$HZ" -v n="${n:-0}" 'BEGIN{ if (n>0) printf "%.3f", b/hz*1e6/n; else print "" }')
-            pus=$(awk -v b=$((t1 - t0)) -v hz="$HZ" -v n="${n:-0}" 'BEGIN{ if (n>0) printf "%.3f", b/hz*1e6/n; else print "" }')
+            us=$(us_per_op $((b1 - b0)) "${n:-0}")
+            pus=$(us_per_op $((t1 - t0)) "${n:-0}")
             echo "$round,$name,$test,${rate:-0},$p50,$p99,$us,$pus,$bytes,${errs:-1},$waited" >> "$OUT/extras.csv"
             printf '%-2s %-13s %-10s %10s /s %8s us/op (process %s) %8s bytes%s\n' "$round" "$name" "$test" "${rate:-FAIL}" "$us" "$pus" "$bytes" \
                 "$([ "$waited" = 0 ] || echo ", waited ${waited}s for quiet CPUs")" >&2
@@ -474,7 +477,6 @@ for round in $(seq 1 "$ROUNDS"); do
         sleep 1
     done
 done
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 "$PY" "$HERE/tools/extras_report.py" "$OUT" > /dev/null || FAILED=1
 fi
 
