@@ -22,7 +22,12 @@ final class TestClient {
     var buffer: [UInt8] = []
 
     init(port: UInt16) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // `self.fd` is set only once the connection is up. A class whose
+        // stored properties are all set runs its deinit when its init throws,
+        // so closing here as well would close the number twice, and by then
+        // another test's socket may hold it (parallel tests, one process).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket failed: \(errno)") }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
@@ -33,9 +38,11 @@ final class TestClient {
             }
         }
         guard rc == 0 else {
+            let error = errno
             close(fd)
-            throw Failure(description: "connect failed: \(errno)")
+            throw Failure(description: "connect failed: \(error)")
         }
+        self.fd = fd
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
