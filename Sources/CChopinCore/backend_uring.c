@@ -24,6 +24,14 @@
  * completes with what it sent, so a slow reader's progress is seen (and the
  * write timeout restarts) instead of one send waiting out the whole response.
  *
+ * An operation names its socket by descriptor number, and the kernel reads
+ * that number when the entry is submitted, not when it is written. So a
+ * connection closed after an entry for it was written and before the next
+ * submission first has that entry submitted (ur_cancel): otherwise the
+ * number, freed by close() and taken by the next accept4 (or by any other
+ * thread of the process), would have the entry's recv or send work on
+ * somebody else's connection, and one client would read another's answer.
+ *
  * user_data layout: op (8 bits) << 56 | generation (24 bits) << 32 | slot.
  * A completion whose generation is not the slot's is for a connection that
  * is gone; it is ignored. A slot is freed only once nothing is in flight, and
@@ -69,6 +77,8 @@ typedef struct uring_state {
     int listen_armed; /* the listener's poll is in flight */
     uint64_t inflight; /* operations whose last completion has not come yet */
     uint32_t *rearm;   /* connections whose multishot recv ended on ENOBUFS */
+    uint32_t *written; /* per slot: the batch of its last entry naming its socket */
+    uint32_t batch;    /* entries written since the last submission belong to this one */
     uint32_t nrearm;
     int grow;          /* receives ran out of buffers this turn */
     struct uring_state *kept_next; /* on kept_states */
@@ -85,16 +95,31 @@ static uint64_t ud(int op, const chopin_conn *c) {
     return v;
 }
 
+/* Every submission goes through here or submit_and_wait: a new batch begins. */
+static void submit(uring_state *s) {
+    s->batch++;
+    io_uring_submit(&s->ring);
+}
+
+static int submit_and_wait(uring_state *s, struct __kernel_timespec *ts) {
+    struct io_uring_cqe *cqe;
+    s->batch++;
+    return io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, ts, NULL);
+}
+
 static struct io_uring_sqe *get_sqe(uring_state *s) {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
     if (!sqe) {
         /* SQ full: push what is queued and take a fresh entry. */
-        io_uring_submit(&s->ring);
+        submit(s);
         sqe = io_uring_get_sqe(&s->ring);
     }
     if (sqe) s->inflight++;
     return sqe;
 }
+
+/* An entry naming c's socket by number is written: see ur_cancel. */
+static void names_socket(uring_state *s, const chopin_conn *c) { s->written[c->idx] = s->batch; }
 
 int chopin__uring_probe(void) {
     struct io_uring ring;
@@ -179,7 +204,9 @@ static int ur_init(chopin_worker *w) {
     if (rc < 0) return rc;
     s->ring_ok = 1;
     s->rearm = calloc(w->slab.cap, sizeof *s->rearm);
-    if (!s->rearm) return -ENOMEM;
+    s->written = calloc(w->slab.cap, sizeof *s->written);
+    if (!s->rearm || !s->written) return -ENOMEM;
+    s->batch = 1; /* the slots' 0 names no batch */
     if ((rc = setup_buffers(s)) < 0) return rc;
     arm_wake(w);
     return 0;
@@ -213,7 +240,7 @@ static uint64_t drain(chopin_worker *w) {
     while (s->inflight) {
         struct io_uring_cqe *cqe;
         struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000};
-        io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+        submit_and_wait(s, &ts);
         unsigned head, seen = 0;
         io_uring_for_each_cqe(&s->ring, head, cqe) {
             if (final_cqe(cqe)) s->inflight--;
@@ -235,6 +262,7 @@ static void ur_destroy(chopin_worker *w) {
         io_uring_queue_exit(&s->ring);
     }
     free(s->rearm);
+    free(s->written);
     w->backend = NULL;
     if (left) {
         /* The kernel still holds operations: what they point into (the
@@ -284,6 +312,7 @@ static int arm_recv(chopin_worker *w, chopin_conn *c) {
     struct io_uring_sqe *sqe = get_sqe(s);
     if (!sqe) return -EBUSY;
     io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    names_socket(s, c);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BUF_GROUP;
     io_uring_sqe_set_data64(sqe, ud(OP_RECV, c));
@@ -303,6 +332,7 @@ static int arm_hup_poll(chopin_worker *w, chopin_conn *c) {
     struct io_uring_sqe *sqe = get_sqe(s);
     if (!sqe) return -EBUSY;
     io_uring_prep_poll_add(sqe, c->fd, POLLRDHUP);
+    names_socket(s, c);
     io_uring_sqe_set_data64(sqe, ud(OP_POLL, c));
     c->io |= IO_POLL_ARMED;
     c->pending_ops++;
@@ -328,6 +358,7 @@ static long ur_send(chopin_worker *w, chopin_conn *c) {
     struct io_uring_sqe *sqe = get_sqe(s);
     if (!sqe) return -EBUSY;
     io_uring_prep_send(sqe, c->fd, c->tx.data + c->tx.off, c->tx.len - c->tx.off, MSG_NOSIGNAL);
+    names_socket(s, c);
     io_uring_sqe_set_data64(sqe, ud(OP_SEND, c));
     c->pending_ops++;
     return 0;
@@ -338,6 +369,10 @@ static int ur_cancel(chopin_worker *w, chopin_conn *c) {
     if (c->io & IO_RECV_ARMED) cancel_op(s, ud(OP_RECV, c), 0);
     if (c->flags & CF_SENDING) cancel_op(s, ud(OP_SEND, c), 0);
     if (c->io & IO_POLL_ARMED) cancel_op(s, ud(OP_POLL, c), 0);
+    /* conn.c closes the socket next: an entry naming it that is still
+     * unsubmitted goes to the kernel now, while the number is still c's
+     * (the cancels just written follow it and end it). */
+    if (s->written[c->idx] == s->batch) submit(s);
     return c->pending_ops > 0;
 }
 
@@ -439,7 +474,6 @@ static void dispatch_one(chopin_worker *w, struct io_uring_cqe *cqe) {
 
 static int ur_wait(chopin_worker *w, int timeout_ms) {
     uring_state *s = w->backend;
-    struct io_uring_cqe *cqe;
     struct __kernel_timespec ts;
     struct __kernel_timespec *tsp = NULL;
     if (timeout_ms >= 0) {
@@ -447,7 +481,7 @@ static int ur_wait(chopin_worker *w, int timeout_ms) {
         ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
         tsp = &ts;
     }
-    int rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, tsp, NULL);
+    int rc = submit_and_wait(s, tsp);
     return rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY ? rc : 0;
 }
 

@@ -5,7 +5,9 @@
  * bytes; a worker that leaves at the shutdown deadline with io_uring
  * operations in flight leaves none behind, and one given up on at the
  * deadline frees the server once it ends; an epoll_ctl that fails closes
- * its connection instead of leaving it waiting forever. */
+ * its connection instead of leaving it waiting forever; an answer written
+ * for a connection that then resets never reaches the connection accepted
+ * next on its descriptor number. */
 #include "fixture.h"
 #include "net.h"
 #include "test.h"
@@ -376,6 +378,50 @@ static void test_epoll_ctl_failure(void) {
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child exit %d", WEXITSTATUS(status));
 }
 
+/* A connection closed in the same turn that wrote a send for it must not
+ * have that send land on the next connection given its descriptor number.
+ * The worker is held in /block while a client asks for an answer and
+ * resets at once and a second client connects, so that the next turn sees
+ * all three: the answer is written, the reset closes the first connection,
+ * and accept4 hands its number to the second. (io_uring read the number
+ * only when it submitted the send, after that: the second client got the
+ * first one's answer.) Several rounds, as the kernel's order of those
+ * events is not fixed. */
+static void test_answer_never_reaches_the_next_connection(void) {
+    t_case = "an answer for a connection that reset never reaches the one accepted after it";
+    chopin_config cfg = fixture_config(app);
+    chopin_server *srv = fixture_start(&cfg);
+    if (!srv) return;
+    uint16_t port = chopin_server_port(srv);
+    static client held, asker, next;
+    int strays = 0, rounds = 20, held_rounds = 0;
+    for (int i = 0; i < rounds; i++) {
+        atomic_store(&blocked, 0);
+        atomic_store(&unblock, 0);
+        client_connect(&asker, port);
+        SEND(&asker, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+        client_read_response(&asker, &r, 2000, 0); /* accepted and reading */
+        client_connect(&held, port);
+        SEND(&held, "GET /block HTTP/1.1\r\nHost: t\r\n\r\n");
+        uint64_t until = now_ms() + 3000;
+        while (!atomic_load(&blocked) && now_ms() < until) usleep(1000);
+        held_rounds += atomic_load(&blocked);
+        SEND(&asker, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+        struct linger reset = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(asker.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        client_close(&asker);
+        client_connect(&next, port);
+        usleep(20000);
+        atomic_store(&unblock, 1);
+        if (!client_silent(&next, 100)) strays++;
+        client_close(&next);
+        client_close(&held);
+    }
+    CHECK_EQ_INT(held_rounds, rounds);
+    CHECK(strays == 0, "%d of %d connections got bytes they never asked for", strays, rounds);
+    fixture_stop(srv);
+}
+
 static void run_backend(const char *name) {
     test_slow_reader();
     test_lingering_close();
@@ -383,6 +429,7 @@ static void run_backend(const char *name) {
     test_deferral_outlives_server();
     test_client_gone_while_deferred();
     test_worker_given_up_on_frees_the_server();
+    test_answer_never_reaches_the_next_connection();
     if (strcmp(name, "uring") == 0) test_deadline_with_operations_in_flight();
 }
 
