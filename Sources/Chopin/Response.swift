@@ -139,10 +139,7 @@ extension Response {
             res.end()
         case .text(let text):
             writeHead(to: res)
-            if text.utf8.withContiguousStorageIfAvailable({ res.write(UnsafeRawBufferPointer($0)) }) == nil {
-                var copy = text
-                copy.withUTF8 { res.write(UnsafeRawBufferPointer($0)) }
-            }
+            text.withUTF8Bytes { res.write(UnsafeRawBufferPointer($0)) }
             res.end()
         case .bytes(let bytes):
             writeHead(to: res)

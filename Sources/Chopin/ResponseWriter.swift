@@ -124,21 +124,8 @@ private func withHeaderBytes(
     _ name: String, _ value: String,
     _ body: (UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int) -> Void
 ) {
-    // Native Strings (literals, most built at run time) lend their bytes as
-    // they are; copying each into a var for withUTF8 cost a retain and a
-    // release apiece on every header.
-    let done = name.utf8.withContiguousStorageIfAvailable { n in
-        value.utf8.withContiguousStorageIfAvailable { v in
-            n.withMemoryRebound(to: CChar.self) { n in
-                v.withMemoryRebound(to: CChar.self) { v in body(n.baseAddress, n.count, v.baseAddress, v.count) }
-            }
-        }
-    }
-    if case .some(.some) = done { return }
-    var name = name
-    var value = value
-    name.withUTF8 { n in
-        value.withUTF8 { v in
+    name.withUTF8Bytes { n in
+        value.withUTF8Bytes { v in
             n.withMemoryRebound(to: CChar.self) { n in
                 v.withMemoryRebound(to: CChar.self) { v in body(n.baseAddress, n.count, v.baseAddress, v.count) }
             }

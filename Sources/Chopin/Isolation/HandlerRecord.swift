@@ -7,14 +7,8 @@ internal import CChopinCore
 func whileHandling<T>(
     _ request: UnsafePointer<chopin_request>, route pattern: String, _ response: ResponseWriter, _ body: () -> T
 ) -> T {
-    let recorded = pattern.utf8.withContiguousStorageIfAvailable { bytes in
+    pattern.withUTF8Bytes { bytes in
         bytes.withMemoryRebound(to: CChar.self) { response.recordHandling(request, route: $0) }
-    }
-    if recorded == nil {
-        var copy = pattern
-        copy.withUTF8 { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { response.recordHandling(request, route: $0) }
-        }
     }
     defer { response.recordHandled() }
     return body()

@@ -128,11 +128,7 @@ public struct JSONWriter: ~Copyable {
 
     /// A JSON string with escapes (RFC 8259 section 7).
     public mutating func string(_ s: String) {
-        // A native String lends its bytes as they are; a copy for withUTF8
-        // cost a retain and a release on every string written.
-        if s.utf8.withContiguousStorageIfAvailable({ string(UnsafeRawBufferPointer($0)) }) != nil { return }
-        var s = s
-        s.withUTF8 { string(UnsafeRawBufferPointer($0)) }
+        s.withUTF8Bytes { string(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func string(_ p: UnsafeRawBufferPointer) {
