@@ -95,9 +95,19 @@ SERVERS=(
 )
 [ -n "$HYPER" ] && SERVERS+=("hyper|9105|$HYPER 9105")
 [ -n "$FLOOR" ] && SERVERS+=("floor|9106|$FLOOR 9106")
+# Run only when ONLY names them: what observability costs (chopin-bare has no
+# metrics collector and no access log; chopin-observed, like chopin-epoll,
+# hands its counters to swift-metrics each second and has a RequestLogger
+# whose level filters every line out; chopin-logged writes each line, to
+# /dev/null). ONLY="chopin-bare chopin-observed chopin-logged" TESTS=plaintext
+OBSERVABILITY_SERVERS=(
+    "chopin-bare|9107|$CHOPIN --port 9107 --workers 1 --backend epoll --metrics-interval 0"
+    "chopin-observed|9108|$CHOPIN --port 9108 --workers 1 --backend epoll --access-log-level error"
+    "chopin-logged|9109|$CHOPIN --port 9109 --workers 1 --backend epoll --access-log"
+)
 if [ -n "${ONLY:-}" ]; then
     kept=()
-    for entry in "${SERVERS[@]}"; do [[ " $ONLY " == *" ${entry%%|*} "* ]] && kept+=("$entry"); done
+    for entry in "${SERVERS[@]}" "${OBSERVABILITY_SERVERS[@]}"; do [[ " $ONLY " == *" ${entry%%|*} "* ]] && kept+=("$entry"); done
     SERVERS=("${kept[@]}")
 fi
 
@@ -114,8 +124,10 @@ test_path() {  # server test
 # ---- helpers --------------------------------------------------------------------------
 SPID=""
 start_server() {  # port command...; sets SPID, waits for the port
-    local port=$1; shift
-    taskset -c "$SERVER_CPU" "$@" > "$OUT/server-$port.log" 2>&1 &
+    local port=$1 log; shift
+    log=$OUT/server-$port.log
+    [[ " $* " == *" --access-log "* ]] && log=/dev/null  # a line per request
+    taskset -c "$SERVER_CPU" "$@" > "$log" 2>&1 &
     SPID=$!
     local i
     for i in $(seq 1 100); do
