@@ -483,7 +483,7 @@ static int can_take_kept_input(const chopin_worker *w, const chopin_conn *c) {
  * client with nothing more to ask, the backend still watches for its FIN, so
  * that a client that leaves cancels the handler. Returns -1 when the
  * connection closed. */
-static int follow_read_interest(chopin_worker *w, chopin_conn *c) {
+static int apply_read_interest(chopin_worker *w, chopin_conn *c) {
     /* A streamed body is read while its consumer keeps up, deferred or not. */
     int body_wanted = (c->flags & (CF_BODY_STREAM | CF_BODY_FULL)) == CF_BODY_STREAM;
     int want_pause = !body_wanted && (c->state == CONN_DEFERRED || c->state == CONN_CLOSING ||
@@ -510,6 +510,34 @@ static int follow_read_interest(chopin_worker *w, chopin_conn *c) {
         return -1;
     }
     return 0;
+}
+
+/* Reads follow the connection's state, except that a deferral's pause waits
+ * for the end of the turn: an async handler that awaits nothing answers in
+ * this very turn (the worker_turn hook), and pausing now only to resume then
+ * would cost two epoll_ctl calls (or a cancel and a re-armed recv) per
+ * request. Until then nothing more is read for the connection on epoll (one
+ * read per readiness event), and io_uring's bytes already on their way are
+ * kept in `in`, as they are when paused. */
+static int follow_read_interest(chopin_worker *w, chopin_conn *c) {
+    if (c->state == CONN_DEFERRED && !(c->flags & CF_READ_PAUSED) && !(c->flags & CF_BODY_STREAM)) {
+        if (!c->interest_due) {
+            c->interest_due = 1;
+            w->interest_due[w->ninterest_due++] = c->idx;
+        }
+        return 0;
+    }
+    return apply_read_interest(w, c);
+}
+
+void chopin__conn_follow_due_interest(chopin_worker *w) {
+    uint32_t n = w->ninterest_due;
+    w->ninterest_due = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        chopin_conn *c = &w->conns[w->interest_due[i]];
+        c->interest_due = 0;
+        if (chopin__conn_open_p(c)) apply_read_interest(w, c);
+    }
 }
 
 void chopin__conn_hangup(chopin_worker *w, chopin_conn *c) {
@@ -727,9 +755,11 @@ static void body_failed(chopin_worker *w, chopin_conn *c, int status) {
 
 void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd) {
     uint32_t idx = c->idx, gen = c->gen;
+    uint8_t interest_due = c->interest_due; /* the slot may still be on the list */
     memset(c, 0, sizeof *c);
     c->idx = idx;
     c->gen = gen;
+    c->interest_due = interest_due;
     c->fd = fd;
     c->file_fd = -1;
     c->state = CONN_HEAD;

@@ -247,6 +247,7 @@ typedef struct chopin_conn {
     uint8_t timer;        /* timer_kind of the armed deadline */
     uint16_t flags;       /* conn_flags */
     uint8_t io;           /* the backend's own flags */
+    uint8_t interest_due; /* the slot is on w->interest_due (kept across connections) */
     uint16_t pending_ops; /* the backend's operations in flight (io_uring) */
     uint32_t discarded;   /* bytes read and dropped since the last response was queued */
     chopin_deferred *deferral; /* the response a handler deferred (state DEFERRED) */
@@ -458,6 +459,8 @@ struct chopin_worker {
 
     uint32_t *ready; /* connections to resume on the next loop turn */
     uint32_t nready;
+    uint32_t *interest_due; /* slots whose reads pause at the end of the turn, if still deferred */
+    uint32_t ninterest_due;
 
     chopin_deferred *_Atomic deferred_done; /* finished deferred responses, any thread pushes */
     chopin_deferred *deferrals;             /* not yet done, newest first (worker thread only) */
@@ -544,6 +547,9 @@ void *chopin__worker_main(void *arg);
 extern __thread chopin_worker *chopin__current_worker;
 /* Connections that stopped at max_pipelined or max_deferred go on. */
 void chopin__worker_resume_ready(chopin_worker *w);
+/* The end of a loop turn: connections deferred during it stop reading now
+ * if their answer has not come yet (conn.c). */
+void chopin__conn_follow_due_interest(chopin_worker *w);
 /* A deferral ended: connections stopped at max_deferred may go on. */
 void chopin__worker_capacity_freed(chopin_worker *w);
 

@@ -207,8 +207,10 @@ void chopin__worker_teardown(chopin_worker *w) {
     free(w->conns);
     free(w->headers);
     free(w->ready);
+    free(w->interest_due);
     free(w->cap_wait);
     w->ready = NULL;
+    w->interest_due = NULL;
     w->cap_wait = NULL;
     w->conns = NULL;
     w->headers = NULL;
@@ -224,8 +226,9 @@ int chopin__worker_setup(chopin_worker *w) {
     w->conns = calloc(cap, sizeof *w->conns);
     w->headers = calloc(cfg->max_headers, sizeof *w->headers);
     w->ready = calloc(cap, sizeof *w->ready);
+    w->interest_due = calloc(cap, sizeof *w->interest_due);
     w->cap_wait = calloc(cap, sizeof *w->cap_wait);
-    if (!w->conns || !w->headers || !w->ready || !w->cap_wait) return -ENOMEM;
+    if (!w->conns || !w->headers || !w->ready || !w->interest_due || !w->cap_wait) return -ENOMEM;
     int rc;
     if ((rc = chopin__slab_init(&w->slab, cap)) < 0) return rc;
     if ((rc = chopin__wheel_init(&w->wheel, cap, WHEEL_SLOTS, WHEEL_TICK_MS, w->now_ms)) < 0) return rc;
@@ -324,6 +327,7 @@ void *chopin__worker_main(void *arg) {
         w->ops->dispatch(w);
         chopin__worker_resume_ready(w);
         more_work = run_turn_hook(w);
+        chopin__conn_follow_due_interest(w);
     }
     worker_end(w);
     chopin__worker_teardown(w);

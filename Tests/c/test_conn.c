@@ -18,6 +18,7 @@ static struct {
     long send_limit; /* bytes taken per send call; -1: all */
     int paused;
     int fail_pause; /* read_pause returns this when non-zero */
+    int pause_calls, resume_calls;
     int busy;       /* cancel says operations are still in flight */
     int released_later;
 } fake;
@@ -27,11 +28,17 @@ static void f_void(chopin_worker *w) { (void)w; }
 static int f_conn_start(chopin_worker *w, chopin_conn *c) { return (void)w, (void)c, 0; }
 static int f_pause(chopin_worker *w, chopin_conn *c) {
     (void)w, (void)c;
+    fake.pause_calls++;
     if (fake.fail_pause) return fake.fail_pause;
     fake.paused = 1;
     return 0;
 }
-static int f_resume(chopin_worker *w, chopin_conn *c) { return (void)w, (void)c, fake.paused = 0, 0; }
+static int f_resume(chopin_worker *w, chopin_conn *c) {
+    (void)w, (void)c;
+    fake.resume_calls++;
+    fake.paused = 0;
+    return 0;
+}
 static long f_send(chopin_worker *w, chopin_conn *c) {
     (void)w;
     size_t n = c->tx.len - c->tx.off;
@@ -99,11 +106,18 @@ static chopin_conn *open_conn(void) {
     return c;
 }
 
-static void feed(chopin_conn *c, const char *s) {
+/* Bytes arrive, within a loop turn that goes on. */
+static void feed_in_turn(chopin_conn *c, const char *s) {
     static char buf[4096];
     size_t n = strlen(s);
     memcpy(buf, s, n); /* the backend's buffer: conn.c may compact it in place */
     chopin__conn_data(&w, c, buf, n);
+}
+
+/* Bytes arrive, and the loop turn ends. */
+static void feed(chopin_conn *c, const char *s) {
+    feed_in_turn(c, s);
+    chopin__conn_follow_due_interest(&w);
 }
 
 static int count(const char *hay, size_t n, const char *needle) {
@@ -204,9 +218,11 @@ static void test_backpressure(void) {
 static void test_deferred_and_half_close(void) {
     t_case = "DEFERRED: later requests wait; a half-closed client still gets every answer, then the close";
     chopin_conn *c = open_conn();
-    feed(c, GET("/defer") GET("/"));
+    feed_in_turn(c, GET("/defer") GET("/"));
     CHECK_EQ_INT(c->state, CONN_DEFERRED);
-    CHECK(fake.paused, "reads paused while deferred");
+    CHECK(!fake.paused, "reads not paused before the turn ends: the answer may come within it");
+    chopin__conn_follow_due_interest(&w);
+    CHECK(fake.paused, "reads paused while deferred past the turn");
     CHECK_EQ_INT(fake.sent_len, 0);
     chopin__conn_eof(&w, c, 0);
     CHECK_EQ_INT(c->state, CONN_DEFERRED);
@@ -276,6 +292,31 @@ static void test_timeouts(void) {
     CHECK_EQ_INT(c->timer, TK_BODY);
     chopin__conn_timeout(&w, c);
     CHECK(count(fake.sent, fake.sent_len, "HTTP/1.1 408") == 1, "408");
+    chopin__conn_close(&w, c);
+}
+
+static void test_deferred_answered_within_the_turn(void) {
+    t_case = "a deferral answered within its turn (an async handler that awaits nothing) never pauses reads";
+    chopin_conn *c = open_conn();
+    for (int i = 0; i < 3; i++) {
+        feed_in_turn(c, GET("/defer"));
+        CHECK_EQ_INT(c->state, CONN_DEFERRED);
+        answer(last_deferral, "soon");
+        chopin__conn_follow_due_interest(&w);
+    }
+    CHECK_EQ_INT(count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK"), 3);
+    CHECK_EQ_INT(fake.pause_calls, 0);
+    CHECK_EQ_INT(fake.resume_calls, 0);
+    CHECK(!(c->flags & CF_READ_PAUSED), "reading");
+
+    t_case = "a deferral left for a later turn pauses reads at the turn's end, once";
+    feed_in_turn(c, GET("/defer"));
+    chopin__conn_follow_due_interest(&w);
+    chopin__conn_follow_due_interest(&w);
+    CHECK_EQ_INT(fake.pause_calls, 1);
+    answer(last_deferral, "later");
+    CHECK_EQ_INT(fake.resume_calls, 1);
+    CHECK_EQ_INT(count(fake.sent, fake.sent_len, "HTTP/1.1 200 OK"), 4);
     chopin__conn_close(&w, c);
 }
 
@@ -489,6 +530,7 @@ int main(void) {
     test_partial_sends();
     test_backpressure();
     test_deferred_and_half_close();
+    test_deferred_answered_within_the_turn();
     test_error_lingers();
     test_timeouts();
     test_backend_failures();
