@@ -14,16 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define READ_BUF 65536
 #define MAX_EVENTS 256
-/* A file body's share of one loop turn: a fast reader of a large file does
- * not keep the worker from its other connections. */
-#define FILE_TURN_BYTES (1u << 20)
 
 /* epoll_event.data.u64: kind in the top byte, generation and slot below. */
 #define TAG_LISTEN (1ull << 56)
@@ -150,22 +146,11 @@ static long ep_send(chopin_worker *w, chopin_conn *c) {
 }
 
 static long ep_send_file(chopin_worker *w, chopin_conn *c) {
-    off_t off = (off_t)c->file_off;
-    uint64_t left = c->file_left < FILE_TURN_BYTES ? c->file_left : FILE_TURN_BYTES;
-    uint64_t done = 0;
-    while (done < left) {
-        ssize_t n = sendfile(c->fd, c->file_fd, &off, (size_t)(left - done));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN) return -errno;
-            break;
-        }
-        if (n == 0) return -EIO; /* the file shrank under us */
-        done += (uint64_t)n;
-    }
+    long done = chopin__file_sendfile_part(c);
+    if (done < 0) return done;
     /* Short of the whole file (a full socket, or the turn's share): wait for room. */
-    int rc = want_out(w, c, done < c->file_left);
-    return rc < 0 ? rc : (long)done;
+    int rc = want_out(w, c, (uint64_t)done < c->file_left);
+    return rc < 0 ? rc : done;
 }
 
 static int ep_cancel(chopin_worker *w, chopin_conn *c) {

@@ -20,6 +20,10 @@
  * find none free. Pages of buffers never used are never touched, so an idle
  * worker does not pay for the configured maximum.
  *
+ * A file body goes with sendfile(2) from the worker, straight from the page
+ * cache as on epoll, and a POLLOUT poll in the ring waits for room for the
+ * rest: a send in the ring would need the bytes in user memory first.
+ *
  * Sends are not MSG_WAITALL: a send that the kernel can only partly finish
  * completes with what it sent, so a slow reader's progress is seen (and the
  * write timeout restarts) instead of one send waiting out the whole response.
@@ -54,12 +58,13 @@
 #define FIRST_BUFFERS 32 /* receive buffers in the ring at start; doubled when they run out */
 #define DRAIN_MS 1000    /* how long teardown waits for the kernel to hand operations back */
 
-enum { OP_LISTEN = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_WAKE, OP_POLL };
+enum { OP_LISTEN = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_WAKE, OP_POLL, OP_WRITABLE };
 
 /* c->io: this backend's own flags. */
 enum {
     IO_RECV_ARMED = 1 << 0, /* a multishot recv is in flight */
     IO_POLL_ARMED = 1 << 1, /* a poll for the client's FIN is in flight (CF_WATCH_HUP) */
+    IO_WRITABLE_ARMED = 1 << 2, /* a poll for room to send the rest of a file body is in flight */
 };
 
 uint64_t _Atomic chopin__uring_abandoned_ops;
@@ -357,11 +362,29 @@ static long ur_send(chopin_worker *w, chopin_conn *c) {
     uring_state *s = w->backend;
     struct io_uring_sqe *sqe = get_sqe(s);
     if (!sqe) return -EBUSY;
-    io_uring_prep_send(sqe, c->fd, c->tx.data + c->tx.off, c->tx.len - c->tx.off, MSG_NOSIGNAL);
+    /* A file body follows these bytes (its head): MSG_MORE holds them for
+     * sendfile's first segment, as on epoll. */
+    int more = (c->flags & CF_FILE) && c->file_left > 0 ? MSG_MORE : 0;
+    io_uring_prep_send(sqe, c->fd, c->tx.data + c->tx.off, c->tx.len - c->tx.off, MSG_NOSIGNAL | more);
     names_socket(s, c);
     io_uring_sqe_set_data64(sqe, ud(OP_SEND, c));
     c->pending_ops++;
     return 0;
+}
+
+static long ur_send_file(chopin_worker *w, chopin_conn *c) {
+    long done = chopin__file_sendfile_part(c);
+    if (done < 0 || (uint64_t)done == c->file_left) return done;
+    /* A full socket, or the turn's share: the rest when there is room. */
+    uring_state *s = w->backend;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+    names_socket(s, c);
+    io_uring_sqe_set_data64(sqe, ud(OP_WRITABLE, c));
+    c->io |= IO_WRITABLE_ARMED;
+    c->pending_ops++;
+    return done;
 }
 
 static int ur_cancel(chopin_worker *w, chopin_conn *c) {
@@ -369,6 +392,7 @@ static int ur_cancel(chopin_worker *w, chopin_conn *c) {
     if (c->io & IO_RECV_ARMED) cancel_op(s, ud(OP_RECV, c), 0);
     if (c->flags & CF_SENDING) cancel_op(s, ud(OP_SEND, c), 0);
     if (c->io & IO_POLL_ARMED) cancel_op(s, ud(OP_POLL, c), 0);
+    if (c->io & IO_WRITABLE_ARMED) cancel_op(s, ud(OP_WRITABLE, c), 0);
     /* conn.c closes the socket next: an entry naming it that is still
      * unsubmitted goes to the kernel now, while the number is still c's
      * (the cancels just written follow it and end it). */
@@ -431,6 +455,17 @@ static void on_poll(chopin_worker *w, chopin_conn *c, int res) {
     if (res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR))) chopin__conn_hangup(w, c);
 }
 
+static void on_writable(chopin_worker *w, chopin_conn *c, int res) {
+    c->io &= (uint8_t)~IO_WRITABLE_ARMED;
+    c->pending_ops--;
+    if (c->state == CONN_DEAD) {
+        op_done_dead(w, c);
+        return;
+    }
+    /* An error shows in the next sendfile; the poll itself failing ends it here. */
+    chopin__conn_send_ready(w, c, res < 0 ? res : 0);
+}
+
 static void on_listen(chopin_worker *w, int res) {
     uring_state *s = w->backend;
     s->listen_armed = 0;
@@ -470,6 +505,8 @@ static void dispatch_one(chopin_worker *w, struct io_uring_cqe *cqe) {
         on_send(w, c, cqe->res);
     else if (op == OP_POLL)
         on_poll(w, c, cqe->res);
+    else if (op == OP_WRITABLE)
+        on_writable(w, c, cqe->res);
 }
 
 static int ur_wait(chopin_worker *w, int timeout_ms) {
@@ -515,6 +552,7 @@ const chopin_backend_ops chopin__backend_uring = {
     .read_pause = ur_read_pause,
     .read_resume = ur_read_resume,
     .send = ur_send,
+    .send_file = ur_send_file,
     .cancel = ur_cancel,
     .wait = ur_wait,
     .dispatch = ur_dispatch,

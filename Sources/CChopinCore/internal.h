@@ -523,6 +523,9 @@ int chopin__conn_ws_send(chopin_worker *w, chopin_conn *c, int opcode, const voi
 /* Reads the next part of c's file body into c->tx (empty) and returns its
  * length, 0 when the file ended early, or -errno (file_send.c). */
 long chopin__file_read_part(chopin_worker *w, chopin_conn *c);
+/* A backend's send_file: sendfile of what the socket takes of c's file body
+ * (a fair share of a turn at most). The bytes sent, or -errno; c is untouched. */
+long chopin__file_sendfile_part(chopin_conn *c);
 
 /* Called by the worker. */
 void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd);
