@@ -1,6 +1,7 @@
 import Chopin
 
-/// `GET /crash` (and `GET /crash/async`, after an await) traps on purpose (a force-unwrapped nil), so that a user can
+/// `GET /crash` (and `GET /crash/async`, after an await, and the WebSocket
+/// `GET /crash/ws`, at its first message) traps on purpose (a force-unwrapped nil), so that a user can
 /// watch a worker process die and come back: the client sees its connection
 /// close, the supervisor logs the death with the route and Swift's fatal
 /// error, and `/metrics`' chopin_worker_restarts_total goes up. Under
@@ -20,6 +21,13 @@ func addCrashRoute(to router: Router) {
         try await Task.sleep(for: .milliseconds(ms))
         let missing: String? = req.header("X-Chopin-Never-Sent")
         return .text(missing!)
+    }
+    // And inside a WebSocket handler, once the first message came.
+    router.webSocket("/crash/ws") { ws in
+        for try await _ in ws.messages {
+            let missing: String? = ws.request.header("X-Chopin-Never-Sent")
+            try await ws.send(.text(missing!))
+        }
     }
 }
 

@@ -20,6 +20,7 @@ struct ExampleFailure: Error {}
 ///     GET  /events           server-sent events: three ticks 100 ms apart, then the end
 ///     GET  /crash            traps (a force-unwrapped nil): a worker process dies and is restarted
 ///     GET  /crash/async?ms=N the same in an async handler, after an await of N ms (default 20)
+///     GET  /crash/ws         the same in a WebSocket handler, at the first message
 ///     GET  /assets/*         the files of public/; GET /large.json compressed; POST /inflate
 ///                            a gzip or deflate request body, answered inflated (AssetRoutes.swift)
 ///     GET  /ws               WebSocket echo: every message back as it came (up to 16 MiB)

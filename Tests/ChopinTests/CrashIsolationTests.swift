@@ -99,6 +99,25 @@ import Testing
         #expect(server.stop() == 0)
     }
 
+    @Test func aTrapInAWebSocketHandlerNamesItsRoute() throws {
+        let server = try ExampleProcess(["--workers", "1", "--isolation", "processes"])
+        let ws = try TestClient(port: server.port)
+        #expect(try ws.upgrade("/crash/ws") == 101)
+        try ws.sendFrame(0x1, Array("hello".utf8))
+        #expect(throws: TestClient.Failure.self, "the connection dies with the worker") { try ws.readFrame() }
+        #expect(try TestClient(port: server.port).request("GET", "/plaintext").status == 200)
+        var log = server.stderrText()
+        let deadline = ExampleProcess.nowMs() + 2000
+        while !log.contains(" died of ") && ExampleProcess.nowMs() < deadline {
+            usleep(10_000)
+            log = server.stderrText()
+        }
+        let deaths = log.split(separator: "\n").filter { $0.contains(" died of ") }
+        try #require(deaths.count == 1, "\(log)")
+        #expect(deaths[0].contains("while handling GET /crash/ws (async"), "\(deaths[0])")
+        #expect(server.stop() == 0)
+    }
+
     /// The load test: 8 keep-alive connections loop `/plaintext`
     /// for 5 s while `/crash` is hit 20 times. A connection that was held by
     /// the dying worker sees it close (and is opened again, as any client

@@ -166,7 +166,10 @@ extension Context {
             chopin_deferred_websocket(d, $0.baseAddress, webSocketPiece, UInt64(max(maxMessageBytes, 0)))
         }
         let ws = WebSocket(request: upgrade, deferral: deferral, call: call, channel: channel)
-        let task = Task(executorPreference: executor) {
+        // The handler's jobs run under its record, as an async handler's do:
+        // a worker that dies inside it names this route.
+        let record = AsyncHandlerRecord(deferral, self.request, route: route, on: executor)
+        let task = Task(executorPreference: record) {
             do {
                 try await handler(ws)
             } catch is CancellationError {
@@ -176,6 +179,7 @@ extension Context {
                 logError("\(upgrade.method) \(upgrade.route): WebSocket handler threw \(error)")
             }
             channel.deferralFinished()
+            record.end()
             chopin_deferred_finish(deferral.pointer)
         }
         call.task.withLock { $0 = task }
