@@ -14,7 +14,11 @@ public struct JSONMacro: ExtensionMacro {
         let wanted = Set(protocols.map(\.trimmedDescription))
         let access = accessModifier(declaration.modifiers)
         if let e = declaration.as(EnumDeclSyntax.self) {
-            guard e.inheritanceClause != nil else {
+            // A raw type comes first in the list; `enum E: Sendable` has none,
+            // and conforming it anyway would end in the compiler's obscure
+            // complaint about RawRepresentable instead of this one.
+            let first = e.inheritanceClause?.inheritedTypes.first?.type.trimmedDescription ?? ""
+            guard rawValueTypes.contains(first.hasPrefix("Swift.") ? String(first.dropFirst(6)) : first) else {
                 throw JSONMacroError(description: "@JSON applies to enums with a raw value (enum E: String)")
             }
             let names = ["JSONValueEncodable", "JSONDecodable", "Encodable", "Decodable"].filter(wanted.contains)
@@ -49,6 +53,12 @@ public struct JSONMacro: ExtensionMacro {
         }
         return out
     }
+
+    /// The raw types an enum's JSON value can have (strings and numbers).
+    static let rawValueTypes: Set<String> = [
+        "String", "Int", "Int8", "Int16", "Int32", "Int64", "UInt", "UInt8", "UInt16", "UInt32", "UInt64",
+        "Double", "Float",
+    ]
 
     struct Options {
         var style = JSONKeyStyle.asWritten

@@ -1106,6 +1106,28 @@ import Testing
         )
     }
 
+    /// Conformances but no raw type: the macro says so, rather than leaving
+    /// the compiler to complain about RawRepresentable.
+    @Test func refusesAnEnumWithConformancesButNoRawValue() {
+        assertJSONExpansion(
+            ##"""
+            @JSON
+            enum Direction: Sendable, Hashable {
+                case up, down
+            }
+            """##,
+            expandedSource: ##"""
+                enum Direction: Sendable, Hashable {
+                    case up, down
+                }
+                """##,
+            diagnostics: [
+                DiagnosticSpec(
+                    message: #"@JSON applies to enums with a raw value (enum E: String)"#, line: 1, column: 1)
+            ]
+        )
+    }
+
     @Test func refusesAStoredPropertyWithoutATypeOrValue() {
         assertJSONExpansion(
             ##"""
