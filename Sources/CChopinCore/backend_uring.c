@@ -332,17 +332,21 @@ static int ur_conn_start(chopin_worker *w, chopin_conn *c) {
     return arm_recv(w, c);
 }
 
-static int arm_hup_poll(chopin_worker *w, chopin_conn *c) {
+/* A single-shot poll of c's socket for `events`, flagged `armed` in c->io. */
+static int arm_poll(chopin_worker *w, chopin_conn *c, unsigned events, int op, uint8_t armed) {
     uring_state *s = w->backend;
     struct io_uring_sqe *sqe = get_sqe(s);
     if (!sqe) return -EBUSY;
-    io_uring_prep_poll_add(sqe, c->fd, POLLRDHUP);
+    io_uring_prep_poll_add(sqe, c->fd, events);
     names_socket(s, c);
-    io_uring_sqe_set_data64(sqe, ud(OP_POLL, c));
-    c->io |= IO_POLL_ARMED;
+    io_uring_sqe_set_data64(sqe, ud(op, c));
+    c->io |= armed;
     c->pending_ops++;
     return 0;
 }
+
+/* Reads are paused: the client's FIN still shows (CF_WATCH_HUP). */
+static int arm_hup_poll(chopin_worker *w, chopin_conn *c) { return arm_poll(w, c, POLLRDHUP, OP_POLL, IO_POLL_ARMED); }
 
 static int ur_read_pause(chopin_worker *w, chopin_conn *c) {
     /* Bytes already on their way still arrive; the connection keeps them. */
@@ -376,15 +380,8 @@ static long ur_send_file(chopin_worker *w, chopin_conn *c) {
     long done = chopin__file_sendfile_part(c);
     if (done < 0 || (uint64_t)done == c->file_left) return done;
     /* A full socket, or the turn's share: the rest when there is room. */
-    uring_state *s = w->backend;
-    struct io_uring_sqe *sqe = get_sqe(s);
-    if (!sqe) return -EBUSY;
-    io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
-    names_socket(s, c);
-    io_uring_sqe_set_data64(sqe, ud(OP_WRITABLE, c));
-    c->io |= IO_WRITABLE_ARMED;
-    c->pending_ops++;
-    return done;
+    int rc = arm_poll(w, c, POLLOUT, OP_WRITABLE, IO_WRITABLE_ARMED);
+    return rc < 0 ? rc : done;
 }
 
 static int ur_cancel(chopin_worker *w, chopin_conn *c) {
@@ -436,34 +433,30 @@ static void on_recv(chopin_worker *w, chopin_conn *c, struct io_uring_cqe *cqe) 
         arm_recv(w, c);
 }
 
-static void on_send(chopin_worker *w, chopin_conn *c, int res) {
+/* A single-shot operation of c ended (`armed`: its c->io flag, if any).
+ * Returns 0 when c is closed, and its slot freed after the last one. */
+static int single_op_ended(chopin_worker *w, chopin_conn *c, uint8_t armed) {
+    c->io &= (uint8_t)~armed;
     c->pending_ops--;
     if (c->state == CONN_DEAD) {
         op_done_dead(w, c);
-        return;
+        return 0;
     }
-    chopin__conn_send_ready(w, c, res);
+    return 1;
+}
+
+static void on_send(chopin_worker *w, chopin_conn *c, int res) {
+    if (single_op_ended(w, c, 0)) chopin__conn_send_ready(w, c, res);
 }
 
 static void on_poll(chopin_worker *w, chopin_conn *c, int res) {
-    c->io &= (uint8_t)~IO_POLL_ARMED;
-    c->pending_ops--;
-    if (c->state == CONN_DEAD) {
-        op_done_dead(w, c);
-        return;
-    }
-    if (res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR))) chopin__conn_hangup(w, c);
+    if (single_op_ended(w, c, IO_POLL_ARMED) && res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR)))
+        chopin__conn_hangup(w, c);
 }
 
 static void on_writable(chopin_worker *w, chopin_conn *c, int res) {
-    c->io &= (uint8_t)~IO_WRITABLE_ARMED;
-    c->pending_ops--;
-    if (c->state == CONN_DEAD) {
-        op_done_dead(w, c);
-        return;
-    }
     /* An error shows in the next sendfile; the poll itself failing ends it here. */
-    chopin__conn_send_ready(w, c, res < 0 ? res : 0);
+    if (single_op_ended(w, c, IO_WRITABLE_ARMED)) chopin__conn_send_ready(w, c, res < 0 ? res : 0);
 }
 
 static void on_listen(chopin_worker *w, int res) {

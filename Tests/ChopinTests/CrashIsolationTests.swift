@@ -86,13 +86,7 @@ import Testing
         #expect(throws: TestClient.Failure.self, "the other died with the worker") { try sleeping.read() }
         // Logged once the replacement serves, which this request waits for.
         #expect(try TestClient(port: server.port).request("GET", "/plaintext").status == 200)
-        var log = server.stderrText()
-        let deadline = ExampleProcess.nowMs() + 2000
-        while !log.contains(" died of ") && ExampleProcess.nowMs() < deadline {
-            usleep(10_000)
-            log = server.stderrText()
-        }
-        let deaths = log.split(separator: "\n").filter { $0.contains(" died of ") }
+        let (deaths, log) = server.deaths()
         try #require(deaths.count == 1, "\(log)")
         #expect(deaths[0].contains("while handling GET /crash/async (async, one of 2 in flight)"), "\(deaths[0])")
         #expect(!deaths[0].contains("/sleep"), "names the handler that did not trap: \(deaths[0])")
@@ -106,13 +100,7 @@ import Testing
         try ws.sendFrame(0x1, Array("hello".utf8))
         #expect(throws: TestClient.Failure.self, "the connection dies with the worker") { try ws.readFrame() }
         #expect(try TestClient(port: server.port).request("GET", "/plaintext").status == 200)
-        var log = server.stderrText()
-        let deadline = ExampleProcess.nowMs() + 2000
-        while !log.contains(" died of ") && ExampleProcess.nowMs() < deadline {
-            usleep(10_000)
-            log = server.stderrText()
-        }
-        let deaths = log.split(separator: "\n").filter { $0.contains(" died of ") }
+        let (deaths, log) = server.deaths()
         try #require(deaths.count == 1, "\(log)")
         #expect(deaths[0].contains("while handling GET /crash/ws (async"), "\(deaths[0])")
         #expect(server.stop() == 0)

@@ -48,6 +48,18 @@ final class ExampleProcess {
         unlink(errors)
     }
 
+    /// The supervisor's " died of " lines, once the first is there (or `ms`
+    /// passed), and the whole log they came from.
+    func deaths(waitingUpTo ms: Int64 = 2000) -> (lines: [Substring], log: String) {
+        var log = stderrText()
+        let deadline = Self.nowMs() + ms
+        while !log.contains(" died of ") && Self.nowMs() < deadline {
+            usleep(10_000)
+            log = stderrText()
+        }
+        return (log.split(separator: "\n").filter { $0.contains(" died of ") }, log)
+    }
+
     /// The supervisor's standard error so far (its log lines and the workers' forwarded ones).
     func stderrText() -> String {
         guard let f = fopen(errors, "r") else { return "" }
