@@ -13,7 +13,7 @@ import Testing
             routes == [
                 "GET /plaintext", "GET /json", "GET /user/:id", "POST /echo", "POST /users", "GET /search",
                 "GET /static/*path", "GET /fail", "GET /async/json", "GET /sleep", "GET /events",
-                "POST /upload", "GET /crash", "GET /crash/async", "GET /assets", "GET /assets/*path",
+                "POST /upload", "GET /crash", "GET /crash/async", "GET /crash/ws", "GET /assets", "GET /assets/*path",
                 "GET /large.json", "POST /inflate", "GET /ws",
             ])
     }
