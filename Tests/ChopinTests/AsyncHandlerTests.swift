@@ -144,7 +144,13 @@ extension EndToEndTests {
             try c.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
             var arrivals: [Int] = []
             let t = ContinuousClock.now
-            let reply = try c.readStreamed { _ in arrivals.append(millisecondsSince(t)) }
+            let reply: TestClient.Reply
+            do {
+                reply = try c.readStreamed { _ in arrivals.append(millisecondsSince(t)) }
+            } catch {
+                Issue.record("\(error); events so far at \(arrivals) ms")
+                return
+            }
             #expect(reply.status == 200)
             #expect(reply.header("Content-Type") == "text/event-stream")
             #expect(reply.header("Transfer-Encoding") == "chunked")

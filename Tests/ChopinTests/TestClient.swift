@@ -67,7 +67,12 @@ final class TestClient {
         var chunk = [UInt8](repeating: 0, count: 65536)
         var n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         while n < 0 && errno == EINTR { n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
-        guard n > 0 else { throw Failure(description: n == 0 ? "connection closed" : "recv failed: \(errno)") }
+        guard n > 0 else {
+            // What came and was not consumed yet: where a stalled exchange stopped.
+            let pending = String(decoding: buffer.suffix(300), as: UTF8.self).debugDescription
+            let why = n == 0 ? "connection closed" : "recv failed: \(errno)"
+            throw Failure(description: "\(why); \(buffer.count) bytes unread: \(pending)")
+        }
         buffer.append(contentsOf: chunk[0..<n])
     }
 
