@@ -97,8 +97,7 @@ public struct Context {
 
     /// The value of a header, found case-insensitively; nil when absent.
     public func header(_ name: String) -> String? {
-        var name = name
-        let found = name.withUTF8 { n in
+        let found = name.withUTF8Bytes { n in
             n.withMemoryRebound(to: CChar.self) { chopin_request_header(request, $0.baseAddress, $0.count) }
         }
         guard let found else { return nil }

@@ -43,8 +43,7 @@ public struct ResponseStream: Sendable {
 
     /// Sends `text` (UTF-8) as the next piece of the body.
     public func write(_ text: String) async throws {
-        var text = text
-        let rc = text.withUTF8 { chopin_deferred_stream_write(deferral.pointer, $0.baseAddress, $0.count) }
+        let rc = text.withUTF8Bytes { chopin_deferred_stream_write(deferral.pointer, $0.baseAddress, $0.count) }
         try await settle(rc)
     }
 

@@ -91,8 +91,7 @@ public struct WebSocket: Sendable {
 
     /// Sends a text message.
     public func send(text: String) async throws {
-        var text = text
-        let rc = text.withUTF8 { frame(CHOPIN_WS_TEXT, UnsafeRawBufferPointer($0)) }
+        let rc = text.withUTF8Bytes { frame(CHOPIN_WS_TEXT, UnsafeRawBufferPointer($0)) }
         try await settle(rc)
     }
 

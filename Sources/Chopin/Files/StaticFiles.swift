@@ -130,8 +130,7 @@ final class FileRoot: Sendable {
             }
         }
         guard let since = ctx.header("If-Modified-Since") else { return false }
-        var text = since
-        let seconds = text.withUTF8 { chopin_parse_http_date($0.baseAddress, $0.count) }
+        let seconds = since.withUTF8Bytes { chopin_parse_http_date($0.baseAddress, $0.count) }
         return seconds >= 0 && mtime <= seconds
     }
 

@@ -35,8 +35,7 @@ final class AsyncHandlerRecord: TaskExecutor, @unchecked Sendable {
         self.deferral = deferral
         self.executor = executor
         let method = request.pointee.method_name
-        var route = route
-        route.withUTF8 { bytes in
+        route.withUTF8Bytes { bytes in
             bytes.withMemoryRebound(to: CChar.self) { chars in
                 chopin_deferred_handling_async(deferral.pointer, method.ptr, method.len, chars.baseAddress, chars.count)
             }

@@ -58,8 +58,7 @@ final class DirectObject {
 
     /// The index of the member named `key`, if any.
     func find(_ key: String) -> Int? {
-        var key = key
-        return key.withUTF8 { k -> Int? in
+        return key.withUTF8Bytes { k -> Int? in
             let n = members.count
             var j = 0
             while j < n {

@@ -290,8 +290,7 @@ public struct JSONWriter: ~Copyable {
 
     mutating func key(_ k: String, in level: Int) {
         element(in: level)
-        var k = k
-        k.withUTF8 { key(UnsafeRawBufferPointer($0)) }
+        k.withUTF8Bytes { key(UnsafeRawBufferPointer($0)) }
     }
 
     /// A member name and its colon; one reserve and one copy for a name that
@@ -321,8 +320,7 @@ private struct DigitsOut: TextOutputStream {
     }
 
     mutating func write(_ string: String) {
-        var string = string
-        string.withUTF8 { writer.pointee.raw(UnsafeRawBufferPointer($0)) }
+        string.withUTF8Bytes { writer.pointee.raw(UnsafeRawBufferPointer($0)) }
     }
 }
 
