@@ -474,6 +474,11 @@ struct chopin_worker {
 
     chopin_worker_metrics *metrics;
     chopin_handling *now; /* its request record in its slot */
+    /* The route name and method `now` holds, when written by
+     * chopin_response_handling_static (else NULL): the same again is not
+     * copied again. */
+    const char *named_route;
+    int named_method;
 };
 
 /* Called by backends. */

@@ -55,8 +55,9 @@ const char *chopin_method_name(chopin_method m) {
 }
 
 /* Splits the request-target into path and query, checking its form against
- * the method (RFC 9112 section 3.2). Returns 0 or a parse error. */
-static int split_target(chopin_request *req) {
+ * the method (RFC 9112 section 3.2). head_end is the end of the request's
+ * head, which the search for '?' may read up to. Returns 0 or a parse error. */
+static int split_target(chopin_request *req, const char *head_end) {
     const char *t = req->target.ptr;
     size_t n = req->target.len;
     const char *path = t;
@@ -102,7 +103,7 @@ static int split_target(chopin_request *req) {
         path = t + i;
         plen = n - i;
     }
-    const char *q = memchr(path, '?', plen);
+    const char *q = chopin__find_byte_inline(path, plen, head_end, '?');
     if (q) {
         req->path = (chopin_slice){path, (size_t)(q - path)};
         req->query = (chopin_slice){q + 1, plen - (size_t)(q - path) - 1};
@@ -163,6 +164,13 @@ static int parse_content_length(const char *v, size_t n, uint64_t *out) {
     return 0;
 }
 
+static int note_host(framing_state *fs, const char *v, size_t vl) {
+    for (size_t i = 0; i < vl; i++)
+        if (!is_host((unsigned char)v[i])) return CHOPIN_PARSE_BAD_REQUEST;
+    fs->host_count++;
+    return 0;
+}
+
 /* Interprets the header fields that decide framing and connection
  * handling. Every request has some fields and few of them matter here: the
  * name's length picks the one candidate, and one compare decides (the name
@@ -178,11 +186,7 @@ static int note_header(framing_state *fs, const chopin_header *h) {
 
     switch (nl) {
     case 4:
-        if (chopin__name_is(n, nl, "host")) {
-            for (size_t i = 0; i < vl; i++)
-                if (!is_host((unsigned char)v[i])) return CHOPIN_PARSE_BAD_REQUEST;
-            fs->host_count++;
-        }
+        if (chopin__name_is(n, nl, "host")) return note_host(fs, v, vl);
         break;
     case 6:
         if (chopin__name_is(n, nl, "expect")) {
@@ -324,9 +328,17 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
         }
         /* a line starting with whitespace is obs-fold */
         const char *name = p;
-        p = chopin__scan_tchar_inline(p, end);
-        NEED(p, end);
-        if (*p != ':' || p == name) return CHOPIN_PARSE_BAD_REQUEST;
+        /* Host, which every request has, mostly first and spelled so: its
+         * name is known without a scan, and its value goes straight to the
+         * one check it needs. */
+        int host = end - p >= 6 && memcmp(p, "Host: ", 6) == 0;
+        if (host) {
+            p += 4;
+        } else {
+            p = chopin__scan_tchar_inline(p, end);
+            NEED(p, end);
+            if (*p != ':' || p == name) return CHOPIN_PARSE_BAD_REQUEST;
+        }
         size_t name_len = (size_t)(p - name);
         p++;
         while (p < end && (*p == ' ' || *p == '\t'))
@@ -345,7 +357,8 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
         if (count == max_headers) return CHOPIN_PARSE_HEADERS_TOO_LARGE;
         headers[count].name = (chopin_slice){name, name_len};
         headers[count].value = (chopin_slice){value, (size_t)(vend - value)};
-        if ((rc = note_header(&fs, &headers[count])) != 0) return rc;
+        rc = host ? note_host(&fs, value, (size_t)(vend - value)) : note_header(&fs, &headers[count]);
+        if (rc != 0) return rc;
         count++;
     }
     if ((size_t)(p - buf) > limits->max_head) return CHOPIN_PARSE_HEADERS_TOO_LARGE;
@@ -353,7 +366,7 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
     req->headers = headers;
     req->header_count = count;
     req->head_len = (size_t)(p - buf);
-    if ((rc = split_target(req)) != 0) return rc;
+    if ((rc = split_target(req, p)) != 0) return rc;
 
     /* Host: exactly once in HTTP/1.1, at most once in 1.0 (RFC 9112 section 3.2) */
     if (fs.host_count > 1 || (req->version_minor == 1 && fs.host_count != 1)) return CHOPIN_PARSE_BAD_REQUEST;

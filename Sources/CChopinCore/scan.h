@@ -130,6 +130,35 @@ static inline const char *chopin__scan_field_inline(const char *lo, const char *
     return chopin__scan_scalar(p, end, CHOPIN_C_FIELD);
 }
 
+/* The first byte c among the n at p, or NULL. Every 16 bytes from p up to
+ * limit (>= p + n) may be read: a request-target, followed in its head by
+ * at least " HTTP/1.1\r\n", is searched in one step when it is short. */
+static inline const char *chopin__find_byte_inline(const char *p, size_t n, const char *limit, char c) {
+#if defined(CHOPIN_SCAN_SSE2) || defined(CHOPIN_SCAN_NEON)
+    if (chopin__scan_simd) {
+        size_t i = 0;
+        for (; i < n && limit - (p + i) >= 16; i += 16) {
+#if defined(CHOPIN_SCAN_SSE2)
+            __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+            uint64_t hit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+#else
+            uint64_t hit = chopin__neon_mask(vceqq_u8(vld1q_u8((const uint8_t *)(p + i)), vdupq_n_u8((uint8_t)c)));
+#endif
+            if (hit) {
+                size_t at = i + (__builtin_ctzll(hit) >> CHOPIN_SCAN_SHIFT);
+                return at < n ? p + at : NULL;
+            }
+        }
+        if (i >= n) return NULL;
+        p += i;
+        n -= i;
+    }
+#else
+    (void)limit;
+#endif
+    return memchr(p, c, n);
+}
+
 /* Token bytes (methods, header names): runs are short, so the first 16
  * bytes go one by one, which costs less than a call and a vector set-up;
  * a longer run goes on in chopin__scan_tchar. */

@@ -97,18 +97,36 @@ void chopin__slots_free(chopin_slots *s) {
     s->slot = NULL;
 }
 
-void chopin_response_handling(chopin_response *res, const chopin_request *req, const char *route, size_t route_len) {
-    chopin_worker *w = res->worker;
-    if (!w || !w->now) return;
-    chopin_handling *h = w->now;
+static void name_request(chopin_handling *h, const chopin_request *req, const char *route, size_t route_len) {
     size_t m = req->method_name.len < sizeof h->method - 1 ? req->method_name.len : sizeof h->method - 1;
     memcpy(h->method, req->method_name.ptr, m);
     h->method[m] = 0;
     size_t r = route_len < sizeof h->route - 1 ? route_len : sizeof h->route - 1;
     memcpy(h->route, route, r);
     h->route[r] = 0;
+}
+
+void chopin_response_handling(chopin_response *res, const chopin_request *req, const char *route, size_t route_len) {
+    chopin_worker *w = res->worker;
+    if (!w || !w->now) return;
+    name_request(w->now, req, route, route_len);
+    w->named_route = NULL;
     /* Read only by the supervisor once this process is dead: no ordering needed. */
-    h->handling = 1;
+    w->now->handling = 1;
+}
+
+void chopin_response_handling_static(chopin_response *res, const chopin_request *req, const char *route,
+                                     size_t route_len) {
+    chopin_worker *w = res->worker;
+    if (!w || !w->now) return;
+    /* A worker mostly answers the route it answered last: its name is
+     * there already. A method outside the enum is named by its bytes. */
+    if (route != w->named_route || (int)req->method != w->named_method || req->method == CHOPIN_METHOD_OTHER) {
+        name_request(w->now, req, route, route_len);
+        w->named_route = route;
+        w->named_method = (int)req->method;
+    }
+    w->now->handling = 1;
 }
 
 void chopin_response_handled(chopin_response *res) {

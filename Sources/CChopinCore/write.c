@@ -295,6 +295,10 @@ void chopin_response_header(chopin_response *res, const char *name, size_t nlen,
     put_header(res, kind, name, nlen, value, vlen);
 }
 
+void chopin_response_content_type_constant(chopin_response *res, const char *value, size_t value_len) {
+    put_header(res, H_CONTENT_TYPE, "Content-Type", 12, value, value_len);
+}
+
 void chopin_response_compress(chopin_response *res, int encoding, uint32_t min_size, int required) {
     res->compress_on = 1;
     res->compress = (uint8_t)(encoding == CHOPIN_ENCODING_GZIP || encoding == CHOPIN_ENCODING_DEFLATE ? encoding : 0);
@@ -491,6 +495,15 @@ void chopin_response_end(chopin_response *res) {
         return;
     }
     write_tail_and_body(res);
+}
+
+void chopin_response_whole(chopin_response *res, int status, const char *constant_type, size_t type_len,
+                           const void *body, size_t body_len) {
+    if (res->status != 0) chopin_response_discard(res);
+    chopin_response_start(res, status);
+    put_header(res, H_CONTENT_TYPE, "Content-Type", 12, constant_type, type_len);
+    if (body_len) chopin_response_write(res, body, body_len);
+    chopin_response_end(res);
 }
 
 void chopin_response_send(chopin_response *res, int status, const char *content_type, const void *body,

@@ -12,8 +12,7 @@ struct RouteParams {
     static let capacity = 8
     var spans = InlineArray<8, ParamSpan>(repeating: ParamSpan())
     var count = 0
-    /// Whether the last parameter is the route's `*wildcard`.
-    var endsInWildcard = false
+    // Whether the last is a `*wildcard` is the matched route's to say.
     // The names stay with the matched route (Context.paramName): an array
     // here made every Context a value to retain, copy and release.
 }
@@ -49,6 +48,16 @@ public struct Context {
         self.params = RouteParams()
         self.matched = nil
         self.replacedBody = nil
+    }
+
+    /// The context of a request routed by `tree`, with what the route
+    /// lookup found. Made whole here, in the caller's constant, so that
+    /// handing it to the handler copies nothing: a copy of a Context just
+    /// filled in field by field read its bytes back in wider pieces than
+    /// they were written, which the CPU could not forward (a stall).
+    init(request: UnsafePointer<chopin_request>, response: ResponseWriter, routedBy tree: RouteTree, found: inout RouteTree.Lookup) {
+        self.init(request: request, response: response)
+        found = tree.lookup(&self)
     }
 
     /// The request method.
@@ -157,7 +166,7 @@ public struct Context {
     @inline(__always)
     private func writeJSON(_ status: HTTPStatus, _ encode: (inout JSONWriter) throws -> Void) -> Response {
         response.start(status)
-        response.header("Content-Type", constant: "application/json")
+        response.contentType(constant: "application/json")
         var writer = JSONWriter(response: response)
         do {
             try encode(&writer)

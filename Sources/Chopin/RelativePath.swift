@@ -33,7 +33,7 @@ public struct RelativePath: FromRequest, Hashable, Sendable, CustomStringConvert
 
     public static func extract(from ctx: Context) throws -> RelativePath {
         let last = ctx.params.count - 1
-        guard ctx.params.endsInWildcard, last >= 0 else {
+        guard ctx.matched?.endsInWildcard == true, last >= 0 else {
             throw ExtractionError(.internalServerError, "RelativePath needs a route that ends in a *wildcard")
         }
         return try RelativePath(resolving: ctx.paramBytes(last), field: ctx.paramName(last))

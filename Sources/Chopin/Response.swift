@@ -126,7 +126,7 @@ extension Response {
         switch body {
         case .written:
             // Written in place by ctx.json; middleware may have added headers since.
-            for h in headers { res.lateHeader(h.name, h.value) }
+            if !headers.isEmpty { for h in headers { res.lateHeader(h.name, h.value) } }
         case .deferred(let call):
             // The async handler's task writes the response; it adds these.
             call.middlewareHeaders.withLock { $0 = headers }
@@ -138,6 +138,11 @@ extension Response {
             writeHead(to: res)
             res.end()
         case .text(let text):
+            if case .constant(let type) = contentTypeValue, headers.isEmpty {
+                // Response.text as it was made: one call into the core.
+                text.withUTF8Bytes { res.whole(status, constantType: type, UnsafeRawBufferPointer($0)) }
+                return
+            }
             writeHead(to: res)
             text.withUTF8Bytes { res.write(UnsafeRawBufferPointer($0)) }
             res.end()
@@ -151,6 +156,7 @@ extension Response {
     private func writeHead(to res: ResponseWriter) {
         res.start(status)
         res.contentType(contentTypeValue)
-        for h in headers { res.header(h.name, h.value) }
+        // Asked first: iterating even an empty array retains and releases it.
+        if !headers.isEmpty { for h in headers { res.header(h.name, h.value) } }
     }
 }

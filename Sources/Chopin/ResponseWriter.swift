@@ -29,18 +29,26 @@ struct ResponseWriter {
         withHeaderBytes(name, value) { chopin_response_header(res, $0, $1, $2, $3) }
     }
 
-    /// Adds a header whose name and value are constants of the server's own.
-    func header(_ name: StaticString, constant value: StaticString) {
-        chopin_response_header(
-            res, UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self), name.utf8CodeUnitCount,
-            UnsafeRawPointer(value.utf8Start).assumingMemoryBound(to: CChar.self), value.utf8CodeUnitCount)
+    /// Adds a Content-Type that is a constant of the server's own
+    /// (`Response.text`'s, `ctx.json`'s): written as it is, not judged per
+    /// response as a handler's header is.
+    func contentType(constant value: StaticString) {
+        chopin_response_content_type_constant(res, value.cString, value.utf8CodeUnitCount)
+    }
+
+    /// A whole response in one call into the core: a status, a Content-Type
+    /// constant of the server's own and the body.
+    func whole(_ status: HTTPStatus, constantType: StaticString, _ body: UnsafeRawBufferPointer) {
+        chopin_response_whole(
+            res, Int32(clamping: status.code), constantType.cString, constantType.utf8CodeUnitCount,
+            body.baseAddress, body.count)
     }
 
     /// Writes a response's Content-Type, if it has one.
     func contentType(_ value: Response.ContentTypeValue) {
         switch value {
         case .none: break
-        case .constant(let type): header("Content-Type", constant: type)
+        case .constant(let type): contentType(constant: type)
         case .given(let type): header("Content-Type", type)
         }
     }
@@ -91,9 +99,11 @@ struct ResponseWriter {
     func discard() { chopin_response_discard(res) }
 
     /// Records the request's method and route in the worker's shared slot
-    /// while its handler runs (see `whileHandling`): a crash report names it.
+    /// while its handler runs (see `whileHandling`): a crash report names
+    /// it. `route` must stay put, unchanged, while the server runs (a
+    /// Route's own copy of its pattern).
     func recordHandling(_ request: UnsafePointer<chopin_request>, route: UnsafeBufferPointer<CChar>) {
-        chopin_response_handling(res, request, route.baseAddress, route.count)
+        chopin_response_handling_static(res, request, route.baseAddress, route.count)
     }
 
     /// The handler returned: the slot no longer names a route.
@@ -130,5 +140,12 @@ private func withHeaderBytes(
                 v.withMemoryRebound(to: CChar.self) { v in body(n.baseAddress, n.count, v.baseAddress, v.count) }
             }
         }
+    }
+}
+
+extension StaticString {
+    /// The constant's bytes for a C call (a StaticString always has a pointer).
+    fileprivate var cString: UnsafePointer<CChar> {
+        UnsafeRawPointer(utf8Start).assumingMemoryBound(to: CChar.self)
     }
 }

@@ -2,7 +2,12 @@
 /// lookup copies no String, closure or nested array and so costs no
 /// reference counting, and a route whose pattern has no parameter is found
 /// by a hash of the whole path without walking segments.
-struct RouteTable: Sendable {
+///
+/// A class, not a struct: a request reaches it through one reference. As a
+/// struct of six arrays held in the App, each lookup copied it to the stack
+/// and read it back at other offsets than it was written, and the CPU could
+/// not forward those stores to the loads (a stall of a dozen cycles or more).
+final class RouteTable: Sendable {
     struct Edge: Sendable {
         var start: Int32
         var count: Int32
@@ -23,22 +28,25 @@ struct RouteTable: Sendable {
         var node: Int32
     }
 
-    private(set) var nodes: [Node] = []
-    private var edges: [Edge] = []
+    let nodes: [Node]
+    private let edges: [Edge]
     /// Static segments, then whole static paths.
-    private var bytes: [UInt8] = []
+    private let bytes: [UInt8]
     /// Open addressing over `exact`, a power of two long; -1 is empty.
-    private var buckets: [Int32] = [-1]
-    private var exact: [Exact] = []
+    private let buckets: [Int32]
+    private let exact: [Exact]
     /// The route of each node for each common method (Method.tableOrder,
     /// HEAD filled from GET where it has none), unowned: the tree keeps them.
-    private var routes: [Unmanaged<Route>?] = []
+    private let routes: [Unmanaged<Route>?]
     static let slots = Method.tableOrder.count
-
-    init() {}
 
     /// Flattens `tree`'s nodes (same indices) and indexes every static path that has a route.
     init(_ tree: [RouteTree.Node]) {
+        var nodes: [Node] = []
+        var edges: [Edge] = []
+        var bytes: [UInt8] = []
+        var exact: [Exact] = []
+        var routes: [Unmanaged<Route>?] = []
         for n in tree {
             var flat = Node(
                 edgeStart: Int32(edges.count), edgeCount: Int32(n.statics.count), param: Int32(n.param),
@@ -66,12 +74,18 @@ struct RouteTable: Sendable {
         }
         var size = 1
         while size < exact.count * 2 { size *= 2 }
-        buckets = Array(repeating: -1, count: size)
+        var buckets = [Int32](repeating: -1, count: size)
         for (i, e) in exact.enumerated() {
             var b = Int(e.hash) & (size - 1)
             while buckets[b] >= 0 { b = (b + 1) & (size - 1) }
             buckets[b] = Int32(i)
         }
+        self.nodes = nodes
+        self.edges = edges
+        self.bytes = bytes
+        self.exact = exact
+        self.routes = routes
+        self.buckets = buckets
     }
 
     /// FNV-1a over 8-byte words; the tail is one more word, read so that it

@@ -4,6 +4,10 @@ internal import CChopinCore
 /// route to the handler is one reference count, not one per field.
 final class Route: Sendable {
     let pattern: String
+    /// The pattern's bytes, copied once, at a place that never moves: the
+    /// worker's request record names the route from here and skips the copy
+    /// when the same route runs again (see ResponseWriter.recordHandling).
+    nonisolated(unsafe) let patternBytes: UnsafeMutableBufferPointer<CChar>
     let paramNames: [String]
     /// Whether the last of paramNames is a `*wildcard` (for ``RelativePath``).
     let endsInWildcard: Bool
@@ -13,11 +17,16 @@ final class Route: Sendable {
 
     init(pattern: String, paramNames: [String], endsInWildcard: Bool, handler: @escaping Handler, streamsBody: Bool) {
         self.pattern = pattern
+        let utf8 = Array(pattern.utf8)
+        patternBytes = .allocate(capacity: max(utf8.count, 1))
+        for (i, byte) in utf8.enumerated() { patternBytes[i] = CChar(bitPattern: byte) }
         self.paramNames = paramNames
         self.endsInWildcard = endsInWildcard
         self.handler = handler
         self.streamsBody = streamsBody
     }
+
+    deinit { patternBytes.deallocate() }
 }
 
 /// The frozen router: a tree of path segments in flat arrays, matched
@@ -55,7 +64,7 @@ struct RouteTree: Sendable {
 
     private(set) var nodes: [Node] = [Node()]
     /// The same tree, flattened for matching.
-    private var table = RouteTable()
+    private var table = RouteTable([Node()])
 
     init(registrations: [Router.Registration], global: [any Middleware]) throws(RouterError) {
         var problems: [String] = []
@@ -171,10 +180,7 @@ struct RouteTree: Sendable {
         // would retain its names.
         let found = find(ctx.request, &ctx.params)
         if case .found(let unmanaged) = found {
-            unmanaged._withUnsafeGuaranteedRef { route in
-                ctx.params.endsInWildcard = route.endsInWildcard
-                ctx.matched = route
-            }
+            unmanaged._withUnsafeGuaranteedRef { route in ctx.matched = route }
         }
         return found
     }

@@ -187,15 +187,12 @@ final class App: Sendable {
     init(tree: RouteTree) { self.tree = tree }
 
     func handle(_ request: UnsafePointer<chopin_request>, _ response: ResponseWriter) {
-        var matching = Context(request: request, response: response)
-        let found = tree.lookup(&matching)
-        // A constant from here: the closures below borrow it. Captured as a
-        // var, it was copied for the handler's call (a retain, two releases).
-        let ctx = consume matching
+        var found = RouteTree.Lookup.notFound
+        let ctx = Context(request: request, response: response, routedBy: tree, found: &found)
         switch found {
         case .found(let unmanaged):
             unmanaged._withUnsafeGuaranteedRef { route in
-                whileHandling(request, route: route.pattern, response) {
+                whileHandling(request, route: route, response) {
                     do {
                         try route.handler(ctx).write(to: response)
                     } catch {

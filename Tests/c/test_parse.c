@@ -47,6 +47,15 @@ static const valid_case valid[] = {
     {"simple get", "GET /plaintext HTTP/1.1\r\nHost: a\r\n\r\n", CHOPIN_METHOD_GET, "/plaintext", "", 1, 1, 0, 0, 1, 0},
     {"query", "GET /search?q=x&limit=3 HTTP/1.1\r\nHost: a\r\n\r\n", CHOPIN_METHOD_GET, "/search", "q=x&limit=3", 1, 1,
      0, 0, 1, 0},
+    /* The '?' is searched 16 bytes at a time: before, at and past the 16th. */
+    {"query after 16 bytes", "GET /a/longer/path/than/16?k=v HTTP/1.1\r\nHost: a\r\n\r\n", CHOPIN_METHOD_GET,
+     "/a/longer/path/than/16", "k=v", 1, 1, 0, 0, 1, 0},
+    {"query at the 16th byte", "GET /fifteen-bytes/?k HTTP/1.1\r\nHost: a\r\n\r\n", CHOPIN_METHOD_GET,
+     "/fifteen-bytes/", "k", 1, 1, 0, 0, 1, 0},
+    {"long path, no query", "GET /a/longer/path/than/sixteen/bytes HTTP/1.1\r\nHost: a\r\n\r\n", CHOPIN_METHOD_GET,
+     "/a/longer/path/than/sixteen/bytes", "", 1, 1, 0, 0, 1, 0},
+    {"host in lower case, no space", "GET / HTTP/1.1\r\nhost:a\r\n\r\n", CHOPIN_METHOD_GET, "/", "", 1, 1, 0, 0, 1,
+     0},
     {"http/1.0 closes", "GET / HTTP/1.0\r\n\r\n", CHOPIN_METHOD_GET, "/", "", 0, 0, 0, 0, 0, 0},
     {"http/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", CHOPIN_METHOD_GET, "/", "", 0, 1, 0, 0,
      1, 0},
@@ -106,6 +115,12 @@ static const bad_case bad[] = {
     {"missing host in 1.1", "GET / HTTP/1.1\r\n\r\n", 400, 0},
     {"two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, 0},
     {"bad host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, 0},
+    /* Host as spelled most often is read without a name scan; spelled
+     * otherwise it goes the general way: both count it and check its value. */
+    {"bad host, lower case", "GET / HTTP/1.1\r\nhost: a b\r\n\r\n", 400, 0},
+    {"bad host, no space", "GET / HTTP/1.1\r\nHost:a/b\r\n\r\n", 400, 0},
+    {"two hosts, spelled two ways", "GET / HTTP/1.1\r\nHost: a\r\nHOST:a\r\n\r\n", 400, 0},
+    {"bare CR after the Host name", "GET / HTTP/1.1\r\nHost: \ra\r\n\r\n", 400, 0},
     {"content-length sign", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", 400, 0},
     {"content-length list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n", 400, 0},
     {"content-length empty", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", 400, 0},
@@ -294,6 +309,29 @@ static void test_scan_paths_agree(void) {
                     }
         CHECK(1, "every start, length and byte");
     }
+
+    /* The '?' search: memchr's answer for every length, place and room to
+     * read past the run (limit), on both paths. */
+    t_case = "find byte";
+    for (size_t len = 0; len <= 40; len++)
+        for (size_t room = len; room <= 40; room++)
+            for (size_t at = 0; at <= room; at++) {
+                memset(run, 'a', sizeof run);
+                if (at < room) run[at] = '?';
+                const char *p = guarded(run, room);
+                const char *want = memchr(p, '?', len);
+                for (int simd = 0; simd < 2; simd++) {
+                    chopin__scan_simd = simd ? saved : 0;
+                    const char *got = chopin__find_byte_inline(p, len, p + room, '?');
+                    chopin__scan_simd = saved;
+                    if (got != want) {
+                        CHECK(0, "'?' at %zu, length %zu, room %zu: %td, want %td (simd %d)", at, len, room,
+                              got ? got - p : -1, want ? want - p : -1, simd);
+                        return;
+                    }
+                }
+            }
+    CHECK(1, "every length, place and room");
 
 #if defined(__x86_64__) || defined(__aarch64__)
     t_case = "simd in use";

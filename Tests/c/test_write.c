@@ -29,6 +29,41 @@ int main(void) {
     EXPECT_OUT("HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
                "Content-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!");
 
+    t_case = "whole: status, constant type and body in one call";
+    begin(0, 0, 0);
+    chopin_response_whole(&res, 200, "text/plain; charset=utf-8", 25, "Hello, World!", 13);
+    chopin__response_finish(&res);
+    EXPECT_OUT("HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, World!");
+
+    t_case = "whole drops what was begun (middleware answering instead)";
+    begin(0, 1, 0);
+    chopin_response_start(&res, 201);
+    chopin_response_header(&res, "X-Gone", 6, "1", 1);
+    chopin_response_whole(&res, 404, "text/plain", 10, "", 0);
+    chopin__response_finish(&res);
+    EXPECT_OUT("HTTP/1.1 404 Not Found\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
+               "Content-Type: text/plain\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+
+    t_case = "whole for HEAD and 304: the head only";
+    begin(1, 0, 0);
+    chopin_response_whole(&res, 200, "application/json", 16, "{}", 2);
+    chopin__response_finish(&res);
+    EXPECT_OUT("HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
+               "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n");
+    begin(0, 0, 0);
+    chopin_response_whole(&res, 304, "text/plain", 10, "x", 1);
+    chopin__response_finish(&res);
+    EXPECT_OUT("HTTP/1.1 304 Not Modified\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
+               "Content-Type: text/plain\r\n\r\n");
+
+    t_case = "a constant content type is where compression looks for it";
+    begin(0, 0, 0);
+    chopin_response_start(&res, 200);
+    chopin_response_content_type_constant(&res, "text/html", 9);
+    CHECK(res.ctype_len == 9 && memcmp(out.data + res.ctype_at, "text/html", 9) == 0, "noted at %u, %u bytes",
+          res.ctype_at, res.ctype_len);
+
     t_case = "serialize in place, several reserves";
     begin(0, 1, 0);
     chopin_response_start(&res, 201);

@@ -60,6 +60,12 @@ pid_t chopin_server_worker_pid(const chopin_server *srv, uint32_t worker);
  * that the supervisor can name it if the worker dies; handled clears it.
  * A few stores: cheap enough for every request. */
 void chopin_response_handling(chopin_response *res, const chopin_request *req, const char *route, size_t route_len);
+
+/* The same, for a route name whose bytes stay where they are, unchanged,
+ * for as long as the server runs (a router's own copy, say): a worker that
+ * answers the same route and method again does not copy them again. */
+void chopin_response_handling_static(chopin_response *res, const chopin_request *req, const char *route,
+                                     size_t route_len);
 void chopin_response_handled(chopin_response *res);
 
 /* The same for an async handler, whose code runs between other requests'

@@ -49,6 +49,18 @@ void chopin_response_write(chopin_response *res, const void *data, size_t n);
 /* Finishes the head (Content-Length, Connection) and places the body after it. */
 void chopin_response_end(chopin_response *res);
 
+/* Content-Type from a constant of the caller's own ("application/json"),
+ * written as it is: unlike chopin_response_header, the value is not judged
+ * again for each response. Never pass a value that came from a request or
+ * from a user of the framework; those go through chopin_response_header. */
+void chopin_response_content_type_constant(chopin_response *res, const char *value, size_t value_len);
+
+/* A whole response in one call: status, a constant Content-Type as above,
+ * and the body (copied). Where a response was begun already, it is dropped
+ * first (middleware answering in its handler's place). */
+void chopin_response_whole(chopin_response *res, int status, const char *constant_type, size_t type_len,
+                           const void *body, size_t body_len);
+
 /* The whole response in one call: status, Content-Type (may be NULL), body. */
 void chopin_response_send(chopin_response *res, int status, const char *content_type, const void *body,
                           size_t body_len);

@@ -2,14 +2,13 @@ internal import CChopinCore
 
 /// Runs `body` with the request's method and route pattern recorded in the
 /// worker's shared slot, so that the supervisor can name the route if the
-/// handler traps and the worker process dies. A few stores per request.
+/// handler traps and the worker process dies. A few stores per request (the
+/// name is copied only when it differs from the last one recorded).
 @inline(__always)
 func whileHandling<T>(
-    _ request: UnsafePointer<chopin_request>, route pattern: String, _ response: ResponseWriter, _ body: () -> T
+    _ request: UnsafePointer<chopin_request>, route: Route, _ response: ResponseWriter, _ body: () -> T
 ) -> T {
-    pattern.withUTF8Bytes { bytes in
-        bytes.withMemoryRebound(to: CChar.self) { response.recordHandling(request, route: $0) }
-    }
+    response.recordHandling(request, route: UnsafeBufferPointer(route.patternBytes))
     defer { response.recordHandled() }
     return body()
 }
