@@ -36,6 +36,31 @@ int main(void) {
     EXPECT_OUT("HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
                "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, World!");
 
+    t_case = "whole, the connection's last, and for HTTP/1.0 keep-alive";
+    begin(0, 1, 0);
+    chopin_response_whole(&res, 200, "text/plain", 10, "bye", 3);
+    chopin__response_finish(&res);
+    EXPECT_OUT("HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
+               "Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbye");
+    begin(0, 0, 1);
+    chopin_response_whole(&res, 200, "text/plain", 10, "", 0);
+    chopin__response_finish(&res);
+    EXPECT_OUT("HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
+               "Content-Type: text/plain\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n");
+
+    t_case = "whole with a body larger than the buffer had";
+    {
+        static char big[70000];
+        memset(big, 'z', sizeof big);
+        begin(0, 0, 0);
+        chopin_response_whole(&res, 200, "text/plain", 10, big, sizeof big);
+        chopin__response_finish(&res);
+        const char *blank = memmem(out.data, out.len, "\r\n\r\n", 4);
+        CHECK(blank && out.len == (size_t)(blank - out.data) + 4 + sizeof big &&
+                  memmem(out.data, out.len, "Content-Length: 70000\r\n", 23) != NULL && out.data[out.len - 1] == 'z',
+              "%u bytes", out.len);
+    }
+
     t_case = "whole drops what was begun (middleware answering instead)";
     begin(0, 1, 0);
     chopin_response_start(&res, 201);
