@@ -164,9 +164,9 @@ static int parse_content_length(const char *v, size_t n, uint64_t *out) {
     return 0;
 }
 
-static int note_host(framing_state *fs, const char *v, size_t vl) {
-    for (size_t i = 0; i < vl; i++)
-        if (!is_host((unsigned char)v[i])) return CHOPIN_PARSE_BAD_REQUEST;
+/* limit: the end of the bytes that may be read (the buffer's) */
+static int note_host(framing_state *fs, const char *v, size_t vl, const char *limit) {
+    if (!chopin__all_host_inline(v, vl, limit)) return CHOPIN_PARSE_BAD_REQUEST;
     fs->host_count++;
     return 0;
 }
@@ -175,7 +175,7 @@ static int note_host(framing_state *fs, const char *v, size_t vl) {
  * handling. Every request has some fields and few of them matter here: the
  * name's length picks the one candidate, and one compare decides (the name
  * is a token, so chopin__name_is is exact). */
-static int note_header(framing_state *fs, const chopin_header *h) {
+static int note_header(framing_state *fs, const chopin_header *h, const char *limit) {
     const char *n = h->name.ptr;
     size_t nl = h->name.len;
     const char *v = h->value.ptr;
@@ -186,7 +186,7 @@ static int note_header(framing_state *fs, const chopin_header *h) {
 
     switch (nl) {
     case 4:
-        if (chopin__name_is(n, nl, "host")) return note_host(fs, v, vl);
+        if (chopin__name_is(n, nl, "host")) return note_host(fs, v, vl, limit);
         break;
     case 6:
         if (chopin__name_is(n, nl, "expect")) {
@@ -357,7 +357,7 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
         if (count == max_headers) return CHOPIN_PARSE_HEADERS_TOO_LARGE;
         headers[count].name = (chopin_slice){name, name_len};
         headers[count].value = (chopin_slice){value, (size_t)(vend - value)};
-        rc = host ? note_host(&fs, value, (size_t)(vend - value)) : note_header(&fs, &headers[count]);
+        rc = host ? note_host(&fs, value, (size_t)(vend - value), end) : note_header(&fs, &headers[count], end);
         if (rc != 0) return rc;
         count++;
     }

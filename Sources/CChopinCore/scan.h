@@ -159,6 +159,46 @@ static inline const char *chopin__find_byte_inline(const char *p, size_t n, cons
     return memchr(p, c, n);
 }
 
+/* Whether the n bytes at p are all Host bytes (CHOPIN_C_HOST). Nearly
+ * every Host value is letters, digits, '.', '-' and ':', which 16 bytes at
+ * a time are checked for at once; a step holding anything else (or too
+ * close to limit, the end of what may be read) is decided byte by byte by
+ * the table, so the answer is always the table's. */
+static inline int chopin__all_host_inline(const char *p, size_t n, const char *limit) {
+    size_t i = 0;
+#if defined(CHOPIN_SCAN_SSE2) || defined(CHOPIN_SCAN_NEON)
+    if (chopin__scan_simd) {
+        for (; i < n && limit - (p + i) >= 16; i += 16) {
+#if defined(CHOPIN_SCAN_SSE2)
+            __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+            __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20)); /* A-Z to a-z; no other byte lands there */
+            __m128i letter =
+                _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8(0x60)), _mm_cmpgt_epi8(_mm_set1_epi8(0x7b), folded));
+            /* '-' '.' '/' 0-9 ':', then '/' taken out */
+            __m128i other = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x2c)), _mm_cmpgt_epi8(_mm_set1_epi8(0x3b), v));
+            other = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')), other);
+            uint64_t rest = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, other)) ^ 0xffffu;
+#else
+            uint8x16_t v = vld1q_u8((const uint8_t *)(p + i));
+            uint8x16_t folded = vorrq_u8(v, vdupq_n_u8(0x20));
+            uint8x16_t letter = vandq_u8(vcgeq_u8(folded, vdupq_n_u8('a')), vcleq_u8(folded, vdupq_n_u8('z')));
+            uint8x16_t other = vandq_u8(vcgeq_u8(v, vdupq_n_u8('-')), vcleq_u8(v, vdupq_n_u8(':')));
+            other = vbicq_u8(other, vceqq_u8(v, vdupq_n_u8('/')));
+            uint64_t rest = chopin__neon_mask(vmvnq_u8(vorrq_u8(letter, other)));
+#endif
+            size_t left = n - i;
+            if (left < 16) rest &= (1ull << (left << CHOPIN_SCAN_SHIFT)) - 1;
+            if (rest) break; /* something else here: the table decides from this step on */
+        }
+    }
+#else
+    (void)limit;
+#endif
+    for (; i < n; i++)
+        if (!(chopin__char_class[(unsigned char)p[i]] & CHOPIN_C_HOST)) return 0;
+    return 1;
+}
+
 /* Token bytes (methods, header names): runs are short, so the first 16
  * bytes go one by one, which costs less than a call and a vector set-up;
  * a longer run goes on in chopin__scan_tchar. */

@@ -333,6 +333,34 @@ static void test_scan_paths_agree(void) {
             }
     CHECK(1, "every length, place and room");
 
+    /* The Host check: the table's answer for every byte at every place,
+     * among Host bytes of each kind the 16-byte step knows, whatever room
+     * there is to read past the value. */
+    t_case = "all host";
+    static const char host_fill[] = "aZ-.9:q";
+    for (size_t len = 0; len <= 40; len++)
+        for (size_t extra = 0; extra <= 16; extra += 8)
+            for (size_t at = 0; at <= len; at++)
+                for (unsigned c = 0; c < 256; c++) {
+                    size_t room = len + extra < sizeof run ? len + extra : sizeof run;
+                    for (size_t i = 0; i < sizeof run; i++) run[i] = host_fill[i % (sizeof host_fill - 1)];
+                    if (at < len) run[at] = (char)c;
+                    const char *p = guarded(run, room);
+                    int want = at == len || (chopin__char_class[c] & CHOPIN_C_HOST) != 0;
+                    for (int simd = 0; simd < 2; simd++) {
+                        chopin__scan_simd = simd ? saved : 0;
+                        int got = chopin__all_host_inline(p, len, p + room);
+                        chopin__scan_simd = saved;
+                        if (got != want) {
+                            CHECK(0, "byte 0x%02x at %zu of %zu, room %zu: %d, want %d (simd %d)", c, at, len, room, got,
+                                  want, simd);
+                            return;
+                        }
+                    }
+                    if (at == len) break;
+                }
+    CHECK(1, "every byte, place, length and room");
+
 #if defined(__x86_64__) || defined(__aarch64__)
     t_case = "simd in use";
     CHECK(saved == chopin__scan_simd_available(), "the SIMD path is chosen where the CPU has it");
