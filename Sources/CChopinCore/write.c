@@ -299,6 +299,12 @@ void chopin_response_content_type_constant(chopin_response *res, const char *val
     put_header(res, H_CONTENT_TYPE, "Content-Type", 12, value, value_len);
 }
 
+void chopin_response_start_typed(chopin_response *res, int status, const char *constant_type, size_t type_len) {
+    if (res->status != 0) chopin_response_discard(res);
+    chopin_response_start(res, status);
+    put_header(res, H_CONTENT_TYPE, "Content-Type", 12, constant_type, type_len);
+}
+
 void chopin_response_compress(chopin_response *res, int encoding, uint32_t min_size, int required) {
     res->compress_on = 1;
     res->compress = (uint8_t)(encoding == CHOPIN_ENCODING_GZIP || encoding == CHOPIN_ENCODING_DEFLATE ? encoding : 0);
@@ -466,6 +472,17 @@ static void write_tail_and_body(chopin_response *res) {
             return;
         }
         unplace(res);
+    }
+    if (res->state == RS_BODY && !res->compress_on && !res->head_only && res->status >= 200 && res->status != 204 &&
+        res->status != 304) {
+        /* A body serialized into the gap (ctx.json), nothing to compress:
+         * the tail, then the body moved up to meet it. */
+        chopin_buf *o = res->out;
+        char *p = put_tail(o->data + o->len, res->body_len, 0, res->close, res->http10_keep_alive);
+        memmove(p, o->data + res->body_start, res->body_len);
+        o->len = (uint32_t)(p - o->data) + res->body_len;
+        res->state = RS_DONE;
+        return;
     }
     write_tail_general(res);
 }

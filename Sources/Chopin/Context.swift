@@ -165,8 +165,7 @@ public struct Context {
 
     @inline(__always)
     private func writeJSON(_ status: HTTPStatus, _ encode: (inout JSONWriter) throws -> Void) -> Response {
-        response.start(status)
-        response.contentType(constant: "application/json")
+        response.start(status, constantType: "application/json")
         var writer = JSONWriter(response: response)
         do {
             try encode(&writer)

@@ -1,5 +1,5 @@
 internal import CChopinCore
-public import Logging
+internal import Logging
 import Synchronization
 
 /// Where Chopin's own lines go: the `Logger` of the server started last

@@ -6,6 +6,7 @@
 /// router.get("/gone") { _ in Response(status: .notFound) }
 /// ```
 public struct Response: Sendable {
+    @usableFromInline
     enum Body: Sendable {
         case empty
         case text(String)
@@ -21,6 +22,7 @@ public struct Response: Sendable {
     /// A Content-Type: one of the server's own constants (`.text`, `.json`),
     /// written without a String to count references of or check, or one
     /// given as a String.
+    @usableFromInline
     enum ContentTypeValue: Sendable {
         case none
         case constant(StaticString)
@@ -40,10 +42,10 @@ public struct Response: Sendable {
         }
         set { contentTypeValue = newValue.map { .given($0) } ?? .none }
     }
-    var contentTypeValue: ContentTypeValue
+    @usableFromInline var contentTypeValue: ContentTypeValue
     /// Extra headers. Content-Length, Transfer-Encoding and Connection are the server's.
     public var headers: [(name: String, value: String)]
-    var body: Body
+    @usableFromInline var body: Body
 
     /// An empty response with a status and extra headers.
     public init(status: HTTPStatus = .ok, headers: [(name: String, value: String)] = []) {
@@ -60,6 +62,7 @@ public struct Response: Sendable {
         self.body = body
     }
 
+    @inlinable
     init(status: HTTPStatus, constantType: StaticString, body: Body) {
         self.status = status
         self.contentTypeValue = .constant(constantType)
@@ -68,6 +71,9 @@ public struct Response: Sendable {
     }
 
     /// A text/plain response.
+    // Inlinable: built straight into the handler's result, not into a
+    // temporary copied there (a copy whose reads the CPU stalled on).
+    @inlinable
     public static func text(_ text: String, status: HTTPStatus = .ok) -> Response {
         Response(status: status, constantType: "text/plain; charset=utf-8", body: .text(text))
     }

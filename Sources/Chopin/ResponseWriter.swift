@@ -36,6 +36,13 @@ struct ResponseWriter {
         chopin_response_content_type_constant(res, value.cString, value.utf8CodeUnitCount)
     }
 
+    /// The status line and a Content-Type constant of the server's own in
+    /// one call into the core (`start(_:)` then `contentType(constant:)`).
+    func start(_ status: HTTPStatus, constantType: StaticString) {
+        chopin_response_start_typed(
+            res, Int32(clamping: status.code), constantType.cString, constantType.utf8CodeUnitCount)
+    }
+
     /// A whole response in one call into the core: a status, a Content-Type
     /// constant of the server's own and the body.
     func whole(_ status: HTTPStatus, constantType: StaticString, _ body: UnsafeRawBufferPointer) {

@@ -22,6 +22,7 @@ static void begin(int head_only, int close, int ka10) {
           out.data, lit)
 
 int main(void) {
+    char *p0;
     t_case = "send";
     begin(0, 0, 0);
     chopin_response_send(&res, 200, "text/plain", "Hello, World!", 13);
@@ -81,6 +82,17 @@ int main(void) {
     chopin__response_finish(&res);
     EXPECT_OUT("HTTP/1.1 304 Not Modified\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
                "Content-Type: text/plain\r\n\r\n");
+
+    t_case = "start_typed, then a body in the gap: the tail moved up to meet it";
+    begin(0, 0, 0);
+    chopin_response_start(&res, 500);
+    chopin_response_start_typed(&res, 201, "application/json", 16);
+    p0 = chopin_response_reserve(&res, 64);
+    memcpy(p0, "{\"a\":1}", 7);
+    chopin_response_commit(&res, 7);
+    chopin_response_end(&res);
+    EXPECT_OUT("HTTP/1.1 201 Created\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
+               "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
 
     t_case = "a constant content type is where compression looks for it";
     begin(0, 0, 0);

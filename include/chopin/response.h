@@ -55,6 +55,11 @@ void chopin_response_end(chopin_response *res);
  * from a user of the framework; those go through chopin_response_header. */
 void chopin_response_content_type_constant(chopin_response *res, const char *value, size_t value_len);
 
+/* chopin_response_start and a constant Content-Type as above, in one call;
+ * a response already begun is dropped first. The body follows (reserve
+ * and commit, say), then chopin_response_end. */
+void chopin_response_start_typed(chopin_response *res, int status, const char *constant_type, size_t type_len);
+
 /* A whole response in one call: status, a constant Content-Type as above,
  * and the body (copied). Where a response was begun already, it is dropped
  * first (middleware answering in its handler's place). */

@@ -80,6 +80,7 @@ extension RawBody: @unchecked Sendable {}
 
 /// An async handler in flight: its task, so that the core can cancel it,
 /// and the headers middleware added to the response while the task runs.
+@usableFromInline
 final class AsyncCall: Sendable {
     let task = Mutex<Task<Void, Never>?>(nil)
     /// The request body, for a handler that takes it as a stream.
