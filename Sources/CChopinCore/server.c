@@ -381,10 +381,18 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
     s->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
                                              : ((struct sockaddr_in6 *)&got)->sin6_port);
     if (prepare_worker(s, 0, id->slot, id->block, id->listen_fd, -1, err, err_len) < 0) return -1;
-    if (launch_threads(s, err, err_len) < 0) return -1;
-    /* Accepting now: what the supervisor waits for before it calls this
-     * worker serving (and lets a rolled predecessor drain). */
-    atomic_store_explicit(&s->slots.slot[id->slot].ready_pid, (int32_t)getpid(), memory_order_release);
+    /* About to accept: what the supervisor waits for before it calls this
+     * worker serving (and lets a rolled predecessor drain). Said before the
+     * worker thread starts, not after: that thread may take a request and
+     * die of it before this thread runs again, and a worker that dies
+     * without having said so is one that could not start, which at start
+     * ends the whole server. */
+    int32_t _Atomic *ready = &s->slots.slot[id->slot].ready_pid;
+    int32_t before = atomic_exchange_explicit(ready, (int32_t)getpid(), memory_order_acq_rel);
+    if (launch_threads(s, err, err_len) < 0) {
+        atomic_store_explicit(ready, before, memory_order_release);
+        return -1;
+    }
     return 0;
 }
 

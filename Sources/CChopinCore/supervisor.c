@@ -284,10 +284,15 @@ static void describe(int status, char *out, size_t len) {
 }
 
 static void begin_stop(chopin_supervisor *sv);
+static void check_ready(chopin_supervisor *sv, uint64_t now);
 
 /* Worker (slot i, block b) is gone: settle its counters, say why once, and
  * start it again unless it was asked to go. */
 static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
+    /* It may have said it serves, and served, and died, all since the loop
+     * last looked (a loaded machine, a request that traps at once): it
+     * died serving, not starting, which at start would end the server. */
+    check_ready(sv, now_ms());
     sv_slot *s = &sv->slot[i];
     sv_proc *p = &s->proc[b];
     chopin_slot *shared = &sv->slots->slot[i];
