@@ -538,7 +538,7 @@ static int whole_ok(chopin_response *res, const char *type, size_t type_len, con
     p = put(p, type, type_len);
     p = PUT(p, "\r\n");
     p = put_tail(p, body_len, 0, res->close, res->http10_keep_alive);
-    memcpy(p, body, body_len);
+    if (body_len) memcpy(p, body, body_len); /* (an empty body may come as NULL) */
     res->body_start = (uint32_t)(p - o->data);
     res->body_len = (uint32_t)body_len;
     o->len = res->body_start + (uint32_t)body_len;

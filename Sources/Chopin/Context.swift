@@ -51,10 +51,10 @@ public struct Context {
     }
 
     /// The context of a request routed by `tree`, with what the route
-    /// lookup found. Made whole here, in the caller's constant, so that
-    /// handing it to the handler copies nothing: a copy of a Context just
-    /// filled in field by field read its bytes back in wider pieces than
-    /// they were written, which the CPU could not forward (a stall).
+    /// lookup found, made in the caller's constant: one copy fewer than a
+    /// var filled in and then consumed into a constant, whose copy read the
+    /// bytes back in wider pieces than the lookup had written them, which
+    /// the CPU could not forward (a stall).
     init(request: UnsafePointer<chopin_request>, response: ResponseWriter, routedBy tree: RouteTree, found: inout RouteTree.Lookup) {
         self.init(request: request, response: response)
         found = tree.lookup(&self)

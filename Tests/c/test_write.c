@@ -44,7 +44,7 @@ int main(void) {
     EXPECT_OUT("HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
                "Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbye");
     begin(0, 0, 1);
-    chopin_response_whole(&res, 200, "text/plain", 10, "", 0);
+    chopin_response_whole(&res, 200, "text/plain", 10, NULL, 0);
     chopin__response_finish(&res);
     EXPECT_OUT("HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: Wed, 25 Nov 2026 01:00:00 GMT\r\n"
                "Content-Type: text/plain\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n");
