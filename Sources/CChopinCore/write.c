@@ -180,6 +180,9 @@ static inline char *put(char *p, const char *s, size_t n) {
 }
 #define PUT(p, lit) put((p), lit, sizeof(lit) - 1)
 
+/* The start of every 200's head, up to its Date. */
+static const char ok_line[] = "HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: ";
+
 void chopin_response_start(chopin_response *res, int status) {
     if (res->state != RS_NONE || status < 100 || status > 999) {
         res->failed = 1;
@@ -196,7 +199,7 @@ void chopin_response_start(chopin_response *res, int status) {
     }
     char *p = res->out->data + res->out->len;
     if (status == 200) {
-        p = PUT(p, "HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: ");
+        p = PUT(p, ok_line);
     } else {
         p = PUT(p, "HTTP/1.1 ");
         p[0] = (char)('0' + status / 100);
@@ -299,8 +302,14 @@ void chopin_response_content_type_constant(chopin_response *res, const char *val
     put_header(res, H_CONTENT_TYPE, "Content-Type", 12, value, value_len);
 }
 
-void chopin_response_start_typed(chopin_response *res, int status, const char *constant_type, size_t type_len) {
+/* A response begun already (middleware answering in its handler's place)
+ * is dropped before another begins. */
+static void drop_begun(chopin_response *res) {
     if (res->status != 0) chopin_response_discard(res);
+}
+
+void chopin_response_start_typed(chopin_response *res, int status, const char *constant_type, size_t type_len) {
+    drop_begun(res);
     chopin_response_start(res, status);
     put_header(res, H_CONTENT_TYPE, "Content-Type", 12, constant_type, type_len);
 }
@@ -330,6 +339,9 @@ static long compressed_body(const chopin_response *res, uint32_t body_len, int b
     }
     return n;
 }
+
+/* 1xx, 204 and 304 have no body, and no Content-Length (RFC 9110 6.4.1). */
+static inline int status_bodyless(int status) { return status < 200 || status == 204 || status == 304; }
 
 /* Content-Length (without a bodyless status), Connection as close and
  * http10_keep_alive say, and the blank line, at p; returns the end. */
@@ -408,8 +420,8 @@ void chopin_response_commit(chopin_response *res, size_t n) {
 }
 
 void chopin_response_write(chopin_response *res, const void *data, size_t n) {
-    if (res->state == RS_HEAD && !res->failed && !res->compress_on && !res->head_only && res->status >= 200 &&
-        res->status != 204 && res->status != 304) {
+    if (res->state == RS_HEAD && !res->failed && !res->compress_on && !res->head_only &&
+        !status_bodyless(res->status)) {
         write_in_place(res, data, n);
         return;
     }
@@ -425,7 +437,7 @@ __attribute__((noinline)) static void write_tail_general(chopin_response *res) {
     chopin_buf *o = res->out;
     int has_body = res->state == RS_BODY;
     uint64_t body_len = has_body ? res->body_len : res->file_fd >= 0 ? res->file_len : 0;
-    int bodyless = res->status < 200 || res->status == 204 || res->status == 304;
+    int bodyless = status_bodyless(res->status);
     int vary;
     char *z = NULL;
     long zlen = compressed_body(res, (uint32_t)body_len, bodyless, &vary, &z);
@@ -473,8 +485,7 @@ static void write_tail_and_body(chopin_response *res) {
         }
         unplace(res);
     }
-    if (res->state == RS_BODY && !res->compress_on && !res->head_only && res->status >= 200 && res->status != 204 &&
-        res->status != 304) {
+    if (res->state == RS_BODY && !res->compress_on && !res->head_only && !status_bodyless(res->status)) {
         /* A body serialized into the gap (ctx.json), nothing to compress:
          * the tail, then the body moved up to meet it. */
         chopin_buf *o = res->out;
@@ -519,18 +530,17 @@ void chopin_response_end(chopin_response *res) {
  * those of start, the Content-Type, write and end. Returns 0 where the
  * response is not that case (the caller takes the general way). */
 static int whole_ok(chopin_response *res, const char *type, size_t type_len, const void *body, size_t body_len) {
-    static const char status_line[] = "HTTP/1.1 200 OK\r\nServer: chopin\r\nDate: ";
     chopin_worker *w = chopin__current_worker;
     if (res->state != RS_NONE || res->failed || res->compress_on || res->head_only ||
         (w && atomic_load_explicit(&w->stop_requested, memory_order_relaxed)))
         return 0;
     chopin_buf *o = res->out;
-    size_t need = sizeof status_line - 1 + 29 + 16 + type_len + 2 + TAIL_GAP + body_len;
+    size_t need = sizeof ok_line - 1 + 29 + 16 + type_len + 2 + TAIL_GAP + body_len;
     if (chopin__buf_reserve(o, res->pool, (size_t)o->len + need) < 0) {
         res->failed = 1; /* answered as 500 at the end */
         return 1;
     }
-    char *p = PUT(o->data + o->len, status_line);
+    char *p = PUT(o->data + o->len, ok_line);
     p = put(p, res->date, 29);
     p = PUT(p, "\r\nContent-Type: ");
     res->ctype_at = (uint32_t)(p - o->data);
@@ -549,7 +559,7 @@ static int whole_ok(chopin_response *res, const char *type, size_t type_len, con
 
 void chopin_response_whole(chopin_response *res, int status, const char *constant_type, size_t type_len,
                            const void *body, size_t body_len) {
-    if (res->status != 0) chopin_response_discard(res);
+    drop_begun(res);
     if (status == 200 && whole_ok(res, constant_type, type_len, body, body_len)) return;
     chopin_response_start(res, status);
     put_header(res, H_CONTENT_TYPE, "Content-Type", 12, constant_type, type_len);
@@ -583,8 +593,7 @@ void chopin_response_file(chopin_response *res, int fd, uint64_t offset, uint64_
     res->file_off = offset;
     res->file_len = len;
     write_tail_and_body(res);
-    int bodyless = res->status < 200 || res->status == 204 || res->status == 304;
-    if (res->head_only || bodyless || len == 0) drop_file(res);
+    if (res->head_only || status_bodyless(res->status) || len == 0) drop_file(res);
 }
 
 void chopin_response_header_late(chopin_response *res, const char *name, size_t nlen, const char *value, size_t vlen) {
