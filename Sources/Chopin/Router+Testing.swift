@@ -28,8 +28,10 @@ extension Router {
             guard rc > 0 else { throw HTTPError(HTTPStatus(Int(-rc)), "unparsable request") }
             return try withUnsafeMutablePointer(to: &scratch) { s in
                 try withUnsafePointer(to: &req) { r in
-                    var ctx = Context(request: r, response: ResponseWriter(OpaquePointer(s)))
-                    switch tree.lookup(&ctx) {
+                    var found = RouteTree.Lookup.notFound
+                    let ctx = Context(
+                        request: r, response: ResponseWriter(OpaquePointer(s)), routedBy: tree, found: &found)
+                    switch found {
                     case .found(let unmanaged):
                         let route = unmanaged.takeUnretainedValue()
                         var params: [String: String] = [:]
