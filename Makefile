@@ -22,8 +22,9 @@ SHELL   := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 CC      ?= cc
 BUILD   := build
-CORE_SRC := $(wildcard Sources/CChopinCore/*.c)
-CORE_HDR := $(wildcard include/chopin/*.h) Sources/CChopinCore/internal.h Sources/CChopinCore/scan.h
+# The core's floors, one folder each (ARCHITECTURE.md): base, http, conn, loop, process.
+CORE_SRC := $(wildcard Sources/CChopinCore/*/*.c)
+CORE_HDR := $(wildcard include/chopin/*.h Sources/CChopinCore/*/*.h)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN)
 CFLAGS_REL := $(CFLAGS_COMMON) -O2 -g
@@ -58,10 +59,10 @@ BACKEND ?= auto
 .PHONY: test-scripts docs all run run-c bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras format test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
-$(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/rel
-	@echo "  CC $@"; $(CC) $(CFLAGS_REL) -c $< -o $@
-$(BUILD)/san/%.o: Sources/CChopinCore/%.c $(CORE_HDR) | $(BUILD)/san
-	@echo "  CC $@"; $(CC) $(CFLAGS_SAN) -c $< -o $@
+$(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
+	@mkdir -p $(dir $@); echo "  CC $@"; $(CC) $(CFLAGS_REL) -c $< -o $@
+$(BUILD)/san/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
+	@mkdir -p $(dir $@); echo "  CC $@"; $(CC) $(CFLAGS_SAN) -c $< -o $@
 
 $(BUILD)/rel $(BUILD)/san $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
@@ -111,10 +112,12 @@ test-swift:
 	echo "PostgreSQL for the tests: $$url"; \
 	swift build --build-tests && CHOPIN_TEST_DATABASE_URL=$$url swift test --skip-build
 
+# The C fuzzers link the codecs alone (the HTTP floor and the scans below it).
+FUZZ_C_CORE := Sources/CChopinCore/http/parse.c Sources/CChopinCore/base/scan.c Sources/CChopinCore/http/chunked.c \
+               Sources/CChopinCore/http/websocket.c Sources/CChopinCore/http/inflate.c
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< Sources/CChopinCore/parse.c Sources/CChopinCore/scan.c Sources/CChopinCore/chunked.c \
-	    Sources/CChopinCore/websocket.c Sources/CChopinCore/inflate.c -lz -o $@ \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< $(FUZZ_C_CORE) -lz -o $@ \
 	    2> $@.log || { cat $@.log; exit 1; }
 
 $(BUILD)/fuzz/core/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
@@ -126,7 +129,8 @@ $(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router $(BUILD)/fuzz/fuzz_json_genera
         $(patsubst Sources/CChopinCore/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC))
 	@echo "  SWIFTC $@"
 	@$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -module-name ChopinFuzz \
-	    -I include -Xcc -D_GNU_SOURCE $(SWIFT_SRC) $< $(FUZZ_SWIFT_EXTRA_$*) $(BUILD)/fuzz/core/*.o -l:liburing.a -lz -o $@ \
+	    -I include -Xcc -D_GNU_SOURCE $(SWIFT_SRC) $< $(FUZZ_SWIFT_EXTRA_$*) \
+	    $(patsubst Sources/CChopinCore/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC)) -l:liburing.a -lz -o $@ \
 	    2> $@.log || { cat $@.log; exit 1; }
 
 fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
@@ -167,7 +171,7 @@ docs:
 # Style: .clang-format for C (Debian's clang-format), .swift-format for Swift
 # (swift-format ships with the toolchain).
 format:
-	clang-format -i Sources/CChopinCore/*.c Sources/CChopinCore/*.h include/chopin/*.h Sources/chopin-hello/*.c \
+	clang-format -i Sources/CChopinCore/*/*.c Sources/CChopinCore/*/*.h include/chopin/*.h Sources/chopin-hello/*.c \
 	    Tests/c/*.c Tests/c/*.h fuzz/*.c Tests/CMallocCounter/*.c Tests/CMallocCounter/include/*.h
 	swift-format format -r -i Sources Tests fuzz/swift bench/peers/Sources
 

@@ -5,7 +5,7 @@
  * that the SIMD scans and the scalar ones give the same answer, field for
  * field, on every input. */
 #include "chopin/http.h"
-#include "scan.h"
+#include "base/scan.h"
 
 #include <stdlib.h>
 #include <string.h>

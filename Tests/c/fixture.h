@@ -4,7 +4,8 @@
 #ifndef CHOPIN_TEST_FIXTURE_H
 #define CHOPIN_TEST_FIXTURE_H
 
-#include "internal.h"
+#include "http/compress.h"
+#include "process/process.h"
 
 #include <signal.h>
 #include <stdio.h>

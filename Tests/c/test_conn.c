@@ -3,7 +3,7 @@
  * FREE), partial sends and the write timer's restart on progress,
  * backpressure, half-close, lingering close and its limits, and a backend
  * that fails. No event loop, no threads: each step is one call. */
-#include "internal.h"
+#include "loop/loop.h"
 #include "test.h"
 
 #include <errno.h>
@@ -148,7 +148,7 @@ static void answer(chopin_deferred *d, const char *body) {
     chopin_response_send(chopin_deferred_response(d), 200, "text/plain", body, strlen(body));
     chopin_deferred_finish(d);
     chopin__worker_wake_event(&w);
-    chopin__worker_resume_ready(&w);
+    chopin__conn_resume_ready(&w);
 }
 
 static int cancels, releases, drains;
@@ -506,6 +506,7 @@ static void test_worker_end(void) {
     observe(d);
     chopin__conn_close(&w, c);
     chopin__deferrals_end(&w);
+    chopin__worker_wake_event(&w); /* as the worker does after it */
     CHECK_EQ_INT(w.ndeferred, 0);
     CHECK(w.deferrals == NULL, "none left on the worker");
     chopin_response_send(chopin_deferred_response(d), 200, NULL, "x", 1);

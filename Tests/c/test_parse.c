@@ -3,7 +3,7 @@
  * the status it must get. Inputs sit against a guard page, so reading one
  * byte past the end crashes the test. */
 #include "chopin/http.h"
-#include "scan.h"
+#include "base/scan.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* test_slab.c - connection slots: O(1) alloc/free, full, generations. */
-#include "internal.h"
+#include "base/slab.h"
 #include "test.h"
 
 int main(void) {

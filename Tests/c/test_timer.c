@@ -1,6 +1,6 @@
 /* test_timer.c - the timer wheel: expiry on time, lazy moves, cancels,
  * deadlines beyond one turn of the wheel, cost proportional to expiries. */
-#include "internal.h"
+#include "base/timer.h"
 #include "test.h"
 
 static uint32_t fired[64];

@@ -1,8 +1,9 @@
 /* test_write.c - the response writer: exact bytes for the common shapes,
  * in-place body serialization, HEAD, bodiless statuses, misuse becoming a
  * 500, header injection refused, and the integer and date formatters. */
-#include "internal.h"
-#include "scan.h"
+#include "http/text.h"
+#include "http/write.h"
+#include "base/scan.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -2,6 +2,7 @@
 #ifndef CHOPIN_H
 #define CHOPIN_H
 
+#include "chopin/connection.h"
 #include "chopin/http.h"
 #include "chopin/inflate.h"
 #include "chopin/isolation.h"

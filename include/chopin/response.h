@@ -25,7 +25,6 @@ extern "C" {
 #endif
 
 typedef struct chopin_response chopin_response;
-typedef struct chopin_deferred chopin_deferred;
 
 /* Writes the status line and the Server and Date headers. */
 void chopin_response_start(chopin_response *res, int status);
@@ -121,91 +120,6 @@ void chopin_response_close(chopin_response *res);
 
 /* The status written so far; 0 before chopin_response_start. */
 int chopin_response_status(const chopin_response *res);
-
-/* The address of the client a response answers, as recorded when its
- * connection was accepted. family is 4 or 6 (0: unknown); addr holds 4 or
- * 16 bytes in network order (an IPv4-mapped IPv6 address is given as IPv4);
- * port is in host order. */
-typedef struct chopin_peer {
-    uint8_t family;
-    uint16_t port;
-    uint8_t addr[16];
-} chopin_peer;
-
-/* Fills *out with the client's address; 0, or -1 when it is not known (a
- * deferred response's own writer: read it before deferring). */
-int chopin_response_peer(const chopin_response *res, chopin_peer *out);
-
-/* Defers the response: the handler returns now and the answer is written
- * later, from any thread, through chopin_deferred_response. Later pipelined
- * requests on the connection wait, so responses still leave in order.
- * Returns NULL when out of memory (the core then answers 500). */
-chopin_deferred *chopin_response_defer(chopin_response *res);
-
-/* The writer for a deferred response. Use it from one thread at a time. */
-chopin_response *chopin_deferred_response(chopin_deferred *d);
-
-/* Hands the finished deferred response back to its worker, which sends it.
- * d must not be used afterwards. Safe from any thread, also after the
- * server stopped. If the connection is gone by then (closed, timed out by
- * deferred_timeout_ms, or the server stopped), the response is dropped. */
-void chopin_deferred_finish(chopin_deferred *d);
-
-/* Watches a deferral: cancel(arg) runs at most once, on the worker thread,
- * when the answer is no longer wanted before it is finished (the client
- * left, deferred_timeout_ms passed, the shutdown deadline came); drain(arg)
- * runs on the worker thread when a stream that was told to wait (below) may
- * write again; release(arg) runs exactly once, on whichever thread frees
- * the deferral (after finish). Any may be NULL. Call before handing d to
- * another thread. */
-void chopin_deferred_observe(chopin_deferred *d, void (*cancel)(void *arg), void (*drain)(void *arg),
-                             void (*release)(void *arg), void *arg);
-
-/* Streaming a deferred response: the body leaves piece by piece as the
- * handler produces it, chunked (HTTP/1.1) or delimited by the close
- * (HTTP/1.0). Only on the worker thread that owns the connection (an async
- * handler's task between awaits, which runs there):
- *
- *     chopin_response *r = chopin_deferred_response(d);
- *     chopin_response_start(r, 200);
- *     chopin_response_header(r, "Content-Type", 12, "text/event-stream", 17);
- *     chopin_deferred_stream_start(d);                  the head leaves now
- *     chopin_deferred_stream_write(d, piece, n);        and each piece
- *     chopin_deferred_finish(d);                        the end
- *
- * Both return 0 to go on, 1 when the client is not reading fast enough
- * (more than max_pending_output is queued: wait for drain before the next
- * write), or -1 when the connection is gone (or the call came from another
- * thread). While streaming, deferred_timeout_ms counts from the last write. */
-int chopin_deferred_stream_start(chopin_deferred *d);
-int chopin_deferred_stream_write(chopin_deferred *d, const void *data, size_t n);
-
-/* Streaming request bodies (a request with req->body_streamed set). The
- * handler defers its response and, before it returns, takes the body:
- * piece(arg, data, len, status) then runs on the worker thread for each
- * piece as it arrives (data valid only during the call), with status
- * CHOPIN_BODY_MORE; once more with CHOPIN_BODY_END after the last one; or
- * once with a negative status when the body cannot complete: -400 (bad
- * chunked framing), -413 (over max_streamed_body), -408 (no piece for
- * body_timeout_ms; these three are answered by the core, with that status,
- * and the handler is cancelled), CHOPIN_BODY_ABORTED (the connection is gone
- * or the deferral was cancelled). arg is the one given to
- * chopin_deferred_observe. piece returns nonzero to stop reading the body
- * until chopin_deferred_body_resume (bounded memory for a slow consumer).
- * A body the handler does not take, or no longer wants once it answered, is
- * read and dropped, and the connection goes on. */
-enum { CHOPIN_BODY_MORE = 0, CHOPIN_BODY_END = 1, CHOPIN_BODY_ABORTED = -1 };
-typedef int (*chopin_body_fn)(void *arg, const char *data, size_t len, int status);
-void chopin_deferred_take_body(chopin_deferred *d, chopin_body_fn piece);
-
-/* Reading the body goes on after piece asked to stop. Only on the worker
- * thread that owns the connection; returns -1 elsewhere (or when the
- * connection is gone), 0 otherwise. */
-int chopin_deferred_body_resume(chopin_deferred *d);
-
-/* The state the worker_start hook returned for the worker answering this
- * request (NULL without the hook, or for a deferred response's writer). */
-void *chopin_response_worker_state(const chopin_response *res);
 
 /* Reason phrase for a status code ("" when unknown). */
 const char *chopin_status_reason(int status);

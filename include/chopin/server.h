@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "chopin/http.h"
+#include "chopin/connection.h"
 #include "chopin/response.h"
 
 #ifdef __cplusplus
@@ -26,13 +27,6 @@ typedef enum chopin_backend_kind {
  * connection. req and res are valid only during the call (see
  * chopin_response_defer to answer later). */
 typedef void (*chopin_handler_fn)(void *ctx, const chopin_request *req, chopin_response *res);
-
-/* A worker thread (opaque). */
-typedef struct chopin_worker chopin_worker;
-
-/* Wakes a worker's loop: its worker_turn hook runs soon after. Safe from
- * any thread and from a signal handler; wakes coalesce. */
-void chopin_worker_wake(chopin_worker *worker);
 
 /* Where a trap in a handler stops (see isolation.h). */
 typedef enum chopin_isolation {

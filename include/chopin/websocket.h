@@ -1,5 +1,6 @@
 /* websocket.h - WebSocket (RFC 6455): the opening handshake, the frame
- * codec, and a deferred response that becomes a WebSocket connection.
+ * codec (the HTTP floor of the core implements both). A deferred response
+ * that becomes a WebSocket connection is connection.h's.
  *
  * A handler that accepts an upgrade checks the request, defers, and turns
  * the deferral into a WebSocket before it returns:
@@ -24,7 +25,6 @@
 #include <stdint.h>
 
 #include "chopin/http.h"
-#include "chopin/response.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -121,28 +121,6 @@ int chopin_utf8_check(uint32_t *state, const uint8_t *s, size_t len);
 /* A server frame's header (unmasked, FIN set) for a payload of len bytes;
  * writes 2, 4 or 10 bytes into out and returns how many. */
 size_t chopin_ws_frame_header(uint8_t out[10], int opcode, uint64_t len);
-
-/* ---- a deferral that becomes a WebSocket -------------------------------------
- * on_message(arg, data, len, status), on the worker thread, with status:
- *   CHOPIN_WS_TEXT or CHOPIN_WS_BINARY, plus CHOPIN_WS_MSG_FIN on the
- *       message's last piece (data may be empty then): a piece of a message;
- *   CHOPIN_WS_MSG_CLOSED: the client closed (data: its code, 2 bytes big-endian,
- *       and reason, or empty); the core echoed the code and closes;
- *   -1002, -1007, -1009: the client broke the protocol; the core sent that close;
- *   CHOPIN_BODY_ABORTED: the connection is gone (or the handler cancelled).
- * Returning nonzero from a piece stops reading until chopin_deferred_body_resume.
- * arg is the one given to chopin_deferred_observe; drain runs when a send
- * that returned 1 may be followed by more. */
-enum { CHOPIN_WS_MSG_FIN = 0x10, CHOPIN_WS_MSG_CLOSED = 0x20 };
-void chopin_deferred_websocket(chopin_deferred *d, const char accept[CHOPIN_WS_ACCEPT_LEN], chopin_body_fn on_message,
-                               uint64_t max_message);
-
-/* Sends one whole message or control frame (TEXT, BINARY, PING, PONG; CLOSE
- * with payload = code and reason, after which the core closes once the
- * client answers or linger_timeout_ms passes). Only on the worker thread.
- * Returns 0, 1 when more than max_pending_output is queued (wait for drain),
- * or -1 when the connection is gone or closing. */
-int chopin_deferred_websocket_send(chopin_deferred *d, int opcode, const void *data, size_t len);
 
 #ifdef __cplusplus
 }

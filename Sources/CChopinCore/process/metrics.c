@@ -1,0 +1,64 @@
+/* metrics.c - the per-worker counters' lock-free readers: one worker's
+ * block, or every worker's summed (the writers are conn/count.c and the
+ * CHOPIN_COUNT calls of the floors below). Any thread reads, with relaxed
+ * loads: no lock, no stop of the workers. */
+#include "process.h"
+#include "../conn/count.h"
+
+#include <string.h>
+
+uint32_t chopin_latency_bound_ms(uint32_t bucket) {
+    return bucket < CHOPIN_LATENCY_BUCKETS - 1 ? chopin__latency_bounds_ms[bucket] : UINT32_MAX;
+}
+
+int chopin_server_worker_metrics(const chopin_server *srv, uint32_t worker, chopin_metrics *out,
+                                 chopin_latency *latency) {
+    uint32_t n;
+    const chopin_slot *slots = chopin__server_slots(srv, &n);
+    if (worker >= n) return -1;
+    memset(out, 0, sizeof *out);
+    if (latency) memset(latency, 0, sizeof *latency);
+    /* A slot has one block per process that served it at once (a rolling
+     * restart's predecessor and replacement): the worker is their sum. */
+    for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
+        const chopin_worker_metrics *m = &slots[worker].blocks[b];
+#define LOAD(f) __atomic_load_n(&m->f, __ATOMIC_RELAXED)
+        out->requests += LOAD(requests);
+        out->bytes_in += LOAD(bytes_in);
+        out->bytes_out += LOAD(bytes_out);
+        uint64_t accepted = LOAD(accepted), closed = LOAD(closed);
+        out->accepted += accepted;
+        out->closed += closed;
+        /* closed was loaded after accepted, so it cannot run ahead of it for
+         * long; clamp rather than wrap if it does. */
+        out->active += accepted > closed ? accepted - closed : 0;
+        out->responses_4xx += LOAD(responses_4xx);
+        out->responses_5xx += LOAD(responses_5xx);
+        out->parse_errors += LOAD(parse_errors);
+        out->timeouts += LOAD(timeouts);
+        out->buffer_bytes += LOAD(buffer_bytes);
+        out->recv_buffer_waits += LOAD(recv_buffer_waits);
+        if (latency) {
+            for (uint32_t k = 0; k < CHOPIN_LATENCY_BUCKETS; k++) latency->buckets[k] += LOAD(latency[k]);
+            latency->sum_ms += LOAD(latency_sum_ms);
+        }
+#undef LOAD
+    }
+    out->restarts = __atomic_load_n(&slots[worker].restarts, __ATOMIC_RELAXED);
+    return 0;
+}
+
+_Static_assert(sizeof(chopin_metrics) % sizeof(uint64_t) == 0, "chopin_metrics holds uint64_t fields only");
+
+void chopin_server_metrics(const chopin_server *srv, chopin_metrics *out) {
+    memset(out, 0, sizeof *out);
+    chopin_metrics one;
+    for (uint32_t i = 0; chopin_server_worker_metrics(srv, i, &one, NULL) == 0; i++) {
+        uint64_t *sum = (uint64_t *)out;
+        const uint64_t *add = (const uint64_t *)&one;
+        /* chopin_metrics is uint64_t fields only: sum them as an array. */
+        for (size_t f = 0; f < sizeof *out / sizeof(uint64_t); f++) sum[f] += add[f];
+    }
+}
+
+uint32_t chopin_response_worker_id(const chopin_response *res) { return res->worker ? res->worker->id : 0; }

@@ -1,0 +1,91 @@
+/* process.h - the process floor: a server's start and stop, its listeners
+ * and worker threads (server.c), worker processes under a supervisor
+ * (supervisor.c, worker_env.c), the slots they share (shm.c), signals
+ * (signals.c) and the metrics readers (metrics.c). It calls down into the
+ * loop floor to run workers; nothing below calls it.
+ *
+ * Within the floor: server.c calls supervisor.c, worker_env.c, shm.c and
+ * signals.c; metrics.c calls server.c; signals.c and supervisor.c call
+ * worker_env.c and shm.c; none of them calls back. */
+#ifndef CHOPIN_PROCESS_H
+#define CHOPIN_PROCESS_H
+
+#include <sys/types.h>
+
+#include "../loop/loop.h"
+
+/* One worker slot's shared state (shm.c). In threads mode it is plain
+ * memory; in processes mode it lives in the supervisor's MAP_SHARED region,
+ * so counters outlive a worker and any worker reads every slot. Two blocks:
+ * during a rolling restart the replacement counts in the block its
+ * predecessor does not use, so each block keeps a single writer. */
+#define CHOPIN_SLOT_BLOCKS 2
+typedef struct chopin_slot {
+    chopin_worker_metrics blocks[CHOPIN_SLOT_BLOCKS];
+    /* Per block: the request whose handler runs now (method and route
+     * pattern), or handling 0: written by the worker before and after each
+     * handler, read by the supervisor after the worker died. */
+    chopin_handling now[CHOPIN_SLOT_BLOCKS];
+    /* Written by the supervisor only. */
+    uint64_t restarts __attribute__((aligned(CHOPIN_CACHELINE)));
+    /* The pid of the worker process that serves now: its own store once it
+     * accepts, which is what the supervisor waits for. */
+    int32_t _Atomic ready_pid;
+} __attribute__((aligned(CHOPIN_CACHELINE))) chopin_slot;
+
+/* The server's slots, for the readers in metrics.c (server.c). */
+const chopin_slot *chopin__server_slots(const chopin_server *s, uint32_t *count);
+
+/* ---- worker slots, the supervisor, signals ----------------------------------
+ * shm.c: the slots, plain memory (threads) or a MAP_SHARED memfd region the
+ * supervisor creates and its workers map (processes). */
+typedef struct chopin_slots {
+    chopin_slot *slot;
+    uint32_t count;
+    void *base; /* the mapping or allocation */
+    size_t len;
+    int fd; /* the memfd (the supervisor), -1 (plain memory) or -2 (a worker's mapping) */
+} chopin_slots;
+int chopin__slots_alloc(chopin_slots *out, uint32_t count, int shared);
+int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len);
+void chopin__slots_free(chopin_slots *s);
+/* What a dead worker's record says it was running, for the supervisor's
+ * log ("while handling GET /route", or which async handlers were in
+ * flight); clear resets it for the block's next process. */
+void chopin__handling_describe(const chopin_handling *h, char *out, size_t len);
+void chopin__handling_clear(chopin_handling *h);
+
+/* What a worker process finds in its environment (supervisor.c). */
+typedef struct chopin_worker_identity {
+    uint32_t slot, block;
+    int listen_fd, shm_fd;
+    pid_t supervisor;
+} chopin_worker_identity;
+/* 1 and *id when this process is a worker (the variables are removed, so
+ * only the first server started becomes it), 0 when not, -1 with err when
+ * the variables are malformed. */
+int chopin__worker_identity(chopin_worker_identity *id, char *err, size_t err_len);
+
+typedef struct chopin_supervisor chopin_supervisor;
+/* Starts every worker process and returns once all of them serve; takes
+ * listen_fds (one per slot) and slots. NULL with err on failure. */
+chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int *listen_fds, const chopin_slots *slots,
+                                            char *err, size_t err_len);
+void chopin__supervisor_stop(chopin_supervisor *sv); /* safe in a signal handler */
+int chopin__supervisor_roll(chopin_supervisor *sv);  /* safe in a signal handler */
+int chopin__supervisor_rolling(const chopin_supervisor *sv);
+pid_t chopin__supervisor_pid(const chopin_supervisor *sv, uint32_t slot);
+/* After a stop: waits until every worker process is gone, then frees sv. */
+void chopin__supervisor_wait(chopin_supervisor *sv);
+/* A second stop signal: every worker process is killed at once (signal handler). */
+void chopin__supervisor_kill_all(void);
+
+/* signals.c: SIGINT/SIGTERM (and SIGHUP for a supervisor) through a handler
+ * and a pipe, so whichever thread the kernel picks, the waiter sees it. */
+enum { CHOPIN_SIGNALS_SERVER, CHOPIN_SIGNALS_SUPERVISOR, CHOPIN_SIGNALS_WORKER };
+void chopin__signals_install(int role);
+/* Blocks until a signal arrives; returns it. */
+int chopin__signals_wait(void);
+
+
+#endif

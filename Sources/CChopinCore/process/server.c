@@ -1,0 +1,573 @@
+/* server.c - configuration, listeners, worker threads, signals, metrics.
+ *
+ * The server knows no HTTP: it binds one SO_REUSEPORT listener per worker,
+ * picks the backend, starts the threads and waits for them. In processes
+ * mode the program as started becomes the supervisor (supervisor.c) and
+ * each worker process runs one worker thread here on the listener and
+ * slot it inherited. */
+#include "process.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* After the stop's deadline, how long chopin_server_wait waits for a
+ * worker thread before it gives up on it (one stuck in a handler). */
+#define JOIN_GRACE_MS 250
+
+struct chopin_server {
+    chopin_config cfg;
+    char host[64]; /* the caller's string need not outlive start */
+    uint32_t nworkers; /* threads in this process */
+    chopin_worker *workers;
+    chopin_slots slots; /* one per worker slot: counters, request record */
+    int *listeners;     /* the server's own reference to each listener (threads, supervisor) */
+    uint32_t nlisteners;
+    uint16_t port;
+    const chopin_backend_ops *ops;
+    char backend_reason[160];
+    sem_t started;               /* each worker posts once its set-up is done */
+    /* Its holders: the caller until chopin_server_wait, and each worker
+     * thread until it ends. The last one frees it: the caller, unless it
+     * gave up on a thread, which then frees it when it ends. */
+    uint32_t _Atomic refs;
+    int worker_process;          /* this process is one of a supervisor's workers */
+    chopin_supervisor *sup;      /* this process is the supervisor */
+    uint64_t _Atomic stop_at_ms; /* when chopin_server_stop was first called (monotonic), 0 before */
+};
+
+void chopin_config_init(chopin_config *c) {
+    memset(c, 0, sizeof *c);
+    c->host = "0.0.0.0";
+    c->port = 8080;
+    c->workers = 0;
+    c->backend = CHOPIN_BACKEND_AUTO;
+    c->max_connections = 16384;
+    c->max_request_line = 8192;
+    c->max_head_bytes = 16384;
+    c->max_headers = 100;
+    c->max_body = 1u << 20;
+    c->max_chunk_ext = 1024;
+    c->max_trailer = 8192;
+    c->max_pending_output = 256u << 10;
+    c->max_pipelined = 32;
+    c->max_streamed_body = 1ull << 30;
+    c->uring_buffers = 512;
+    c->uring_buffer_size = 8192;
+    c->header_timeout_ms = 10000;
+    c->body_timeout_ms = 30000;
+    c->idle_timeout_ms = 60000;
+    c->write_timeout_ms = 30000;
+    c->shutdown_timeout_ms = 10000;
+    c->linger_timeout_ms = 5000;
+    c->max_linger_bytes = 4u << 20;
+    c->max_deferred = 1024;
+    c->deferred_timeout_ms = 30000;
+}
+
+int chopin_backend_parse(const char *name, chopin_backend_kind *out) {
+    if (!name) return -1;
+    if (strcmp(name, "auto") == 0)
+        *out = CHOPIN_BACKEND_AUTO;
+    else if (strcmp(name, "uring") == 0 || strcmp(name, "io_uring") == 0)
+        *out = CHOPIN_BACKEND_URING;
+    else if (strcmp(name, "epoll") == 0)
+        *out = CHOPIN_BACKEND_EPOLL;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_host(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len) {
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(port);
+        *len = sizeof *a4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        *len = sizeof *a6;
+        return 0;
+    }
+    return -1;
+}
+
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        snprintf(err, err_len, __VA_ARGS__);                                                                           \
+        return -1;                                                                                                     \
+    } while (0)
+
+int chopin_config_validate(const chopin_config *c, char *err, size_t err_len) {
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (!c->host || parse_host(c->host, c->port, &ss, &sl) < 0)
+        FAIL("host '%s' is not an IPv4 or IPv6 address", c->host ? c->host : "(null)");
+    if (!c->handler) FAIL("no handler: set config.handler");
+    if (c->workers > 1024) FAIL("workers is %u; at most 1024", c->workers);
+    if (c->backend != CHOPIN_BACKEND_AUTO && c->backend != CHOPIN_BACKEND_URING && c->backend != CHOPIN_BACKEND_EPOLL)
+        FAIL("backend must be auto, uring or epoll");
+    if (c->max_connections < 1 || c->max_connections > (1u << 24))
+        FAIL("max_connections is %u; it must be between 1 and 16777216", c->max_connections);
+    if (c->max_request_line < 16) FAIL("max_request_line is %u; at least 16 bytes", c->max_request_line);
+    if (c->max_head_bytes < c->max_request_line)
+        FAIL("max_head_bytes (%u) must be at least max_request_line (%u)", c->max_head_bytes, c->max_request_line);
+    if (c->max_head_bytes > (64u << 20)) FAIL("max_head_bytes is %u; at most 64 MiB", c->max_head_bytes);
+    if (c->max_headers < 1 || c->max_headers > 65536) FAIL("max_headers is %u; between 1 and 65536", c->max_headers);
+    if (c->max_body > (1ull << 31)) FAIL("max_body is %llu; at most 2 GiB", (unsigned long long)c->max_body);
+    if (c->max_pending_output < 1024) FAIL("max_pending_output is %u; at least 1024 bytes", c->max_pending_output);
+    if (c->max_pipelined < 1) FAIL("max_pipelined must be at least 1");
+    if (c->uring_buffers < 1 || c->uring_buffers > 32768 || (c->uring_buffers & (c->uring_buffers - 1)))
+        FAIL("uring_buffers is %u; a power of two from 1 to 32768", c->uring_buffers);
+    if (c->uring_buffer_size < 512 || c->uring_buffer_size > (1u << 20))
+        FAIL("uring_buffer_size is %u; between 512 and 1048576 bytes", c->uring_buffer_size);
+    if (!c->header_timeout_ms || !c->body_timeout_ms || !c->idle_timeout_ms || !c->write_timeout_ms ||
+        !c->deferred_timeout_ms)
+        FAIL("timeouts must be above 0 ms");
+    if (c->max_deferred < 1) FAIL("max_deferred must be at least 1");
+    if (c->isolation != CHOPIN_ISOLATION_THREADS && c->isolation != CHOPIN_ISOLATION_PROCESSES)
+        FAIL("isolation must be threads or processes");
+    return 0;
+}
+
+static int allowed_cpus(int *cpus, int max) {
+    cpu_set_t set;
+    int n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) < 0) return 0;
+    for (int i = 0; i < CPU_SETSIZE && n < max; i++)
+        if (CPU_ISSET(i, &set)) cpus[n++] = i;
+    return n;
+}
+
+/* SO_REUSEPORT would let this server share a port silently with another
+ * process already on it (same user), splitting its traffic. A plain bind
+ * first, without SO_REUSEPORT, fails in that case: say so instead. */
+static int port_in_use(const chopin_config *c, uint16_t port) {
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    parse_host(c->host, port, &ss, &sl);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int taken = bind(fd, (struct sockaddr *)&ss, sl) < 0 && errno == EADDRINUSE;
+    close(fd);
+    return taken;
+}
+
+static int open_listener(const chopin_config *c, uint16_t port, uint16_t *bound, char *err, size_t err_len) {
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    parse_host(c->host, port, &ss, &sl);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) FAIL("socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+        snprintf(err, err_len, "SO_REUSEPORT: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 4096) < 0) {
+        snprintf(err, err_len, "cannot listen on %s:%u: %s", c->host, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    getsockname(fd, (struct sockaddr *)&got, &gl);
+    *bound = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                            : ((struct sockaddr_in6 *)&got)->sin6_port);
+    return fd;
+}
+
+/* Decides the backend once, before the workers start, and says why. */
+static const chopin_backend_ops *choose_backend(chopin_server *s, char *err, size_t err_len) {
+    chopin_backend_kind kind = s->cfg.backend;
+    const char *env = getenv("CHOPIN_BACKEND");
+    const char *why = "configured";
+    if (env && *env) {
+        if (chopin_backend_parse(env, &kind) < 0) {
+            snprintf(err, err_len, "CHOPIN_BACKEND='%s': expected auto, uring or epoll", env);
+            return NULL;
+        }
+        why = "CHOPIN_BACKEND";
+    }
+    if (kind == CHOPIN_BACKEND_EPOLL) {
+        snprintf(s->backend_reason, sizeof s->backend_reason, "epoll (%s)", why);
+        return &chopin__backend_epoll;
+    }
+    int rc = chopin__uring_probe();
+    if (rc == 0) {
+        snprintf(s->backend_reason, sizeof s->backend_reason, "io_uring (%s)",
+                 kind == CHOPIN_BACKEND_AUTO ? "auto: the kernel allows it" : why);
+        return &chopin__backend_uring;
+    }
+    if (kind == CHOPIN_BACKEND_URING) {
+        snprintf(err, err_len, "io_uring was asked for (%s) but cannot be set up here: %s%s", why, strerror(-rc),
+                 rc == -EPERM || rc == -EACCES ? " (refused by a seccomp profile or kernel.io_uring_disabled)" : "");
+        return NULL;
+    }
+    snprintf(s->backend_reason, sizeof s->backend_reason, "epoll (auto: io_uring unavailable: %s)", strerror(-rc));
+    return &chopin__backend_epoll;
+}
+
+/* A worker finished its set-up (w->init_rc says how). */
+static void worker_started(void *arg) { sem_post(arg); }
+
+static uint64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void server_free(chopin_server *s);
+
+/* Drops one hold on s (see refs); the last frees it. */
+static void server_release(chopin_server *s) {
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) server_free(s);
+}
+
+static void worker_ended(void *arg) { server_release(arg); }
+
+static void server_free(chopin_server *s) {
+    for (uint32_t i = 0; s->workers && i < s->nworkers; i++) {
+        if (s->workers[i].listen_fd >= 0) close(s->workers[i].listen_fd);
+        if (s->workers[i].wake_fd >= 0) close(s->workers[i].wake_fd);
+    }
+    for (uint32_t i = 0; s->listeners && i < s->nlisteners; i++)
+        if (s->listeners[i] >= 0) close(s->listeners[i]);
+    sem_destroy(&s->started);
+    chopin__slots_free(&s->slots);
+    free(s->listeners);
+    free(s->workers);
+    free(s);
+}
+
+/* Opens n listeners on one port (with port 0 the first picks it), each
+ * with a descriptor number of at least 10: a supervisor moves them to
+ * 3 and up in its workers, which must not overwrite one another. */
+static int open_listeners(chopin_server *s, uint32_t n, char *err, size_t err_len) {
+    s->listeners = malloc(sizeof *s->listeners * n);
+    if (!s->listeners) FAIL("out of memory");
+    uint16_t port = s->cfg.port;
+    if (port != 0 && port_in_use(&s->cfg, port))
+        FAIL("cannot listen on %s:%u: the address is already in use by another socket", s->cfg.host, port);
+    for (; s->nlisteners < n; s->nlisteners++) {
+        int fd = open_listener(&s->cfg, port, &port, err, err_len);
+        if (fd < 0) return -1;
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+        close(fd);
+        if (high < 0) FAIL("fcntl: %s", strerror(errno));
+        s->listeners[s->nlisteners] = high;
+    }
+    s->port = port;
+    return 0;
+}
+
+/* Starts the worker threads of this process and waits until each is set up. */
+static int launch_threads(chopin_server *s, char *err, size_t err_len) {
+    /* Workers block the stop signals: the thread that waits for them gets them. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    uint32_t started = 0;
+    for (; started < s->nworkers; started++) {
+        atomic_fetch_add(&s->refs, 1);
+        if (pthread_create(&s->workers[started].thread, NULL, chopin__worker_main, &s->workers[started]) != 0) {
+            atomic_fetch_sub(&s->refs, 1);
+            break;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    for (uint32_t i = 0; i < started; i++)
+        while (sem_wait(&s->started) < 0 && errno == EINTR) {
+        }
+
+    int failed_rc = started < s->nworkers ? -EAGAIN : 0;
+    for (uint32_t i = 0; i < started; i++)
+        if (s->workers[i].init_rc < 0) failed_rc = s->workers[i].init_rc;
+    if (failed_rc < 0) {
+        snprintf(err, err_len, "worker start failed (%s backend): %s", s->ops->name, strerror(-failed_rc));
+        for (uint32_t i = 0; i < started; i++) {
+            atomic_store(&s->workers[i].stop_requested, 1);
+            if (s->workers[i].init_rc == 0) chopin_worker_wake(&s->workers[i]);
+        }
+        for (uint32_t i = 0; i < started; i++)
+            pthread_join(s->workers[i].thread, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Worker i's thread state: listener fd (its own descriptor), counters in
+ * block b of slot `slot`. */
+static int prepare_worker(chopin_server *s, uint32_t i, uint32_t slot, uint32_t b, int listen_fd, int cpu, char *err,
+                          size_t err_len) {
+    chopin_worker *w = &s->workers[i];
+    w->listen_fd = listen_fd;
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->wake_fd < 0) FAIL("eventfd: %s", strerror(errno));
+    w->started = worker_started;
+    w->started_arg = &s->started;
+    w->ended = worker_ended;
+    w->ended_arg = s;
+    w->cfg = &s->cfg;
+    w->ops = s->ops;
+    w->id = slot;
+    w->cpu = cpu;
+    w->metrics = &s->slots.slot[slot].blocks[b];
+    w->now = &s->slots.slot[slot].now[b];
+    return 0;
+}
+
+/* Threads mode: n worker threads on n listeners, plain-memory slots. */
+static int start_threads(chopin_server *s, char *err, size_t err_len) {
+    int cpus[CPU_SETSIZE];
+    int ncpus = allowed_cpus(cpus, CPU_SETSIZE);
+    if (chopin__slots_alloc(&s->slots, s->nworkers, 0) < 0) FAIL("out of memory");
+    if (open_listeners(s, s->nworkers, err, err_len) < 0) return -1;
+    for (uint32_t i = 0; i < s->nworkers; i++) {
+        /* The worker closes its own descriptor when it stops; the server
+         * keeps the listener's other one for an immediate shutdown. */
+        int fd = fcntl(s->listeners[i], F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) FAIL("fcntl: %s", strerror(errno));
+        int cpu = s->cfg.pin_workers && ncpus > 0 ? cpus[i % (uint32_t)ncpus] : -1;
+        if (prepare_worker(s, i, i, 0, fd, cpu, err, err_len) < 0) return -1;
+    }
+    return launch_threads(s, err, err_len);
+}
+
+/* Processes mode, in a worker process: one worker thread on the listener
+ * and slot the supervisor handed over. */
+static int start_worker_process(chopin_server *s, const chopin_worker_identity *id, char *err, size_t err_len) {
+    /* Ends this worker when the supervisor ends (it is the parent); the
+     * check after it covers a supervisor that ended just before. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != id->supervisor) FAIL("worker %u: its supervisor (pid %d) is gone", id->slot, (int)id->supervisor);
+    chopin__signals_install(CHOPIN_SIGNALS_WORKER);
+    if (chopin__slots_map(&s->slots, id->shm_fd, err, err_len) < 0) return -1;
+    if (id->slot >= s->slots.count) FAIL("worker %u: the supervisor has %u slots", id->slot, s->slots.count);
+    fcntl(id->listen_fd, F_SETFD, FD_CLOEXEC); /* not for the program's own children */
+    s->worker_process = 1;
+    s->cfg.quiet = 1; /* the supervisor speaks for its workers */
+    s->nworkers = 1;
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    if (getsockname(id->listen_fd, (struct sockaddr *)&got, &gl) < 0)
+        FAIL("worker %u: descriptor %d is not the supervisor's listener: %s", id->slot, id->listen_fd, strerror(errno));
+    s->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                             : ((struct sockaddr_in6 *)&got)->sin6_port);
+    if (prepare_worker(s, 0, id->slot, id->block, id->listen_fd, -1, err, err_len) < 0) return -1;
+    /* About to accept: what the supervisor waits for before it calls this
+     * worker serving (and lets a rolled predecessor drain). Said before the
+     * worker thread starts, not after: that thread may take a request and
+     * die of it before this thread runs again, and a worker that dies
+     * without having said so is one that could not start, which at start
+     * ends the whole server. */
+    int32_t _Atomic *ready = &s->slots.slot[id->slot].ready_pid;
+    int32_t before = atomic_exchange_explicit(ready, (int32_t)getpid(), memory_order_acq_rel);
+    if (launch_threads(s, err, err_len) < 0) {
+        atomic_store_explicit(ready, before, memory_order_release);
+        return -1;
+    }
+    return 0;
+}
+
+/* Processes mode, in the program as started: the supervisor. */
+static int start_supervisor(chopin_server *s, char *err, size_t err_len) {
+    int rc = chopin__slots_alloc(&s->slots, s->nworkers, 1);
+    if (rc < 0) FAIL("shared memory for the workers' counters: %s", strerror(-rc));
+    int high = fcntl(s->slots.fd, F_DUPFD_CLOEXEC, 10);
+    if (high < 0) FAIL("fcntl: %s", strerror(errno));
+    close(s->slots.fd);
+    s->slots.fd = high;
+    if (open_listeners(s, s->nworkers, err, err_len) < 0) return -1;
+    chopin__signals_install(CHOPIN_SIGNALS_SUPERVISOR);
+    s->sup = chopin__supervisor_start(&s->cfg, s->listeners, &s->slots, err, err_len);
+    return s->sup ? 0 : -1;
+}
+
+chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t err_len) {
+    if (chopin_config_validate(cfg, err, err_len) < 0) return NULL;
+    chopin_worker_identity id;
+    int role = chopin__worker_identity(&id, err, err_len);
+    if (role < 0) return NULL;
+    chopin_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    snprintf(s->host, sizeof s->host, "%s", cfg->host);
+    s->cfg.host = s->host;
+    s->slots.fd = -1;
+    sem_init(&s->started, 0, 0);
+    atomic_init(&s->refs, 1);
+
+    int cpus[CPU_SETSIZE];
+    int ncpus = allowed_cpus(cpus, CPU_SETSIZE);
+    s->nworkers = cfg->workers ? cfg->workers : (uint32_t)(ncpus > 0 ? ncpus : 1);
+    s->ops = choose_backend(s, err, err_len);
+    s->workers = calloc(s->nworkers, sizeof *s->workers);
+    if (!s->ops || !s->workers) {
+        if (s->ops) snprintf(err, err_len, "out of memory");
+        server_free(s);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < s->nworkers; i++)
+        s->workers[i].listen_fd = s->workers[i].wake_fd = -1;
+
+    const char *mode = "worker thread";
+    const char *plural = "s";
+    if (role == 1) {
+        int rc = start_worker_process(s, &id, err, err_len);
+        if (rc < 0) {
+            server_free(s);
+            return NULL;
+        }
+    } else if (cfg->isolation == CHOPIN_ISOLATION_PROCESSES) {
+        mode = "worker process";
+        plural = "es";
+        if (start_supervisor(s, err, err_len) < 0) {
+            server_free(s);
+            return NULL;
+        }
+    } else if (start_threads(s, err, err_len) < 0) {
+        server_free(s);
+        return NULL;
+    }
+    if (!s->cfg.quiet)
+        chopin__log("chopin: listening on %s:%u with %u %s%s, backend %s", cfg->host, s->port, s->nworkers, mode,
+                    s->nworkers == 1 ? "" : plural, s->backend_reason);
+    return s;
+}
+
+uint16_t chopin_server_port(const chopin_server *s) { return s->port; }
+const char *chopin_server_backend(const chopin_server *s) { return s->ops->name; }
+const char *chopin_server_backend_reason(const chopin_server *s) { return s->backend_reason; }
+uint32_t chopin_server_workers(const chopin_server *s) { return s->slots.count; }
+
+int chopin_server_draining(const chopin_server *s) { return atomic_load(&((chopin_server *)s)->stop_at_ms) != 0; }
+
+void chopin_server_stop(chopin_server *s) {
+    /* Atomic stores, clock_gettime, write(2) and shutdown(2): fine in a
+     * signal handler. */
+    uint64_t zero = 0;
+    atomic_compare_exchange_strong(&s->stop_at_ms, &zero, monotonic_ms());
+    if (s->sup) {
+        chopin__supervisor_stop(s->sup);
+        return;
+    }
+    for (uint32_t i = 0; i < s->nworkers; i++) {
+        atomic_store_explicit(&s->workers[i].stop_requested, 1, memory_order_release);
+        chopin_worker_wake(&s->workers[i]);
+    }
+    /* New connections are refused from now on, not left in a backlog that
+     * nobody will accept from. (A worker process leaves its listener to
+     * the supervisor: in a rolling restart its replacement serves on it.) */
+    for (uint32_t i = 0; i < s->nlisteners; i++)
+        shutdown(s->listeners[i], SHUT_RD);
+}
+
+int chopin_server_wait(chopin_server *s) {
+    if (s->sup) {
+        chopin__supervisor_wait(s->sup);
+        s->sup = NULL;
+        server_free(s);
+        return 0;
+    }
+    int stuck = 0;
+    for (uint32_t i = 0; i < s->nworkers; i++) {
+        uint64_t stop_at = atomic_load(&s->stop_at_ms);
+        if (!stop_at) {
+            pthread_join(s->workers[i].thread, NULL);
+            continue;
+        }
+        /* A handler that never returns must not hold the process past the
+         * deadline: give up on its thread (and leave the server allocated
+         * until that thread ends, as it still uses it). */
+        uint64_t deadline = stop_at + s->cfg.shutdown_timeout_ms + JOIN_GRACE_MS, now = monotonic_ms();
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t left = deadline > now ? deadline - now : 0;
+        ts.tv_sec += (time_t)(left / 1000);
+        ts.tv_nsec += (long)(left % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_timedjoin_np(s->workers[i].thread, NULL, &ts) != 0) {
+            chopin__log("chopin: worker %u is still busy (a handler that has not returned) %u ms after the stop; "
+                        "leaving it",
+                        s->workers[i].id, s->cfg.shutdown_timeout_ms);
+            /* It ends on its own, if ever: the last such thread frees the server. */
+            pthread_detach(s->workers[i].thread);
+            stuck = 1;
+        }
+    }
+    server_release(s);
+    return stuck;
+}
+
+int chopin_server_await_signal(chopin_server *s) {
+    chopin__signals_install(s->sup              ? CHOPIN_SIGNALS_SUPERVISOR
+                            : s->worker_process ? CHOPIN_SIGNALS_WORKER
+                                                : CHOPIN_SIGNALS_SERVER);
+    for (;;) {
+        int sig = chopin__signals_wait();
+        if (sig == SIGHUP) {
+            if (s->sup) {
+                chopin__log("chopin: SIGHUP, restarting the workers one at a time");
+                chopin__supervisor_roll(s->sup);
+            }
+            continue;
+        }
+        if (!s->cfg.quiet) chopin__log("chopin: %s, stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        return sig;
+    }
+}
+
+int chopin_server_run_until_signal(chopin_server *s) {
+    chopin_server_await_signal(s);
+    chopin_server_stop(s);
+    return chopin_server_wait(s);
+}
+
+int chopin_server_is_supervisor(const chopin_server *s) { return s->sup != NULL; }
+
+int chopin_server_roll(chopin_server *s) { return s->sup ? chopin__supervisor_roll(s->sup) : -1; }
+
+int chopin_server_rolling(const chopin_server *s) { return s->sup ? chopin__supervisor_rolling(s->sup) : 0; }
+
+pid_t chopin_server_worker_pid(const chopin_server *s, uint32_t worker) {
+    if (worker >= s->slots.count) return 0;
+    return s->sup ? chopin__supervisor_pid(s->sup, worker) : getpid();
+}
+
+const chopin_slot *chopin__server_slots(const chopin_server *s, uint32_t *count) {
+    *count = s->slots.count;
+    return s->slots.slot;
+}

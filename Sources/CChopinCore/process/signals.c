@@ -1,0 +1,81 @@
+/* signals.c - SIGINT, SIGTERM and SIGHUP through a handler and a pipe.
+ *
+ * Blocking the signals on the waiting thread and calling sigwait is not
+ * enough in a process whose other threads (Swift's, a user's) leave them
+ * unblocked: the kernel delivers to any of those, and the default action
+ * ends the process without a graceful stop. A handler runs on whichever
+ * thread gets the signal and only writes its number to a pipe; the waiter
+ * reads it. A second SIGINT/SIGTERM, while the first one's stop is under
+ * way, ends the process at once (and a supervisor's workers with it). */
+#include "process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static int pipe_fds[2] = {-1, -1};
+static pthread_once_t pipe_once = PTHREAD_ONCE_INIT;
+static int _Atomic stops_seen;
+static int _Atomic installed_role = -1;
+
+static void make_pipe(void) {
+    if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) < 0) pipe_fds[0] = pipe_fds[1] = -1;
+}
+
+static void on_signal(int sig) {
+    int saved = errno;
+    if (sig != SIGHUP && atomic_fetch_add(&stops_seen, 1) > 0) {
+        /* The second stop signal: now, not gracefully. */
+        if (atomic_load(&installed_role) == CHOPIN_SIGNALS_SUPERVISOR) chopin__supervisor_kill_all();
+        _exit(128 + sig);
+    }
+    unsigned char c = (unsigned char)sig;
+    ssize_t r = write(pipe_fds[1], &c, 1);
+    (void)r;
+    errno = saved;
+}
+
+void chopin__signals_install(int role) {
+    pthread_once(&pipe_once, make_pipe);
+    atomic_store(&installed_role, role);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    /* A program started by one whose thread blocked these (a Dispatch or
+     * Swift concurrency thread blocks them all) inherits that mask: without
+     * this, SIGTERM would wait forever instead of stopping the server. */
+    sigset_t ours;
+    sigemptyset(&ours);
+    sigaddset(&ours, SIGTERM);
+    if (role != CHOPIN_SIGNALS_WORKER) sigaddset(&ours, SIGINT);
+    if (role == CHOPIN_SIGNALS_SUPERVISOR) sigaddset(&ours, SIGHUP);
+    pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
+    if (role == CHOPIN_SIGNALS_WORKER) {
+        /* A worker stops when its supervisor says so: Ctrl-C in a terminal
+         * reaches the whole process group, and the supervisor handles it. */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        return;
+    }
+    sigaction(SIGINT, &sa, NULL);
+    if (role == CHOPIN_SIGNALS_SUPERVISOR) sigaction(SIGHUP, &sa, NULL);
+}
+
+int chopin__signals_wait(void) {
+    for (;;) {
+        unsigned char c;
+        ssize_t r = read(pipe_fds[0], &c, 1);
+        if (r == 1) return c;
+        if (r < 0 && errno != EAGAIN && errno != EINTR) return SIGTERM;
+        /* The pipe is non-blocking (a handler must never block on it): wait. */
+        struct pollfd pfd = {.fd = pipe_fds[0], .events = POLLIN};
+        poll(&pfd, 1, -1);
+    }
+}

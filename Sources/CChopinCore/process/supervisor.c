@@ -1,0 +1,669 @@
+/* supervisor.c - worker processes under a small supervisor, so that a trap
+ * in a handler costs one worker for a few milliseconds.
+ *
+ * The supervisor runs on a thread of its own in the program as started. It
+ * owns the listeners (one SO_REUSEPORT socket per slot, kept open: the
+ * connections queued on a dead worker's socket wait in the kernel for its
+ * replacement) and the shared slots. It starts each worker with
+ * posix_spawn of the program itself (never fork() after threads exist),
+ * the listener at descriptor 3, the slots at 4, stderr through a pipe it
+ * reads and forwards, and the worker's identity in CHOPIN_WORKER. It waits
+ * on each worker's pidfd: a death is logged once (signal, worker, the
+ * request whose handler ran, the last "Fatal error" line) and the worker
+ * started again at once, or after a backoff while it keeps dying young.
+ *
+ * A slot has two counter blocks: a worker starts in the one no live
+ * process of its slot writes, so during a rolling restart (replacement
+ * serving, predecessor draining) each block keeps a single writer. */
+#include "process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define WORKER_LISTEN_FD 3
+#define WORKER_SLOTS_FD 4
+#define START_TIMEOUT_MS 60000 /* every worker serving by then, or start fails */
+#define KILL_GRACE_MS 1500     /* after the stop's deadline, stragglers get SIGKILL */
+/* A worker that dies this soon after serving (or before) dies young; the
+ * third young death in a row starts the backoff. A crash loop (a start that
+ * fails, a poison request retried at once) dies within milliseconds; a
+ * worker that trapped a few times a second still serves between its deaths
+ * and is restarted at once. */
+#define YOUNG_MS 50
+#define BACKOFF_AFTER 3
+#define BACKOFF_FIRST_MS 100
+#define NO_PIDFD_POLL_MS 10 /* without pidfd_open, how often waitpid looks for a death */
+#define BACKOFF_MAX_MS 2000 /* a slot is never empty longer than this for backoff */
+#define LINE_BYTES 2048
+
+enum proc_role { P_NONE, P_STARTING, P_SERVING, P_DRAINING };
+
+typedef struct sv_proc {
+    int role;
+    pid_t pid;
+    int pidfd;
+    int err_fd; /* the read end of its stderr */
+    uint64_t started_ms, ready_ms;
+    char line[LINE_BYTES]; /* an unfinished line of its stderr */
+    size_t line_len;
+    char fatal[512]; /* the last line it wrote that says "Fatal error" */
+} sv_proc;
+
+typedef struct sv_slot {
+    sv_proc proc[CHOPIN_SLOT_BLOCKS]; /* by the counter block it writes */
+    uint32_t streak;                  /* young deaths in a row */
+    uint32_t next_block;              /* where the slot's next process counts */
+    int restart_due;
+    uint64_t restart_at_ms;
+    uint64_t died_at_ms; /* a crash's time, until its replacement serves */
+} sv_slot;
+
+struct chopin_supervisor {
+    const chopin_config *cfg;
+    uint32_t n;
+    const int *listen_fds;
+    const chopin_slots *slots;
+    sv_slot *slot;
+    char exe[PATH_MAX];
+    char *cmdline; /* the program's arguments, NUL-separated, and argv over them */
+    char **argv;
+    int wake_fd;
+    int _Atomic stop_requested;
+    int _Atomic roll_requested;
+    int _Atomic rolling;
+    pthread_t thread;
+    sem_t started;
+    int starting; /* the first start is under way */
+    int start_failed;
+    char start_err[256];
+    uint64_t start_deadline_ms;
+    int stopping;
+    uint64_t kill_at_ms;
+    int roll_slot; /* the slot a rolling restart is at, -1 when none */
+};
+
+/* For a second stop signal, which kills every worker from a handler. */
+static chopin_supervisor *_Atomic live_supervisor;
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int chopin_is_worker_process(void) { return getenv("CHOPIN_WORKER") != NULL; }
+
+int chopin__worker_identity(chopin_worker_identity *id, char *err, size_t err_len) {
+    const char *v = getenv("CHOPIN_WORKER");
+    if (!v) return 0;
+    int pid = 0;
+    if (sscanf(v, "slot=%u block=%u listen=%d slots=%d supervisor=%d", &id->slot, &id->block, &id->listen_fd,
+               &id->shm_fd, &pid) != 5 ||
+        id->block >= CHOPIN_SLOT_BLOCKS || id->listen_fd < 0 || id->shm_fd < 0) {
+        snprintf(err, err_len, "CHOPIN_WORKER='%s' is not what a Chopin supervisor sets", v);
+        return -1;
+    }
+    id->supervisor = pid;
+    /* Only this program's first server becomes the worker, and the
+     * program's own children do not believe they are workers. */
+    unsetenv("CHOPIN_WORKER");
+    return 1;
+}
+
+/* ---- one worker process ------------------------------------------------------- */
+
+/* The environment of a worker: the supervisor's, with the worker's
+ * identity, and Swift's crash backtracer off unless the user set it (it
+ * symbolicates for seconds before the process ends, and the slot would
+ * wait that long for its replacement). */
+static char **worker_env(uint32_t slot, uint32_t block, char *identity, size_t identity_len) {
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + 3, sizeof *env);
+    if (!env) return NULL;
+    size_t k = 0;
+    int backtrace_set = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "CHOPIN_WORKER=", 14) == 0) continue;
+        if (strncmp(environ[i], "SWIFT_BACKTRACE=", 16) == 0) backtrace_set = 1;
+        env[k++] = environ[i];
+    }
+    snprintf(identity, identity_len, "CHOPIN_WORKER=slot=%u block=%u listen=%d slots=%d supervisor=%d", slot, block,
+             WORKER_LISTEN_FD, WORKER_SLOTS_FD, (int)getpid());
+    env[k++] = identity;
+    if (!backtrace_set) env[k++] = "SWIFT_BACKTRACE=enable=no";
+    env[k] = NULL;
+    return env;
+}
+
+static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
+    sv_proc *p = &sv->slot[i].proc[b];
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) < 0) return -errno;
+    /* Above the numbers the worker's descriptors are moved to. */
+    int err_w = fcntl(pipe_fds[1], F_DUPFD_CLOEXEC, 10);
+    close(pipe_fds[1]);
+    if (err_w < 0) {
+        close(pipe_fds[0]);
+        return -errno;
+    }
+    fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+
+    char identity[160];
+    char **env = worker_env(i, b, identity, sizeof identity);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, sv->listen_fds[i], WORKER_LISTEN_FD);
+    posix_spawn_file_actions_adddup2(&fa, sv->slots->fd, WORKER_SLOTS_FD);
+    posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGHUP);
+    sigaddset(&defaults, SIGCHLD);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = 0;
+    /* The program's path, so that a rolling restart runs the file now on
+     * disk (a deploy replaced it); the running image if the path is gone. */
+    int rc = env ? posix_spawn(&pid, sv->exe, &fa, &attr, sv->argv, env) : ENOMEM;
+    if (rc == ENOENT || rc == EACCES) rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, sv->argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    free(env);
+    close(err_w);
+    if (rc != 0) {
+        close(pipe_fds[0]);
+        return -rc;
+    }
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    /* Kernels before 5.3 (and valgrind) have no pidfd_open: then a death
+     * is seen as its stderr pipe's hangup, and by a waitpid every
+     * NO_PIDFD_POLL_MS whatever happens (see the loop). */
+    if (pidfd < 0 && errno != ENOSYS) {
+        /* Without it the death could not be seen: do not run it blind. */
+        int e = errno;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(pipe_fds[0]);
+        return -e;
+    }
+    memset(p, 0, sizeof *p);
+    p->role = P_STARTING;
+    p->pid = pid;
+    p->pidfd = pidfd;
+    p->err_fd = pipe_fds[0];
+    p->started_ms = now_ms();
+    return 0;
+}
+
+/* Starts slot i's next process in a block no live process of it writes. */
+static void spawn_slot(chopin_supervisor *sv, uint32_t i) {
+    sv_slot *s = &sv->slot[i];
+    s->restart_due = 0;
+    /* Blocks in turn: a dead worker's block stays as it left it (settled)
+     * until the slot's next start. */
+    for (uint32_t k = 0; k < CHOPIN_SLOT_BLOCKS; k++) {
+        uint32_t b = (s->next_block + k) % CHOPIN_SLOT_BLOCKS;
+        if (s->proc[b].role != P_NONE) continue;
+        s->next_block = b + 1;
+        int rc = spawn(sv, i, b);
+        if (rc < 0) {
+            chopin__log("chopin: cannot start worker %u: %s; trying again", i, strerror(-rc));
+            s->restart_due = 1;
+            s->restart_at_ms = now_ms() + BACKOFF_MAX_MS;
+        }
+        return;
+    }
+}
+
+/* One line of a worker's stderr: forwarded as it is, and kept when it is
+ * Swift's fatal-error message. */
+static void worker_line(sv_proc *p, const char *line, size_t len) {
+    ssize_t r = write(STDERR_FILENO, line, len);
+    (void)r;
+    if (memmem(line, len, "Fatal error", 11)) {
+        size_t n = len < sizeof p->fatal - 1 ? len : sizeof p->fatal - 1;
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+        memcpy(p->fatal, line, n);
+        p->fatal[n] = 0;
+    }
+}
+
+static void read_stderr(sv_proc *p) {
+    char buf[4096];
+    while (p->err_fd >= 0) {
+        ssize_t r = read(p->err_fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            if (r < 0 && errno == EAGAIN) return;
+            if (p->line_len) worker_line(p, p->line, p->line_len);
+            p->line_len = 0;
+            close(p->err_fd);
+            p->err_fd = -1;
+            return;
+        }
+        for (ssize_t k = 0; k < r; k++) {
+            p->line[p->line_len++] = buf[k];
+            if (buf[k] == '\n' || p->line_len == sizeof p->line) {
+                worker_line(p, p->line, p->line_len);
+                p->line_len = 0;
+            }
+        }
+    }
+}
+
+static void describe(int status, char *out, size_t len) {
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *abbrev = sigabbrev_np(sig), *what = sigdescr_np(sig);
+        snprintf(out, len, "died of SIG%s (%s)", abbrev ? abbrev : "?", what ? what : "unknown signal");
+    } else {
+        snprintf(out, len, "exited with status %d", WEXITSTATUS(status));
+    }
+}
+
+static void begin_stop(chopin_supervisor *sv);
+static void check_ready(chopin_supervisor *sv, uint64_t now);
+
+/* Worker (slot i, block b) is gone: settle its counters, say why once, and
+ * start it again unless it was asked to go. */
+static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
+    /* It may have said it serves, and served, and died, all since the loop
+     * last looked (a loaded machine, a request that traps at once): it
+     * died serving, not starting, which at start would end the server. */
+    check_ready(sv, now_ms());
+    sv_slot *s = &sv->slot[i];
+    sv_proc *p = &s->proc[b];
+    chopin_slot *shared = &sv->slots->slot[i];
+    read_stderr(p); /* what it wrote last, its fatal error among it */
+    if (p->err_fd >= 0) close(p->err_fd);
+    if (p->pidfd >= 0) close(p->pidfd);
+    /* Its connections died with it, and its buffers: the block's only
+     * writer is gone, so the supervisor may write it until the next one. */
+    chopin_worker_metrics *m = &shared->blocks[b];
+    __atomic_store_n(&m->closed, __atomic_load_n(&m->accepted, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    __atomic_store_n(&m->buffer_bytes, 0, __ATOMIC_RELAXED);
+    /* What it was running, read before its block is cleared for the next process. */
+    char request[768];
+    chopin__handling_describe(&shared->now[b], request, sizeof request);
+    chopin__handling_clear(&shared->now[b]);
+    int role = p->role;
+    pid_t pid = p->pid;
+    p->role = P_NONE;
+    p->pid = 0;
+    if (role == P_DRAINING || sv->stopping) return; /* asked to go */
+
+    uint64_t now = now_ms();
+    char how[96];
+    describe(status, how, sizeof how);
+    if (sv->starting && role == P_STARTING) {
+        snprintf(sv->start_err, sizeof sv->start_err, "worker %u %s before it served%s%s", i, how,
+                 p->fatal[0] ? ": " : "", p->fatal);
+        sv->start_failed = 1;
+        begin_stop(sv);
+        return;
+    }
+    __atomic_store_n(&shared->restarts, shared->restarts + 1, __ATOMIC_RELAXED);
+    /* Another process of this slot still serves (a rolling restart's
+     * predecessor, or the replacement): no restart needed. */
+    int other = 0;
+    for (uint32_t k = 0; k < CHOPIN_SLOT_BLOCKS; k++)
+        if (s->proc[k].role == P_SERVING || s->proc[k].role == P_STARTING) other = 1;
+    uint64_t delay = 0;
+    if (!other) {
+        int young = !p->ready_ms || now - p->ready_ms < YOUNG_MS;
+        s->streak = young ? s->streak + 1 : 0;
+        if (s->streak >= BACKOFF_AFTER) {
+            uint32_t doublings = s->streak - BACKOFF_AFTER;
+            delay = (uint64_t)BACKOFF_FIRST_MS << (doublings < 5 ? doublings : 5);
+            if (delay > BACKOFF_MAX_MS) delay = BACKOFF_MAX_MS;
+        }
+        s->restart_due = 1;
+        s->restart_at_ms = now + delay;
+        s->died_at_ms = now;
+    }
+    char when[48] = "";
+    if (delay) snprintf(when, sizeof when, " in %llu ms (it keeps dying young)", (unsigned long long)delay);
+    chopin__log("chopin: worker %u (pid %d) %s %s%s%s; %s%s", i, (int)pid, how, request, p->fatal[0] ? ": " : "",
+                p->fatal, other ? "another process serves its slot" : "restarting it", when);
+}
+
+/* ---- the loop --------------------------------------------------------------------- */
+
+static void begin_stop(chopin_supervisor *sv) {
+    if (sv->stopping) return;
+    sv->stopping = 1;
+    sv->kill_at_ms = now_ms() + sv->cfg->shutdown_timeout_ms + KILL_GRACE_MS;
+    /* New connections are refused at once; the workers finish theirs. */
+    for (uint32_t i = 0; i < sv->n; i++) {
+        shutdown(sv->listen_fds[i], SHUT_RD);
+        sv->slot[i].restart_due = 0;
+        for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
+            if (sv->slot[i].proc[b].role != P_NONE) kill(sv->slot[i].proc[b].pid, SIGTERM);
+    }
+}
+
+/* Workers that now accept: a restart's replacement says how long its slot
+ * was down; a newer process of a slot lets the older one drain. */
+static void check_ready(chopin_supervisor *sv, uint64_t now) {
+    for (uint32_t i = 0; i < sv->n; i++) {
+        sv_slot *s = &sv->slot[i];
+        int32_t ready = atomic_load_explicit(&sv->slots->slot[i].ready_pid, memory_order_acquire);
+        for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
+            sv_proc *p = &s->proc[b];
+            if (p->role != P_STARTING || p->pid != ready) continue;
+            p->role = P_SERVING;
+            p->ready_ms = now;
+            if (s->died_at_ms) {
+                chopin__log("chopin: worker %u serving again (pid %d), %llu ms after the death", i, (int)p->pid,
+                            (unsigned long long)(now - s->died_at_ms));
+                s->died_at_ms = 0;
+            }
+            sv_proc *old = &s->proc[1 - b];
+            if (old->role == P_SERVING) {
+                old->role = P_DRAINING;
+                kill(old->pid, SIGTERM);
+            }
+        }
+    }
+}
+
+/* A rolling restart: slot by slot, the next one once the previous slot's
+ * replacement serves and its predecessor is gone. */
+static void roll(chopin_supervisor *sv) {
+    if (sv->roll_slot < 0) {
+        if (!atomic_exchange(&sv->roll_requested, 0)) return;
+        sv->roll_slot = 0;
+        spawn_slot(sv, 0);
+        return;
+    }
+    sv_slot *s = &sv->slot[sv->roll_slot];
+    for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
+        if (s->proc[b].role == P_STARTING || s->proc[b].role == P_DRAINING) return;
+    if (s->restart_due) return;
+    if (++sv->roll_slot < (int)sv->n) {
+        spawn_slot(sv, (uint32_t)sv->roll_slot);
+        return;
+    }
+    sv->roll_slot = -1;
+    chopin__log("chopin: rolling restart done: %u worker%s replaced", sv->n, sv->n == 1 ? "" : "s");
+    if (!atomic_load(&sv->roll_requested)) atomic_store(&sv->rolling, 0);
+}
+
+static int all_serving(const chopin_supervisor *sv) {
+    for (uint32_t i = 0; i < sv->n; i++) {
+        int serving = 0;
+        for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) serving |= sv->slot[i].proc[b].role == P_SERVING;
+        if (!serving) return 0;
+    }
+    return 1;
+}
+
+static int any_alive(const chopin_supervisor *sv) {
+    for (uint32_t i = 0; i < sv->n; i++)
+        for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
+            if (sv->slot[i].proc[b].role != P_NONE) return 1;
+    return 0;
+}
+
+/* How long poll may sleep: not at all past a due restart, 1 ms while a
+ * worker starts (readiness is a store in shared memory, not an event). */
+static int next_timeout(const chopin_supervisor *sv, uint64_t now) {
+    int64_t t = -1;
+    for (uint32_t i = 0; i < sv->n; i++) {
+        const sv_slot *s = &sv->slot[i];
+        for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
+            if (s->proc[b].role == P_STARTING) t = 1;
+        if (s->restart_due && !sv->stopping) {
+            int64_t d = s->restart_at_ms > now ? (int64_t)(s->restart_at_ms - now) : 0;
+            if (t < 0 || d < t) t = d;
+        }
+    }
+    if (sv->stopping) {
+        int64_t d = sv->kill_at_ms > now ? (int64_t)(sv->kill_at_ms - now) : 0;
+        if (t < 0 || d < t) t = d;
+    }
+    if (sv->starting) {
+        int64_t d = sv->start_deadline_ms > now ? (int64_t)(sv->start_deadline_ms - now) : 0;
+        if (t < 0 || d < t) t = d;
+    }
+    return (int)t;
+}
+
+static void *supervise(void *arg) {
+    chopin_supervisor *sv = arg;
+    /* Signals go to the program's other threads (signals.c's handler). */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    for (uint32_t i = 0; i < sv->n; i++) spawn_slot(sv, i);
+    size_t cap = 1 + (size_t)sv->n * CHOPIN_SLOT_BLOCKS * 2;
+    struct pollfd *pfds = calloc(cap, sizeof *pfds);
+    uint32_t (*who)[2] = calloc(cap, sizeof *who);
+    if (!pfds || !who) {
+        snprintf(sv->start_err, sizeof sv->start_err, "out of memory");
+        sv->start_failed = 1;
+        begin_stop(sv);
+    }
+    for (;;) {
+        uint64_t now = now_ms();
+        if (atomic_load(&sv->stop_requested)) begin_stop(sv);
+        if (sv->starting && now >= sv->start_deadline_ms && !sv->start_failed) {
+            snprintf(sv->start_err, sizeof sv->start_err, "the workers did not all serve within %u s",
+                     START_TIMEOUT_MS / 1000);
+            sv->start_failed = 1;
+            begin_stop(sv);
+        }
+        if (!sv->stopping)
+            for (uint32_t i = 0; i < sv->n; i++)
+                if (sv->slot[i].restart_due && now >= sv->slot[i].restart_at_ms) spawn_slot(sv, i);
+        check_ready(sv, now);
+        if (sv->starting && (sv->start_failed || all_serving(sv))) {
+            sv->starting = 0;
+            sem_post(&sv->started);
+        }
+        if (!sv->starting && !sv->stopping) roll(sv);
+        if (sv->stopping) {
+            if (!any_alive(sv)) break;
+            if (now >= sv->kill_at_ms)
+                for (uint32_t i = 0; i < sv->n; i++)
+                    for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
+                        if (sv->slot[i].proc[b].role != P_NONE) kill(sv->slot[i].proc[b].pid, SIGKILL);
+        }
+        if (!pfds || !who) continue;
+
+        size_t n = 0;
+        pfds[n++] = (struct pollfd){.fd = sv->wake_fd, .events = POLLIN};
+        for (uint32_t i = 0; i < sv->n; i++)
+            for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
+                sv_proc *p = &sv->slot[i].proc[b];
+                if (p->role == P_NONE) continue;
+                who[n][0] = who[n + 1][0] = i;
+                who[n][1] = who[n + 1][1] = b;
+                pfds[n++] = (struct pollfd){.fd = p->err_fd, .events = POLLIN}; /* -1: ignored */
+                pfds[n++] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
+            }
+        int timeout = next_timeout(sv, now), blind = 0;
+        for (size_t k = 2; k < n; k += 2) blind |= pfds[k].fd < 0;
+        if (blind && (timeout < 0 || timeout > NO_PIDFD_POLL_MS)) timeout = NO_PIDFD_POLL_MS;
+        int ready = poll(pfds, (nfds_t)n, timeout);
+        if (ready < 0 || (ready == 0 && !blind)) continue;
+        if (pfds[0].revents) {
+            uint64_t v;
+            ssize_t r = read(sv->wake_fd, &v, sizeof v);
+            (void)r;
+        }
+        for (size_t k = 1; k < n; k += 2) {
+            sv_proc *p = &sv->slot[who[k][0]].proc[who[k][1]];
+            if (pfds[k].revents) read_stderr(p);
+            if (!pfds[k + 1].revents && pfds[k + 1].fd >= 0) continue;
+            int status = 0;
+            if (waitpid(p->pid, &status, WNOHANG) == p->pid) reaped(sv, who[k][0], who[k][1], status);
+        }
+    }
+    free(pfds);
+    free(who);
+    if (sv->starting) sem_post(&sv->started);
+    return NULL;
+}
+
+/* ---- the API server.c calls ------------------------------------------------------ */
+
+/* The program's own arguments, to start each worker with the same ones. */
+static int read_cmdline(chopin_supervisor *sv) {
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) break;
+        if (len + 1 >= cap) {
+            char *bigger = realloc(buf, cap *= 2);
+            if (!bigger) break;
+            buf = bigger;
+        }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (!buf || len == 0) {
+        free(buf);
+        return -1;
+    }
+    buf[len] = 0;
+    size_t argc = 0;
+    for (size_t k = 0; k < len; k++) argc += buf[k] == 0;
+    sv->argv = calloc(argc + 2, sizeof *sv->argv);
+    if (!sv->argv) {
+        free(buf);
+        return -1;
+    }
+    size_t a = 0;
+    for (size_t k = 0; k < len; k += strlen(buf + k) + 1) sv->argv[a++] = buf + k;
+    sv->cmdline = buf;
+    return 0;
+}
+
+static void supervisor_free(chopin_supervisor *sv) {
+    atomic_store(&live_supervisor, NULL);
+    if (sv->wake_fd >= 0) close(sv->wake_fd);
+    sem_destroy(&sv->started);
+    free(sv->slot);
+    free(sv->argv);
+    free(sv->cmdline);
+    free(sv);
+}
+
+chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int *listen_fds, const chopin_slots *slots,
+                                            char *err, size_t err_len) {
+    chopin_supervisor *sv = calloc(1, sizeof *sv);
+    if (!sv) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    sv->cfg = cfg;
+    sv->n = slots->count;
+    sv->listen_fds = listen_fds;
+    sv->slots = slots;
+    sv->roll_slot = -1;
+    sv->starting = 1;
+    sv->start_deadline_ms = now_ms() + START_TIMEOUT_MS;
+    sem_init(&sv->started, 0, 0);
+    sv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    sv->slot = calloc(sv->n, sizeof *sv->slot);
+    ssize_t len = readlink("/proc/self/exe", sv->exe, sizeof sv->exe - 1);
+    if (sv->wake_fd < 0 || !sv->slot || len <= 0 || read_cmdline(sv) < 0) {
+        snprintf(err, err_len, "supervisor: cannot find this program's path and arguments in /proc/self");
+        supervisor_free(sv);
+        return NULL;
+    }
+    sv->exe[len] = 0;
+    atomic_store(&live_supervisor, sv);
+    if (pthread_create(&sv->thread, NULL, supervise, sv) != 0) {
+        snprintf(err, err_len, "supervisor: cannot start its thread");
+        supervisor_free(sv);
+        return NULL;
+    }
+    while (sem_wait(&sv->started) < 0 && errno == EINTR) {
+    }
+    if (sv->start_failed) {
+        snprintf(err, err_len, "%s", sv->start_err);
+        pthread_join(sv->thread, NULL);
+        supervisor_free(sv);
+        return NULL;
+    }
+    return sv;
+}
+
+static void wake(chopin_supervisor *sv) {
+    uint64_t one = 1;
+    ssize_t r = write(sv->wake_fd, &one, sizeof one);
+    (void)r;
+}
+
+void chopin__supervisor_stop(chopin_supervisor *sv) {
+    atomic_store(&sv->stop_requested, 1);
+    wake(sv);
+}
+
+int chopin__supervisor_roll(chopin_supervisor *sv) {
+    atomic_store(&sv->rolling, 1);
+    atomic_store(&sv->roll_requested, 1);
+    wake(sv);
+    return 0;
+}
+
+int chopin__supervisor_rolling(const chopin_supervisor *sv) { return atomic_load(&sv->rolling); }
+
+pid_t chopin__supervisor_pid(const chopin_supervisor *sv, uint32_t slot) {
+    if (slot >= sv->n) return 0;
+    /* The newest process of the slot that serves. */
+    const sv_slot *s = &sv->slot[slot];
+    pid_t pid = 0;
+    uint64_t since = 0;
+    for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
+        pid_t p = __atomic_load_n(&s->proc[b].pid, __ATOMIC_RELAXED);
+        int role = __atomic_load_n(&s->proc[b].role, __ATOMIC_RELAXED);
+        uint64_t at = __atomic_load_n(&s->proc[b].ready_ms, __ATOMIC_RELAXED);
+        if (role == P_SERVING && at >= since) {
+            pid = p;
+            since = at;
+        }
+    }
+    return pid;
+}
+
+void chopin__supervisor_wait(chopin_supervisor *sv) {
+    pthread_join(sv->thread, NULL);
+    supervisor_free(sv);
+}
+
+void chopin__supervisor_kill_all(void) {
+    chopin_supervisor *sv = atomic_load(&live_supervisor);
+    if (!sv) return;
+    for (uint32_t i = 0; i < sv->n; i++)
+        for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
+            if (sv->slot[i].proc[b].pid > 0) kill(sv->slot[i].proc[b].pid, SIGKILL);
+}
