@@ -114,7 +114,7 @@ test-swift:
 
 # The C fuzzers link the codecs alone (the HTTP floor and the scans below it).
 FUZZ_C_CORE := Sources/CChopinCore/http/parse.c Sources/CChopinCore/base/scan.c Sources/CChopinCore/http/chunked.c \
-               Sources/CChopinCore/http/websocket.c Sources/CChopinCore/http/inflate.c
+               Sources/CChopinCore/http/websocket_codec.c Sources/CChopinCore/http/inflate_body.c
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< $(FUZZ_C_CORE) -lz -o $@ \

@@ -13,7 +13,7 @@
 #define CHOPIN_CACHELINE 64
 
 #include "buf.h"
-#include "log.h"
+#include "logging.h"
 #include "scan.h"
 #include "slab.h"
 #include "timer.h"

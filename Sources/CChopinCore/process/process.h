@@ -4,9 +4,9 @@
  * (signals.c) and the metrics readers (metrics.c). It calls down into the
  * loop floor to run workers; nothing below calls it.
  *
- * Within the floor: server.c calls supervisor.c, worker_env.c, shm.c and
- * signals.c; metrics.c calls server.c; signals.c and supervisor.c call
- * worker_env.c and shm.c; none of them calls back. */
+ * Within the floor, calls go one way: metrics.c calls server.c; server.c
+ * calls supervisor.c, worker_env.c, shm.c and signals.c; signals.c calls
+ * supervisor.c; supervisor.c calls worker_env.c and shm.c. */
 #ifndef CHOPIN_PROCESS_H
 #define CHOPIN_PROCESS_H
 
@@ -55,16 +55,27 @@ void chopin__slots_free(chopin_slots *s);
 void chopin__handling_describe(const chopin_handling *h, char *out, size_t len);
 void chopin__handling_clear(chopin_handling *h);
 
-/* What a worker process finds in its environment (supervisor.c). */
+/* What a worker process finds in its environment (worker_env.c). */
 typedef struct chopin_worker_identity {
     uint32_t slot, block;
     int listen_fd, shm_fd;
     pid_t supervisor;
 } chopin_worker_identity;
+/* Where a worker process finds its listener and the shared slots. */
+#define WORKER_LISTEN_FD 3
+#define WORKER_SLOTS_FD 4
 /* 1 and *id when this process is a worker (the variables are removed, so
  * only the first server started becomes it), 0 when not, -1 with err when
  * the variables are malformed. */
 int chopin__worker_identity(chopin_worker_identity *id, char *err, size_t err_len);
+/* The environment of a worker: the supervisor's, with the worker's identity
+ * (written into identity), and Swift's crash backtracer off unless the user
+ * set it. A calloc'd array over the supervisor's strings; NULL without memory. */
+char **chopin__worker_env(uint32_t slot, uint32_t block, char *identity, size_t identity_len);
+/* The program's own arguments (/proc/self/cmdline), to start each worker
+ * with the same ones: *cmdline holds them, *argv points into it (both
+ * malloc'd). 0, or -1. */
+int chopin__read_cmdline(char **cmdline, char ***argv);
 
 typedef struct chopin_supervisor chopin_supervisor;
 /* Starts every worker process and returns once all of them serve; takes

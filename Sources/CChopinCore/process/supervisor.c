@@ -33,10 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
 
-#define WORKER_LISTEN_FD 3
-#define WORKER_SLOTS_FD 4
 #define START_TIMEOUT_MS 60000 /* every worker serving by then, or start fails */
 #define KILL_GRACE_MS 1500     /* after the stop's deadline, stragglers get SIGKILL */
 /* A worker that dies this soon after serving (or before) dies young; the
@@ -106,51 +103,7 @@ static uint64_t now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int chopin_is_worker_process(void) { return getenv("CHOPIN_WORKER") != NULL; }
-
-int chopin__worker_identity(chopin_worker_identity *id, char *err, size_t err_len) {
-    const char *v = getenv("CHOPIN_WORKER");
-    if (!v) return 0;
-    int pid = 0;
-    if (sscanf(v, "slot=%u block=%u listen=%d slots=%d supervisor=%d", &id->slot, &id->block, &id->listen_fd,
-               &id->shm_fd, &pid) != 5 ||
-        id->block >= CHOPIN_SLOT_BLOCKS || id->listen_fd < 0 || id->shm_fd < 0) {
-        snprintf(err, err_len, "CHOPIN_WORKER='%s' is not what a Chopin supervisor sets", v);
-        return -1;
-    }
-    id->supervisor = pid;
-    /* Only this program's first server becomes the worker, and the
-     * program's own children do not believe they are workers. */
-    unsetenv("CHOPIN_WORKER");
-    return 1;
-}
-
 /* ---- one worker process ------------------------------------------------------- */
-
-/* The environment of a worker: the supervisor's, with the worker's
- * identity, and Swift's crash backtracer off unless the user set it (it
- * symbolicates for seconds before the process ends, and the slot would
- * wait that long for its replacement). */
-static char **worker_env(uint32_t slot, uint32_t block, char *identity, size_t identity_len) {
-    size_t n = 0;
-    while (environ[n]) n++;
-    char **env = calloc(n + 3, sizeof *env);
-    if (!env) return NULL;
-    size_t k = 0;
-    int backtrace_set = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strncmp(environ[i], "CHOPIN_WORKER=", 14) == 0) continue;
-        if (strncmp(environ[i], "SWIFT_BACKTRACE=", 16) == 0) backtrace_set = 1;
-        env[k++] = environ[i];
-    }
-    snprintf(identity, identity_len, "CHOPIN_WORKER=slot=%u block=%u listen=%d slots=%d supervisor=%d", slot, block,
-             WORKER_LISTEN_FD, WORKER_SLOTS_FD, (int)getpid());
-    env[k++] = identity;
-    if (!backtrace_set) env[k++] = "SWIFT_BACKTRACE=enable=no";
-    env[k] = NULL;
-    return env;
-}
-
 static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
     sv_proc *p = &sv->slot[i].proc[b];
     int pipe_fds[2];
@@ -165,7 +118,7 @@ static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
     fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
 
     char identity[160];
-    char **env = worker_env(i, b, identity, sizeof identity);
+    char **env = chopin__worker_env(i, b, identity, sizeof identity);
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
@@ -530,42 +483,6 @@ static void *supervise(void *arg) {
 
 /* ---- the API server.c calls ------------------------------------------------------ */
 
-/* The program's own arguments, to start each worker with the same ones. */
-static int read_cmdline(chopin_supervisor *sv) {
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf) break;
-        if (len + 1 >= cap) {
-            char *bigger = realloc(buf, cap *= 2);
-            if (!bigger) break;
-            buf = bigger;
-        }
-        ssize_t r = read(fd, buf + len, cap - len - 1);
-        if (r <= 0) break;
-        len += (size_t)r;
-    }
-    close(fd);
-    if (!buf || len == 0) {
-        free(buf);
-        return -1;
-    }
-    buf[len] = 0;
-    size_t argc = 0;
-    for (size_t k = 0; k < len; k++) argc += buf[k] == 0;
-    sv->argv = calloc(argc + 2, sizeof *sv->argv);
-    if (!sv->argv) {
-        free(buf);
-        return -1;
-    }
-    size_t a = 0;
-    for (size_t k = 0; k < len; k += strlen(buf + k) + 1) sv->argv[a++] = buf + k;
-    sv->cmdline = buf;
-    return 0;
-}
-
 static void supervisor_free(chopin_supervisor *sv) {
     atomic_store(&live_supervisor, NULL);
     if (sv->wake_fd >= 0) close(sv->wake_fd);
@@ -594,7 +511,7 @@ chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int 
     sv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     sv->slot = calloc(sv->n, sizeof *sv->slot);
     ssize_t len = readlink("/proc/self/exe", sv->exe, sizeof sv->exe - 1);
-    if (sv->wake_fd < 0 || !sv->slot || len <= 0 || read_cmdline(sv) < 0) {
+    if (sv->wake_fd < 0 || !sv->slot || len <= 0 || chopin__read_cmdline(&sv->cmdline, &sv->argv) < 0) {
         snprintf(err, err_len, "supervisor: cannot find this program's path and arguments in /proc/self");
         supervisor_free(sv);
         return NULL;

@@ -1,7 +1,7 @@
-/* websocket.c - the WebSocket frame codec (RFC 6455 section 5): an
+/* websocket_codec.c - the WebSocket frame codec (RFC 6455 section 5): an
  * incremental parser for the client's frames, the UTF-8 check for text,
  * and the header of the server's frames. No I/O and no allocation, so it
- * is fuzzed on its own (fuzz/fuzz_websocket.c); websocket_conn.c drives
+ * is fuzzed on its own (fuzz/fuzz_websocket.c); conn/websocket_frames.c drives
  * it for a connection. */
 #include "chopin/websocket.h"
 

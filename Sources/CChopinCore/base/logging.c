@@ -1,6 +1,6 @@
-/* log.c - the core's few lines for people: startup, stops, unexpected
+/* logging.c - the core's few lines for people: startup, stops, unexpected
  * errors. Never called on the per-request path. */
-#include "log.h"
+#include "logging.h"
 
 #include <stdatomic.h>
 

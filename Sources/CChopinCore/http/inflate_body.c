@@ -1,4 +1,4 @@
-/* inflate.c - request bodies sent compressed (Content-Encoding gzip or
+/* inflate_body.c - request bodies sent compressed (Content-Encoding gzip or
  * deflate), inflated with zlib for the route that opts in. Rare and costly
  * next to the rest of a request, so plainly written: a stream per call, an
  * output buffer grown by doubling up to the caller's limit. */
