@@ -72,11 +72,11 @@ $(BUILD)/libchopincore.a: $(patsubst Sources/CChopinCore/%.c,$(BUILD)/rel/%.o,$(
 $(BUILD)/libchopincore-san.a: $(patsubst Sources/CChopinCore/%.c,$(BUILD)/san/%.o,$(CORE_SRC))
 	@ar rcs $@ $^
 
-$(BUILD)/chopin-hello: Sources/chopin-hello/main.c $(BUILD)/libchopincore.a
+$(BUILD)/chopin-hello: Examples/chopin-hello/main.c $(BUILD)/libchopincore.a
 	@echo "  CC $@"; $(CC) $(CFLAGS_REL) $< $(BUILD)/libchopincore.a $(LIBS) -o $@
 
-$(BUILD)/tests/%: Tests/c/%.c Tests/c/test.h Tests/c/net.h Tests/c/fixture.h $(BUILD)/libchopincore-san.a | $(BUILD)/tests
-	@echo "  CC $@"; $(CC) $(CFLAGS_SAN) -ISources/CChopinCore $< $(BUILD)/libchopincore-san.a $(LIBS) -o $@
+$(BUILD)/tests/%: Tests/c/%.c $(wildcard Tests/c/support/*.h) $(BUILD)/libchopincore-san.a | $(BUILD)/tests
+	@echo "  CC $@"; $(CC) $(CFLAGS_SAN) -ISources/CChopinCore -ITests/c/support $< $(BUILD)/libchopincore-san.a $(LIBS) -o $@
 
 run:
 	swift build -c release --product chopin-example
@@ -171,9 +171,9 @@ docs:
 # Style: .clang-format for C (Debian's clang-format), .swift-format for Swift
 # (swift-format ships with the toolchain).
 format:
-	clang-format -i Sources/CChopinCore/*/*.c Sources/CChopinCore/*/*.h include/chopin/*.h Sources/chopin-hello/*.c \
-	    Tests/c/*.c Tests/c/*.h fuzz/*.c Tests/CMallocCounter/*.c Tests/CMallocCounter/include/*.h
-	swift-format format -r -i Sources Tests fuzz/swift bench/peers/Sources
+	clang-format -i Sources/CChopinCore/*/*.c Sources/CChopinCore/*/*.h include/chopin/*.h Examples/chopin-hello/*.c \
+	    Tests/c/*.c Tests/c/support/*.h fuzz/*.c Tests/CMallocCounter/*.c Tests/CMallocCounter/include/*.h
+	swift-format format -r -i Sources Examples Tests fuzz/swift bench/peers/Sources bench/chopin-json-bench
 
 deps:
 	@bash scripts/deps.sh

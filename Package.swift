@@ -73,6 +73,7 @@ let package = Package(
         .target(
             name: "ChopinExampleRoutes",
             dependencies: ["Chopin", "ChopinJSON", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Examples/ChopinExampleRoutes",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // chopin-example's /db and /queries (TechEmpower's World table over
@@ -84,6 +85,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            path: "Examples/ChopinExampleDatabase",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
@@ -92,6 +94,7 @@ let package = Package(
                 "Chopin", "ChopinExampleRoutes", "ChopinExampleDatabase",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            path: "Examples/chopin-example",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
@@ -101,6 +104,7 @@ let package = Package(
         .executableTarget(
             name: "chopin-json-bench",
             dependencies: ["Chopin", "ChopinJSON", "ChopinExampleRoutes"],
+            path: "bench/chopin-json-bench",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(

@@ -356,8 +356,8 @@ fi
 # ---- extras: files, compression, WebSocket (issue 13) ---------------------------------------
 # Each against something measured in the same rounds on the same CPUs:
 #   file1m     GET /assets/1mb.bin, a 1 MiB random file made here in
-#              build/bench/public/: chopin-example (router.files, run from
-#              build/bench; sendfile on epoll, 64 KiB reads on io_uring)
+#              build/bench/public/: chopin-example (router.files, --assets
+#              build/bench/public; sendfile on epoll, 64 KiB reads on io_uring)
 #              against Debian's nginx, one worker, sendfile on, access_log off
 #   json       GET /large.json (60 rows, ~2 KB) without Accept-Encoding, and
 #   json-gzip  the same with `Accept-Encoding: gzip` (the Compression middleware)
@@ -405,8 +405,8 @@ http {
 }
 NGINX_CONF
 EXTRAS_SERVERS=(
-    "chopin-epoll|9121|file1m json json-gzip ws|env -C $ROOT/build/bench $CHOPIN --port 9121 --workers 1 --backend epoll"
-    "chopin-uring|9122|file1m json json-gzip ws|env -C $ROOT/build/bench $CHOPIN --port 9122 --workers 1 --backend uring"
+    "chopin-epoll|9121|file1m json json-gzip ws|$CHOPIN --port 9121 --workers 1 --backend epoll --assets $ROOT/build/bench/public"
+    "chopin-uring|9122|file1m json json-gzip ws|$CHOPIN --port 9122 --workers 1 --backend uring --assets $ROOT/build/bench/public"
     "nginx|9125|file1m|$NGINX -p $NGX/ -c $NGX/nginx.conf"
     "hummingbird|9124|ws|$HERE/peers/.build/release/hb-peer 9124 --ws"
 )

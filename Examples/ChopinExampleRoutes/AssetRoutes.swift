@@ -2,12 +2,13 @@ import Chopin
 
 /// The example's files and its compressed routes:
 ///
-///     GET  /assets/*         public/ (index.html at /assets/), from the working directory
+///     GET  /assets/*         Examples/public/ (index.html at /assets/), or the
+///                            directory chopin-example's --assets names
 ///     GET  /large.json       60 World rows (a few KB), gzip or deflate when the client accepts it
 ///     POST /inflate          a body sent with Content-Encoding gzip or deflate, answered
 ///                            inflated (up to 1 MiB inflated: 413 past it)
-func addAssetRoutes(to router: Router) {
-    router.files("/assets", directory: "public")
+func addAssetRoutes(to router: Router, assets: String) {
+    router.files("/assets", directory: assets)
     router.group("") { compressed in
         compressed.use(Compression())
         compressed.get("/large.json") { ctx in ctx.json(largeRows) }
@@ -27,3 +28,14 @@ struct LargeRow: Codable, Sendable {
     let id: Int
     let randomNumber: Int
 }
+
+/// The example's own assets, `Examples/public`, found from where this file
+/// was compiled, so the example serves them from any working directory.
+public let exampleAssetsDirectory: String = {
+    var path = "\(#filePath)"
+    for _ in 0..<2 {  // AssetRoutes.swift, then ChopinExampleRoutes/
+        guard let slash = path.lastIndex(of: "/") else { return "public" }
+        path = String(path[..<slash])
+    }
+    return path + "/public"
+}()

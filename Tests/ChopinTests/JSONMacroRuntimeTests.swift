@@ -32,7 +32,7 @@ struct StrictPoint: Equatable {
     var children: [Tree] = []
 }
 
-@Suite struct JSONMacroTests {
+@Suite struct JSONMacroRuntimeTests {
     let order = MacroOrder(
         id: 7, customerName: "Ada \"A\" L\n", note: nil, currency: "GBP",
         items: [.init(sku: "a", price: 1.25, qty: 2), .init(sku: "é✓", price: 0.1, qty: -1)],

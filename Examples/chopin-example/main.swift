@@ -7,7 +7,7 @@
 // CHOPIN_DATABASE_URL names (503 without it); /metrics is Prometheus' view of
 // the server's counters. This file reads the flags and serves them.
 // Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads]
-//                       [--host ADDR] [--access-log] [--access-log-level LEVEL] [--metrics-interval SECONDS]
+//                       [--host ADDR] [--assets DIR] [--access-log] [--access-log-level LEVEL] [--metrics-interval SECONDS]
 import Chopin
 import ChopinExampleDatabase
 import ChopinExampleRoutes
@@ -19,7 +19,7 @@ import Logging
 
 func usage(_ message: String) -> Never {
     var line =
-        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS]\n"
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS]\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }
@@ -30,6 +30,7 @@ var accessLog = false
 // The access log's own logger level: above .info its lines are filtered out
 // (what the bench measures as the cost of a RequestLogger that logs nothing).
 var accessLogLevel = Logger.Level.info
+var assets = exampleAssetsDirectory  // GET /assets/*
 var metricsInterval: Duration? = .seconds(1)  // to swift-metrics, whichever backend is bootstrapped
 while let flag = args.popFirst() {
     if flag == "--access-log" {
@@ -54,6 +55,8 @@ while let flag = args.popFirst() {
         config.isolation = i
     case "--host":
         config.host = value
+    case "--assets":
+        assets = value
     case "--access-log-level":
         guard let level = Logger.Level(rawValue: value) else { usage("--access-log-level: no level '\(value)'") }
         accessLog = true
@@ -66,7 +69,7 @@ while let flag = args.popFirst() {
     }
 }
 
-let router = exampleRouter()
+let router = exampleRouter(assets: assets)
 var database: WorldDatabase?
 if let url = getenv("CHOPIN_DATABASE_URL").map({ String(cString: $0) }), !url.isEmpty {
     do {

@@ -21,12 +21,12 @@ struct ExampleFailure: Error {}
 ///     GET  /crash            traps (a force-unwrapped nil): a worker process dies and is restarted
 ///     GET  /crash/async?ms=N the same in an async handler, after an await of N ms (default 20)
 ///     GET  /crash/ws         the same in a WebSocket handler, at the first message
-///     GET  /assets/*         the files of public/; GET /large.json compressed; POST /inflate
+///     GET  /assets/*         the files of Examples/public/ (or `assets`); GET /large.json compressed; POST /inflate
 ///                            a gzip or deflate request body, answered inflated (AssetRoutes.swift)
 ///     GET  /ws               WebSocket echo: every message back as it came (up to 16 MiB)
 ///     POST /upload           the body read as a stream: {"bytes": N, "sha256": "..."}, any size
 ///                            up to maxStreamedBodyBytes, in the memory of a few chunks
-public func exampleRouter() -> Router {
+public func exampleRouter(assets: String = exampleAssetsDirectory) -> Router {
     let router = Router()
     router.get("/plaintext") { _ in .text("Hello, World!") }
     router.get("/json") { ctx in ctx.json(Message(message: "Hello, World!")) }
@@ -60,7 +60,7 @@ public func exampleRouter() -> Router {
     }
     addUploadRoute(to: router)
     addCrashRoute(to: router)
-    addAssetRoutes(to: router)
+    addAssetRoutes(to: router, assets: assets)
     addWebSocketRoute(to: router)
     return router
 }
