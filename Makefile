@@ -86,6 +86,7 @@ run-c: $(BUILD)/chopin-hello
 	$(BUILD)/chopin-hello --port $(PORT) --workers $(WORKERS) --backend $(BACKEND)
 
 test-c: $(addprefix $(BUILD)/tests/,$(TEST_UNITS) $(TEST_NET)) $(BUILD)/chopin-hello
+	@python3 scripts/check-floors.py $(BUILD)/rel
 	@bash Tests/c/run.sh $(BUILD)/tests $(TEST_UNITS) $(TEST_NET) test_hello
 
 test: test-swift fuzz-smoke test-c test-scripts

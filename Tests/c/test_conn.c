@@ -1,4 +1,4 @@
-/* test_conn.c - conn.c alone, driven through a fake backend: every state a
+/* test_conn.c - the connection floor (conn/) alone, driven through a fake backend: every state a
  * connection passes through (HEAD, BODY, DEFERRED, CLOSING, LINGER, DEAD,
  * FREE), partial sends and the write timer's restart on progress,
  * backpressure, half-close, lingering close and its limits, and a backend
@@ -110,7 +110,7 @@ static chopin_conn *open_conn(void) {
 static void feed_in_turn(chopin_conn *c, const char *s) {
     static char buf[4096];
     size_t n = strlen(s);
-    memcpy(buf, s, n); /* the backend's buffer: conn.c may compact it in place */
+    memcpy(buf, s, n); /* the backend's buffer: conn/ may compact it in place */
     chopin__conn_data(&w, c, buf, n);
 }
 

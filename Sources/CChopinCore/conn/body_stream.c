@@ -7,8 +7,8 @@
  * in place by the same strict decoder as buffered bodies) and handed to the
  * deferral that took the body, within the same event: nothing is kept. A
  * body nobody takes is decoded and dropped, so that the connection can go
- * on with the request after it. conn.c decides what the connection does;
- * this file only frames and delivers. */
+ * on with the request after it. The other files of conn/ decide what the
+ * connection does; this file only frames and delivers. */
 #include "conn.h"
 
 #include <string.h>

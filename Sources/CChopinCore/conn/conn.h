@@ -99,7 +99,7 @@ enum conn_state {
                       the client closes, linger_timeout_ms or max_linger_bytes */
     CONN_DEAD,     /* closed; the backend still has operations in flight for it */
     CONN_WEBSOCKET, /* upgraded (101 queued): frames both ways, c->deferral is the handler's
-                       (websocket_conn.c frames and delivers) */
+                       (websocket_frames.c frames and delivers) */
 };
 
 enum conn_flags {

@@ -390,7 +390,7 @@ static int ur_cancel(chopin_worker *w, chopin_conn *c) {
     if (c->flags & CF_SENDING) cancel_op(s, ud(OP_SEND, c), 0);
     if (c->io & IO_POLL_ARMED) cancel_op(s, ud(OP_POLL, c), 0);
     if (c->io & IO_WRITABLE_ARMED) cancel_op(s, ud(OP_WRITABLE, c), 0);
-    /* conn.c closes the socket next: an entry naming it that is still
+    /* conn/lifecycle.c closes the socket next: an entry naming it that is still
      * unsubmitted goes to the kernel now, while the number is still c's
      * (the cancels just written follow it and end it). */
     if (s->written[c->idx] == s->batch) submit(s);
