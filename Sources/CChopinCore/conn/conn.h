@@ -15,8 +15,8 @@
  *   answers.c        deferred and streamed answers, WebSocket sends
  *   events.c         what the loop reports: data, EOF, timeouts, drains
  *   deferred.c       the public deferral API (connection.h), from any thread
- * A file calls only the files above it in this list (none calls down the
- * list); the loop floor calls the event entry points. */
+ * A file calls only the files listed before it, never one listed after
+ * it; the loop floor calls the event entry points. */
 #ifndef CHOPIN_CONN_H
 #define CHOPIN_CONN_H
 

@@ -188,6 +188,14 @@ int chopin__worker_setup(chopin_worker *w) {
     return 0;
 }
 
+/* Whose thread this is, for the floors below (NULL: nobody's any more):
+ * the connection floor's deferral calls check it, and the response writer
+ * reads its stop flag. */
+static void serve_on_this_thread(chopin_worker *w) {
+    chopin__current_worker = w;
+    chopin__thread_stop_requested = w ? &w->stop_requested : NULL;
+}
+
 static int worker_start(chopin_worker *w) {
     if (w->cpu >= 0) {
         cpu_set_t set;
@@ -201,8 +209,7 @@ static int worker_start(chopin_worker *w) {
     int rc;
     if ((rc = chopin__worker_setup(w)) < 0) return rc;
     if ((rc = w->ops->init(w)) < 0) return rc;
-    chopin__current_worker = w;
-    chopin__thread_stop_requested = &w->stop_requested;
+    serve_on_this_thread(w);
     if (w->cfg->worker_start) w->hook_state = w->cfg->worker_start(w->cfg->handler_ctx, w, w->id);
     return w->ops->accept_start(w);
 }
@@ -225,8 +232,7 @@ static void worker_end(chopin_worker *w) {
     run_turn_hook(w);
     if (w->cfg->worker_stop && w->hook_state) w->cfg->worker_stop(w->hook_state);
     w->hook_state = NULL;
-    chopin__current_worker = NULL;
-    chopin__thread_stop_requested = NULL;
+    serve_on_this_thread(NULL);
 }
 
 /* Milliseconds the loop may sleep: until the next timer, the accept retry,
@@ -249,8 +255,7 @@ void *chopin__worker_main(void *arg) {
     w->started(w->started_arg);
     if (w->init_rc < 0) {
         chopin__worker_teardown(w);
-        chopin__current_worker = NULL;
-        chopin__thread_stop_requested = NULL;
+        serve_on_this_thread(NULL);
         w->ended(w->ended_arg);
         return NULL;
     }

@@ -98,5 +98,4 @@ void chopin__signals_install(int role);
 /* Blocks until a signal arrives; returns it. */
 int chopin__signals_wait(void);
 
-
 #endif
