@@ -92,7 +92,7 @@ extension Context {
     /// Calls `body` with a header's value bytes (no copy); nil when absent.
     fileprivate func withHeaderBytes<R>(_ name: StaticString, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
         name.withUTF8Buffer { n in
-            n.withMemoryRebound(to: CChar.self) { chopin_request_header(request, $0.baseAddress, $0.count) }
+            n.withMemoryRebound(to: CChar.self) { chopin_request_header(head, $0.baseAddress, $0.count) }
         }.map { body($0.pointee.value.bytes) }
     }
 }

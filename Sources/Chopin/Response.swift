@@ -13,8 +13,8 @@ public struct Response: Sendable {
         case bytes([UInt8])
         /// Already serialized into the output buffer (ctx.json).
         case written
-        /// An async handler answers later (``Context/runAsync(_:)``).
-        case deferred(AsyncCall)
+        /// The connection became a WebSocket: its 101 is out already.
+        case upgraded
         /// Written piece by piece by an async handler (``Response/stream(contentType:status:_:)``).
         case stream(@Sendable (ResponseStream) async throws -> Void)
     }
@@ -43,9 +43,17 @@ public struct Response: Sendable {
         set { contentTypeValue = newValue.map { .given($0) } ?? .none }
     }
     @usableFromInline var contentTypeValue: ContentTypeValue
-    /// Extra headers. Content-Length, Transfer-Encoding and Connection are the server's.
+    /// Extra headers. Content-Length and Transfer-Encoding are the
+    /// server's to write: set here, they are dropped (and logged).
+    /// `Connection: close` asks for the close (as ``closesConnection``); any
+    /// other Connection value is dropped. A name that is not a token or a
+    /// value with a control character (CR, LF...) makes the answer a 500,
+    /// logged with the header's name: never a split response.
     public var headers: [(name: String, value: String)]
     @usableFromInline var body: Body
+    /// Whether the connection closes once this answer is sent
+    /// (`Connection: close`); false unless set or the client asked for it.
+    public var closesConnection = false
 
     /// An empty response with a status and extra headers.
     public init(status: HTTPStatus = .ok, headers: [(name: String, value: String)] = []) {
@@ -93,6 +101,13 @@ public struct Response: Sendable {
         return copy
     }
 
+    /// This response, asking for the connection to close after it.
+    public func closingConnection() -> Response {
+        var copy = self
+        copy.closesConnection = true
+        return copy
+    }
+
     static let written = Response(status: .ok, contentType: nil, body: .written)
 
     /// `value` as JSON (application/json), serialized into the response's
@@ -127,21 +142,24 @@ public struct Response: Sendable {
 extension Response {
     /// Writes this response through the C writer.
     func write(to res: ResponseWriter) {
+        if closesConnection { res.close() }
         // One switch over the borrowed body: matching it case by case, and
         // binding the text as a var, copied it (a retain and release a request).
         switch body {
         case .written:
             // Written in place by ctx.json; middleware may have added headers since.
-            if !headers.isEmpty { for h in headers { res.lateHeader(h.name, h.value) } }
-        case .deferred(let call):
-            // The async handler's task writes the response; it adds these.
-            call.middlewareHeaders.withLock { $0 = headers }
+            if !headers.isEmpty {
+                guard let checked = checkedHeaders(res) else { return }
+                for h in checked { res.lateHeader(h.name, h.value) }
+            }
+        case .upgraded:
+            break
         case .stream:
             logError("a streamed response needs an async handler")
             res.start(.internalServerError)
             res.end()
         case .empty:
-            writeHead(to: res)
+            guard writeHead(to: res) else { return }
             res.end()
         case .text(let text):
             if case .constant(let type) = contentTypeValue, headers.isEmpty {
@@ -149,20 +167,55 @@ extension Response {
                 text.withUTF8Bytes { res.whole(status, constantType: type, UnsafeRawBufferPointer($0)) }
                 return
             }
-            writeHead(to: res)
+            guard writeHead(to: res) else { return }
             text.withUTF8Bytes { res.write(UnsafeRawBufferPointer($0)) }
             res.end()
         case .bytes(let bytes):
-            writeHead(to: res)
+            guard writeHead(to: res) else { return }
             bytes.withUnsafeBytes { res.write($0) }
             res.end()
         }
     }
 
-    private func writeHead(to res: ResponseWriter) {
+    /// The status line and headers; false when a header made it a 500 instead.
+    private func writeHead(to res: ResponseWriter) -> Bool {
+        // Asked first: iterating even an empty array retains and releases it.
+        if headers.isEmpty {
+            res.start(status)
+            res.contentType(contentTypeValue)
+            return true
+        }
+        guard let checked = checkedHeaders(res) else { return false }
         res.start(status)
         res.contentType(contentTypeValue)
-        // Asked first: iterating even an empty array retains and releases it.
-        if !headers.isEmpty { for h in headers { res.header(h.name, h.value) } }
+        for h in checked { res.header(h.name, h.value) }
+        return true
+    }
+
+    /// The headers the writer may take, the framing ones handled (see
+    /// ``headers``); nil, with a 500 written and the reason logged, when
+    /// one cannot be sent at all.
+    private func checkedHeaders(_ res: ResponseWriter) -> [(name: String, value: String)]? {
+        var kept = headers
+        var i = 0
+        while i < kept.count {
+            let (name, value) = kept[i]
+            switch HeaderCheck.judge(name, value) {
+            case .fine:
+                i += 1
+                continue
+            case .invalid(let why):
+                logError("response header \(name.debugDescription) \(why): answered 500 instead")
+                res.start(.internalServerError)
+                res.end()
+                return nil
+            case .closeRequest:
+                res.close()
+            case .framing:
+                logError("response header \(name) dropped: the server writes the framing headers itself")
+            }
+            kept.remove(at: i)
+        }
+        return kept
     }
 }

@@ -102,6 +102,9 @@ struct ResponseWriter {
         chopin_response_compress(res, encoding, UInt32(clamping: minimumSize), required ? 1 : 0)
     }
 
+    /// Asks for the connection to close after this response.
+    func close() { chopin_response_close(res) }
+
     /// Drops everything written so far, so that an error can be answered instead.
     func discard() { chopin_response_discard(res) }
 

@@ -11,19 +11,23 @@ final class Route: Sendable {
     let paramNames: [String]
     /// Whether the last of paramNames is a `*wildcard` (for ``RelativePath``).
     let endsInWildcard: Bool
-    let handler: Handler
+    /// Its middleware and endpoint.
+    let chain: Chain
     /// Takes its body as a ``RequestBodyStream``.
     let streamsBody: Bool
+    /// Its middleware, for the answers given at its path to other methods (405).
+    let middleware: [any Middleware]
 
-    init(pattern: String, paramNames: [String], endsInWildcard: Bool, handler: @escaping Handler, streamsBody: Bool) {
+    init(pattern: String, paramNames: [String], endsInWildcard: Bool, chain: Chain, middleware: [any Middleware]) {
         self.pattern = pattern
         let utf8 = Array(pattern.utf8)
         patternBytes = .allocate(capacity: max(utf8.count, 1))
         for (i, byte) in utf8.enumerated() { patternBytes[i] = CChar(bitPattern: byte) }
         self.paramNames = paramNames
         self.endsInWildcard = endsInWildcard
-        self.handler = handler
-        self.streamsBody = streamsBody
+        self.chain = chain
+        self.streamsBody = chain.endpoint.streamsBody
+        self.middleware = middleware
     }
 
     deinit { patternBytes.deallocate() }
@@ -43,6 +47,8 @@ struct RouteTree: Sendable {
         var otherMethods: [(method: String, route: Route)] = []
         /// The Allow header for 405, computed once.
         var allow = ""
+        /// The 405 at this node, through its routes' middleware.
+        var methodNotAllowed: Chain?
         /// Whether any method is routed here, computed once (read on every match).
         var hasRoutes = false
     }
@@ -65,11 +71,18 @@ struct RouteTree: Sendable {
     private(set) var nodes: [Node] = [Node()]
     /// The same tree, flattened for matching.
     private var table = RouteTable([Node()])
+    /// The answers to requests no route takes, through the router's middleware.
+    let notFound: Chain
+    let notImplemented: Chain
+    let errors: ErrorAnswers
 
-    init(registrations: [Router.Registration], global: [any Middleware]) throws(RouterError) {
+    init(registrations: [Router.Registration], global: [any Middleware], errors: ErrorAnswers) throws(RouterError) {
+        self.errors = errors
+        notFound = Chain(global, .sync { _ in throw HTTPError(.notFound) }, errors: errors)
+        notImplemented = Chain(global, .sync { _ in throw HTTPError(.notImplemented, "method not implemented") }, errors: errors)
         var problems: [String] = []
         for r in registrations {
-            if let problem = insert(r, global: global) { problems.append(problem) }
+            if let problem = insert(r, global: global, errors: errors) { problems.append(problem) }
         }
         if !problems.isEmpty { throw RouterError(problems: problems) }
         for i in nodes.indices {
@@ -81,14 +94,22 @@ struct RouteTree: Sendable {
                 }
             }
             methods += nodes[i].otherMethods.map(\.method)
-            nodes[i].allow = methods.joined(separator: ", ")
+            let allow = methods.joined(separator: ", ")
+            nodes[i].allow = allow
             nodes[i].hasRoutes = !methods.isEmpty
+            // A 405 passes through the middleware of the routes at its path
+            // (a CORS preflight is answered there); the first route's stands for all.
+            if let route = nodes[i].handlers.lazy.compactMap({ $0 }).first ?? nodes[i].otherMethods.first?.route {
+                nodes[i].methodNotAllowed = Chain(
+                    route.middleware,
+                    .sync { _ in throw HTTPError(.methodNotAllowed, headers: [("Allow", allow)]) }, errors: errors)
+            }
         }
         table = RouteTable(nodes)
     }
 
     /// Adds one route; returns a readable problem instead of overriding anything.
-    private mutating func insert(_ r: Router.Registration, global: [any Middleware]) -> String? {
+    private mutating func insert(_ r: Router.Registration, global: [any Middleware], errors: ErrorAnswers) -> String? {
         guard r.method.isToken else {
             // Quoted with escapes: the name may hold spaces or line breaks.
             return "\(r.method.name.debugDescription) \(r.pattern): not a method token (RFC 9110 section 9.1)"
@@ -140,28 +161,17 @@ struct RouteTree: Sendable {
         if names.count > RouteParams.capacity {
             return "\(where_): at most \(RouteParams.capacity) parameters in a route"
         }
-        // Middleware is composed once, here: a route without any runs its handler directly.
-        // What a middleware's `next` returns is what the client would get: an
-        // error thrown inside is already its error answer, for the middleware
-        // to see and decorate (CORS headers on a 404, say).
-        var handler = r.handler
-        let pattern = r.pattern
-        for m in (global + r.middleware).reversed() where m.isActive {
-            let inner = handler
-            let next: @Sendable (Context) throws -> Response = { ctx in
-                do {
-                    return try inner(ctx)
-                } catch {
-                    return ErrorAnswer(thrown: error, method: ctx.method, route: pattern, worker: ctx.response.workerID)
-                        .response
-                }
-            }
-            handler = { ctx in try m.handle(ctx, next: next) }
+        // Middleware is composed once, here: a route without any runs its endpoint directly.
+        let middleware = (global + r.middleware).filter(\.isActive)
+        let chain = Chain(middleware, r.endpoint, errors: errors)
+        if case .webSocket = r.endpoint, chain.firstAsync != chain.layers.count {
+            // Its upgrade is accepted on the worker, before anything awaits.
+            return "\(where_): a WebSocket route cannot be behind a middleware that awaits; make it a SyncMiddleware"
         }
         let endsInWildcard = segments.last?.hasPrefix("*") ?? false
         let route = Route(
-            pattern: r.pattern, paramNames: names, endsInWildcard: endsInWildcard, handler: handler,
-            streamsBody: r.streamsBody)
+            pattern: r.pattern, paramNames: names, endsInWildcard: endsInWildcard, chain: chain,
+            middleware: middleware)
         if let slot = r.method.tableIndex {
             if nodes[node].handlers[slot] != nil { return "\(where_): registered twice" }
             nodes[node].handlers[slot] = route
@@ -174,15 +184,24 @@ struct RouteTree: Sendable {
         return nil
     }
 
-    /// Finds the route for the context's request, filling in its parameters.
-    func lookup(_ ctx: inout Context) -> Lookup {
-        // Parameters go straight into the context: copying a RouteParams
+    /// Finds the route for the request, filling in its parameters.
+    func lookup(_ request: inout Request) -> Lookup {
+        // Parameters go straight into the request: copying a RouteParams
         // would retain its names.
-        let found = find(ctx.request, &ctx.params)
+        let found = find(request.head, &request.params)
         if case .found(let unmanaged) = found {
-            unmanaged._withUnsafeGuaranteedRef { route in ctx.matched = route }
+            unmanaged._withUnsafeGuaranteedRef { route in request.matched = route }
         }
         return found
+    }
+
+    /// The chain that answers a request no route takes.
+    func missChain(_ found: Lookup) -> Chain {
+        switch found {
+        case .methodNotAllowed(let node): nodes[node].methodNotAllowed ?? notFound
+        case .notImplemented: notImplemented
+        case .found, .notFound: notFound
+        }
     }
 
     /// Whether the request's route takes its body as a stream: the core

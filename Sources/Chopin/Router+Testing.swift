@@ -29,8 +29,8 @@ extension Router {
             return try withUnsafeMutablePointer(to: &scratch) { s in
                 try withUnsafePointer(to: &req) { r in
                     var found = RouteTree.Lookup.notFound
-                    let ctx = Context(
-                        request: r, response: ResponseWriter(OpaquePointer(s)), routedBy: tree, found: &found)
+                    let ctx = Request(
+                        head: r, writer: ResponseWriter(OpaquePointer(s)), routedBy: tree, found: &found)
                     switch found {
                     case .found(let unmanaged):
                         let route = unmanaged.takeUnretainedValue()

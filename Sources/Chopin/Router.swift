@@ -1,48 +1,26 @@
-/// A handler after its extractors are bound: takes the context, returns a response.
-public typealias Handler = @Sendable (Context) throws -> Response
 
-/// A step around handlers: logging, CORS, authentication.
-///
-/// ```swift
-/// struct Timing: Middleware {
-///     func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
-///         let r = try next(ctx)
-///         return r.header("X-Served-By", "chopin")
-///     }
-/// }
-/// router.use(Timing())
-/// ```
-/// Routes registered where no middleware applies call their handler directly.
-/// `next` returns what the client would get: a handler's thrown error comes
-/// back as its error answer (a 404, a 500...), so a middleware's headers are
-/// added to error responses too.
-public protocol Middleware: Sendable {
-    /// Whether this middleware takes part, read once when the server starts:
-    /// one that does not is left out of every route's chain and costs
-    /// nothing per request (``RequestLogger`` whose level is filtered out).
-    /// True unless a middleware says otherwise.
-    var isActive: Bool { get }
+/// A handler after its extractors are bound: takes the request, returns a response.
+public typealias Handler = @Sendable (Request) throws -> Response
 
-    /// Handles one request: call `next` with the context to run the rest of the chain (later
-    /// middleware, then the handler) and return its response, changed or not, or return a response of your own.
-    func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response
-}
-
-extension Middleware {
-    /// Middleware takes part unless it says otherwise.
-    public var isActive: Bool { true }
+/// What a route ends in (a synchronous or async handler, a streamed body's,
+/// a WebSocket's), as the registration methods make it.
+public struct RouteEndpoint: Sendable {
+    let endpoint: Endpoint
 }
 
 /// Routes registration, shared by ``Router`` and ``RouteGroup``.
 public protocol RouteRegistrar {
-    /// Registers a handler for a method and a path pattern.
-    func add(_ method: Method, _ path: String, _ handler: @escaping Handler)
-    /// Registers a handler whose request body is read after it is called,
-    /// as a ``RequestBodyStream`` (the async `RequestBodyStream` overloads use it).
-    func addStreamingBody(_ method: Method, _ path: String, _ handler: @escaping Handler)
+    /// Registers an endpoint for a method and a path pattern (the `get`,
+    /// `post`... and `webSocket` methods make the endpoint).
+    func register(_ method: Method, _ path: String, _ endpoint: RouteEndpoint)
 }
 
 extension RouteRegistrar {
+    /// Registers a synchronous handler for a method and a path pattern.
+    public func add(_ method: Method, _ path: String, _ handler: @escaping Handler) {
+        register(method, path, RouteEndpoint(endpoint: .sync(handler)))
+    }
+
     /// Registers a handler for `method` and `path`, with any extractors as parameters.
     ///
     /// A path pattern has static segments, `:name` parameters and a final
@@ -55,14 +33,14 @@ extension RouteRegistrar {
     @inlinable
     public func on<each E: FromRequest>(
         _ method: Method, _ path: String,
-        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+        _ handler: @escaping @Sendable (Request, repeat each E) throws -> Response
     ) {
         add(method, path) { ctx in
             try handler(ctx, repeat (each E).extract(from: ctx))
         }
     }
 
-    /// Registers a handler that takes only the ``Context``, for `method` and `path`.
+    /// Registers a handler that takes only the ``Request``, for `method` and `path`.
     // The overloads without extractors are registered as they are: through
     // the parameter-pack wrapper above, each request paid for copying the
     // Context through generic value witnesses (a retain and two releases),
@@ -72,23 +50,23 @@ extension RouteRegistrar {
         add(method, path, handler)
     }
 
-    /// Registers a handler that takes only the ``Context``, for GET and `path`.
+    /// Registers a handler that takes only the ``Request``, for GET and `path`.
     @inlinable
     public func get(_ path: String, _ handler: @escaping Handler) { add(.get, path, handler) }
 
-    /// Registers a handler that takes only the ``Context``, for POST and `path`.
+    /// Registers a handler that takes only the ``Request``, for POST and `path`.
     @inlinable
     public func post(_ path: String, _ handler: @escaping Handler) { add(.post, path, handler) }
 
-    /// Registers a handler that takes only the ``Context``, for PUT and `path`.
+    /// Registers a handler that takes only the ``Request``, for PUT and `path`.
     @inlinable
     public func put(_ path: String, _ handler: @escaping Handler) { add(.put, path, handler) }
 
-    /// Registers a handler that takes only the ``Context``, for DELETE and `path`.
+    /// Registers a handler that takes only the ``Request``, for DELETE and `path`.
     @inlinable
     public func delete(_ path: String, _ handler: @escaping Handler) { add(.delete, path, handler) }
 
-    /// Registers a handler that takes only the ``Context``, for PATCH and `path`.
+    /// Registers a handler that takes only the ``Request``, for PATCH and `path`.
     @inlinable
     public func patch(_ path: String, _ handler: @escaping Handler) { add(.patch, path, handler) }
 
@@ -96,7 +74,7 @@ extension RouteRegistrar {
     @inlinable
     public func get<each E: FromRequest>(
         _ path: String,
-        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+        _ handler: @escaping @Sendable (Request, repeat each E) throws -> Response
     ) {
         on(.get, path, handler)
     }
@@ -105,7 +83,7 @@ extension RouteRegistrar {
     @inlinable
     public func post<each E: FromRequest>(
         _ path: String,
-        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+        _ handler: @escaping @Sendable (Request, repeat each E) throws -> Response
     ) {
         on(.post, path, handler)
     }
@@ -114,7 +92,7 @@ extension RouteRegistrar {
     @inlinable
     public func put<each E: FromRequest>(
         _ path: String,
-        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+        _ handler: @escaping @Sendable (Request, repeat each E) throws -> Response
     ) {
         on(.put, path, handler)
     }
@@ -123,7 +101,7 @@ extension RouteRegistrar {
     @inlinable
     public func delete<each E: FromRequest>(
         _ path: String,
-        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+        _ handler: @escaping @Sendable (Request, repeat each E) throws -> Response
     ) {
         on(.delete, path, handler)
     }
@@ -132,7 +110,7 @@ extension RouteRegistrar {
     @inlinable
     public func patch<each E: FromRequest>(
         _ path: String,
-        _ handler: @escaping @Sendable (Context, repeat each E) throws -> Response
+        _ handler: @escaping @Sendable (Request, repeat each E) throws -> Response
     ) {
         on(.patch, path, handler)
     }
@@ -164,30 +142,44 @@ public final class Router: RouteRegistrar, @unchecked Sendable {
     struct Registration {
         let method: Method
         let pattern: String
-        let handler: Handler
+        let endpoint: Endpoint
         let middleware: [any Middleware]
-        var streamsBody = false
     }
 
     var registrations: [Registration] = []
     var middleware: [any Middleware] = []
+    var errorRenderer: ErrorRenderer = ErrorReport.defaultAnswer
     private var frozenTree: RouteTree?
 
     /// An empty router: add routes, then serve it.
     public init() {}
 
-    public func add(_ method: Method, _ path: String, _ handler: @escaping Handler) {
-        addFromGroup(method, path, handler, [])
+    public func register(_ method: Method, _ path: String, _ endpoint: RouteEndpoint) {
+        addFromGroup(method, path, endpoint.endpoint, [])
     }
 
-    public func addStreamingBody(_ method: Method, _ path: String, _ handler: @escaping Handler) {
-        addFromGroup(method, path, handler, [], streamsBody: true)
-    }
-
-    /// Adds middleware that runs around every route of this router.
+    /// Adds middleware that runs around every request this router answers:
+    /// its routes, and the requests that match none (404), match with
+    /// another method (405, CORS preflights) or name an unknown method (501).
     public func use(_ m: any Middleware) {
         precondition(frozenTree == nil, "Router: middleware added after the server started")
         middleware.append(m)
+    }
+
+    /// Sets how every error is answered (see ``ErrorReport``): the router's
+    /// 404, 405 and 501, extractors' 400, 415 and 422, thrown errors. The
+    /// report's headers are added to what `render` returns.
+    ///
+    /// ```swift
+    /// router.renderErrors { report, request in
+    ///     var answer = Response.json(Problem(title: report.message, status: report.status.code), status: report.status)
+    ///     answer.contentType = "application/problem+json"
+    ///     return answer
+    /// }
+    /// ```
+    public func renderErrors(_ render: @escaping ErrorRenderer) {
+        precondition(frozenTree == nil, "Router: error renderer set after the server started")
+        errorRenderer = render
     }
 
     /// Routes under a common prefix, with their own middleware.
@@ -198,19 +190,16 @@ public final class Router: RouteRegistrar, @unchecked Sendable {
         return g
     }
 
-    func addFromGroup(
-        _ method: Method, _ path: String, _ handler: @escaping Handler, _ mw: [any Middleware],
-        streamsBody: Bool = false
-    ) {
+    func addFromGroup(_ method: Method, _ path: String, _ endpoint: Endpoint, _ mw: [any Middleware]) {
         precondition(frozenTree == nil, "Router: route \(method) \(path) registered after the server started")
-        registrations.append(
-            Registration(method: method, pattern: path, handler: handler, middleware: mw, streamsBody: streamsBody))
+        registrations.append(Registration(method: method, pattern: path, endpoint: endpoint, middleware: mw))
     }
 
     /// Builds the read-only tree; throws every registration mistake at once.
     func freeze() throws(RouterError) -> RouteTree {
         if let frozenTree { return frozenTree }
-        let tree = try RouteTree(registrations: registrations, global: middleware)
+        let tree = try RouteTree(
+            registrations: registrations, global: middleware, errors: ErrorAnswers(renderer: errorRenderer))
         frozenTree = tree
         return tree
     }
@@ -228,12 +217,8 @@ public final class RouteGroup: RouteRegistrar, @unchecked Sendable {
         self.middleware = middleware
     }
 
-    public func add(_ method: Method, _ path: String, _ handler: @escaping Handler) {
-        router.addFromGroup(method, joined(path), handler, middleware)
-    }
-
-    public func addStreamingBody(_ method: Method, _ path: String, _ handler: @escaping Handler) {
-        router.addFromGroup(method, joined(path), handler, middleware, streamsBody: true)
+    public func register(_ method: Method, _ path: String, _ endpoint: RouteEndpoint) {
+        router.addFromGroup(method, joined(path), endpoint.endpoint, middleware)
     }
 
     private func joined(_ path: String) -> String {

@@ -186,28 +186,17 @@ final class App: Sendable {
     let tree: RouteTree
     init(tree: RouteTree) { self.tree = tree }
 
-    func handle(_ request: UnsafePointer<chopin_request>, _ response: ResponseWriter) {
+    func handle(_ head: UnsafePointer<chopin_request>, _ writer: ResponseWriter) {
         var found = RouteTree.Lookup.notFound
-        let ctx = Context(request: request, response: response, routedBy: tree, found: &found)
-        switch found {
-        case .found(let unmanaged):
-            unmanaged._withUnsafeGuaranteedRef { route in
-                whileHandling(request, route: route, response) {
-                    do {
-                        try route.handler(ctx).write(to: response)
-                    } catch {
-                        answerThrown(error, response, method: ctx.method, route: route.pattern)
-                    }
-                }
+        let request = Request(head: head, writer: writer, routedBy: tree, found: &found)
+        guard case .found(let unmanaged) = found else {
+            tree.missChain(found).respond(request)?.write(to: writer)
+            return
+        }
+        unmanaged._withUnsafeGuaranteedRef { route in
+            whileHandling(head, route: route, writer) {
+                route.chain.respond(request)?.write(to: writer)
             }
-        case .notFound:
-            ErrorAnswer(.notFound, "not found").write(to: response)
-        case .methodNotAllowed(let node):
-            response.start(.methodNotAllowed)
-            response.header("Allow", tree.allow(node))
-            response.end()
-        case .notImplemented:
-            ErrorAnswer(.notImplemented, "method not implemented").write(to: response)
         }
     }
 }

@@ -51,9 +51,9 @@ struct Order {
 
     // Routing.md
     struct ServerTiming: Middleware {
-        func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
+        func handle(_ request: Request, next: Next) async throws -> Response {
             let start = ContinuousClock.now
-            let response = try next(ctx)
+            let response = try await next(request)
             return response.header("Server-Timing", "app;dur=\(ContinuousClock.now - start)")
         }
     }

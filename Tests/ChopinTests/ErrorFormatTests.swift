@@ -3,9 +3,9 @@ import Testing
 @testable import Chopin
 
 /// Adds a header to whatever the route answers.
-private struct ServedBy: Middleware {
-    func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
-        try next(ctx).header("X-Served-By", "chopin")
+private struct ServedBy: SyncMiddleware {
+    func after(_ request: Request, response: inout Response) {
+        response.headers.append(("X-Served-By", "chopin"))
     }
 }
 
@@ -14,8 +14,8 @@ private struct Boom: Error {}
 /// Would add a header, but says it takes no part.
 private struct Dormant: Middleware {
     var isActive: Bool { false }
-    func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
-        try next(ctx).header("X-Dormant", "ran")
+    func handle(_ request: Request, next: Next) async throws -> Response {
+        try await next(request).header("X-Dormant", "ran")
     }
 }
 

@@ -15,9 +15,9 @@ private let hits = Mutex(0)
 @Suite struct ReadmeSnippetTests {
     struct Nap: Decodable, Sendable { let ms: Int }
 
-    struct ServedBy: Middleware {
-        func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
-            try next(ctx).header("X-Served-By", "chopin")  // error answers (404, 500...) get it too
+    struct ServedBy: SyncMiddleware {
+        func after(_ request: Request, response: inout Response) {
+            response.headers.append(("X-Served-By", "chopin"))  // error answers (404, 500...) get it too
         }
     }
     /// "In your own package": everything but the last line, which would serve.
@@ -110,7 +110,7 @@ private let hits = Mutex(0)
         }
         let tree = try router.freeze()
         #expect(tree.nodes.count > 1)
-        #expect(router.registrations.last?.streamsBody == true)
+        #expect(router.registrations.last?.endpoint.streamsBody == true)
     }
 
     /// "Logging, metrics and service lifecycle": the three snippets.

@@ -363,6 +363,47 @@ static void test_deferred_deadline(void) {
     chopin__conn_close(&w, c);
 }
 
+static void test_deferred_deadline_grace(void) {
+    t_case = "a handler that answers its own deadline: cancelled at it, its own answer sent within the grace";
+    chopin_conn *c = open_conn();
+    cancels = releases = 0;
+    size_t sent_before = fake.sent_len;
+    feed(c, GET("/defer") GET("/"));
+    chopin_deferred *d = last_deferral;
+    observe(d);
+    chopin_deferred_answers_timeout(d, 500);
+    chopin__conn_timeout(&w, c);
+    CHECK_EQ_INT(cancels, 1);
+    CHECK_EQ_INT(chopin_deferred_timed_out(d), 1);
+    CHECK_EQ_INT(c->timer, TK_DEFERRED);
+    CHECK(!memmem(fake.sent + sent_before, fake.sent_len - sent_before, "HTTP/1.1 503", 12), "no 503 of the core's");
+    CHECK_EQ_INT(c->state, CONN_DEFERRED);
+    answer(d, "its own answer");
+    CHECK(memmem(fake.sent + sent_before, fake.sent_len - sent_before, "its own answer", 14) != NULL, "its answer");
+    CHECK(count(fake.sent + sent_before, fake.sent_len - sent_before, "HTTP/1.1 200 OK") == 2, "and the one behind");
+    CHECK_EQ_INT(cancels, 1);
+    CHECK_EQ_INT(releases, 1);
+    chopin__conn_close(&w, c);
+
+    t_case = "a handler that answers its own deadline but not within the grace: the core's 503";
+    c = open_conn();
+    cancels = releases = 0;
+    sent_before = fake.sent_len;
+    feed(c, GET("/defer"));
+    d = last_deferral;
+    observe(d);
+    chopin_deferred_answers_timeout(d, 500);
+    chopin__conn_timeout(&w, c);
+    chopin__conn_timeout(&w, c);
+    CHECK_EQ_INT(cancels, 1);
+    CHECK(count(fake.sent + sent_before, fake.sent_len - sent_before, "HTTP/1.1 503") == 1, "503");
+    answer(d, "too late");
+    CHECK(!memmem(fake.sent + sent_before, fake.sent_len - sent_before, "too late", 8), "the late answer is dropped");
+    CHECK_EQ_INT(releases, 1);
+    CHECK_EQ_INT(w.ndeferred, 0);
+    chopin__conn_close(&w, c);
+}
+
 static void test_deferred_client_gone(void) {
     t_case = "a client that leaves while its answer is deferred cancels the handler; the answer is freed";
     chopin_conn *c = open_conn();
@@ -536,6 +577,7 @@ int main(void) {
     test_timeouts();
     test_backend_failures();
     test_deferred_deadline();
+    test_deferred_deadline_grace();
     test_deferred_client_gone();
     test_deferred_during_stop();
     test_deferred_cap();

@@ -65,6 +65,14 @@ void chopin_deferred_finish(chopin_deferred *d);
 void chopin_deferred_observe(chopin_deferred *d, void (*cancel)(void *arg), void (*drain)(void *arg),
                              void (*release)(void *arg), void *arg);
 
+/* The handler answers its own deadline: when deferred_timeout_ms passes,
+ * the core cancels it (cancel above) and waits up to grace_ms more for its
+ * answer (a 503 of the application's own making, say) before it answers
+ * 503 itself. chopin_deferred_timed_out then says 1 (worker thread). Call
+ * with observe, before handing d to another thread. */
+void chopin_deferred_answers_timeout(chopin_deferred *d, uint32_t grace_ms);
+int chopin_deferred_timed_out(const chopin_deferred *d);
+
 /* Streaming a deferred response: the body leaves piece by piece as the
  * handler produces it, chunked (HTTP/1.1) or delimited by the close
  * (HTTP/1.0). Only on the worker thread that owns the connection (an async

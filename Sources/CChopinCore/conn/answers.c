@@ -21,6 +21,24 @@ static void after_deferred_answer(chopin_worker *w, chopin_conn *c, int last) {
     }
 }
 
+/* DEFERRED past deferred_timeout_ms, for a handler that answers its own
+ * deadline (chopin_deferred_answers_timeout): it is cancelled and given its
+ * grace to answer. Returns 1 when the grace began; 0 when the core must
+ * answer now (no grace asked, or the grace is over). */
+int chopin__conn_deadline_grace(chopin_worker *w, chopin_conn *c) {
+    chopin_deferred *d = c->deferral;
+    if (!d || d->streaming || d->timed_out || d->timeout_grace_ms == 0) return 0;
+    d->timed_out = 1;
+    if (d->cancel && !d->cancelled) {
+        d->cancelled = 1;
+        d->in_callback = 1; /* a finish from the callback must not free d under us */
+        d->cancel(d->arg);
+        d->in_callback = 0;
+    }
+    chopin__conn_set_timer(w, c, TK_DEFERRED, d->timeout_grace_ms, 1);
+    return 1;
+}
+
 /* DEFERRED past deferred_timeout_ms: the handler is cancelled and the client
  * gets 503 in its place; requests behind it go on as usual. */
 void chopin__conn_answer_unavailable(chopin_worker *w, chopin_conn *c) {

@@ -221,6 +221,8 @@ struct chopin_deferred {
     uint32_t conn_idx, conn_gen;               /* CHOPIN_NIL once the connection no longer wants it */
     int _Atomic state;
     uint8_t cancelled;                         /* cancel already ran */
+    uint8_t timed_out;                         /* its deadline passed; in its grace (answers_timeout) */
+    uint32_t timeout_grace_ms;                 /* chopin_deferred_answers_timeout; 0: the core answers at once */
     uint8_t streaming;                         /* its head is out; pieces follow (worker thread) */
     uint64_t started_ms;                       /* the loop clock at dispatch, for the latency histogram */
     uint8_t body_open;                         /* took the request body, which has not ended yet */
@@ -425,6 +427,7 @@ void chopin__conn_hangup(chopin_worker *w, chopin_conn *c);
 /* answers.c */
 /* DEFERRED past deferred_timeout_ms: 503 in the handler's place. */
 void chopin__conn_answer_unavailable(chopin_worker *w, chopin_conn *c);
+int chopin__conn_deadline_grace(chopin_worker *w, chopin_conn *c);
 void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferred *d);
 /* A streaming deferral's head, then its pieces (worker thread): 0, 1 (wait
  * for drain) or -1 (connection gone), as chopin_deferred_stream_write. */

@@ -45,6 +45,10 @@ chopin_deferred *chopin_response_defer(chopin_response *res) {
 
 chopin_response *chopin_deferred_response(chopin_deferred *d) { return &d->res; }
 
+void chopin_deferred_answers_timeout(chopin_deferred *d, uint32_t grace_ms) { d->timeout_grace_ms = grace_ms; }
+
+int chopin_deferred_timed_out(const chopin_deferred *d) { return d->timed_out; }
+
 void chopin_deferred_observe(chopin_deferred *d, void (*cancel)(void *), void (*drain)(void *),
                              void (*release)(void *), void *arg) {
     d->cancel = cancel;

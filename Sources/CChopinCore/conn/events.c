@@ -83,6 +83,7 @@ void chopin__conn_timeout(chopin_worker *w, chopin_conn *c) {
         return;
     }
     if (k == TK_DEFERRED) {
+        if (chopin__conn_deadline_grace(w, c)) return;
         chopin__conn_answer_unavailable(w, c);
         chopin__conn_settle(w, c);
         return;

@@ -15,14 +15,13 @@ extension RouteRegistrar {
         _ method: Method, _ path: String,
         _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
     ) {
-        addStreamingBody(method, path) { ctx in
-            let values = (repeat try (each E).extract(from: ctx))
-            return ctx.runAsync(takingBody: true) { request, body in
-                // runAsync(takingBody: true) always makes the stream.
-                guard let body else { throw HTTPError(.internalServerError) }
-                return try await handler(request, body, repeat each values)
-            }
-        }
+        register(
+            method, path,
+            RouteEndpoint(
+                endpoint: .streamingBody { request in
+                    let values = (repeat try (each E).extract(from: request))
+                    return { request, body in try await handler(request, body, repeat each values) }
+                }))
     }
 
     /// Registers an async POST handler that reads its body as a ``RequestBodyStream``,

@@ -136,59 +136,6 @@ extension RouteRegistrar {
     public func webSocket(
         _ path: String, maxMessageBytes: Int = 1 << 20, _ handler: @escaping @Sendable (WebSocket) async throws -> Void
     ) {
-        add(.get, path) { ctx in ctx.runWebSocket(maxMessageBytes: maxMessageBytes, handler) }
+        register(.get, path, RouteEndpoint(endpoint: .webSocket(maxMessageBytes: maxMessageBytes, handler)))
     }
-}
-
-extension Context {
-    /// Checks the upgrade, defers the response as a WebSocket and starts the handler's task.
-    func runWebSocket(maxMessageBytes: Int, _ handler: @escaping @Sendable (WebSocket) async throws -> Void) -> Response {
-        var accept = [CChar](repeating: 0, count: Int(CHOPIN_WS_ACCEPT_LEN))
-        let status = accept.withUnsafeMutableBufferPointer { chopin_ws_handshake(self.request, $0.baseAddress) }
-        if status == 426 {
-            var answer = Response.text("WebSocket version 13 only\n", status: HTTPStatus(426))
-            answer.headers.append((name: "Sec-WebSocket-Version", value: "13"))
-            return answer
-        }
-        guard status == 0 else { return .text("not a WebSocket upgrade\n", status: .badRequest) }
-        guard let executor = response.workerExecutor, let d = response.deferToLater() else {
-            return Response(status: .serviceUnavailable)
-        }
-        let upgrade = Request(copying: self)
-        let call = AsyncCall()
-        let arg = Unmanaged.passRetained(call).toOpaque()
-        chopin_deferred_observe(d, cancelAsyncCall, drainAsyncCall, releaseAsyncCall, arg)
-        let deferral = Deferral(pointer: d)
-        let channel = MessageChannel(deferral: deferral, executor: executor)
-        call.messages.withLock { $0 = channel }
-        accept.withUnsafeBufferPointer {
-            chopin_deferred_websocket(d, $0.baseAddress, webSocketPiece, UInt64(max(maxMessageBytes, 0)))
-        }
-        let ws = WebSocket(request: upgrade, deferral: deferral, call: call, channel: channel)
-        // The handler's jobs run under its record, as an async handler's do:
-        // a worker that dies inside it names this route.
-        let record = AsyncHandlerRecord(deferral, self.request, route: route, on: executor)
-        let task = Task(executorPreference: record) {
-            do {
-                try await handler(ws)
-            } catch is CancellationError {
-            } catch is WebSocket.Closed {
-            } catch is WebSocket.ProtocolError {
-            } catch {
-                logError("\(upgrade.method) \(upgrade.route): WebSocket handler threw \(error)")
-            }
-            channel.deferralFinished()
-            record.end()
-            chopin_deferred_finish(deferral.pointer)
-        }
-        call.task.withLock { $0 = task }
-        return Response(status: .ok, contentType: nil, body: .deferred(call))
-    }
-}
-
-private let webSocketPiece: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, Int32) -> Int32 = {
-    arg, data, count, status in
-    guard let arg else { return 0 }
-    let channel = Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().messages.withLock { $0 }
-    return channel?.receive(UnsafeRawBufferPointer(start: data, count: count), status) ?? 0
 }

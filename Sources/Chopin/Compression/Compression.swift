@@ -13,7 +13,7 @@
 /// Whole bodies only: ``Response/text(_:status:)-(_,HTTPStatus)``, ``Response/bytes(_:contentType:status:)-(_,_,HTTPStatus)``,
 /// `ctx.json(_:status:)` and async handlers' answers;
 /// streams and files (``RouteRegistrar/files(_:directory:index:)``) leave as they are.
-public struct Compression: Middleware {
+public struct Compression: SyncMiddleware {
     /// Bodies smaller than this many bytes are sent as they are.
     public let minimumSize: Int
 
@@ -25,15 +25,15 @@ public struct Compression: Middleware {
 
     /// Decides from `Accept-Encoding`, then lets the core compress the
     /// response's body when the handler's response ends.
-    public func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
-        switch ContentCoding.choose(ctx.header("Accept-Encoding")) {
+    public func before(_ request: inout Request) throws -> Response? {
+        switch ContentCoding.choose(request.header("Accept-Encoding")) {
         case .notAcceptable:
             return Response(status: HTTPStatus(406))
         case .identity:
-            ctx.response.compress(nil, minimumSize: minimumSize, required: false)
+            request.writer.compress(nil, minimumSize: minimumSize, required: false)
         case .compress(let coding, let required):
-            ctx.response.compress(coding, minimumSize: minimumSize, required: required)
+            request.writer.compress(coding, minimumSize: minimumSize, required: required)
         }
-        return try next(ctx)
+        return nil
     }
 }

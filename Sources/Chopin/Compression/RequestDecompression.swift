@@ -33,7 +33,7 @@ internal import CChopinCore
 /// The compressed body is still bounded first by
 /// ``Configuration/maxBody``. A route that takes its body as a stream
 /// (``RequestBodyStream``) gets its pieces as they were sent.
-public struct RequestDecompression: Middleware {
+public struct RequestDecompression: SyncMiddleware {
     /// The largest body accepted once inflated, in bytes.
     public let maxSize: Int
 
@@ -44,45 +44,47 @@ public struct RequestDecompression: Middleware {
     }
 
     /// Inflates a compressed body before the rest of the chain runs.
-    public func handle(_ ctx: Context, next: (Context) throws -> Response) throws -> Response {
-        guard let coding = ctx.header("Content-Encoding"), ctx.request.pointee.body_streamed == 0 else {
-            return try next(ctx)
+    public func before(_ request: inout Request) throws -> Response? {
+        guard let coding = request.header("Content-Encoding"), request.head.pointee.body_streamed == 0 else {
+            return nil
         }
         // The parser trimmed the value's surrounding spaces already.
         let name = coding.lowercased()
         let encoding: Int32
         switch name {
-        case "", "identity": return try next(ctx)
+        case "", "identity": return nil
         case "gzip", "x-gzip": encoding = Int32(CHOPIN_ENCODING_GZIP)
         case "deflate": encoding = Int32(CHOPIN_ENCODING_DEFLATE)
-        default: return Self.unsupported(coding)
+        default: throw Self.unsupported(coding)
         }
         // A second Content-Encoding field stacks another coding on this one.
-        if ctx.headers.lazy.filter({ $0.name.lowercased() == "content-encoding" }).count > 1 {
-            return Self.unsupported("several")
+        if request.headers.lazy.filter({ $0.name.lowercased() == "content-encoding" }).count > 1 {
+            throw Self.unsupported("several")
         }
         var inflated: UnsafeMutableRawPointer?
         var length = 0
-        let body = ctx.body
+        let body = request.body
         let rc = chopin_inflate_body(encoding, body.baseAddress, body.count, maxSize, &inflated, &length)
-        defer { free(inflated) }
         switch rc {
         case Int32(CHOPIN_INFLATE_OK):
-            var replaced = ctx
-            replaced.replacedBody = UnsafeRawBufferPointer(start: inflated, count: length)
-            return try next(replaced)
+            // Held by the request (and any copy of it) for the rest of the chain.
+            request.uniqueExtras().replacedBody = OwnedBytes(taking: inflated, count: length)
+            return nil
         case Int32(CHOPIN_INFLATE_TOO_LARGE):
-            return ErrorAnswer(.payloadTooLarge, "the body inflates to more than \(maxSize) bytes").response
+            free(inflated)
+            throw HTTPError(.payloadTooLarge, "the body inflates to more than \(maxSize) bytes")
         case Int32(CHOPIN_INFLATE_CORRUPT):
-            return ErrorAnswer(.badRequest, "the body is not valid \(name) data").response
+            free(inflated)
+            throw HTTPError(.badRequest, "the body is not valid \(name) data")
         default:
-            return ErrorAnswer(.serviceUnavailable, "out of memory inflating the body").response
+            free(inflated)
+            throw HTTPError(.serviceUnavailable, "out of memory inflating the body")
         }
     }
 
-    private static func unsupported(_ coding: String) -> Response {
-        var answer = ErrorAnswer(.unsupportedMediaType, "content coding \(coding) is not accepted: gzip or deflate").response
-        answer.headers.append((name: "Accept-Encoding", value: "gzip, deflate"))
-        return answer
+    private static func unsupported(_ coding: String) -> HTTPError {
+        HTTPError(
+            .unsupportedMediaType, "content coding \(coding) is not accepted: gzip or deflate",
+            headers: [("Accept-Encoding", "gzip, deflate")])
     }
 }

@@ -83,39 +83,44 @@ final class FileRoot: Sendable {
         let mtime = Int64(info.st_mtim.tv_sec)
         let etag = "\"\(String(size, radix: 16))-\(String(mtime, radix: 16))\(String(info.st_mtim.tv_nsec, radix: 16))\""
         let lastModified = Self.httpDate(mtime)
-        let res = ctx.response
         if notModified(ctx, etag: etag, mtime: mtime) {
             close(fd)
-            res.start(.notModified)
-            res.header("ETag", etag)
-            res.header("Last-Modified", lastModified)
-            res.end()
-            return Response(status: .notModified, contentType: nil, body: .written)
+            return Response(status: .notModified, headers: [("ETag", etag), ("Last-Modified", lastModified)])
         }
         var range = ByteRange(header: ctx.header("Range"), size: size)
         if range != .whole, let ifRange = ctx.header("If-Range"), ifRange != etag { range = .whole }
         let status: HTTPStatus
+        var headers = [("ETag", etag), ("Last-Modified", lastModified), ("Accept-Ranges", "bytes")]
+        let (offset, length): (UInt64, UInt64)
         switch range {
         case .unsatisfiable:
             close(fd)
-            res.start(HTTPStatus(416))
-            res.header("Content-Range", "bytes */\(size)")
-            res.end()
-            return Response(status: HTTPStatus(416), contentType: nil, body: .written)
-        case .part: status = HTTPStatus(206)
-        case .whole: status = .ok
+            return Response(status: HTTPStatus(416), headers: [("Content-Range", "bytes */\(size)")])
+        case .part(let start, let end):
+            status = HTTPStatus(206)
+            headers.append(("Content-Range", "bytes \(start)-\(end)/\(size)"))
+            (offset, length) = (start, end - start + 1)
+        case .whole:
+            status = .ok
+            (offset, length) = (0, size)
         }
+        let type = MediaTypes.forFile(name.split(separator: "/").last ?? "")
+        guard !ctx.isOwned else {
+            // An owned request (behind a middleware that awaits) answers
+            // through a deferred response, which cannot send a file: read it.
+            defer { close(fd) }
+            var bytes = [UInt8](repeating: 0, count: Int(length))
+            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(length), off_t(offset)) }
+            guard got == Int(length) else { return Response(status: .internalServerError) }
+            var answer = Response.bytes(bytes, contentType: type, status: status)
+            answer.headers = headers
+            return answer
+        }
+        let res = ctx.writer
         res.start(status)
-        res.header("Content-Type", MediaTypes.forFile(name.split(separator: "/").last ?? ""))
-        res.header("ETag", etag)
-        res.header("Last-Modified", lastModified)
-        res.header("Accept-Ranges", "bytes")
-        if case .part(let start, let end) = range {
-            res.header("Content-Range", "bytes \(start)-\(end)/\(size)")
-            res.file(fd, offset: start, length: end - start + 1)
-        } else {
-            res.file(fd, offset: 0, length: size)
-        }
+        res.header("Content-Type", type)
+        for (name, value) in headers { res.header(name, value) }
+        res.file(fd, offset: offset, length: length)
         return Response(status: status, contentType: nil, body: .written)
     }
 

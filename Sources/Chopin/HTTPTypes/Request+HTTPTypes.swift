@@ -1,6 +1,6 @@
 public import HTTPTypes
 
-extension Context {
+extension Request {
     /// Every header as swift-http-types fields, in the order sent. Builds
     /// them on each call (Strings and an array): where no allocation
     /// matters, iterate ``headers`` or call ``header(_:)`` instead.
@@ -17,16 +17,5 @@ extension Context {
     @_disfavoredOverload
     public func json<T: Encodable>(_ value: T, status: HTTPResponse.Status) -> Response {
         json(value, status: HTTPStatus(status))
-    }
-}
-
-extension Request {
-    /// Every header as swift-http-types fields, in the order sent.
-    public var headerFields: HTTPFields { HTTPFields(pairs: headers) }
-
-    /// The method as swift-http-types' type.
-    public var httpMethod: HTTPRequest.Method {
-        // The parser accepts only token methods, which HTTPRequest.Method takes.
-        HTTPRequest.Method(method) ?? HTTPRequest.Method.get
     }
 }

@@ -1,0 +1,220 @@
+/// What a route ends in: the handler, in the shape it was registered with.
+enum Endpoint: Sendable {
+    /// A synchronous handler (its extractors inside).
+    case sync(Handler)
+    /// An async handler: its extractors run first (synchronously, on the
+    /// view when nothing before them awaited), then the body.
+    case async(@Sendable (Request) throws -> AsyncBody)
+    /// An async handler that reads its body as a stream.
+    case streamingBody(@Sendable (Request) throws -> StreamBody)
+    /// A WebSocket endpoint: the upgrade, then the handler.
+    case webSocket(maxMessageBytes: Int, @Sendable (WebSocket) async throws -> Void)
+
+    var isSync: Bool {
+        if case .sync = self { return true }
+        return false
+    }
+
+    var streamsBody: Bool {
+        if case .streamingBody = self { return true }
+        return false
+    }
+}
+
+typealias AsyncBody = @Sendable (Request) async throws -> Response
+typealias StreamBody = @Sendable (Request, RequestBodyStream) async throws -> Response
+
+/// An async endpoint's extractors, already run.
+enum Prepared: Sendable {
+    case body(AsyncBody)
+    case stream(StreamBody)
+    /// A WebSocket upgrade, checked; accepted when the response is deferred.
+    case webSocket(Upgrade)
+
+    var upgrade: Upgrade? {
+        if case .webSocket(let u) = self { return u }
+        return nil
+    }
+}
+
+/// One middleware as a chain runs it.
+enum Layer: Sendable {
+    case sync(any SyncMiddleware)
+    case async(any Middleware)
+
+    init(_ m: any Middleware) {
+        if let s = m as? any SyncMiddleware { self = .sync(s) } else { self = .async(m) }
+    }
+}
+
+/// A route's pipeline, composed once when the router freezes: its active
+/// middleware, outermost first, then its endpoint.
+///
+/// A chain that never awaits runs on the worker, start to end, on the
+/// request's view ("the synchronous path": no task, no copy). Otherwise
+/// the synchronous middleware in front of the first that awaits run their
+/// `before` on the worker, the request is copied once, and the rest, their
+/// `after` included, runs as one task on the worker's executor, whose
+/// answer is written once, when the whole chain has returned it.
+final class Chain: Sendable {
+    let layers: [Layer]
+    let endpoint: Endpoint
+    let errors: ErrorAnswers
+    /// The index of the first layer that awaits; `layers.count` when only
+    /// the endpoint does; nil when nothing does.
+    let firstAsync: Int?
+
+    init(_ middleware: [any Middleware], _ endpoint: Endpoint, errors: ErrorAnswers) {
+        layers = middleware.filter(\.isActive).map(Layer.init)
+        self.endpoint = endpoint
+        self.errors = errors
+        if let i = layers.firstIndex(where: { if case .async = $0 { true } else { false } }) {
+            firstAsync = i
+        } else {
+            firstAsync = endpoint.isSync ? nil : layers.count
+        }
+    }
+
+    /// Answers `request` (a view) on the worker: the answer to write, or
+    /// nil when the chain went async and its task writes the answer.
+    func respond(_ request: Request) -> Response? {
+        guard let stop = firstAsync else { return runSync(0, request) }
+        return enterThenSuspend(request, stop: stop)
+    }
+
+    // MARK: The synchronous path
+
+    private func runSync(_ i: Int, _ request: Request) -> Response {
+        guard i < layers.count else {
+            guard case .sync(let handler) = endpoint else { return errors.answer(HTTPError(.internalServerError), request) }
+            do { return try handler(request) } catch { return errors.answer(error, request) }
+        }
+        guard case .sync(let m) = layers[i] else { return errors.answer(HTTPError(.internalServerError), request) }
+        var request = request
+        do {
+            if let early = try m.before(&request) { return early }
+        } catch {
+            return errors.answer(error, request)
+        }
+        var response = runSync(i + 1, request)
+        leave(m, request, &response)
+        return response
+    }
+
+    private func leave(_ m: any SyncMiddleware, _ request: Request, _ response: inout Response) {
+        do { try m.after(request, response: &response) } catch { response = errors.answer(error, request) }
+    }
+
+    /// Runs the synchronous `before`s in front of layer `stop` (and an
+    /// async endpoint's extractors, when it is the first to await), then
+    /// copies the request and goes on in a task.
+    private func enterThenSuspend(_ view: Request, stop: Int) -> Response? {
+        var request = view
+        var entered = 0
+        var early: Response?
+        while entered < stop, case .sync(let m) = layers[entered] {
+            do {
+                if let answer = try m.before(&request) {
+                    early = answer
+                    break
+                }
+            } catch {
+                early = errors.answer(error, request)
+                break
+            }
+            entered += 1
+        }
+        var prepared: Prepared?
+        if early == nil && stop == layers.count {
+            do { prepared = try prepare(request) } catch { early = errors.answer(error, request) }
+        }
+        if var response = early {
+            unwind(entered, request, &response)
+            return response
+        }
+        guard let answer = AsyncAnswer(request, streamsBody: endpoint.streamsBody, webSocket: prepared?.upgrade) else {
+            var response = errors.answer(HTTPError(.serviceUnavailable, "out of memory"), request)
+            unwind(entered, request, &response)
+            return response
+        }
+        let owned = Request(owning: request, writer: answer.writer)
+        answer.run { [self, entered, prepared] in
+            var response = await runAsync(stop, owned, prepared, answer)
+            unwind(entered, owned, &response)
+            return response
+        }
+        return nil
+    }
+
+    /// The `after`s of the first `count` layers, innermost first.
+    private func unwind(_ count: Int, _ request: Request, _ response: inout Response) {
+        var i = count - 1
+        while i >= 0 {
+            if case .sync(let m) = layers[i] { leave(m, request, &response) }
+            i -= 1
+        }
+    }
+
+    // MARK: The async path
+
+    private func runAsync(_ i: Int, _ request: Request, _ prepared: Prepared?, _ answer: AsyncAnswer) async -> Response {
+        guard i < layers.count else { return await runEndpoint(request, prepared, answer) }
+        switch layers[i] {
+        case .sync(let m):
+            var request = request
+            do {
+                if let early = try m.before(&request) { return early }
+            } catch {
+                return errors.answer(error, request)
+            }
+            var response = await runAsync(i + 1, request, prepared, answer)
+            leave(m, request, &response)
+            return response
+        case .async(let m):
+            let next = Next { [self] request in await runAsync(i + 1, request, prepared, answer) }
+            do { return try await m.handle(request, next: next) } catch { return errors.answer(error, request) }
+        }
+    }
+
+    /// The extractors of an async endpoint; a WebSocket's upgrade, checked
+    /// (on the view: the router keeps async middleware from its routes).
+    private func prepare(_ request: Request) throws -> Prepared? {
+        switch endpoint {
+        case .async(let extract): .body(try extract(request))
+        case .streamingBody(let extract): .stream(try extract(request))
+        case .webSocket(let maxMessageBytes, _): .webSocket(try Prepared.upgrade(request, maxMessageBytes: maxMessageBytes).get())
+        case .sync: nil
+        }
+    }
+
+    private func runEndpoint(_ request: Request, _ prepared: Prepared?, _ answer: AsyncAnswer) async -> Response {
+        let response = await runEndpointUntimed(request, prepared, answer)
+        // Past the deadline, what a handler answers anyway is not sent: the
+        // deadline's 503 is (through the middleware, as any error answer).
+        if answer.timedOut { return errors.answer(CancellationError(), request) }
+        return response
+    }
+
+    private func runEndpointUntimed(_ request: Request, _ prepared: Prepared?, _ answer: AsyncAnswer) async -> Response {
+        do {
+            switch endpoint {
+            case .sync(let handler):
+                return try handler(request)
+            case .webSocket(let maxMessageBytes, let handler):
+                return await answer.runWebSocket(request, maxMessageBytes: maxMessageBytes, handler)
+            case .async, .streamingBody:
+                switch try prepared ?? prepare(request) {
+                case .body(let body)?:
+                    return try await body(request)
+                case .stream(let body)?:
+                    guard let stream = answer.bodyStream else { throw HTTPError(.internalServerError) }
+                    return try await body(request, stream)
+                case .webSocket?, nil:
+                    throw HTTPError(.internalServerError)
+                }
+            }
+        } catch {
+            return errors.answer(error, request)
+        }
+    }
+}
