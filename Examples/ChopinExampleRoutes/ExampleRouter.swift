@@ -26,6 +26,12 @@ struct ExampleFailure: Error {}
 ///     GET  /ws               WebSocket echo: every message back as it came (up to 16 MiB)
 ///     POST /upload           the body read as a stream: {"bytes": N, "sha256": "..."}, any size
 ///                            up to maxStreamedBodyBytes, in the memory of a few chunks
+///     GET  /api/me           behind an async bearer-token middleware (ApiRoutes.swift): the
+///     GET  /api/me/async     user it stored, from a synchronous and an async handler; 401 without
+///                            `Authorization: Bearer chopin-demo-token`
+///     GET  /layered/plaintext  /plaintext behind three synchronous middleware (LayeredRoutes.swift)
+///     GET  /layered/json       /json behind the same three
+///     GET  /awaiting/json      /json behind one middleware that may await (and does not)
 public func exampleRouter(assets: String = exampleAssetsDirectory) -> Router {
     let router = Router()
     router.get("/plaintext") { _ in .text("Hello, World!") }
@@ -62,6 +68,8 @@ public func exampleRouter(assets: String = exampleAssetsDirectory) -> Router {
     addCrashRoute(to: router)
     addAssetRoutes(to: router, assets: assets)
     addWebSocketRoute(to: router)
+    addAPIRoutes(to: router)
+    addLayeredRoutes(to: router)
     return router
 }
 

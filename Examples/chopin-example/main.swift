@@ -1,7 +1,7 @@
 // chopin-example: the example server the README's run command starts.
 // Its routes (/plaintext, /json, /user/:id, /echo, /users, /search,
 // /static/*path, /fail, /async/json, /sleep, /events, /upload, /assets/*,
-// /large.json, /crash) live in
+// /large.json, /crash, /api/me, /layered/*, /awaiting/json) live in
 // ChopinExampleRoutes, shared with the tests and the benchmarks; /db and
 // /queries in ChopinExampleDatabase, on the PostgreSQL server that
 // CHOPIN_DATABASE_URL names (503 without it); /metrics is Prometheus' view of

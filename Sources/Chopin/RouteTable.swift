@@ -213,7 +213,7 @@ final class RouteTable: Sendable {
             k += 1
         }
         if n.param >= 0 && end > start && params.count < RouteParams.capacity {
-            params.spans[params.count] = ParamSpan(start: UInt32(start), count: UInt32(end - start))
+            params.set(params.count, ParamSpan(start: UInt32(start), count: UInt32(end - start)))
             params.count += 1
             if let found = walk(nodes, edges, bytes, node: Int(n.param), path: path, pos: end, params: &params) {
                 return found
@@ -221,7 +221,7 @@ final class RouteTable: Sendable {
             params.count -= 1
         }
         if n.wildcard >= 0 && params.count < RouteParams.capacity {
-            params.spans[params.count] = ParamSpan(start: UInt32(start), count: UInt32(path.count - start))
+            params.set(params.count, ParamSpan(start: UInt32(start), count: UInt32(path.count - start)))
             params.count += 1
             return Int(n.wildcard)
         }

@@ -188,16 +188,35 @@ final class App: Sendable {
 
     func handle(_ head: UnsafePointer<chopin_request>, _ writer: ResponseWriter) {
         var found = RouteTree.Lookup.notFound
+        // A constant: a var is copied each time it is passed on.
         let request = Request(head: head, writer: writer, routedBy: tree, found: &found)
         guard case .found(let unmanaged) = found else {
-            tree.missChain(found).respond(request)?.write(to: writer)
+            respond(tree.missChain(found), request, writer)
             return
         }
         unmanaged._withUnsafeGuaranteedRef { route in
             whileHandling(head, route: route, writer) {
-                route.chain.respond(request)?.write(to: writer)
+                let chain = route.chain
+                if let handler = chain.direct {
+                    // No middleware, nothing that awaits: the handler, as it is.
+                    do {
+                        try handler(request).write(to: writer)
+                    } catch {
+                        chain.errors.answer(error, request).write(to: writer)
+                    }
+                } else {
+                    respond(chain, request, writer)
+                }
             }
         }
+    }
+
+    /// A request through a chain of middleware (or one that awaits).
+    // Apart, so that the var it needs is not in handle's closure, whose
+    // every call then copied the request.
+    @inline(never)
+    private func respond(_ chain: Chain, _ request: consuming Request, _ writer: ResponseWriter) {
+        chain.respond(&request)?.write(to: writer)
     }
 }
 

@@ -14,7 +14,27 @@ import Testing
                 "GET /plaintext", "GET /json", "GET /user/:id", "POST /echo", "POST /users", "GET /search",
                 "GET /static/*path", "GET /fail", "GET /async/json", "GET /sleep", "GET /events",
                 "POST /upload", "GET /crash", "GET /crash/async", "GET /crash/ws", "GET /assets", "GET /assets/*path",
-                "GET /large.json", "POST /inflate", "GET /ws",
+                "GET /large.json", "POST /inflate", "GET /ws", "GET /api/me", "GET /api/me/async",
+                "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json",
             ])
+    }
+
+    /// The README's bearer-token API: an async middleware that looks the
+    /// token up, and both handler kinds reading the user it stored.
+    @Test(arguments: EndToEndTests.backends) func theAPINeedsTheBearerToken(backend: Backend) throws {
+        let server = try startExample(backend)
+        defer { server.stop() }
+        let c = try TestClient(port: server.port)
+        for path in ["/api/me", "/api/me/async"] {
+            var r = try c.request("GET", path)
+            #expect(r.status == 401 && r.header("WWW-Authenticate") == #"Bearer realm="chopin-example""#, "\(path)")
+            r = try c.request("GET", path, headers: ["Authorization": "Bearer wrong"])
+            #expect(r.status == 401, "\(path)")
+            r = try c.request("GET", path, headers: ["Authorization": "Bearer \(exampleAPIToken)"])
+            #expect(r.status == 200 && r.text == #"{"id":1,"username":"kowito"}"#, "\(path): \(r.text)")
+        }
+        #expect(try c.request("GET", "/layered/plaintext").text == "Hello, World!")
+        #expect(try c.request("GET", "/layered/plaintext", headers: ["X-Gate-2": "1"]).status == 403)
+        #expect(try c.request("GET", "/awaiting/json").text == #"{"message":"Hello, World!"}"#)
     }
 }

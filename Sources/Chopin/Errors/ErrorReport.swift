@@ -75,6 +75,7 @@ struct ErrorAnswers: Sendable {
     let renderer: ErrorRenderer
 
     /// The answer to `error`, thrown while `request` was handled.
+    @inline(never)  // the error path, kept out of every caller's hot code
     func answer(_ error: any Error, _ request: Request) -> Response {
         let report = ErrorReport(error)
         if !(error is HTTPError || error is ExtractionError || error is CancellationError) {

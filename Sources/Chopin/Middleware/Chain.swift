@@ -39,11 +39,32 @@ enum Prepared: Sendable {
 
 /// One middleware as a chain runs it.
 enum Layer: Sendable {
-    case sync(any SyncMiddleware)
+    case sync(SyncStep)
     case async(any Middleware)
 
     init(_ m: any Middleware) {
-        if let s = m as? any SyncMiddleware { self = .sync(s) } else { self = .async(m) }
+        if let s = m as? any SyncMiddleware { self = .sync(SyncStep.holding(s)) } else { self = .async(m) }
+    }
+}
+
+/// A ``SyncMiddleware`` held so that calling it copies nothing: its value
+/// sits inline in an object of a class made for its type (an existential
+/// copied its value, and retained what it holds, on every call).
+class SyncStep: @unchecked Sendable {
+    // @unchecked: immutable; the middleware it holds is Sendable.
+    func before(_ request: inout Request) throws -> Response? { nil }
+    func after(_ request: Request, response: inout Response) throws {}
+
+    static func holding(_ m: any SyncMiddleware) -> SyncStep { typed(m) }
+    private static func typed<M: SyncMiddleware>(_ m: M) -> SyncStep { TypedSyncStep(m) }
+}
+
+private final class TypedSyncStep<M: SyncMiddleware>: SyncStep, @unchecked Sendable {
+    let middleware: M
+    init(_ middleware: M) { self.middleware = middleware }
+    override func before(_ request: inout Request) throws -> Response? { try middleware.before(&request) }
+    override func after(_ request: Request, response: inout Response) throws {
+        try middleware.after(request, response: &response)
     }
 }
 
@@ -58,6 +79,12 @@ enum Layer: Sendable {
 /// answer is written once, when the whole chain has returned it.
 final class Chain: Sendable {
     let layers: [Layer]
+    /// The layers of a chain that never awaits, unowned (`layers` keeps
+    /// them): reading one costs no reference count.
+    private let syncSteps: [Unmanaged<SyncStep>]
+    /// The handler of a chain with no middleware that never awaits: the
+    /// worker calls it directly.
+    let direct: Handler?
     let endpoint: Endpoint
     let errors: ErrorAnswers
     /// The index of the first layer that awaits; `layers.count` when only
@@ -73,36 +100,40 @@ final class Chain: Sendable {
         } else {
             firstAsync = endpoint.isSync ? nil : layers.count
         }
+        syncSteps = layers.compactMap { if case .sync(let step) = $0 { Unmanaged.passUnretained(step) } else { nil } }
+        if case .sync(let handler) = endpoint, layers.isEmpty { direct = handler } else { direct = nil }
     }
 
     /// Answers `request` (a view) on the worker: the answer to write, or
     /// nil when the chain went async and its task writes the answer.
-    func respond(_ request: Request) -> Response? {
-        guard let stop = firstAsync else { return runSync(0, request) }
+    func respond(_ request: inout Request) -> Response? {
+        guard let stop = firstAsync else { return runSync(0, &request) }
         return enterThenSuspend(request, stop: stop)
     }
 
     // MARK: The synchronous path
 
-    private func runSync(_ i: Int, _ request: Request) -> Response {
-        guard i < layers.count else {
+    // The request goes down the chain in place (inout): passed by value,
+    // each layer copied it (a dozen words and a reference count).
+    private func runSync(_ i: Int, _ request: inout Request) -> Response {
+        guard i < syncSteps.count else {
             guard case .sync(let handler) = endpoint else { return errors.answer(HTTPError(.internalServerError), request) }
             do { return try handler(request) } catch { return errors.answer(error, request) }
         }
-        guard case .sync(let m) = layers[i] else { return errors.answer(HTTPError(.internalServerError), request) }
-        var request = request
-        do {
-            if let early = try m.before(&request) { return early }
-        } catch {
-            return errors.answer(error, request)
+        return syncSteps[i]._withUnsafeGuaranteedRef { step in
+            do {
+                if let early = try step.before(&request) { return early }
+            } catch {
+                return errors.answer(error, request)
+            }
+            var response = runSync(i + 1, &request)
+            leave(step, request, &response)
+            return response
         }
-        var response = runSync(i + 1, request)
-        leave(m, request, &response)
-        return response
     }
 
-    private func leave(_ m: any SyncMiddleware, _ request: Request, _ response: inout Response) {
-        do { try m.after(request, response: &response) } catch { response = errors.answer(error, request) }
+    private func leave(_ step: SyncStep, _ request: Request, _ response: inout Response) {
+        do { try step.after(request, response: &response) } catch { response = errors.answer(error, request) }
     }
 
     /// Runs the synchronous `before`s in front of layer `stop` (and an
@@ -112,9 +143,9 @@ final class Chain: Sendable {
         var request = view
         var entered = 0
         var early: Response?
-        while entered < stop, case .sync(let m) = layers[entered] {
+        while entered < stop, case .sync(let step) = layers[entered] {
             do {
-                if let answer = try m.before(&request) {
+                if let answer = try step.before(&request) {
                     early = answer
                     break
                 }
@@ -150,7 +181,7 @@ final class Chain: Sendable {
     private func unwind(_ count: Int, _ request: Request, _ response: inout Response) {
         var i = count - 1
         while i >= 0 {
-            if case .sync(let m) = layers[i] { leave(m, request, &response) }
+            if case .sync(let step) = layers[i] { leave(step, request, &response) }
             i -= 1
         }
     }
@@ -160,15 +191,15 @@ final class Chain: Sendable {
     private func runAsync(_ i: Int, _ request: Request, _ prepared: Prepared?, _ answer: AsyncAnswer) async -> Response {
         guard i < layers.count else { return await runEndpoint(request, prepared, answer) }
         switch layers[i] {
-        case .sync(let m):
+        case .sync(let step):
             var request = request
             do {
-                if let early = try m.before(&request) { return early }
+                if let early = try step.before(&request) { return early }
             } catch {
                 return errors.answer(error, request)
             }
             var response = await runAsync(i + 1, request, prepared, answer)
-            leave(m, request, &response)
+            leave(step, request, &response)
             return response
         case .async(let m):
             let next = Next { [self] request in await runAsync(i + 1, request, prepared, answer) }

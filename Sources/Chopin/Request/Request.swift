@@ -10,11 +10,29 @@ struct ParamSpan {
 /// allocates nothing.
 struct RouteParams {
     static let capacity = 8
-    var spans = InlineArray<8, ParamSpan>(repeating: ParamSpan())
+    /// Eight spans in a tuple, not an InlineArray: an InlineArray made every
+    /// Request an address-only value, copied through its value witness.
+    private var storage = (
+        ParamSpan(), ParamSpan(), ParamSpan(), ParamSpan(), ParamSpan(), ParamSpan(), ParamSpan(), ParamSpan()
+    )
     var count = 0
     // Whether the last is a `*wildcard` is the matched route's to say.
     // The names stay with the matched route (Request.paramName): an array
     // here made every Request a value to retain, copy and release.
+
+    /// The i-th span, 0..<capacity.
+    func span(_ i: Int) -> ParamSpan {
+        precondition(i >= 0 && i < Self.capacity, "route parameter index out of range")
+        return withUnsafeBytes(of: storage) { $0.load(fromByteOffset: i &* MemoryLayout<ParamSpan>.stride, as: ParamSpan.self) }
+    }
+
+    /// Sets the i-th span, 0..<capacity.
+    mutating func set(_ i: Int, _ span: ParamSpan) {
+        precondition(i >= 0 && i < Self.capacity, "route parameter index out of range")
+        withUnsafeMutableBytes(of: &storage) {
+            $0.storeBytes(of: span, toByteOffset: i &* MemoryLayout<ParamSpan>.stride, as: ParamSpan.self)
+        }
+    }
 }
 
 /// The request being answered: what every handler, middleware and
@@ -69,13 +87,21 @@ public struct Request: @unchecked Sendable {
     /// filled in and then consumed into a constant, whose copy read the
     /// bytes back in wider pieces than the lookup had written them, which
     /// the CPU could not forward (a stall).
+    // Each field set here, not through init(head:writer:): delegating
+    // built the value aside and then copied it in (a reference count).
     init(head: UnsafePointer<chopin_request>, writer: ResponseWriter, routedBy tree: RouteTree, found: inout RouteTree.Lookup) {
-        self.init(head: head, writer: writer)
+        self.head = head
+        self.writer = writer
+        self.params = RouteParams()
+        self.matched = nil
+        self.extras = nil
         found = tree.lookup(&self)
     }
-
     /// Whether this request owns its memory (see the type's description).
-    public var isOwned: Bool { extras?.owned != nil }
+    public var isOwned: Bool {
+        guard let extras else { return false }  // the synchronous path: no reference to count
+        return extras.owned != nil
+    }
 
     /// The route pattern that matched ("/user/:id"); empty when none did.
     public var route: String { matched?.pattern ?? "" }
@@ -184,7 +210,7 @@ public struct Request: @unchecked Sendable {
 
     /// The raw (still percent-encoded) bytes of the i-th route parameter.
     func paramBytes(_ i: Int) -> UnsafeRawBufferPointer {
-        let span = params.spans[i]
+        let span = params.span(i)
         let path = pathBytes
         return UnsafeRawBufferPointer(rebasing: path[Int(span.start)..<Int(span.start + span.count)])
     }
