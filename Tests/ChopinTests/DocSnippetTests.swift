@@ -71,13 +71,72 @@ struct Order {
         #expect(try router.freeze().nodes.count > 1)
     }
 
+    // Middleware.md
+    struct PipelineUser: Sendable { let name: String }
+
+    actor Sessions {
+        var users: [String: PipelineUser] = ["t0ken": PipelineUser(name: "ada")]
+        func user(forToken token: String) -> PipelineUser? { users[token] }
+    }
+
+    struct BearerAuth: Middleware {
+        let sessions: Sessions
+        func handle(_ request: Request, next: Next) async throws -> Response {
+            guard let header = request.header("Authorization"), header.hasPrefix("Bearer "),
+                  let user = await sessions.user(forToken: String(header.dropFirst(7)))
+            else { throw HTTPError(.unauthorized, headers: [("WWW-Authenticate", "Bearer")]) }
+            var request = request
+            request.storage[PipelineUser.self] = user
+            return try await next(request)
+        }
+    }
+
+    struct SyncServerTiming: SyncMiddleware {
+        private enum Started: RequestStorageKey { typealias Value = ContinuousClock.Instant }
+
+        func before(_ request: inout Request) throws -> Response? {
+            request.storage[key: Started.self] = .now
+            return nil
+        }
+
+        func after(_ request: Request, response: inout Response) throws {
+            guard let start = request.storage[key: Started.self] else { return }
+            response.headers.append(("Server-Timing", "app;dur=\(ContinuousClock.now - start)"))
+        }
+    }
+
+    struct Problem: Encodable { let title: String; let status: Int }
+
+    @Test func middlewareArticle() throws {
+        let router = Router()
+        router.group("/api") { api in
+            api.use(BearerAuth(sessions: Sessions()))
+            api.get("/me") { req in .text(req.storage[PipelineUser.self]?.name ?? "") }
+            api.get("/me/async") { (req: Request) async in .text(req.storage[PipelineUser.self]?.name ?? "") }
+        }
+        router.use(SyncServerTiming())
+        router.renderErrors { report, request in
+            var answer = Response.json(Problem(title: report.message, status: report.status.code), status: report.status)
+            answer.contentType = "application/problem+json"
+            return answer
+        }
+        let server = try startServer(router)
+        defer { server.stop() }
+        let c = try TestClient(port: server.port)
+        var r = try c.request("GET", "/api/me")
+        #expect(r.status == 401 && r.header("Content-Type") == "application/problem+json")
+        #expect(r.text == #"{"title":"unauthorized","status":401}"# && r.header("Server-Timing") != nil)
+        r = try c.request("GET", "/api/me/async", headers: ["Authorization": "Bearer t0ken"])
+        #expect(r.text == "ada" && r.header("Server-Timing")?.hasPrefix("app;dur=") == true)
+    }
+
     // Extractors.md
     struct Search: Decodable { let q: String; let limit: Int? }
 
     struct BearerToken: FromRequest {
         let token: String
-        static func extract(from ctx: Context) throws -> BearerToken {
-            guard let value = ctx.header("Authorization"), value.hasPrefix("Bearer ") else {
+        static func extract(from req: Request) throws -> BearerToken {
+            guard let value = req.header("Authorization"), value.hasPrefix("Bearer ") else {
                 throw ExtractionError(.unauthorized, "a bearer token is required", field: "Authorization")
             }
             return BearerToken(token: String(value.dropFirst(7)))

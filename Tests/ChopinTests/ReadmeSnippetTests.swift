@@ -36,6 +36,43 @@ private let hits = Mutex(0)
     }
 
     /// "Crash isolation": the snippet, its last line compiled, not run.
+    /// "One request pipeline": the middleware, storage and error renderer, registered and frozen.
+    @Test func pipelineSnippet() throws {
+        struct UserStore: Sendable {
+            func user(forToken token: String) async -> User? { token == "t" ? User(name: "ada") : nil }
+        }
+        struct Problem: Encodable { let title: String; let status: Int }
+        struct User: Sendable { let name: String }
+
+        struct BearerAuth: Middleware {            // may await: a database, a session store
+            let users: UserStore
+            func handle(_ request: Request, next: Next) async throws -> Response {
+                guard let header = request.header("Authorization"), header.hasPrefix("Bearer "),
+                      let user = await users.user(forToken: String(header.dropFirst(7)))
+                else { throw HTTPError(.unauthorized, headers: [("WWW-Authenticate", "Bearer")]) }
+                var request = request
+                request.storage[User.self] = user  // for later middleware and the handler
+                return try await next(request)
+            }
+        }
+
+        let router = Router()
+        let store = UserStore()
+        router.use(RequestLogger())                               // every request: its real status and duration
+        router.use(CORS(allowedOrigins: ["https://app.example"])) // preflights answered, no OPTIONS routes needed
+        router.group("/api") { api in
+            api.use(BearerAuth(users: store))
+            api.get("/me") { req in .text(req.storage[User.self]?.name ?? "") }                     // synchronous
+            api.get("/me/async") { (req: Request) async in .text(req.storage[User.self]?.name ?? "") } // async
+        }
+        router.renderErrors { report, request in   // every error answer, in your format (RFC 9457 here)
+            var answer = Response.json(Problem(title: report.message, status: report.status.code), status: report.status)
+            answer.contentType = "application/problem+json"
+            return answer
+        }
+        #expect(try router.freeze().nodes.count > 1)
+    }
+
     @Test func crashIsolationSnippet() throws {
         let router = Router()
         var config = Configuration(host: "0.0.0.0", port: 8080)

@@ -15,7 +15,7 @@ internal import CChopinCore
 /// }
 /// ```
 ///
-/// Handlers see the inflated body through ``Context/body`` and the
+/// Handlers see the inflated body through ``Request/body`` and the
 /// extractors (``Json``), and async handlers through ``Request/body``; the
 /// request's own `Content-Encoding` and `Content-Length` headers still say
 /// what arrived. A body without `Content-Encoding` (or with `identity`)

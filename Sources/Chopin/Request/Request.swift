@@ -246,7 +246,7 @@ public struct Request: @unchecked Sendable {
     /// Serializes value as JSON: on the synchronous path straight into the
     /// connection's output, without any heap allocation for types that
     /// adopt ``JSONEncodable``; on an owned request into the response's
-    /// own bytes (as ``Response/json(_:status:)-swift.type.method``).
+    /// own bytes (as ``Response/json(_:status:)-8hre5``).
     /// A value JSON cannot represent (a NaN, say) becomes a 500.
     public func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
         if isOwned { return .json(value, status: status) }
@@ -254,7 +254,7 @@ public struct Request: @unchecked Sendable {
     }
 
     /// Serializes a value with its own JSON (`@JSON`, ``JSONValueEncodable``),
-    /// as ``json(_:status:)-1ek0w`` does.
+    /// as ``json(_:status:)-11m4o`` does.
     // Chosen at compile time over the Encodable overload, so the type needs
     // no runtime conformance check (a cache lookup of about 200
     // instructions on every request).
