@@ -159,7 +159,7 @@ bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-ext
 # scripts/doc-coverage.py then lists public symbols without a /// comment.
 docs:
 	@mkdir -p $(BUILD)/docs
-	@for t in Chopin ChopinJSON; do \
+	@for t in Chopin ChopinJSON ChopinTesting; do \
 	    swift package --allow-writing-to-directory $(BUILD)/docs/$$t generate-documentation --target $$t \
 	        --output-path $(BUILD)/docs/$$t --warnings-as-errors \
 	        > $(BUILD)/docs/$$t.log 2>&1; rc=$$?; \
@@ -167,7 +167,7 @@ docs:
 	    if [ $$rc -ne 0 ] || grep -qE "^(warning|error):" $(BUILD)/docs/$$t.log; then \
 	        tail -20 $(BUILD)/docs/$$t.log; echo "make docs: $$t has DocC warnings or errors"; exit 1; fi; \
 	    python3 scripts/doc-coverage.py .build/*/extracted-symbols/*/$$t || exit 1; \
-	done; echo "make docs: build/docs/Chopin and build/docs/ChopinJSON, no warnings"
+	done; echo "make docs: build/docs/Chopin, ChopinJSON and ChopinTesting, no warnings"
 
 # Style: .clang-format for C (Debian's clang-format), .swift-format for Swift
 # (swift-format ships with the toolchain).

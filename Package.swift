@@ -14,6 +14,9 @@ let package = Package(
         // product because its macro builds swift-syntax: users who do not
         // write `@JSON` never build it.
         .library(name: "ChopinJSON", targets: ["ChopinJSON"]),
+        // Serving a Router in a test, in process or on a live port, and
+        // reading its answers as a client would.
+        .library(name: "ChopinTesting", targets: ["ChopinTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftlang/swift-syntax.git", exact: "603.0.1"),
@@ -51,6 +54,11 @@ let package = Package(
                 "CChopinCore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .target(
+            name: "ChopinTesting",
+            dependencies: ["Chopin", .product(name: "Logging", package: "swift-log")],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The @JSON macro's implementation (runs in the compiler) and its
@@ -110,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "ChopinTests",
             dependencies: [
-                "Chopin", "ChopinJSON", "ChopinExampleRoutes", "ChopinExampleDatabase", "CMallocCounter",
+                "Chopin", "ChopinJSON", "ChopinTesting", "ChopinExampleRoutes", "ChopinExampleDatabase", "CMallocCounter",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

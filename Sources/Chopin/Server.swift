@@ -84,7 +84,7 @@ public struct Server: Sendable {
 
     /// Starts the C server. With `.processes` this process becomes the
     /// supervisor, or, when a supervisor started it, that worker.
-    func launch(_ router: Router, isolation: Isolation) throws -> RunningServer {
+    func launch(_ router: Router, isolation: Isolation, listening: Bool = true) throws -> RunningServer {
         var configuration = configuration
         configuration.isolation = isolation
         try configuration.validate()
@@ -94,6 +94,8 @@ public struct Server: Sendable {
         var message = [CChar](repeating: 0, count: 256)
         let server: OpaquePointer? = configuration.host.withCString { host in
             var c = configuration.cConfig(host: host)
+            c.no_listener = listening ? 0 : 1
+            if !listening { c.quiet = 1 }
             c.handler = appHandler
             c.handler_ctx = context.toOpaque()
             // Each worker's loop is also its async handlers' executor.
@@ -157,6 +159,12 @@ public final class RunningServer: @unchecked Sendable {
         guard stopped.withLock({ $0 == nil }) else { return }
         chopin_server_await_signal(server)
         stop()
+    }
+
+    /// Hands a connected descriptor to a worker (ChopinTesting's in-process
+    /// connections): 0, or -errno.
+    func adopt(_ fd: Int32) -> Int32 {
+        stopped.withLock { last in last == nil ? chopin_server_adopt(server, fd) : -ESHUTDOWN }
     }
 
     /// Bytes the workers hold for unfinished input and unsent output (for tests).

@@ -3,7 +3,9 @@ import HTTPTypes
 import Logging
 import ServiceLifecycle
 import Synchronization
+import ChopinTesting
 import Testing
+import XCTest
 
 @testable import Chopin
 
@@ -285,5 +287,35 @@ struct Order {
         try config.validate()
         let server = Server(configuration: config)
         #expect(server.configuration.headerTimeoutMilliseconds == 5000)
+    }
+}
+
+// ChopinTesting.docc: the Swift Testing and XCTest examples, verbatim.
+private struct Greeting: Codable { let message: String }
+
+private func appRouter() -> Router {
+    let router = Router()
+    router.get("/hello/:name") { req in req.json(Greeting(message: "hello \(try req.param("name") ?? "")")) }
+    router.get("/slow") { (_: Request) async throws -> Response in
+        try await Task.sleep(for: .milliseconds(10))
+        return .text("done")
+    }
+    return router
+}
+
+@Test func greets() throws {
+    let app = try TestApp(appRouter())
+    defer { app.stop() }
+    let response = try app.get("/hello/ada")
+    #expect(response.status == .ok)
+    #expect(try response.json(Greeting.self).message == "hello ada")
+    #expect(try app.get("/nowhere").status == .notFound)
+}
+
+final class ChopinTestingXCTests: XCTestCase {
+    func testSlowRouteAnswers() throws {
+        let app = try TestApp(appRouter()) { $0.handlerTimeout = .seconds(1) }
+        defer { app.stop() }
+        XCTAssertEqual(try app.get("/slow").text, "done")
     }
 }

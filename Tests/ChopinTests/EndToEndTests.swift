@@ -1,5 +1,6 @@
 import CMallocCounter
 import ChopinExampleRoutes
+import ChopinTesting
 import Testing
 
 @testable import Chopin
@@ -147,25 +148,23 @@ import Testing
             g.use(Tag(name: "inner"))
             g.get("/t") { _ in .text("t") }
         }
-        var config = Configuration(host: "127.0.0.1", port: 0)
-        config.workers = 1
-        let server = try Server(configuration: config).start(router)
-        defer { server.stop() }
-        let c = try TestClient(port: server.port)
+        let app = try TestApp(router)
+        defer { app.stop() }
+        let c = try app.connect()
 
-        var r = try c.request("GET", "/json", headers: ["Origin": "https://a.example"])
-        #expect(r.status == 200 && r.text == #"{"id":1,"username":"x"}"#)
+        var r = try c.request(.get, "/json", headers: [("Origin", "https://a.example")])
+        #expect(r.status.code == 200 && r.text == #"{"id":1,"username":"x"}"#)
         #expect(r.header("Access-Control-Allow-Origin") == "https://a.example")
 
-        r = try c.request("GET", "/json", headers: ["Origin": "https://evil.example"])
+        r = try c.request(.get, "/json", headers: [("Origin", "https://evil.example")])
         #expect(r.header("Access-Control-Allow-Origin") == nil)
 
         r = try c.request(
-            "OPTIONS", "/json", headers: ["Origin": "https://a.example", "Access-Control-Request-Method": "GET"])
-        #expect(r.status == 204 && r.header("Access-Control-Allow-Methods") != nil)
+            .options, "/json", headers: [("Origin", "https://a.example"), ("Access-Control-Request-Method", "GET")])
+        #expect(r.status.code == 204 && r.header("Access-Control-Allow-Methods") != nil)
 
-        r = try c.request("GET", "/g/t")
-        let traces = r.headers.filter { $0.0 == "X-Trace" }.map(\.1)
+        r = try c.request(.get, "/g/t")
+        let traces = r.headers(named: "X-Trace")
         #expect(traces == ["inner", "outer"])  // inner wraps the handler, outer wraps inner
     }
 }

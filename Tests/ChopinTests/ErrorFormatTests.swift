@@ -1,3 +1,4 @@
+import ChopinTesting
 import Testing
 
 @testable import Chopin
@@ -36,34 +37,32 @@ extension EndToEndTests {
     /// One error format everywhere, and middleware that sees error answers.
     @Suite struct ErrorAnswers {
         @Test(arguments: backends) func anErrorWithoutAMessageSaysItsReason(backend: Backend) throws {
-            let server = try startServer(errorRouter(), backend)
-            defer { server.stop() }
-            let c = try TestClient(port: server.port)
-            let thrown = try c.request("GET", "/bare-404")
-            let routers = try c.request("GET", "/nowhere")
-            #expect(thrown.status == 404 && routers.status == 404)
+            let app = try TestApp(errorRouter()) { $0.backend = backend }
+            defer { app.stop() }
+            let thrown = try app.get("/bare-404")
+            let routers = try app.get("/nowhere")
+            #expect(thrown.status.code == 404 && routers.status.code == 404)
             #expect(thrown.text == #"{"error":"not found"}"#)
             #expect(thrown.text == routers.text)
             #expect(thrown.header("Content-Type") == "application/json")
         }
 
         @Test(arguments: backends) func middlewareHeadersReachErrorAnswers(backend: Backend) throws {
-            let server = try startServer(errorRouter(), backend)
-            defer { server.stop() }
-            let c = try TestClient(port: server.port)
-            let missing = try c.request("GET", "/mw/missing")
-            #expect(missing.status == 404)
+            let app = try TestApp(errorRouter()) { $0.backend = backend }
+            defer { app.stop() }
+            let missing = try app.get("/mw/missing")
+            #expect(missing.status.code == 404)
             #expect(missing.text == #"{"error":"no such thing"}"#)
             #expect(missing.header("X-Served-By") == "chopin")
-            let boom = try c.request("GET", "/mw/boom")
-            #expect(boom.status == 500)
+            let boom = try app.get("/mw/boom")
+            #expect(boom.status.code == 500)
             #expect(boom.text == #"{"error":"internal server error"}"#)
             #expect(boom.header("X-Served-By") == "chopin")
-            let bad = try c.request("GET", "/mw/n/abc")  // the extractor refuses it
-            #expect(bad.status == 400)
+            let bad = try app.get("/mw/n/abc")  // the extractor refuses it
+            #expect(bad.status.code == 400)
             #expect(bad.text.contains(#""field":"n""#))
             #expect(bad.header("X-Served-By") == "chopin")
-            let ok = try c.request("GET", "/mw/n/7")
+            let ok = try app.get("/mw/n/7")
             #expect(ok.text == "7" && ok.header("X-Served-By") == "chopin")
             #expect(ok.header("X-Dormant") == nil, "an inactive middleware is not in the chain")
         }

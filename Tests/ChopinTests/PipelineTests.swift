@@ -1,3 +1,4 @@
+import ChopinTesting
 import Logging
 import Synchronization
 import Testing
@@ -105,22 +106,20 @@ private func pipelineRouter(global: [any Middleware]) -> Router {
 }
 
 private func startPipeline(_ backend: Backend, global: [any Middleware], timeoutMs: UInt32 = 30_000) throws
-    -> RunningServer
+    -> TestApp
 {
-    var config = Configuration(host: "127.0.0.1", port: 0)
-    config.workers = 1
-    config.backend = backend
-    config.handlerTimeoutMilliseconds = timeoutMs
-    return try Server(configuration: config).start(pipelineRouter(global: global))
+    try TestApp(pipelineRouter(global: global)) { config in
+        config.backend = backend
+        config.handlerTimeoutMilliseconds = timeoutMs
+    }
 }
 
-/// Whether the server closed the connection after what was read.
-private func closed(_ c: TestClient) -> Bool {
-    do {
-        try c.fill()
-        return false
-    } catch {
-        return "\(error)".hasPrefix("connection closed")
+extension TestConnection {
+    /// The shape of the socket tests' client: method and headers as strings.
+    fileprivate func request(_ method: String, _ target: String, headers: [String: String] = [:], body: String = "")
+        throws -> TestResponse
+    {
+        try request(Method(method), target, headers: headers.map { ($0.key, $0.value) }, body: Array(body.utf8))
     }
 }
 
@@ -150,11 +149,11 @@ extension EndToEndTests {
             let global: [any Middleware] = awaiting ? [Stamp(), AsyncStamp()] : [Stamp()]
             let server = try startPipeline(backend, global: global, timeoutMs: 300)
             defer { server.stop() }
-            let c = try TestClient(port: server.port)
+            let c = try server.connect()
             for e in Self.errorCases {
                 let r = try c.request(e.method, e.target, headers: e.headers, body: e.body)
                 let what = "\(e.method) \(e.target)"
-                #expect(r.status == e.status, "\(what): \(r.status) \(r.text)")
+                #expect(r.status.code == e.status, "\(what): \(r.status) \(r.text)")
                 #expect(r.header("X-Stamp") == "sync", "\(what)")
                 #expect(r.header("X-Async-Stamp") == (awaiting ? "async" : nil), "\(what)")
                 #expect(r.header("Content-Type") == "application/json", "\(what)")
@@ -170,12 +169,12 @@ extension EndToEndTests {
             let server = try startPipeline(
                 backend, global: [RequestLogger(logger: log.logger("chopin.access"))], timeoutMs: 300)
             defer { server.stop() }
-            let c = try TestClient(port: server.port)
-            #expect(try c.request("GET", "/async/created").status == 201)
-            #expect(try c.request("GET", "/async/throw404").status == 404)
-            #expect(try c.request("GET", "/async/slow").status == 503)
-            #expect(try c.request("GET", "/nowhere").status == 404)
-            #expect(try c.request("POST", "/sync/ok").status == 405)
+            let c = try server.connect()
+            #expect(try c.request("GET", "/async/created").status.code == 201)
+            #expect(try c.request("GET", "/async/throw404").status.code == 404)
+            #expect(try c.request("GET", "/async/slow").status.code == 503)
+            #expect(try c.request("GET", "/nowhere").status.code == 404)
+            #expect(try c.request("POST", "/sync/ok").status.code == 405)
             let lines = log.all
             #expect(lines.map { "\($0.metadata["status"] ?? "")" } == ["201", "404", "503", "404", "405"])
             let slow = lines.count > 2 ? Int("\(lines[2].metadata["duration_us"] ?? "0")") ?? 0 : 0
@@ -186,10 +185,10 @@ extension EndToEndTests {
         @Test(arguments: backends) func aMiddlewareThatReplacesTheAnswerGivesOneResponse(backend: Backend) throws {
             let server = try startPipeline(backend, global: [])
             defer { server.stop() }
-            let c = try TestClient(port: server.port)
+            let c = try server.connect()
             for path in ["/sub/async", "/sub/sync", "/sub/json", "/syncsub/async", "/syncsub/json"] {
                 let r = try c.request("GET", path)
-                #expect(r.status == 202 && r.text == "substituted 200", "\(path): \(r.text)")
+                #expect(r.status.code == 202 && r.text == "substituted 200", "\(path): \(r.text)")
             }
             // 200 pipelined requests, replaced async answers among plain ones:
             // one answer each, in order, and nothing more on the connection.
@@ -197,9 +196,9 @@ extension EndToEndTests {
             let expected = ["substituted 200", "ok", "substituted 200", "made", "substituted 200"]
             var batch = ""
             for i in 0..<200 { batch += "GET \(cycle[i % cycle.count]) HTTP/1.1\r\nHost: t\r\n\r\n" }
-            try c.send(batch)
+            try c.send(raw: Array(batch.utf8))
             for i in 0..<200 {
-                let r = try c.read()
+                let r = try c.response()
                 #expect(r.text == expected[i % cycle.count], "answer \(i): \(r.text)")
             }
             #expect(try c.request("GET", "/sync/ok").text == "ok")
@@ -208,9 +207,9 @@ extension EndToEndTests {
         @Test(arguments: backends) func anAsyncMiddlewareAuthenticatesForBothHandlerKinds(backend: Backend) throws {
             let server = try startPipeline(backend, global: [Stamp()])
             defer { server.stop() }
-            let c = try TestClient(port: server.port)
+            let c = try server.connect()
             var r = try c.request("GET", "/api/me")
-            #expect(r.status == 401 && r.header("WWW-Authenticate") == "Bearer" && r.header("X-Stamp") == "sync")
+            #expect(r.status.code == 401 && r.header("WWW-Authenticate") == "Bearer" && r.header("X-Stamp") == "sync")
             #expect(r.text == #"{"error":"who are you?"}"#)
             let token = ["Authorization": "Bearer t0ken"]
             #expect(try c.request("GET", "/api/me", headers: token).text == "ada")
@@ -218,7 +217,7 @@ extension EndToEndTests {
             // Middleware runs before the handler's extractors: no token and a
             // bad body is the middleware's 401, not the extractor's 400.
             r = try c.request("POST", "/api/items", headers: ["Content-Type": "application/json"], body: "{")
-            #expect(r.status == 401)
+            #expect(r.status.code == 401)
             r = try c.request("POST", "/api/items", headers: token.merging(["Content-Type": "application/json"]) { a, _ in a }, body: #"{"name":"pen"}"#)
             #expect(r.text == "ada made pen")
         }
@@ -230,16 +229,17 @@ extension EndToEndTests {
                 answer.contentType = "application/problem+json"
                 return answer
             }
-            var config = Configuration(host: "127.0.0.1", port: 0)
-            config.workers = 1
-            config.backend = backend
-            config.handlerTimeoutMilliseconds = 300
-            let server = try Server(configuration: config).start(router)
+            // Live, on a port: the same answers as in process.
+            let server = try TestApp(router, mode: .live) { config in
+                config.backend = backend
+                config.handlerTimeoutMilliseconds = 300
+            }
             defer { server.stop() }
-            let c = try TestClient(port: server.port)
+            #expect(server.port != nil)
+            let c = try server.connect()
             for e in Self.errorCases + [("GET", "/api/me", [:], "", 401)] {
                 let r = try c.request(e.method, e.target, headers: e.headers, body: e.body)
-                #expect(r.status == e.status, "\(e.target)")
+                #expect(r.status.code == e.status, "\(e.target)")
                 #expect(r.header("Content-Type") == "application/problem+json", "\(e.method) \(e.target)")
                 #expect(r.text.hasPrefix("problem \(e.status): "), "\(e.method) \(e.target): \(r.text)")
                 #expect(r.text.hasSuffix(" at \(e.target.split(separator: "?")[0])"), "\(r.text)")
@@ -256,35 +256,30 @@ extension EndToEndTests {
             let server = try startPipeline(backend, global: [])
             defer { server.stop() }
             for path in ["/close", "/async/close", "/connection-close"] {
-                let c = try TestClient(port: server.port)
+                let c = try server.connect()
                 let r = try c.request("GET", path)
                 #expect(r.text == "bye" && r.header("Connection") == "close", "\(path)")
-                #expect(closed(c), "\(path) closes after its answer")
+                #expect(try c.isClosedByServer(), "\(path) closes after its answer")
             }
-            let c = try TestClient(port: server.port)
+            let c = try server.connect()
             #expect(try c.request("GET", "/sync/ok").header("Connection") == nil)  // HTTP/1.1: kept alive
             #expect(try c.request("GET", "/sync/ok").text == "ok")
         }
 
         @Test(arguments: backends) func framingAndInvalidHeadersHaveAClearOutcome(backend: Backend) throws {
             let log = CapturedLog()
-            var config = Configuration(host: "127.0.0.1", port: 0)
-            config.workers = 1
-            config.backend = backend
-            var server = Server(configuration: config)
-            server.logger = log.logger("chopin")
-            let running = try server.start(pipelineRouter(global: []))
+            let running = try TestApp(pipelineRouter(global: []), logger: log.logger("chopin")) { $0.backend = backend }
             defer { running.stop() }
-            let c = try TestClient(port: running.port)
+            let c = try running.connect()
             // The server's own framing, the handler's dropped.
             let r = try c.request("GET", "/framing")
-            #expect(r.status == 200 && r.text == "x" && r.header("Content-Length") == "1")
+            #expect(r.status.code == 200 && r.text == "x" && r.header("Content-Length") == "1")
             #expect(r.header("Transfer-Encoding") == nil)
             #expect(log.all.contains { $0.message.contains("Content-Length") && $0.message.contains("dropped") })
             // A value that would split the response, a name that is not a token: 500, logged by name.
-            #expect(try c.request("GET", "/split").status == 500)
+            #expect(try c.request("GET", "/split").status.code == 500)
             #expect(log.all.contains { $0.level == .error && $0.message.contains("\"X-Bad\"") })
-            #expect(try c.request("GET", "/badname").status == 500)
+            #expect(try c.request("GET", "/badname").status.code == 500)
             #expect(log.all.contains { $0.message.contains("\"Bad Name\"") })
             #expect(try c.request("GET", "/sync/ok").text == "ok")
         }
@@ -292,11 +287,11 @@ extension EndToEndTests {
         @Test(arguments: backends) func corsAnswersPreflightsAndDecoratesMisses(backend: Backend) throws {
             let server = try startPipeline(backend, global: [CORS(allowedOrigins: ["https://app.example"])])
             defer { server.stop() }
-            let c = try TestClient(port: server.port)
+            let c = try server.connect()
             let origin = ["Origin": "https://app.example"]
             // No OPTIONS route anywhere: the preflight is answered on its way to the 405.
             let r = try c.request("OPTIONS", "/api/me", headers: origin.merging(["Access-Control-Request-Method": "GET"]) { a, _ in a })
-            #expect(r.status == 204 && r.header("Access-Control-Allow-Origin") == "https://app.example")
+            #expect(r.status.code == 204 && r.header("Access-Control-Allow-Origin") == "https://app.example")
             #expect(r.header("Access-Control-Allow-Headers") == "Content-Type, Authorization")
             #expect(try c.request("GET", "/nowhere", headers: origin).header("Access-Control-Allow-Origin") == "https://app.example")
             #expect(try c.request("GET", "/api/me", headers: origin).header("Access-Control-Allow-Origin") == "https://app.example")

@@ -1,4 +1,5 @@
 import ChopinExampleRoutes
+import ChopinTesting
 import HTTPTypes
 import Logging
 import ServiceLifecycle
@@ -71,6 +72,19 @@ private let hits = Mutex(0)
             return answer
         }
         #expect(try router.freeze().nodes.count > 1)
+    }
+
+    /// "Testing an app": the snippet, on chopin-example's router.
+    @Test func meNeedsAToken() throws {
+        let router = exampleRouter()
+        let app = try TestApp(router) { $0.handlerTimeout = .seconds(2) }
+        defer { app.stop() }
+        #expect(try app.get("/api/me").status == .unauthorized)
+        let me = try app.get("/api/me", headers: [("Authorization", "Bearer chopin-demo-token")])
+        #expect(me.status == .ok && me.header("Content-Type") == "application/json")
+        let c = try app.connect()   // one connection: pipelining, raw bytes, the close
+        try c.send(raw: Array("GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n".utf8))
+        #expect(try c.response().text == "Hello, World!")
     }
 
     @Test func crashIsolationSnippet() throws {

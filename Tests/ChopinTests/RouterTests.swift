@@ -1,3 +1,4 @@
+import ChopinTesting
 import Testing
 
 @testable import Chopin
@@ -162,5 +163,48 @@ private func router(_ patterns: [String]) -> Router {
             #expect(try router.decide("GET", path + "q").status == 404)
             #expect(try router.decide("GET", String(path.dropLast())).status == 404 || path.count == 2)
         }
+    }
+}
+
+/// What the router answers, as a client reads it (ChopinTesting, in
+/// process): matches and their parameters, 404, 405 with `Allow`, 501,
+/// HEAD from GET, any method token.
+@Suite struct RoutingAnswerTests {
+    private static func app() throws -> TestApp {
+        let router = Router()
+        router.get("/user/me") { _ in .text("me") }
+        router.get("/user/:id") { req in .text("user \(try req.param("id") ?? "")") }
+        router.get("/user/:id/*rest") { req in .text("rest \(try req.param("rest") ?? "")") }
+        router.post("/user/:id") { _ in .text("posted") }
+        router.on(Method("M-SEARCH"), "/devices") { req in .text("searched with \(req.method)") }
+        router.on(Method("PURGE"), "/cache/*key") { req in .text("purged \(try req.param("key") ?? "")") }
+        return try TestApp(router)
+    }
+
+    @Test func matchesAndTheirParameters() throws {
+        let app = try Self.app()
+        defer { app.stop() }
+        #expect(try app.get("/user/me").text == "me")  // static wins over a parameter
+        #expect(try app.get("/user/42").text == "user 42")
+        #expect(try app.get("/user/%34%32").text == "user 42")  // decoded once
+        #expect(try app.get("/user/42/a/b%2Fc").text == "rest a/b/c")
+        #expect(try app.request(Method("M-SEARCH"), "/devices").text == "searched with M-SEARCH")
+        #expect(try app.request(Method("PURGE"), "/cache/k1").text == "purged k1")
+    }
+
+    @Test func whatNoRouteTakes() throws {
+        let app = try Self.app()
+        defer { app.stop() }
+        var r = try app.get("/nowhere")
+        #expect(r.status == .notFound && r.text == #"{"error":"not found"}"#)
+        r = try app.request(.delete, "/user/42")
+        #expect(r.status == .methodNotAllowed && r.header("Allow") == "GET, HEAD, POST")
+        #expect(r.text == #"{"error":"method not allowed"}"#)
+        r = try app.request(Method("BREW"), "/user/42")
+        #expect(r.status == .notImplemented && r.text == #"{"error":"method not implemented"}"#)
+        r = try app.request(.head, "/user/42")
+        #expect(r.status == .ok && r.body.isEmpty && r.header("Content-Length") == "7")
+        r = try app.get("/user/%ZZ")
+        #expect(r.status == .badRequest && r.text.contains(#""field":"id""#))
     }
 }

@@ -555,6 +555,49 @@ static void test_recv_buffer_exhaustion(void) {
     stop(srv);
 }
 
+/* A server that binds nothing, served connections the caller hands over
+ * (chopin_server_adopt, as in-process tests do): the same loop, pipelining
+ * and deferred answers, over a socketpair. */
+static void test_adopted_connections(void) {
+    t_case = "no listener: adopted socketpair connections are served like accepted ones";
+    chopin_config cfg = base_config();
+    cfg.no_listener = 1;
+    cfg.workers = 2;
+    chopin_server *srv = start(&cfg);
+    CHECK(srv != NULL, "starts without a listener");
+    if (!srv) return;
+    CHECK_EQ_INT(chopin_server_port(srv), 0);
+    for (int k = 0; k < 3; k++) { /* spread over both workers */
+        int sv[2];
+        CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        CHECK_EQ_INT(chopin_server_adopt(srv, sv[1]), 0);
+        ca.fd = sv[0];
+        ca.len = 0;
+        SEND(&ca, "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\nGET /defer HTTP/1.1\r\nHost: t\r\n\r\n"
+                  "GET /seq/3 HTTP/1.1\r\nHost: t\r\n\r\n");
+        CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+        CHECK(r.status == 200 && r.body_len == 13, "the first");
+        CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+        CHECK(r.body_len == 8 && memcmp(r.body, "deferred", 8) == 0, "the deferred one, in its turn");
+        CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+        CHECK(r.body_len == 1 && r.body[0] == '3', "the last");
+        client_close(&ca);
+    }
+    stop(srv);
+    t_case = "adopting after the stop is refused";
+    cfg.no_listener = 0;
+    srv = start(&cfg);
+    CHECK(srv != NULL, "starts");
+    if (!srv) return;
+    chopin_server_stop(srv);
+    int sv[2];
+    CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    CHECK_EQ_INT(chopin_server_adopt(srv, sv[1]), -ESHUTDOWN);
+    close(sv[0]);
+    close(sv[1]);
+    stop(srv);
+}
+
 static void run_backend(const char *name) {
     chopin_config cfg = base_config();
     chopin_server *srv = start(&cfg);
@@ -579,6 +622,7 @@ static void run_backend(const char *name) {
     test_graceful_shutdown();
     test_shutdown_deadline();
     test_emfile(name);
+    test_adopted_connections();
     if (strcmp(name, "uring") == 0) test_recv_buffer_exhaustion();
 }
 

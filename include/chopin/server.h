@@ -42,6 +42,7 @@ typedef struct chopin_config {
     chopin_backend_kind backend; /* the environment variable CHOPIN_BACKEND overrides */
     int pin_workers;             /* pin worker i to the i-th allowed CPU */
     int quiet;                   /* no startup log line */
+    int no_listener;             /* threads only: bind nothing; connections come from chopin_server_adopt */
 
     uint32_t max_connections;    /* per worker; accept pauses when full (default 16384) */
     uint32_t max_request_line;   /* bytes; over it 414 (default 8192) */
@@ -122,6 +123,12 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
 
 /* The bound port (useful with port 0). */
 uint16_t chopin_server_port(const chopin_server *srv);
+
+/* Serves a connection the caller made: fd (one end of a socketpair, say;
+ * made non-blocking here) is handed to a worker, which owns and closes it.
+ * Threads mode only (-EINVAL otherwise); -ESHUTDOWN once the server stops.
+ * Safe from any thread. In-process tests use it with no_listener. */
+int chopin_server_adopt(chopin_server *srv, int fd);
 
 /* "io_uring" or "epoll", and the reason auto chose it. */
 const char *chopin_server_backend(const chopin_server *srv);

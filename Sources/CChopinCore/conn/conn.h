@@ -262,6 +262,11 @@ struct chopin_worker {
     int init_rc;           /* result of the worker's set-up, read by the starter */
     void (*started)(void *); /* called once set-up is done (init_rc is then set) */
     void *started_arg;
+    /* Connections handed over by chopin_server_adopt, for the worker to take
+     * at its next wake-up: written by any thread, under adopt_lock. */
+    pthread_mutex_t adopt_lock;
+    int *adopted;
+    uint32_t nadopted, adopted_cap;
     /* The thread's last act: after it, w may be freed (chopin_server_wait
      * may have left the server to its last thread). */
     void (*ended)(void *);

@@ -132,10 +132,35 @@ static void begin_stop(chopin_worker *w) {
     if (!grace) drain_idle(w);
 }
 
+/* Connections handed over by chopin_server_adopt: served like accepted
+ * ones (no peer address: a socketpair has none), or closed when the worker
+ * stops or is full. */
+static void take_adopted(chopin_worker *w) {
+    pthread_mutex_lock(&w->adopt_lock);
+    for (uint32_t k = 0; k < w->nadopted; k++) {
+        int fd = w->adopted[k];
+        uint32_t idx = w->stopping ? CHOPIN_NIL : chopin__slab_alloc(&w->slab);
+        if (idx == CHOPIN_NIL) {
+            close(fd);
+            continue;
+        }
+        chopin_conn *c = &w->conns[idx];
+        c->idx = idx;
+        c->gen = chopin__slab_gen(&w->slab, idx);
+        chopin__conn_open(w, c, fd);
+        chopin__peer_set(&c->peer, NULL, 0);
+        CHOPIN_COUNT(w, accepted, 1);
+        if (w->ops->conn_start(w, c) < 0) chopin__conn_close(w, c);
+    }
+    w->nadopted = 0;
+    pthread_mutex_unlock(&w->adopt_lock);
+}
+
 void chopin__worker_wake_event(chopin_worker *w) {
     /* Cleared first: a wake-up asked for from now on is a new one. */
     atomic_store_explicit(&w->wake_pending, 0, memory_order_seq_cst);
     if (atomic_load_explicit(&w->stop_requested, memory_order_acquire) && !w->stopping) begin_stop(w);
+    take_adopted(w);
     chopin__deferrals_collect(w);
 }
 

@@ -249,8 +249,12 @@ static void worker_ended(void *arg) { server_release(arg); }
 
 static void server_free(chopin_server *s) {
     for (uint32_t i = 0; s->workers && i < s->nworkers; i++) {
-        if (s->workers[i].listen_fd >= 0) close(s->workers[i].listen_fd);
-        if (s->workers[i].wake_fd >= 0) close(s->workers[i].wake_fd);
+        chopin_worker *w = &s->workers[i];
+        if (w->listen_fd >= 0) close(w->listen_fd);
+        if (w->wake_fd >= 0) close(w->wake_fd);
+        for (uint32_t k = 0; k < w->nadopted; k++) close(w->adopted[k]); /* handed over, never taken */
+        free(w->adopted);
+        pthread_mutex_destroy(&w->adopt_lock);
     }
     for (uint32_t i = 0; s->listeners && i < s->nlisteners; i++)
         if (s->listeners[i] >= 0) close(s->listeners[i]);
@@ -328,6 +332,7 @@ static int prepare_worker(chopin_server *s, uint32_t i, uint32_t slot, uint32_t 
                           size_t err_len) {
     chopin_worker *w = &s->workers[i];
     w->listen_fd = listen_fd;
+    pthread_mutex_init(&w->adopt_lock, NULL);
     w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->wake_fd < 0) FAIL("eventfd: %s", strerror(errno));
     w->started = worker_started;
@@ -348,12 +353,12 @@ static int start_threads(chopin_server *s, char *err, size_t err_len) {
     int cpus[CPU_SETSIZE];
     int ncpus = allowed_cpus(cpus, CPU_SETSIZE);
     if (chopin__slots_alloc(&s->slots, s->nworkers, 0) < 0) FAIL("out of memory");
-    if (open_listeners(s, s->nworkers, err, err_len) < 0) return -1;
+    if (!s->cfg.no_listener && open_listeners(s, s->nworkers, err, err_len) < 0) return -1;
     for (uint32_t i = 0; i < s->nworkers; i++) {
         /* The worker closes its own descriptor when it stops; the server
          * keeps the listener's other one for an immediate shutdown. */
-        int fd = fcntl(s->listeners[i], F_DUPFD_CLOEXEC, 0);
-        if (fd < 0) FAIL("fcntl: %s", strerror(errno));
+        int fd = s->cfg.no_listener ? -1 : fcntl(s->listeners[i], F_DUPFD_CLOEXEC, 0);
+        if (fd < 0 && !s->cfg.no_listener) FAIL("fcntl: %s", strerror(errno));
         int cpu = s->cfg.pin_workers && ncpus > 0 ? cpus[i % (uint32_t)ncpus] : -1;
         if (prepare_worker(s, i, i, 0, fd, cpu, err, err_len) < 0) return -1;
     }
@@ -463,6 +468,32 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         chopin__log("chopin: listening on %s:%u with %u %s%s, backend %s", cfg->host, s->port, s->nworkers, mode,
                     s->nworkers == 1 ? "" : plural, s->backend_reason);
     return s;
+}
+
+int chopin_server_adopt(chopin_server *s, int fd) {
+    if (s->sup || s->worker_process || s->nworkers == 0) return -EINVAL;
+    if (atomic_load_explicit(&s->stop_at_ms, memory_order_acquire)) return -ESHUTDOWN;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -errno;
+    /* Spread over the workers, one after the other. */
+    static uint32_t _Atomic next;
+    chopin_worker *w = &s->workers[atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % s->nworkers];
+    pthread_mutex_lock(&w->adopt_lock);
+    int rc = 0;
+    if (w->nadopted == w->adopted_cap) {
+        uint32_t cap = w->adopted_cap ? w->adopted_cap * 2 : 8;
+        int *grown = realloc(w->adopted, cap * sizeof *grown);
+        if (grown) {
+            w->adopted = grown;
+            w->adopted_cap = cap;
+        } else {
+            rc = -ENOMEM;
+        }
+    }
+    if (rc == 0) w->adopted[w->nadopted++] = fd;
+    pthread_mutex_unlock(&w->adopt_lock);
+    if (rc == 0) chopin_worker_wake(w);
+    return rc;
 }
 
 uint16_t chopin_server_port(const chopin_server *s) { return s->port; }
