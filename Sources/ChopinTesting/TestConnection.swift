@@ -173,33 +173,29 @@ public final class TestConnection {
     private func readChunked() throws -> [UInt8] {
         var body: [UInt8] = []
         while true {
-            var lineEnd = find([13, 10])
-            while lineEnd == nil {
-                try fill()
-                lineEnd = find([13, 10])
+            let sizeLine = try readLine()
+            let sizeText = sizeLine.split(separator: ";", omittingEmptySubsequences: false)[0].filter { $0 != " " && $0 != "\t" }
+            guard let size = Int(sizeText, radix: 16) else {
+                throw Failure(description: "a chunk size that is not hex: \(sizeLine)")
             }
-            guard let end = lineEnd else { continue }
-            let sizeText = String(decoding: buffer[0..<end], as: UTF8.self).split(separator: ";")[0]
-            guard let size = Int(sizeText.trimmingCharacters(in: " \t"), radix: 16) else {
-                throw Failure(description: "a chunk size that is not hex: \(sizeText)")
-            }
-            buffer.removeFirst(end + 2)
             if size == 0 {
-                // Trailers, up to the blank line.
-                while true {
-                    var trailerEnd = find([13, 10])
-                    while trailerEnd == nil {
-                        try fill()
-                        trailerEnd = find([13, 10])
-                    }
-                    guard let t = trailerEnd else { continue }
-                    buffer.removeFirst(t + 2)
-                    if t == 0 { return body }
-                }
+                while try !readLine().isEmpty {}  // trailers, up to the blank line
+                return body
             }
             while buffer.count < size + 2 { try fill() }
             body += buffer[0..<size]
             buffer.removeFirst(size + 2)
+        }
+    }
+
+    /// The next line, without its CRLF.
+    private func readLine() throws -> String {
+        while true {
+            if let end = find([13, 10]) {
+                defer { buffer.removeFirst(end + 2) }
+                return String(decoding: buffer[0..<end], as: UTF8.self)
+            }
+            try fill()
         }
     }
 
@@ -209,14 +205,5 @@ public final class TestConnection {
             if Array(buffer[i..<(i + needle.count)]) == needle { return i }
         }
         return nil
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> Substring {
-        var s = self
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return s
     }
 }
