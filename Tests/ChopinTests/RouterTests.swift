@@ -208,3 +208,30 @@ private func router(_ patterns: [String]) -> Router {
         #expect(r.status == .badRequest && r.text.contains(#""field":"id""#))
     }
 }
+
+/// `Method.any`: one route for every method its path has no route of its own for.
+@Suite struct AnyMethodTests {
+    @Test func everyMethodReachesTheAnyRoute() throws {
+        let router = Router()
+        router.any("/dav/*path") { req in .text("\(req.method) \(try req.param("path") ?? "")") }
+        router.get("/dav/special") { _ in .text("the GET route") }
+        router.any("/async") { (req: Request) async in .text("async \(req.method)") }
+        router.post("/async") { _ in .text("the POST route") }
+        let app = try TestApp(router)
+        defer { app.stop() }
+        for method in ["PROPFIND", "MKCOL", "DELETE", "GET", "BREW", "M-SEARCH"] {
+            #expect(try app.request(Method(method), "/dav/a/b").text == "\(method) a/b")
+        }
+        #expect(try app.get("/dav/special").text == "the GET route")  // a route of its own wins
+        // The static path matched: its own methods answer (405), not the wildcard's any.
+        #expect(try app.request(.delete, "/dav/special").header("Allow") == "GET, HEAD")
+        #expect(try app.request(.put, "/async").text == "async PUT")
+        #expect(try app.request(Method("LOCK"), "/async").text == "async LOCK")
+        #expect(try app.request(.post, "/async").text == "the POST route")
+        #expect(try app.get("/elsewhere").status == .notFound)
+        let twice = Router()
+        twice.any("/x") { _ in .text("") }
+        twice.on(.any, "/x") { _ in .text("") }
+        #expect(throws: RouterError.self) { try twice.freeze() }
+    }
+}

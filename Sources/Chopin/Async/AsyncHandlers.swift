@@ -37,40 +37,10 @@ extension RouteRegistrar {
                 }))
     }
 
-    /// Registers an async handler for GET and `path`, with any extractors as parameters.
-    public func get<each E: FromRequest & Sendable>(
-        _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
-    ) {
-        on(.get, path, handler)
-    }
 
-    /// Registers an async handler for POST and `path`, with any extractors as parameters.
-    public func post<each E: FromRequest & Sendable>(
-        _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
-    ) {
-        on(.post, path, handler)
-    }
 
-    /// Registers an async handler for PUT and `path`, with any extractors as parameters.
-    public func put<each E: FromRequest & Sendable>(
-        _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
-    ) {
-        on(.put, path, handler)
-    }
 
-    /// Registers an async handler for DELETE and `path`, with any extractors as parameters.
-    public func delete<each E: FromRequest & Sendable>(
-        _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
-    ) {
-        on(.delete, path, handler)
-    }
 
-    /// Registers an async handler for PATCH and `path`, with any extractors as parameters.
-    public func patch<each E: FromRequest & Sendable>(
-        _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
-    ) {
-        on(.patch, path, handler)
-    }
 }
 
 // The shipped extractors own their values (no view into the connection's

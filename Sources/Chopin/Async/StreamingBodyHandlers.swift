@@ -24,30 +24,6 @@ extension RouteRegistrar {
                 }))
     }
 
-    /// Registers an async POST handler that reads its body as a ``RequestBodyStream``,
-    /// with any extractors as the parameters after it.
-    public func post<each E: FromRequest & Sendable>(
-        _ path: String,
-        _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
-    ) {
-        on(.post, path, handler)
-    }
 
-    /// Registers an async PUT handler that reads its body as a ``RequestBodyStream``,
-    /// with any extractors as the parameters after it.
-    public func put<each E: FromRequest & Sendable>(
-        _ path: String,
-        _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
-    ) {
-        on(.put, path, handler)
-    }
 
-    /// Registers an async PATCH handler that reads its body as a ``RequestBodyStream``,
-    /// with any extractors as the parameters after it.
-    public func patch<each E: FromRequest & Sendable>(
-        _ path: String,
-        _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
-    ) {
-        on(.patch, path, handler)
-    }
 }

@@ -22,6 +22,10 @@ public struct Method: Sendable, Hashable, CustomStringConvertible {
     public static let patch = Method("PATCH")
     /// OPTIONS.
     public static let options = Method("OPTIONS")
+    /// Not a method of its own: a route registered with it takes every
+    /// method its path has no route for (a proxy, a WebDAV-style app),
+    /// instead of 405 or 501. `router.any(path) { ... }` registers one.
+    public static let any = Method("*")
 
     /// The method token.
     public var description: String { name }

@@ -45,6 +45,8 @@ struct RouteTree: Sendable {
         /// One slot per common method (Method.tableOrder), then any other methods.
         var handlers: [Route?] = Array(repeating: nil, count: Method.tableOrder.count)
         var otherMethods: [(method: String, route: Route)] = []
+        /// The route for every method without one of its own (``Method/any``).
+        var anyRoute: Route?
         /// The Allow header for 405, computed once.
         var allow = ""
         /// The 405 at this node, through its routes' middleware.
@@ -96,10 +98,12 @@ struct RouteTree: Sendable {
             methods += nodes[i].otherMethods.map(\.method)
             let allow = methods.joined(separator: ", ")
             nodes[i].allow = allow
-            nodes[i].hasRoutes = !methods.isEmpty
+            nodes[i].hasRoutes = !methods.isEmpty || nodes[i].anyRoute != nil
             // A 405 passes through the middleware of the routes at its path
             // (a CORS preflight is answered there); the first route's stands for all.
-            if let route = nodes[i].handlers.lazy.compactMap({ $0 }).first ?? nodes[i].otherMethods.first?.route {
+            if nodes[i].anyRoute == nil,
+                let route = nodes[i].handlers.lazy.compactMap({ $0 }).first ?? nodes[i].otherMethods.first?.route
+            {
                 nodes[i].methodNotAllowed = Chain(
                     route.middleware,
                     .sync { _ in throw HTTPError(.methodNotAllowed, headers: [("Allow", allow)]) }, errors: errors)
@@ -172,7 +176,10 @@ struct RouteTree: Sendable {
         let route = Route(
             pattern: r.pattern, paramNames: names, endsInWildcard: endsInWildcard, chain: chain,
             middleware: middleware)
-        if let slot = r.method.tableIndex {
+        if r.method == .any {
+            if nodes[node].anyRoute != nil { return "\(where_): registered twice" }
+            nodes[node].anyRoute = route
+        } else if let slot = r.method.tableIndex {
             if nodes[node].handlers[slot] != nil { return "\(where_): registered twice" }
             nodes[node].handlers[slot] = route
         } else {
@@ -227,9 +234,8 @@ struct RouteTree: Sendable {
             route = table.route(found, slot: slot)
         } else {
             let name = request.pointee.method_name.bytes
-            route = nodes[found].otherMethods.first { $0.method.utf8.elementsEqual(name) }.map {
-                Unmanaged.passUnretained($0.route)
-            }
+            route = (nodes[found].otherMethods.first { $0.method.utf8.elementsEqual(name) }?.route ?? nodes[found].anyRoute)
+                .map { Unmanaged.passUnretained($0) }
             if route == nil && method == CHOPIN_METHOD_OTHER { return .notImplemented }
         }
         guard let route else { return .methodNotAllowed(node: found) }

@@ -58,7 +58,8 @@ final class RouteTable: Sendable {
             }
             nodes.append(flat)
             for slot in 0..<Self.slots {
-                let route = n.handlers[slot] ?? (slot == 1 ? n.handlers[0] : nil)  // HEAD served by GET
+                // HEAD served by GET; then the route for any method.
+                let route = n.handlers[slot] ?? (slot == 1 ? n.handlers[0] : nil) ?? n.anyRoute
                 routes.append(route.map { Unmanaged.passUnretained($0) })
             }
         }
