@@ -252,6 +252,45 @@ extension EndToEndTests {
             #expect(try c.request("GET", "/sync/boom").text == "problem 500: internal server error at /sync/boom")
         }
 
+        @Test(arguments: backends, [false, true])
+        func theCoresOwnAnswersHaveTheSameFormat(backend: Backend, custom: Bool) throws {
+            let router = pipelineRouter(global: [])
+            if custom {
+                router.renderErrors { report, _ in
+                    var answer = Response.text("problem \(report.status.code): \(report.message)", status: report.status)
+                    answer.contentType = "application/problem+json"
+                    return answer
+                }
+            }
+            let app = try TestApp(router) { config in
+                config.backend = backend
+                config.maxBody = 100
+                config.maxRequestLine = 200
+            }
+            defer { app.stop() }
+            let cases: [(raw: String, status: Int, reason: String)] = [
+                ("GET / HTTP/1.1\r\nHost t\r\n\r\n", 400, "bad request"),
+                ("POST /sync/item HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n", 413, "content too large"),
+                ("GET /\(String(repeating: "a", count: 300)) HTTP/1.1\r\nHost: t\r\n\r\n", 414, "uri too long"),
+                ("GET / HTTP/1.1\r\nHost: t\r\nX: \(String(repeating: "b", count: 20_000))\r\n\r\n", 431,
+                 "request header fields too large"),
+            ]
+            for (raw, status, reason) in cases {
+                let c = try app.connect()
+                try c.send(raw: Array(raw.utf8))
+                let r = try c.response()
+                #expect(r.status.code == status)
+                #expect(r.header("Connection") == "close")
+                if custom {
+                    #expect(r.header("Content-Type") == "application/problem+json")
+                    #expect(r.text == "problem \(status): \(reason)")
+                } else {
+                    #expect(r.header("Content-Type") == "application/json")
+                    #expect(r.text == #"{"error":"\#(reason)"}"#)
+                }
+            }
+        }
+
         @Test(arguments: backends) func aResponseCanCloseTheConnection(backend: Backend) throws {
             let server = try startPipeline(backend, global: [])
             defer { server.stop() }

@@ -232,6 +232,34 @@ static void test_deferred_and_half_close(void) {
     CHECK_EQ_INT(c->state, CONN_FREE);
 }
 
+static int app_error_body(void *ctx, int status, const char **type, const void **body, size_t *len) {
+    (void)ctx;
+    if (status != 400) return 0;
+    static const char problem[] = "{\"title\":\"bad request\"}";
+    *type = "application/problem+json";
+    *body = problem;
+    *len = sizeof problem - 1;
+    return 1;
+}
+
+static void test_error_body(void) {
+    t_case = "the core's own answers in the application's error format (error_body)";
+    cfg.error_body = app_error_body;
+    chopin_conn *c = open_conn();
+    size_t before = fake.sent_len;
+    feed(c, "GET / HTTP/1.1\r\nHost t\r\n\r\n");
+    const char *got = fake.sent + before;
+    size_t n = fake.sent_len - before;
+    CHECK(count(got, n, "HTTP/1.1 400") == 1, "400");
+    static const char type[] = "Content-Type: application/problem+json\r\n";
+    CHECK(memmem(got, n, type, sizeof type - 1) != NULL, "its type");
+    static const char tail[] = "Content-Length: 23\r\nConnection: close\r\n\r\n{\"title\":\"bad request\"}";
+    CHECK(memmem(got, n, tail, sizeof tail - 1) != NULL, "its body, and the close: %.*s", (int)n, got);
+    chopin__conn_eof(&w, c, 0);
+    chopin__conn_close(&w, c);
+    cfg.error_body = NULL;
+}
+
 static void test_error_lingers(void) {
     t_case = "bad input -> CLOSING -> LINGER: the response, the FIN, then late bytes are dropped";
     chopin_conn *c = open_conn();
@@ -574,6 +602,7 @@ int main(void) {
     test_deferred_and_half_close();
     test_deferred_answered_within_the_turn();
     test_error_lingers();
+    test_error_body();
     test_timeouts();
     test_backend_failures();
     test_deferred_deadline();

@@ -99,6 +99,12 @@ typedef struct chopin_config {
     void *(*worker_start)(void *handler_ctx, chopin_worker *worker, uint32_t index);
     int (*worker_turn)(void *state);
     void (*worker_stop)(void *state);
+    /* The body of the answers the core gives on its own, before any handler
+     * runs (400, 408, 413, 414, 417, 431, 501, 505): sets *content_type
+     * (NUL-terminated), *body and *len for status and returns 1, or returns 0
+     * for an empty body. On the worker thread; what it points at must last
+     * as long as the server. NULL: empty bodies. */
+    int (*error_body)(void *handler_ctx, int status, const char **content_type, const void **body, size_t *len);
 
     /* Threads (the default here) or supervised worker processes; the
      * program must then call chopin_server_start from main the same way in

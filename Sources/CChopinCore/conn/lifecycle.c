@@ -51,7 +51,14 @@ void chopin__conn_close_after_response(chopin_worker *w, chopin_conn *c, int lin
 void chopin__conn_fail(chopin_worker *w, chopin_conn *c, int status) {
     chopin_response res;
     chopin__response_init(&res, &c->out, &w->pool, w->date, 0, 1, 0);
-    chopin__response_error(&res, status);
+    const char *type = NULL;
+    const void *body = NULL;
+    size_t len = 0;
+    /* In the application's error format, where it gave one. */
+    if (w->cfg->error_body && w->cfg->error_body(w->cfg->handler_ctx, status, &type, &body, &len))
+        chopin__response_error_with(&res, status, type, body, len);
+    else
+        chopin__response_error(&res, status);
     chopin__metrics_status(w, status);
     chopin__conn_close_after_response(w, c, 1);
 }

@@ -539,8 +539,8 @@ void chopin_response_close(chopin_response *res) {
 
 int chopin_response_status(const chopin_response *res) { return res->status; }
 
-/* Drops whatever this response half-wrote and writes an empty `status` instead. */
-static void rewrite_as(chopin_response *res, int status) {
+/* Drops whatever this response half-wrote, for an answer in its place. */
+static void reset_for_rewrite(chopin_response *res) {
     drop_file(res);
     res->out->len = res->start;
     res->state = RS_NONE;
@@ -548,6 +548,11 @@ static void rewrite_as(chopin_response *res, int status) {
     res->ctype_len = 0;
     res->failed = 0;
     res->head_only = 0;
+}
+
+/* Drops whatever this response half-wrote and writes an empty `status` instead. */
+static void rewrite_as(chopin_response *res, int status) {
+    reset_for_rewrite(res);
     chopin_response_start(res, status);
     chopin_response_end(res);
 }
@@ -555,6 +560,13 @@ static void rewrite_as(chopin_response *res, int status) {
 void chopin__response_error(chopin_response *res, int status) {
     res->close = 1;
     rewrite_as(res, status);
+}
+
+void chopin__response_error_with(chopin_response *res, int status, const char *content_type, const void *body,
+                                 size_t len) {
+    res->close = 1;
+    reset_for_rewrite(res);
+    chopin_response_send(res, status, content_type, body, len);
 }
 
 void chopin__response_finish(chopin_response *res) {

@@ -63,5 +63,8 @@ void chopin__response_finish(chopin_response *res);
 void chopin__response_end_stream(chopin_response *res);
 /* A complete error response (status, empty body, Connection: close). */
 void chopin__response_error(chopin_response *res, int status);
+/* The same with a body (content_type NUL-terminated, or NULL for none). */
+void chopin__response_error_with(chopin_response *res, int status, const char *content_type, const void *body,
+                                 size_t len);
 
 #endif

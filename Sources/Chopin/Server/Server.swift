@@ -97,6 +97,7 @@ public struct Server: Sendable {
             c.no_listener = listening ? 0 : 1
             if !listening { c.quiet = 1 }
             c.handler = appHandler
+            c.error_body = coreErrorBodyHook
             c.handler_ctx = context.toOpaque()
             // Each worker's loop is also its async handlers' executor.
             c.worker_start = workerStartHook
@@ -192,7 +193,12 @@ public final class RunningServer: @unchecked Sendable {
 /// What the C core calls for each request: routes it and runs the handler.
 final class App: Sendable {
     let tree: RouteTree
-    init(tree: RouteTree) { self.tree = tree }
+    /// The core's own error answers, in the router's format.
+    let coreErrorBodies: CoreErrorBodies
+    init(tree: RouteTree) {
+        self.tree = tree
+        coreErrorBodies = CoreErrorBodies(tree.errors.renderer)
+    }
 
     func handle(_ head: UnsafePointer<chopin_request>, _ writer: ResponseWriter) {
         var found = RouteTree.Lookup.notFound

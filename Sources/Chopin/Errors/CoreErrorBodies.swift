@@ -1,0 +1,85 @@
+internal import CChopinCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The bodies of the answers the C core gives on its own, before a request
+/// is routed (a malformed request, a head or body over its limit, a
+/// timeout), rendered once at start by the router's renderer, so that every
+/// error answer of the server has the same format. The renderer gets a
+/// stand-in request (`GET /`): there is no routed request to give it. Only
+/// its Content-Type and body are used.
+final class CoreErrorBodies: @unchecked Sendable {
+    // @unchecked: written once in init, then only read (by every worker).
+    struct Body {
+        let type: UnsafeMutablePointer<CChar>?
+        let bytes: UnsafeMutableRawBufferPointer
+    }
+
+    /// The statuses the core answers with by itself.
+    static let statuses: [Int32] = [400, 408, 413, 414, 417, 431, 501, 505]
+    private var bodies: [Int32: Body] = [:]
+
+    init(_ renderer: ErrorRenderer) {
+        guard let standIn = Self.standInRequest() else { return }
+        for status in Self.statuses {
+            let answer = renderer(ErrorReport(HTTPError(HTTPStatus(Int(status)))), standIn)
+            let bytes: [UInt8]
+            switch answer.body {
+            case .text(let text): bytes = Array(text.utf8)
+            case .bytes(let b): bytes = b
+            default: bytes = []
+            }
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+            copy.copyBytes(from: bytes)
+            bodies[status] = Body(
+                type: answer.contentType.map { strdup($0) } ?? nil,
+                bytes: UnsafeMutableRawBufferPointer(rebasing: copy[0..<bytes.count]))
+        }
+    }
+
+    deinit {
+        for body in bodies.values {
+            free(body.type)
+            body.bytes.baseAddress.map { UnsafeMutableRawPointer($0).deallocate() }
+        }
+    }
+
+    func body(_ status: Int32) -> Body? { bodies[status] }
+
+    /// `GET /`, parsed and owned: what the renderer reads for these answers.
+    private static func standInRequest() -> Request? {
+        var raw = Array("GET / HTTP/1.1\r\nHost: chopin\r\n\r\n".utf8)
+        var parsed = chopin_request()
+        var headers = [chopin_header](repeating: chopin_header(), count: 1)
+        var limits = chopin_parse_limits(max_request_line: 64, max_head: 64)
+        let rc = raw.withUnsafeMutableBytes { buf in
+            buf.withMemoryRebound(to: CChar.self) { chopin_parse_request($0.baseAddress, $0.count, &parsed, &headers, 1, &limits) }
+        }
+        guard rc > 0 else { return nil }
+        return withUnsafePointer(to: &parsed) { head in
+            let owned = OwnedRequest(copying: head, body: UnsafeRawBufferPointer(start: nil, count: 0), peer: nil)
+            var request = Request(head: owned.head, writer: ResponseWriter(OpaquePointer(owned.block)))
+            let extras = RequestExtras()
+            extras.owned = owned
+            request.extras = extras
+            return request
+        }
+    }
+}
+
+let coreErrorBodyHook:
+    @convention(c) (
+        UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+        UnsafeMutablePointer<UnsafeRawPointer?>?, UnsafeMutablePointer<Int>?
+    ) -> Int32 = { ctx, status, type, body, len in
+        guard let ctx, let type, let body, let len else { return 0 }
+        return Unmanaged<App>.fromOpaque(ctx)._withUnsafeGuaranteedRef { app in
+            guard let found = app.coreErrorBodies.body(status) else { return 0 }
+            type.pointee = found.type.map { UnsafePointer($0) }
+            body.pointee = UnsafeRawPointer(found.bytes.baseAddress)
+            len.pointee = found.bytes.count
+            return 1
+        }
+    }
