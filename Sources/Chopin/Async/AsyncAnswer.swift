@@ -2,8 +2,11 @@ internal import CChopinCore
 import Synchronization
 
 /// The answer of a request whose chain awaits: the core's deferred
-/// response, and the task that writes it once, when the whole chain has
-/// returned it.
+/// response, the task that writes it once, when the whole chain has
+/// returned it, and the channels the core feeds (a body read as a stream,
+/// a WebSocket's messages). One object per async request: the core's
+/// callbacks reach it (retained for the deferral's life), and its task
+/// prefers it as its executor.
 ///
 /// Made on the worker, in the request's synchronous call: the response is
 /// deferred, a body the handler reads as a stream starts flowing into its
@@ -12,15 +15,26 @@ import Synchronization
 /// out in order with any pipelined requests. A client that disconnects
 /// cancels the task (`Task.isCancelled`); so do the handler deadline
 /// (``Configuration/handlerTimeoutMilliseconds``) and the shutdown deadline.
-final class AsyncAnswer: Sendable {
+///
+/// As the executor the task prefers, it is the worker's, with each job
+/// queued under this answer, so that the worker notes whose code it runs
+/// (``WorkerExecutor/runTurn()``) and a worker that dies inside the task
+/// names this route even when other async handlers started later. Child
+/// tasks (`async let`, task groups) inherit the preference.
+final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
+    // @unchecked: the constants are set in init; `task` and `drainWaiter`
+    // are behind their Mutexes; the channels are read by the core's
+    // callbacks on the worker thread and by the task.
     let deferral: Deferral
-    let call: AsyncCall
     let executor: WorkerExecutor
-    let record: AsyncHandlerRecord
     /// The body, for an endpoint that reads it as a stream.
     let bodyStream: RequestBodyStream?
     /// The accepted upgrade, for a WebSocket endpoint.
     let webSocket: MessageChannel?
+    /// The task, so that the core can cancel it.
+    let task = Mutex<Task<Void, Never>?>(nil)
+    /// A streamed response waiting for its client to read (``ResponseStream``).
+    let drainWaiter = Mutex<CheckedContinuation<Void, any Error>?>(nil)
 
     /// How long a chain cancelled at the handler deadline has to answer
     /// before the core answers 503 in its place.
@@ -37,56 +51,60 @@ final class AsyncAnswer: Sendable {
     init?(_ view: Request, streamsBody: Bool, webSocket upgrade: Prepared.Upgrade? = nil) {
         guard let executor = view.writer.workerExecutor, let d = view.writer.deferToLater() else { return nil }
         self.executor = executor
-        call = AsyncCall()
-        let arg = Unmanaged.passRetained(call).toOpaque()
-        chopin_deferred_observe(d, cancelAsyncCall, drainAsyncCall, releaseAsyncCall, arg)
+        deferral = Deferral(pointer: d)
+        if streamsBody {
+            let channel: BodyChannel
+            if view.head.pointee.body_streamed != 0 {
+                channel = BodyChannel(deferral: deferral, executor: executor)
+            } else {
+                channel = BodyChannel(whole: [UInt8](view.body), deferral: deferral, executor: executor)
+            }
+            bodyStream = RequestBodyStream(channel: channel)
+        } else {
+            bodyStream = nil
+        }
+        webSocket = upgrade.map { _ in MessageChannel(deferral: Deferral(pointer: d), executor: executor) }
+        // Whole now: the core may call back from here on (worker thread).
+        chopin_deferred_observe(d, cancelAsyncAnswer, drainAsyncAnswer, releaseAsyncAnswer, Unmanaged.passRetained(self).toOpaque())
         // At the handler deadline the task is cancelled, and its chain
         // answers (the 503 of a CancellationError, through the router's
         // error answers and its middleware); the core's own 503 only when
         // it has not within this grace.
         chopin_deferred_answers_timeout(d, Self.deadlineGraceMilliseconds)
-        deferral = Deferral(pointer: d)
-        record = AsyncHandlerRecord(deferral, view.head, route: view.route, on: executor)
-        if streamsBody {
-            let channel: BodyChannel
-            if view.head.pointee.body_streamed != 0 {
-                channel = BodyChannel(deferral: deferral, executor: executor)
-                chopin_deferred_take_body(d, bodyPieceAsyncCall)
-            } else {
-                channel = BodyChannel(whole: [UInt8](view.body), deferral: deferral, executor: executor)
-            }
-            call.body.withLock { $0 = channel }
-            bodyStream = RequestBodyStream(channel: channel)
-        } else {
-            bodyStream = nil
-        }
+        if streamsBody && view.head.pointee.body_streamed != 0 { chopin_deferred_take_body(d, bodyPieceAsyncAnswer) }
         if let upgrade {
-            let channel = MessageChannel(deferral: deferral, executor: executor)
-            call.messages.withLock { $0 = channel }
             upgrade.accept.withUnsafeBufferPointer {
                 chopin_deferred_websocket(d, $0.baseAddress, webSocketPiece, UInt64(max(upgrade.maxMessageBytes, 0)))
             }
-            webSocket = channel
-        } else {
-            webSocket = nil
         }
+        // The worker's record of what runs: this request's async code from now on.
+        let method = view.head.pointee.method_name
+        view.route.withUTF8Bytes { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                chopin_deferred_handling_async(d, method.ptr, method.len, chars.baseAddress, chars.count)
+            }
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        executor.enqueue(UnownedJob(job), for: self)
     }
 
     /// Starts the task that runs `chain` and writes its answer.
     func run(_ chain: @escaping @Sendable () async -> Response) {
-        let task = Task(executorPreference: record) { [self] in
+        let task = Task(executorPreference: self) { [self] in
             let response = await chain()
             await write(response)
             // From here the deferral is not the body's or the messages' to resume.
             bodyStream?.channel.deferralFinished()
             webSocket?.deferralFinished()
-            record.end()
+            chopin_deferred_handled_async(deferral.pointer)  // the worker's record: done
             chopin_deferred_finish(deferral.pointer)
         }
-        call.task.withLock { $0 = task }
+        self.task.withLock { $0 = task }
     }
 
-    private func write(_ response: Response) async {
+    nonisolated(nonsending) private func write(_ response: Response) async {
         switch response.body {
         case .upgraded:
             return  // the WebSocket's 101 went out when it was accepted
@@ -101,7 +119,7 @@ final class AsyncAnswer: Sendable {
             // stream that throws just ends (logged unless the client left or
             // it was cancelled).
             do {
-                try await produce(ResponseStream(deferral: deferral, call: call))
+                try await produce(ResponseStream(deferral: deferral, call: self))
             } catch is CancellationError {
             } catch is ResponseStream.Closed {
             } catch {
@@ -119,7 +137,7 @@ final class AsyncAnswer: Sendable {
     ) async -> Response {
         guard let webSocket else { return .text("not a WebSocket upgrade\n", status: .badRequest) }
         do {
-            try await handler(WebSocket(request: request, deferral: deferral, call: call, channel: webSocket))
+            try await handler(WebSocket(request: request, deferral: deferral, call: self, channel: webSocket))
         } catch is CancellationError {
         } catch is WebSocket.Closed {
         } catch is WebSocket.ProtocolError {
@@ -152,18 +170,6 @@ extension Prepared {
     }
 }
 
-/// An async chain in flight: its task, so that the core can cancel it, and
-/// the channels the core feeds.
-final class AsyncCall: Sendable {
-    let task = Mutex<Task<Void, Never>?>(nil)
-    /// The request body, for a handler that takes it as a stream.
-    let body = Mutex<BodyChannel?>(nil)
-    /// A WebSocket's incoming messages (``WebSocket``).
-    let messages = Mutex<MessageChannel?>(nil)
-    /// A streamed response waiting for its client to read (``ResponseStream``).
-    let drainWaiter = Mutex<CheckedContinuation<Void, any Error>?>(nil)
-}
-
 /// The core's deferred response, handed to the task that finishes it.
 struct Deferral: @unchecked Sendable {
     // @unchecked: the C deferral is written by one thread at a time (the
@@ -171,31 +177,31 @@ struct Deferral: @unchecked Sendable {
     let pointer: OpaquePointer
 }
 
-let cancelAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
+let cancelAsyncAnswer: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
     guard let arg else { return }
-    Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().task.withLock { $0?.cancel() }
+    Unmanaged<AsyncAnswer>.fromOpaque(arg).takeUnretainedValue().task.withLock { $0?.cancel() }
 }
 
-private let bodyPieceAsyncCall: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, Int32) -> Int32 = {
+private let bodyPieceAsyncAnswer: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, Int32) -> Int32 = {
     arg, data, count, status in
     guard let arg else { return 0 }
-    let channel = Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().body.withLock { $0 }
+    let channel = Unmanaged<AsyncAnswer>.fromOpaque(arg).takeUnretainedValue().bodyStream?.channel
     return channel?.receive(UnsafeRawBufferPointer(start: data, count: count), status) ?? 0
 }
 
 private let webSocketPiece: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, Int32) -> Int32 = {
     arg, data, count, status in
     guard let arg else { return 0 }
-    let channel = Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().messages.withLock { $0 }
+    let channel = Unmanaged<AsyncAnswer>.fromOpaque(arg).takeUnretainedValue().webSocket
     return channel?.receive(UnsafeRawBufferPointer(start: data, count: count), status) ?? 0
 }
 
-let drainAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
+let drainAsyncAnswer: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
     guard let arg else { return }
-    Unmanaged<AsyncCall>.fromOpaque(arg).takeUnretainedValue().resumeDrainWaiter()
+    Unmanaged<AsyncAnswer>.fromOpaque(arg).takeUnretainedValue().resumeDrainWaiter()
 }
 
-let releaseAsyncCall: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
+let releaseAsyncAnswer: @convention(c) (UnsafeMutableRawPointer?) -> Void = { arg in
     guard let arg else { return }
-    Unmanaged<AsyncCall>.fromOpaque(arg).release()
+    Unmanaged<AsyncAnswer>.fromOpaque(arg).release()
 }

@@ -30,7 +30,7 @@ extension Response {
 /// Where a streamed response's pieces go (see ``Response/stream(contentType:status:_:)``).
 public struct ResponseStream: Sendable {
     let deferral: Deferral
-    let call: AsyncCall
+    let call: AsyncAnswer
 
     /// The client is gone (or the stream was written from outside its handler's task).
     public struct Closed: Error, Sendable {}
@@ -54,7 +54,7 @@ public struct ResponseStream: Sendable {
     }
 }
 
-extension AsyncCall {
+extension AsyncAnswer {
     /// Suspends until the core says the client has read enough (its drain
     /// callback), or throws when the handler is cancelled meanwhile.
     func waitForDrain() async throws {

@@ -32,7 +32,7 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
     /// other tasks that prefer this executor: the hops of a body stream, say).
     struct Queued {
         let job: UnownedJob
-        let handler: AsyncHandlerRecord?
+        let handler: AsyncAnswer?
     }
 
     struct JobQueue: ~Copyable {
@@ -50,8 +50,8 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
         enqueue(UnownedJob(job), for: nil)
     }
 
-    /// Queues `job` of `handler`'s task (``AsyncHandlerRecord`` forwards its jobs here).
-    func enqueue(_ job: UnownedJob, for handler: AsyncHandlerRecord?) {
+    /// Queues `job` of `handler`'s task (``AsyncAnswer`` forwards its jobs here).
+    func enqueue(_ job: UnownedJob, for handler: AsyncAnswer?) {
         if stopped.load(ordering: .acquiring) {
             globalConcurrentExecutor.enqueue(job)
             return
@@ -82,7 +82,7 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
         }
         if running.isEmpty { return false }
         let me = asUnownedTaskExecutor()
-        var current: AsyncHandlerRecord? = nil
+        var current: AsyncAnswer? = nil
         for item in running {
             if item.handler !== current {
                 current = item.handler

@@ -188,7 +188,7 @@ final class Chain: Sendable {
 
     // MARK: The async path
 
-    private func runAsync(_ i: Int, _ request: Request, _ prepared: Prepared?, _ answer: AsyncAnswer) async -> Response {
+    nonisolated(nonsending) private func runAsync(_ i: Int, _ request: Request, _ prepared: Prepared?, _ answer: AsyncAnswer) async -> Response {
         guard i < layers.count else { return await runEndpoint(request, prepared, answer) }
         switch layers[i] {
         case .sync(let step):
@@ -218,7 +218,7 @@ final class Chain: Sendable {
         }
     }
 
-    private func runEndpoint(_ request: Request, _ prepared: Prepared?, _ answer: AsyncAnswer) async -> Response {
+    nonisolated(nonsending) private func runEndpoint(_ request: Request, _ prepared: Prepared?, _ answer: AsyncAnswer) async -> Response {
         let response = await runEndpointUntimed(request, prepared, answer)
         // Past the deadline, what a handler answers anyway is not sent: the
         // deadline's 503 is (through the middleware, as any error answer).
@@ -226,7 +226,7 @@ final class Chain: Sendable {
         return response
     }
 
-    private func runEndpointUntimed(_ request: Request, _ prepared: Prepared?, _ answer: AsyncAnswer) async -> Response {
+    nonisolated(nonsending) private func runEndpointUntimed(_ request: Request, _ prepared: Prepared?, _ answer: AsyncAnswer) async -> Response {
         do {
             switch endpoint {
             case .sync(let handler):

@@ -55,42 +55,62 @@ final class OwnedRequest: @unchecked Sendable {
         self.peer = peer
         let source = r.pointee
         let headerCount = source.header_count
-        var slices = [source.method_name, source.target, source.path, source.query]
-        for i in 0..<headerCount { slices += [source.headers[i].name, source.headers[i].value] }
-        let textBytes = slices.reduce(0) { $0 + $1.len }
+        // The head is one run of bytes in the connection's buffer, from the
+        // method's first byte (head_len of them): copied at once, its slices
+        // moved by their offset. A slice outside it (the path "/" of an
+        // absolute-form target without one) is copied after it.
+        let head = UnsafeRawPointer(source.method_name.ptr).map { UnsafeRawBufferPointer(start: $0, count: source.head_len) }
+        func inHead(_ s: chopin_slice) -> Bool {
+            guard let p = s.ptr, let start = head?.baseAddress else { return s.len == 0 }
+            let offset = UnsafeRawPointer(p) - start
+            return offset >= 0 && offset + s.len <= source.head_len
+        }
+        var outside = 0
+        func outsideLength(_ s: chopin_slice) -> Int { inHead(s) ? 0 : s.len }  // no array: one allocation less
+        outside += outsideLength(source.method_name) + outsideLength(source.target)
+        outside += outsideLength(source.path) + outsideLength(source.query)
+        for i in 0..<headerCount {
+            let h = source.headers[i]
+            outside += outsideLength(h.name) + outsideLength(h.value)
+        }
         let headersAt = (MemoryLayout<chopin_request>.stride + 15) & ~15
         let textAt = headersAt + MemoryLayout<chopin_header>.stride * headerCount
-        let total = textAt + textBytes + body.count
+        let headBytes = head?.count ?? 0
+        let total = textAt + headBytes + outside + body.count
         block = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 16)
         let text = (block + textAt).assumingMemoryBound(to: CChar.self)
-        var used = 0
-        // Each slice copied after the last: the view's pieces need not be
-        // together (the path "/" of an absolute-form target is not in the buffer).
-        func copy(_ s: chopin_slice) -> chopin_slice {
+        if let head, let from = head.baseAddress, headBytes > 0 {
+            UnsafeMutableRawPointer(text).copyMemory(from: from, byteCount: headBytes)
+        }
+        var used = headBytes
+        func move(_ s: chopin_slice) -> chopin_slice {
             guard let p = s.ptr, s.len > 0 else { return chopin_slice(ptr: text + used, len: 0) }
+            if inHead(s), let start = head?.baseAddress {
+                return chopin_slice(ptr: text + (UnsafeRawPointer(p) - start), len: s.len)
+            }
             (text + used).update(from: p, count: s.len)
             defer { used += s.len }
             return chopin_slice(ptr: text + used, len: s.len)
         }
-        var copy_ = source
-        copy_.method_name = copy(source.method_name)
-        copy_.target = copy(source.target)
-        copy_.path = copy(source.path)
-        copy_.query = copy(source.query)
+        var copy = source
+        copy.method_name = move(source.method_name)
+        copy.target = move(source.target)
+        copy.path = move(source.path)
+        copy.query = move(source.query)
         let headers = (block + headersAt).bindMemory(to: chopin_header.self, capacity: max(headerCount, 1))
         for i in 0..<headerCount {
             let h = source.headers[i]
-            (headers + i).initialize(to: chopin_header(name: copy(h.name), value: copy(h.value)))
+            (headers + i).initialize(to: chopin_header(name: move(h.name), value: move(h.value)))
         }
-        copy_.headers = headerCount > 0 ? headers : nil
+        copy.headers = headerCount > 0 ? headers : nil
         let bodyAt = text + used
         if let b = body.baseAddress, body.count > 0 {
             UnsafeMutableRawPointer(bodyAt).copyMemory(from: b, byteCount: body.count)
         }
-        copy_.body = chopin_slice(ptr: bodyAt, len: body.count)
-        let head = block.bindMemory(to: chopin_request.self, capacity: 1)
-        head.initialize(to: copy_)
-        self.head = UnsafePointer(head)
+        copy.body = chopin_slice(ptr: bodyAt, len: body.count)
+        let request = block.bindMemory(to: chopin_request.self, capacity: 1)
+        request.initialize(to: copy)
+        self.head = UnsafePointer(request)
     }
 
     deinit { block.deallocate() }

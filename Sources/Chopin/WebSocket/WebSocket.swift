@@ -55,7 +55,7 @@ public struct WebSocket: Sendable {
     public let request: Request
 
     let deferral: Deferral
-    let call: AsyncCall
+    let call: AsyncAnswer
     let channel: MessageChannel
 
     /// The client's messages, in order. Ends when the client closes (its
