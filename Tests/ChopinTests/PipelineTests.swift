@@ -96,6 +96,14 @@ private func pipelineRouter(global: [any Middleware]) -> Router {
         api.get("/me/async") { (req: Request) async -> Response in .text(req.storage[User.self]?.name ?? "nobody") }
         api.post("/items") { (req: Request, item: Json<Item>) in .text("\(req.storage[User.self]?.name ?? "") made \(item.value.name)") }
     }
+    router.get("/async/stream") { (_: Request) async in
+        Response.stream(contentType: "text/plain") { out in
+            for piece in ["ab", "cde"] {
+                try await Task.sleep(for: .milliseconds(60))
+                try await out.write(piece)
+            }
+        }
+    }
     router.get("/close") { _ in Response.text("bye").closingConnection() }
     router.get("/async/close") { (_: Request) async in Response.text("bye").closingConnection() }
     router.get("/connection-close") { _ in Response.text("bye").header("Connection", "close") }
@@ -175,11 +183,17 @@ extension EndToEndTests {
             #expect(try c.request("GET", "/async/slow").status.code == 503)
             #expect(try c.request("GET", "/nowhere").status.code == 404)
             #expect(try c.request("POST", "/sync/ok").status.code == 405)
+            #expect(try c.request("GET", "/async/stream").text == "abcde")
             let lines = log.all
-            #expect(lines.map { "\($0.metadata["status"] ?? "")" } == ["201", "404", "503", "404", "405"])
+            #expect(lines.map { "\($0.metadata["status"] ?? "")" } == ["201", "404", "503", "404", "405", "200"])
+            // A streamed answer is logged when its body ended: its bytes, its whole duration.
+            let stream = lines.last
+            #expect(stream.map { "\($0.metadata["bytes"] ?? "")" } == "5")
+            let streamed = Int(stream.map { "\($0.metadata["duration_us"] ?? "0")" } ?? "0") ?? 0
+            #expect(streamed >= 110_000, "the stream took \(streamed) us")
             let slow = lines.count > 2 ? Int("\(lines[2].metadata["duration_us"] ?? "0")") ?? 0 : 0
             #expect(slow >= 250_000 && slow < 2_000_000, "the timed-out request took \(slow) us")
-            #expect(lines.map { "\($0.metadata["path"] ?? "")" } == ["/async/created", "/async/throw404", "/async/slow", "/nowhere", "/sync/ok"])
+            #expect(lines.prefix(5).map { "\($0.metadata["path"] ?? "")" } == ["/async/created", "/async/throw404", "/async/slow", "/nowhere", "/sync/ok"])
         }
 
         @Test(arguments: backends) func aMiddlewareThatReplacesTheAnswerGivesOneResponse(backend: Backend) throws {
@@ -363,6 +377,26 @@ extension EndToEndTests {
         #expect(storage[String.self] == "a plain string")
         storage[User.self] = nil
         #expect(storage[User.self] == nil)
+    }
+
+    @Test(arguments: [false, true]) func headerBytesAreReadWithoutLoss(async: Bool) throws {
+        let router = Router()
+        let hex: @Sendable (Request) -> String = { req in
+            let value = req.headerBytes("X-Name") { Array($0) } ?? []
+            let pair = req.headers.withBytes(at: 1) { name, value in Array(name) + [0x3D] + Array(value) }
+            return (value + [0x7C] + pair).map { String($0, radix: 16) }.joined(separator: " ")
+        }
+        if async {
+            router.get("/h") { (req: Request) async in .text(hex(req)) }
+        } else {
+            router.get("/h") { req in .text(hex(req)) }
+        }
+        let app = try TestApp(router)
+        defer { app.stop() }
+        let c = try app.connect()
+        // "caf" then 0xE9 (Latin-1 e acute): obs-text, which a String would turn into U+FFFD.
+        try c.send(raw: Array("GET /h HTTP/1.1\r\nHost: t\r\nX-Name: caf".utf8) + [0xE9] + Array("\r\n\r\n".utf8))
+        #expect(try c.response().text == "63 61 66 e9 7c 58 2d 4e 61 6d 65 3d 63 61 66 e9")
     }
 
     @Test func headerChecks() {

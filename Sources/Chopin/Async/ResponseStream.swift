@@ -31,6 +31,8 @@ extension Response {
 public struct ResponseStream: Sendable {
     let deferral: Deferral
     let call: AsyncAnswer
+    /// Counts what is written, for the observers of ``Response/whenBodyEnds(_:)``.
+    let written = ByteCount()
 
     /// The client is gone (or the stream was written from outside its handler's task).
     public struct Closed: Error, Sendable {}
@@ -38,12 +40,14 @@ public struct ResponseStream: Sendable {
     /// Sends `bytes` as the next piece of the body.
     public func write(_ bytes: [UInt8]) async throws {
         let rc = bytes.withUnsafeBytes { chopin_deferred_stream_write(deferral.pointer, $0.baseAddress, $0.count) }
+        if rc >= 0 { written.add(bytes.count) }
         try await settle(rc)
     }
 
     /// Sends `text` (UTF-8) as the next piece of the body.
     public func write(_ text: String) async throws {
         let rc = text.withUTF8Bytes { chopin_deferred_stream_write(deferral.pointer, $0.baseAddress, $0.count) }
+        if rc >= 0 { written.add(text.utf8.count) }
         try await settle(rc)
     }
 
@@ -74,5 +78,65 @@ extension AsyncAnswer {
             return w
         }
         if let error { waiter?.resume(throwing: error) } else { waiter?.resume() }
+    }
+}
+
+/// Bytes a stream has written so far (its task writes, observers read).
+final class ByteCount: Sendable {
+    private let value = Atomic<Int>(0)
+    func add(_ n: Int) { value.add(n, ordering: .relaxed) }
+    var total: Int { value.load(ordering: .relaxed) }
+}
+
+/// How an answer's body ended, for ``Response/whenBodyEnds(_:)``.
+public struct BodyEnd: Sendable {
+    /// The body's bytes as the server sent them (before compression); nil
+    /// where the body was written in place (`req.json`, a file) and its
+    /// size is the server's to know.
+    public let bytes: Int?
+    /// Why a stream ended early (the client left, its producer threw);
+    /// nil when it ended as its producer meant.
+    public let error: (any Error)?
+}
+
+extension Response {
+    /// This answer, with `observer` called once its body has ended: for a
+    /// stream, when its producer returns or throws (how many bytes it wrote,
+    /// and why it stopped, if it did); for any other answer, at once, with
+    /// its body's size. What an access log or a tracing span needs to say
+    /// when a streamed answer really ended.
+    ///
+    /// ```swift
+    /// func after(_ request: Request, response: inout Response) {
+    ///     let start = request.storage[key: Started.self]
+    ///     response = response.whenBodyEnds { end in record(start, end.bytes) }
+    /// }
+    /// ```
+    public func whenBodyEnds(_ observer: @escaping @Sendable (BodyEnd) -> Void) -> Response {
+        var copy = self
+        switch body {
+        case .stream(let produce):
+            copy.body = .stream { out in
+                do {
+                    try await produce(out)
+                } catch {
+                    observer(BodyEnd(bytes: out.written.total, error: error))
+                    throw error
+                }
+                observer(BodyEnd(bytes: out.written.total, error: nil))
+            }
+        case .text(let text): observer(BodyEnd(bytes: text.utf8.count, error: nil))
+        case .bytes(let bytes): observer(BodyEnd(bytes: bytes.count, error: nil))
+        case .empty, .upgraded: observer(BodyEnd(bytes: 0, error: nil))
+        case .written: observer(BodyEnd(bytes: nil, error: nil))
+        }
+        return copy
+    }
+
+    /// Whether this answer's body is a stream (its head is what middleware
+    /// sees; ``whenBodyEnds(_:)`` says when the body ended).
+    public var isStream: Bool {
+        if case .stream = body { return true }
+        return false
     }
 }

@@ -38,17 +38,25 @@ public struct RequestLogger: SyncMiddleware {
         return nil
     }
 
-    /// Logs the line, with the status the client gets and how long the answer took.
+    /// Logs the line, with the status the client gets and how long the
+    /// answer took: for a streamed answer, once its body has ended, with
+    /// the bytes it had.
     public func after(_ request: Request, response: inout Response) throws {
         guard logger.logLevel <= level else { return }
+        guard response.isStream else { return write(request, status: response.status.code, bytes: nil) }
+        let status = response.status.code
+        response = response.whenBodyEnds { [self] end in write(request, status: status, bytes: end.bytes) }
+    }
+
+    private func write(_ request: Request, status: Int, bytes: Int?) {
         let took = request.storage[key: Started.self].map { ContinuousClock.now - $0 } ?? .zero
         let (seconds, attoseconds) = took.components
         let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
-        let status = response.status.code
         var metadata: Logger.Metadata = [
             "method": "\(request.method)", "path": "\(request.path)", "status": "\(status)",
             "duration_us": "\(micros)",
         ]
+        if let bytes { metadata["bytes"] = "\(bytes)" }
         let query = request.query
         if !query.isEmpty { metadata["query"] = "\(query)" }
         let peer = request.peer?.description ?? "-"

@@ -306,6 +306,16 @@ extension Request {
             let h = head.pointee.headers[i]
             return (String(slice: h.name), String(slice: h.value))
         }
+
+        /// Calls `body` with the i-th header's name and value as their
+        /// bytes, exactly as sent (obs-text included), without a copy.
+        public func withBytes<R>(
+            at i: Int, _ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> R
+        ) rethrows -> R {
+            precondition(i >= 0 && i < endIndex, "header index out of range")
+            let h = head.pointee.headers[i]
+            return try withExtendedLifetime(keeper) { try body(h.name.bytes, h.value.bytes) }
+        }
     }
 }
 
