@@ -107,7 +107,8 @@ import Testing
         let server = try startExample(backend)
         defer { server.stop() }
         let c = try TestClient(port: server.port)
-        for target in ["/plaintext", "/json", "/user/12345"] {
+        // /layered/*: behind three synchronous middleware.
+        for target in ["/plaintext", "/json", "/user/12345", "/layered/plaintext", "/layered/json"] {
             var request = Array("GET \(target) HTTP/1.1\r\nHost: test\r\n\r\n".utf8)
             for _ in 0..<200 { try c.send(&request); _ = try c.read() }
             malloc_counter_start()
