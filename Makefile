@@ -45,8 +45,8 @@ FUZZ_SWIFT_EXTRA_fuzz_json_generated := fuzz/swift/GeneratedModels.swift
 # interop) are left out, and fuzz/swift/ServerShims.swift stands in for the
 # two functions of theirs that the fuzzed code calls.
 SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift' -not -path 'Sources/Chopin/HTTPTypes/*' \
-                  -not -path 'Sources/Chopin/Observability/*' -not -name Server.swift -not -name Log.swift \
-                  -not -name 'Middleware+Shipped.swift') fuzz/swift/ServerShims.swift
+                  -not -path 'Sources/Chopin/Observability/*' -not -path 'Sources/Chopin/Testing/*' \
+                  -not -name Server.swift -not -name Log.swift -not -name RequestLogger.swift) fuzz/swift/ServerShims.swift
 
 TEST_UNITS := test_parse test_chunked test_write test_slab test_timer test_conn test_inflate
 TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files test_supervisor test_compress test_websocket

@@ -246,3 +246,19 @@ private let appHandler: chopin_handler_fn = { ctx, request, response in
     // worker has stopped, so it outlives each call.
     Unmanaged<App>.fromOpaque(ctx)._withUnsafeGuaranteedRef { $0.handle(request, ResponseWriter(response)) }
 }
+
+/// The core asks for the body of an answer it gives on its own (CoreErrorBodies).
+let coreErrorBodyHook:
+    @convention(c) (
+        UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+        UnsafeMutablePointer<UnsafeRawPointer?>?, UnsafeMutablePointer<Int>?
+    ) -> Int32 = { ctx, status, type, body, len in
+        guard let ctx, let type, let body, let len else { return 0 }
+        return Unmanaged<App>.fromOpaque(ctx)._withUnsafeGuaranteedRef { app in
+            guard let found = app.coreErrorBodies.body(status) else { return 0 }
+            type.pointee = found.type.map { UnsafePointer($0) }
+            body.pointee = UnsafeRawPointer(found.bytes.baseAddress)
+            len.pointee = found.bytes.count
+            return 1
+        }
+    }
