@@ -42,26 +42,29 @@ void chopin__worker_refresh_clock(chopin_worker *w) {
     }
 }
 
-/* A new connection, taken while the worker accepts (so neither stopping
- * nor full: accepting ends with either). */
-static void accepted(chopin_worker *w, int fd, const void *addr, uint32_t addr_len) {
+/* Serves fd (accepted, or handed over by chopin_server_adopt) in a free
+ * slot, or closes it when there is none. */
+static void open_connection(chopin_worker *w, int fd, const void *addr, uint32_t addr_len) {
     uint32_t idx = chopin__slab_alloc(&w->slab);
     if (idx == CHOPIN_NIL) {
         close(fd);
         return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     chopin_conn *c = &w->conns[idx];
     c->idx = idx;
     c->gen = chopin__slab_gen(&w->slab, idx);
     chopin__conn_open(w, c, fd);
     chopin__peer_set(&c->peer, addr, addr_len);
     CHOPIN_COUNT(w, accepted, 1);
-    if (w->ops->conn_start(w, c) < 0) {
-        chopin__conn_close(w, c);
-        return;
-    }
+    if (w->ops->conn_start(w, c) < 0) chopin__conn_close(w, c);
+}
+
+/* A new connection, taken while the worker accepts (so neither stopping
+ * nor full: accepting ends with either). */
+static void accepted(chopin_worker *w, int fd, const void *addr, uint32_t addr_len) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    open_connection(w, fd, addr, addr_len);
     if (w->slab.nfree == 0 && w->accepting) {
         /* Full: leave further connections in the kernel's backlog. */
         w->accept_full = 1;
@@ -138,19 +141,10 @@ static void begin_stop(chopin_worker *w) {
 static void take_adopted(chopin_worker *w) {
     pthread_mutex_lock(&w->adopt_lock);
     for (uint32_t k = 0; k < w->nadopted; k++) {
-        int fd = w->adopted[k];
-        uint32_t idx = w->stopping ? CHOPIN_NIL : chopin__slab_alloc(&w->slab);
-        if (idx == CHOPIN_NIL) {
-            close(fd);
-            continue;
-        }
-        chopin_conn *c = &w->conns[idx];
-        c->idx = idx;
-        c->gen = chopin__slab_gen(&w->slab, idx);
-        chopin__conn_open(w, c, fd);
-        chopin__peer_set(&c->peer, NULL, 0);
-        CHOPIN_COUNT(w, accepted, 1);
-        if (w->ops->conn_start(w, c) < 0) chopin__conn_close(w, c);
+        if (w->stopping)
+            close(w->adopted[k]);
+        else
+            open_connection(w, w->adopted[k], NULL, 0);
     }
     w->nadopted = 0;
     pthread_mutex_unlock(&w->adopt_lock);

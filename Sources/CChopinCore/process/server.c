@@ -46,6 +46,7 @@ struct chopin_server {
     int worker_process;          /* this process is one of a supervisor's workers */
     chopin_supervisor *sup;      /* this process is the supervisor */
     uint64_t _Atomic stop_at_ms; /* when chopin_server_stop was first called (monotonic), 0 before */
+    uint32_t _Atomic adopt_next; /* the worker the next chopin_server_adopt hands its connection to */
 };
 
 void chopin_config_init(chopin_config *c) {
@@ -476,8 +477,7 @@ int chopin_server_adopt(chopin_server *s, int fd) {
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -errno;
     /* Spread over the workers, one after the other. */
-    static uint32_t _Atomic next;
-    chopin_worker *w = &s->workers[atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % s->nworkers];
+    chopin_worker *w = &s->workers[atomic_fetch_add_explicit(&s->adopt_next, 1, memory_order_relaxed) % s->nworkers];
     pthread_mutex_lock(&w->adopt_lock);
     int rc = 0;
     if (w->nadopted == w->adopted_cap) {

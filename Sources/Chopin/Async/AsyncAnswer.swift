@@ -63,7 +63,7 @@ final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
         } else {
             bodyStream = nil
         }
-        webSocket = upgrade.map { _ in MessageChannel(deferral: Deferral(pointer: d), executor: executor) }
+        webSocket = upgrade.map { [deferral] _ in MessageChannel(deferral: deferral, executor: executor) }
         // Whole now: the core may call back from here on (worker thread).
         chopin_deferred_observe(d, cancelAsyncAnswer, drainAsyncAnswer, releaseAsyncAnswer, Unmanaged.passRetained(self).toOpaque())
         // At the handler deadline the task is cancelled, and its chain

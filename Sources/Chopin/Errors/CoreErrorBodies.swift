@@ -49,22 +49,12 @@ final class CoreErrorBodies: @unchecked Sendable {
     func body(_ status: Int32) -> Body? { bodies[status] }
 
     /// `GET /`, parsed and owned: what the renderer reads for these answers.
+    /// Its writer is never written to (the renderer's answer is a value);
+    /// it stands on the request's own memory only to be a pointer.
     private static func standInRequest() -> Request? {
-        var raw = Array("GET / HTTP/1.1\r\nHost: chopin\r\n\r\n".utf8)
-        var parsed = chopin_request()
-        var headers = [chopin_header](repeating: chopin_header(), count: 1)
-        var limits = chopin_parse_limits(max_request_line: 64, max_head: 64)
-        let rc = raw.withUnsafeMutableBytes { buf in
-            buf.withMemoryRebound(to: CChar.self) { chopin_parse_request($0.baseAddress, $0.count, &parsed, &headers, 1, &limits) }
-        }
-        guard rc > 0 else { return nil }
-        return withUnsafePointer(to: &parsed) { head in
+        try? withParsedHead("GET / HTTP/1.1\r\nHost: chopin\r\n\r\n") { head in
             let owned = OwnedRequest(copying: head, body: UnsafeRawBufferPointer(start: nil, count: 0), peer: nil)
-            var request = Request(head: owned.head, writer: ResponseWriter(OpaquePointer(owned.block)))
-            let extras = RequestExtras()
-            extras.owned = owned
-            request.extras = extras
-            return request
+            return Request(owned: owned, writer: ResponseWriter(OpaquePointer(owned.block)))
         }
     }
 }

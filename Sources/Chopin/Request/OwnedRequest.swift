@@ -117,16 +117,20 @@ final class OwnedRequest: @unchecked Sendable {
 }
 
 extension Request {
+    /// A request over `owned`, whose answer is written to `writer`.
+    init(owned: OwnedRequest, writer: ResponseWriter) {
+        self.init(head: owned.head, writer: writer)
+        let extras = RequestExtras()
+        extras.owned = owned
+        self.extras = extras
+    }
+
     /// Copies `view` (its replaced body, if any, in place of the one that
     /// came) into memory of its own; its answer is written to `writer`.
     init(owning view: Request, writer: ResponseWriter) {
-        let owned = OwnedRequest(copying: view.head, body: view.body, peer: view.peer)
-        self.init(head: owned.head, writer: writer)
+        self.init(owned: OwnedRequest(copying: view.head, body: view.body, peer: view.peer), writer: writer)
         params = view.params
         matched = view.matched
-        let extras = RequestExtras()
-        extras.owned = owned
-        extras.storage = view.storage
-        self.extras = extras
+        extras?.storage = view.storage
     }
 }

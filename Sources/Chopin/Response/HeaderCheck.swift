@@ -12,43 +12,29 @@ enum HeaderCheck {
         case invalid(String)
     }
 
+    // Per header of every answer that has headers: nothing is allocated
+    // unless the header is a Connection one.
     static func judge(_ name: String, _ value: String) -> Verdict {
-        var nameIsToken = !name.isEmpty
-        for b in name.utf8 where !isTokenByte(b) {
-            nameIsToken = false
-            break
+        guard !name.isEmpty, name.utf8.allSatisfy(Method.isTokenByte) else {
+            return .invalid("is not a valid header name")
         }
-        guard nameIsToken else { return .invalid("is not a valid header name") }
         for b in value.utf8 where (b < 0x20 && b != 0x09) || b == 0x7F {
             return .invalid("has a control character in its value")
         }
-        switch name.lowercased() {
-        case "content-length", "transfer-encoding":
-            return .framing
-        case "connection":
-            let options = value.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: " \t") }
-            return options.contains("close") ? .closeRequest : .framing
-        default:
-            return .fine
-        }
+        if named(name, "content-length") || named(name, "transfer-encoding") { return .framing }
+        guard named(name, "connection") else { return .fine }
+        let closes = value.split(separator: ",").contains { $0.trimmingSpaces.lowercased() == "close" }
+        return closes ? .closeRequest : .framing
     }
 
-    /// RFC 9110 tchar.
-    private static func isTokenByte(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(b)
+    /// Whether `name` is `lowercase` (a lowercase ASCII name), in any case.
+    private static func named(_ name: String, _ lowercase: StaticString) -> Bool {
+        guard name.utf8.count == lowercase.utf8CodeUnitCount else { return false }
+        var i = 0
+        for b in name.utf8 {
+            guard b | 0x20 == lowercase.utf8Start[i] | 0x20 else { return false }
+            i += 1
         }
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> Substring {
-        var s = self
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return s
+        return true
     }
 }

@@ -37,7 +37,7 @@ public struct Method: Sendable, Hashable, CustomStringConvertible {
         !name.isEmpty && name.utf8.allSatisfy(Method.isTokenByte)
     }
 
-    private static func isTokenByte(_ c: UInt8) -> Bool {
+    static func isTokenByte(_ c: UInt8) -> Bool {
         switch c {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"):

@@ -165,8 +165,9 @@ struct RouteTree: Sendable {
         if names.count > RouteParams.capacity {
             return "\(where_): at most \(RouteParams.capacity) parameters in a route"
         }
-        // Middleware is composed once, here: a route without any runs its endpoint directly.
-        let middleware = (global + r.middleware).filter(\.isActive)
+        // Middleware is composed once, here (the chain leaves out the inactive):
+        // a route without any runs its endpoint directly.
+        let middleware = global + r.middleware
         let chain = Chain(middleware, r.endpoint, errors: errors)
         if case .webSocket = r.endpoint, chain.firstAsync != chain.layers.count {
             // Its upgrade is accepted on the worker, before anything awaits.

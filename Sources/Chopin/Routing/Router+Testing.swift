@@ -16,37 +16,27 @@ extension Router {
     /// with the C parser and runs the frozen tree's lookup.
     func decide(_ method: String, _ target: String) throws -> RoutingDecision {
         let tree = try freeze()
-        var raw = Array("\(method) \(target) HTTP/1.1\r\nHost: t\r\n\r\n".utf8)
-        var req = chopin_request()
-        var headers = [chopin_header](repeating: chopin_header(), count: 4)
-        var limits = chopin_parse_limits(max_request_line: 8192, max_head: 16384)
         var scratch: UInt8 = 0
-        return try raw.withUnsafeMutableBytes { buf -> RoutingDecision in
-            let rc = buf.withMemoryRebound(to: CChar.self) { chars in
-                chopin_parse_request(chars.baseAddress, chars.count, &req, &headers, 4, &limits)
-            }
-            guard rc > 0 else { throw HTTPError(HTTPStatus(Int(-rc)), "unparsable request") }
-            return try withUnsafeMutablePointer(to: &scratch) { s in
-                try withUnsafePointer(to: &req) { r in
-                    var found = RouteTree.Lookup.notFound
-                    let ctx = Request(
-                        head: r, writer: ResponseWriter(OpaquePointer(s)), routedBy: tree, found: &found)
-                    switch found {
-                    case .found(let unmanaged):
-                        let route = unmanaged.takeUnretainedValue()
-                        var params: [String: String] = [:]
-                        for name in route.paramNames { params[name] = try ctx.param(name) }
-                        let relative = route.endsInWildcard ? try? RelativePath.extract(from: ctx) : nil
-                        return RoutingDecision(
-                            status: 200, pattern: route.pattern, params: params, allow: "",
-                            relativePath: relative?.segments)
-                    case .notFound:
-                        return RoutingDecision(status: 404, pattern: "", params: [:], allow: "")
-                    case .methodNotAllowed(let node):
-                        return RoutingDecision(status: 405, pattern: "", params: [:], allow: tree.allow(node))
-                    case .notImplemented:
-                        return RoutingDecision(status: 501, pattern: "", params: [:], allow: "")
-                    }
+        return try withParsedHead("\(method) \(target) HTTP/1.1\r\nHost: t\r\n\r\n") { r in
+            try withUnsafeMutablePointer(to: &scratch) { s in
+                var found = RouteTree.Lookup.notFound
+                let ctx = Request(
+                    head: r, writer: ResponseWriter(OpaquePointer(s)), routedBy: tree, found: &found)
+                switch found {
+                case .found(let unmanaged):
+                    let route = unmanaged.takeUnretainedValue()
+                    var params: [String: String] = [:]
+                    for name in route.paramNames { params[name] = try ctx.param(name) }
+                    let relative = route.endsInWildcard ? try? RelativePath.extract(from: ctx) : nil
+                    return RoutingDecision(
+                        status: 200, pattern: route.pattern, params: params, allow: "",
+                        relativePath: relative?.segments)
+                case .notFound:
+                    return RoutingDecision(status: 404, pattern: "", params: [:], allow: "")
+                case .methodNotAllowed(let node):
+                    return RoutingDecision(status: 405, pattern: "", params: [:], allow: tree.allow(node))
+                case .notImplemented:
+                    return RoutingDecision(status: 501, pattern: "", params: [:], allow: "")
                 }
             }
         }
