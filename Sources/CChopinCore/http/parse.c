@@ -376,11 +376,13 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
     req->content_length = 0;
     if (fs.te_seen) {
         if (req->version_minor == 0 || fs.content_length_seen) return CHOPIN_PARSE_BAD_REQUEST;
-        /* A coding we do not implement is 501 (RFC 9110 section 15.6.2,
-         * RFC 9112 section 6.1) wherever it stands; the connection closes
-         * either way, so nothing after it can be read as a request. */
-        if (fs.te_unknown) return CHOPIN_PARSE_NOT_IMPLEMENTED;
+        /* Without chunked last the body's end cannot be known: 400 and a
+         * close (RFC 9112 section 6.3), whatever the codings are. Only a
+         * chunked body behind a coding we do not implement is 501 (RFC 9110
+         * section 15.6.2). The connection closes either way, so nothing
+         * after it can be read as a request. */
         if (!fs.te_chunked_last || fs.te_chunked_count != 1) return CHOPIN_PARSE_BAD_REQUEST;
+        if (fs.te_unknown) return CHOPIN_PARSE_NOT_IMPLEMENTED;
         req->framing = CHOPIN_FRAMING_CHUNKED;
     } else if (fs.content_length_seen) {
         req->content_length = fs.content_length;
