@@ -48,7 +48,7 @@ SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift' -not -path 'Sources/
                   -not -path 'Sources/Chopin/Observability/*' -not -path 'Sources/Chopin/Testing/*' \
                   -not -name Server.swift -not -name Log.swift -not -name RequestLogger.swift) fuzz/swift/ServerShims.swift
 
-TEST_UNITS := test_parse test_chunked test_write test_slab test_timer test_conn test_inflate
+TEST_UNITS := test_parse test_chunked test_write test_slab test_buf test_timer test_conn test_inflate
 TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files test_supervisor test_compress test_websocket
 
 QUICK ?= 0
@@ -115,7 +115,8 @@ test-swift:
 
 # The C fuzzers link the codecs alone (the HTTP floor and the scans below it).
 FUZZ_C_CORE := Sources/CChopinCore/http/parse.c Sources/CChopinCore/base/scan.c Sources/CChopinCore/http/chunked.c \
-               Sources/CChopinCore/http/websocket_codec.c Sources/CChopinCore/http/inflate_body.c
+               Sources/CChopinCore/http/websocket_codec.c Sources/CChopinCore/http/websocket_handshake.c \
+               Sources/CChopinCore/http/inflate_body.c
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< $(FUZZ_C_CORE) -lz -o $@ \

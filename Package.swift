@@ -80,7 +80,10 @@ let package = Package(
         // JSON bench; no product names it, so Chopin's users never get it.
         .target(
             name: "ChopinExampleRoutes",
-            dependencies: ["Chopin", "ChopinJSON", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Chopin", "ChopinJSON", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Examples/ChopinExampleRoutes",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

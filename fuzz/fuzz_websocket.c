@@ -3,7 +3,11 @@
  * in pieces of that size; both runs must end the same way (the same close
  * code for an error) and, when neither fails, report the same events
  * (kinds, payload bytes, close codes); an empty piece that ends nothing is
- * never reported. ASan checks every payload lies within the input. */
+ * never reported. ASan checks every payload lies within the input. A close
+ * event's payload must be what a handler may be given: no code (1005) and no
+ * reason, or a code a peer may send and a reason of at most 123 bytes of
+ * UTF-8. The input is also a Sec-WebSocket-Protocol value: an element found
+ * in it is in it, and one appended to it is always found. */
 #include "chopin/websocket.h"
 
 #include <stdlib.h>
@@ -16,6 +20,37 @@ typedef struct run {
 } run;
 
 static void mix(uint64_t *h, uint64_t v) { *h = (*h ^ v) * 0x100000001b3ull; }
+
+static void check_close(const chopin_ws_event *ev) {
+    if (ev->code == 1005) {
+        if (ev->len) __builtin_trap();
+        return;
+    }
+    /* RFC 6455 section 7.4: 1000-1003 and 1007-1014 of the IANA range, 3000-4999 for applications. */
+    int allowed = (ev->code >= 1000 && ev->code <= 1003) || (ev->code >= 1007 && ev->code <= 1014) ||
+                  (ev->code >= 3000 && ev->code <= 4999);
+    if (!allowed || ev->len > 123) __builtin_trap();
+    uint32_t st = 0;
+    if (chopin_utf8_check(&st, (const uint8_t *)ev->data, ev->len) < 0 || st != 0) __builtin_trap();
+}
+
+/* The input as an offer: a name cut from it (its first 1-8 bytes) found in
+ * the list must be in the bytes, and the list with ", name" appended holds
+ * it whenever the name is one element (no comma, space or tab). */
+static void check_offer(const uint8_t *data, size_t size) {
+    size_t n = size < 8 ? size : (size_t)(data[0] % 8) + 1;
+    if (n > size) n = size;
+    const char *name = (const char *)data;
+    if (chopin_ws_list_has((const char *)data, size, name, n) && !memmem(data, size, name, n)) __builtin_trap();
+    if (n == 0 || memchr(name, ',', n) || memchr(name, ' ', n) || memchr(name, '\t', n)) return;
+    char *with = malloc(size + 2 + n);
+    memcpy(with, data, size);
+    memcpy(with + size, ", ", 2);
+    memcpy(with + size + 2, name, n);
+    int found = chopin_ws_list_has(with, size + 2 + n, name, n);
+    free(with);
+    if (!found) __builtin_trap();
+}
 
 static run parse_all(const uint8_t *data, size_t size, size_t step) {
     run r = {0xcbf29ce484222325ull, 0, 0};
@@ -45,7 +80,10 @@ static run parse_all(const uint8_t *data, size_t size, size_t step) {
                 mix(&r.digest, (uint64_t)ev.kind << 8 | (uint64_t)ev.opcode);
                 r.events++;
             }
-            if (ev.kind == CHOPIN_WS_EV_CLOSE) mix(&r.digest, ev.code);
+            if (ev.kind == CHOPIN_WS_EV_CLOSE) {
+                mix(&r.digest, ev.code);
+                check_close(&ev);
+            }
         }
         off = end;
     }
@@ -56,6 +94,7 @@ static run parse_all(const uint8_t *data, size_t size, size_t step) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
+    check_offer(data, size);
     size_t step = (size_t)(data[0] % 13) + 1;
     run whole = parse_all(data + 1, size - 1, 0);
     run parts = parse_all(data + 1, size - 1, step);

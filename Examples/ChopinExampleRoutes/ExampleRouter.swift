@@ -23,7 +23,8 @@ struct ExampleFailure: Error {}
 ///     GET  /crash/ws         the same in a WebSocket handler, at the first message
 ///     GET  /assets/*         the files of Examples/public/ (or `assets`); GET /large.json compressed; POST /inflate
 ///                            a gzip or deflate request body, answered inflated (AssetRoutes.swift)
-///     GET  /ws               WebSocket echo: every message back as it came (up to 16 MiB)
+///     GET  /ws               WebSocket echo: every message back as it came (up to 16 MiB);
+///                            subprotocol chopin.echo.v1 when offered, the client's close logged
 ///     POST /upload           the body read as a stream: {"bytes": N, "sha256": "..."}, any size
 ///                            up to maxStreamedBodyBytes, in the memory of a few chunks
 ///     GET  /api/me           behind an async bearer-token middleware (ApiRoutes.swift): the

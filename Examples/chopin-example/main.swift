@@ -19,7 +19,7 @@ import Logging
 
 func usage(_ message: String) -> Never {
     var line =
-        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS]\n"
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]...\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }
@@ -61,6 +61,9 @@ while let flag = args.popFirst() {
         guard let level = Logger.Level(rawValue: value) else { usage("--access-log-level: no level '\(value)'") }
         accessLog = true
         accessLogLevel = level
+    case "--trusted-proxy":
+        // Repeatable: each names a proxy (or range) whose X-Forwarded-For is believed.
+        config.trustedProxies.append(value)
     case "--metrics-interval":
         guard let seconds = Int(value), seconds >= 0 else { usage("--metrics-interval must be seconds, got '\(value)'") }
         metricsInterval = seconds == 0 ? nil : .seconds(seconds)

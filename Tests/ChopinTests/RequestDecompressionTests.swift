@@ -77,6 +77,20 @@ extension EndToEndTests {
             #expect(try c.request("POST", "/in/count", body: "abc").text == "3")
         }
 
+        /// SDKs send a content coding on requests with no body: no body is
+        /// an empty body, whatever the coding says (sync and async routes).
+        @Test(arguments: backends) func anEmptyBodyWithACodingIsEmpty(backend: Backend) throws {
+            let server = try Self.serve(backend)
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            for coding in ["gzip", "deflate", "br"] {
+                let sync = try Self.post(c, "/in/count", [], coding: coding)
+                #expect(sync.status == 200 && sync.text == "0", "\(coding): \(sync.status) \(sync.text)")
+                let async = try Self.post(c, "/in/async", [], coding: coding)
+                #expect(async.status == 200 && async.text == "", "\(coding): \(async.status) \(async.text)")
+            }
+        }
+
         @Test(arguments: backends) func limitBadDataAndOtherCodings(backend: Backend) throws {
             let server = try Self.serve(backend)
             defer { server.stop() }

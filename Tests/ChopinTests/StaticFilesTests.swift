@@ -18,6 +18,20 @@ private struct FileTree {
         mkdir(root, 0o755)
         mkdir(root + "/sub", 0o755)
         mkdir(base + "/outside", 0o755)
+        mkdir(root + "/.git", 0o755)
+        mkdir(root + "/docs", 0o755)
+        write(root + "/docs/index.html", Array("<h1>docs</h1>".utf8))
+        write(root + "/.env", Array("secret=1".utf8))
+        write(root + "/.git/config", Array("secret".utf8))
+        write(root + "/app.js", Array("console.log('plain')".utf8))
+        write(root + "/app.js.gz", Array("gzip bytes".utf8))  // the server sends what is there
+        write(root + "/app.js.br", Array("brotli bytes".utf8))
+        write(root + "/only.css.gz", Array("only gzip".utf8))
+        mkdir(root + "/trap.js.gz", 0o755)  // a sibling that is no regular file is passed over
+        write(root + "/trap.js", Array("trap plain".utf8))
+        mkfifo(root + "/fifo", 0o644)
+        mkfifo(root + "/fifo.txt.gz", 0o644)
+        write(root + "/fifo.txt", Array("beside a fifo".utf8))
         write(root + "/index.html", Array("<h1>home</h1>".utf8))
         write(root + "/a.txt", Array("hello, files".utf8))
         write(root + "/sub/b.css", Array("body{}".utf8))
@@ -46,7 +60,135 @@ extension EndToEndTests {
         private static func serve(_ tree: FileTree, _ backend: Backend) throws -> RunningServer {
             let router = Router()
             router.files("/assets", directory: tree.root)
+            router.files("/cached", directory: tree.root, cacheControl: "public, max-age=60", precompressed: true)
+            router.files("/open", directory: tree.root, dotfiles: .served)
+            // Behind a middleware that awaits, the request is owned and the
+            // file is read into the answer: the same rules apply.
+            router.group("/owned") { g in
+                g.use(Awaits())
+                g.files("/cached", directory: tree.root, cacheControl: "no-cache", precompressed: true)
+            }
             return try startServer(router, backend)
+        }
+
+        struct Awaits: Middleware {
+            func handle(_ request: Request, next: Next) async throws -> Response {
+                await Task.yield()
+                return try await next(request)
+            }
+        }
+
+        /// A FIFO (and a FIFO as a precompressed sibling) is 404 at once,
+        /// not a worker stuck waiting for a writer; the worker serves on.
+        @Test(arguments: backends) func onlyRegularFilesAreServed(backend: Backend) throws {
+            let tree = FileTree()
+            defer { tree.remove() }
+            let server = try Self.serve(tree, backend)
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            #expect(try c.request("GET", "/assets/fifo").status == 404)
+            #expect(try c.request("GET", "/cached/fifo").status == 404)
+            let beside = try c.request("GET", "/cached/fifo.txt", headers: ["Accept-Encoding": "gzip"])
+            #expect(beside.status == 200 && beside.text == "beside a fifo" && beside.header("Content-Encoding") == nil)
+            let trap = try c.request("GET", "/cached/trap.js", headers: ["Accept-Encoding": "gzip"])
+            #expect(trap.status == 200 && trap.text == "trap plain")
+            #expect(try c.request("GET", "/owned/cached/fifo").status == 404)
+            #expect(try c.request("GET", "/assets/a.txt").text == "hello, files")
+        }
+
+        @Test(arguments: backends) func dotfilesAreHiddenUnlessTheMountServesThem(backend: Backend) throws {
+            let tree = FileTree()
+            defer { tree.remove() }
+            let server = try Self.serve(tree, backend)
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            for target in ["/assets/.env", "/assets/.git/config", "/assets/.git/", "/assets/sub/../.env",
+                           "/cached/.env", "/owned/cached/.env", "/assets/%2eenv"] {
+                let r = try c.request("GET", target)
+                #expect(r.status == 404 && !r.text.contains("secret"), "\(target): \(r.status)")
+            }
+            #expect(try c.request("GET", "/open/.env").text == "secret=1")
+            #expect(try c.request("GET", "/open/.git/config").text == "secret")
+        }
+
+        @Test(arguments: backends) func cacheControlOnEveryAnswerOfTheMount(backend: Backend) throws {
+            let tree = FileTree()
+            defer { tree.remove() }
+            let server = try Self.serve(tree, backend)
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            let whole = try c.request("GET", "/cached/a.txt")
+            #expect(whole.status == 200 && whole.header("Cache-Control") == "public, max-age=60")
+            let etag = try #require(whole.header("ETag"))
+            let same = try c.request("GET", "/cached/a.txt", headers: ["If-None-Match": etag])
+            #expect(same.status == 304 && same.header("Cache-Control") == "public, max-age=60")
+            #expect(same.header("Vary") == "Accept-Encoding")
+            let part = try c.request("GET", "/cached/a.txt", headers: ["Range": "bytes=0-4"])
+            #expect(part.status == 206 && part.header("Cache-Control") == "public, max-age=60")
+            #expect(try c.request("GET", "/owned/cached/a.txt").header("Cache-Control") == "no-cache")
+            let plain = try c.request("GET", "/assets/a.txt")
+            #expect(plain.header("Cache-Control") == nil && plain.header("Vary") == nil)
+        }
+
+        @Test(arguments: backends) func precompressedSiblingsWhenAccepted(backend: Backend) throws {
+            let tree = FileTree()
+            defer { tree.remove() }
+            let server = try Self.serve(tree, backend)
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            for prefix in ["/cached", "/owned/cached"] {
+                let cases: [(String?, String, String?)] = [
+                    ("gzip, deflate, br", "brotli bytes", "br"),  // Brotli first
+                    ("gzip", "gzip bytes", "gzip"),
+                    ("br;q=0, gzip;q=0.5", "gzip bytes", "gzip"),
+                    ("*", "brotli bytes", "br"),
+                    ("gzip;q=0, br;q=0", "console.log('plain')", nil),
+                    ("identity", "console.log('plain')", nil),
+                    (nil, "console.log('plain')", nil),
+                ]
+                var etags: Set<String> = []
+                for (accept, body, coding) in cases {
+                    let r = try c.request("GET", prefix + "/app.js", headers: accept.map { ["Accept-Encoding": $0] } ?? [:])
+                    let what = "\(prefix) \(accept ?? "none")"
+                    #expect(r.status == 200 && r.text == body, "\(what): \(r.status) \(r.text)")
+                    #expect(r.header("Content-Encoding") == coding, "\(what)")
+                    #expect(r.header("Content-Type") == "text/javascript; charset=utf-8", "\(what)")
+                    #expect(r.header("Vary") == "Accept-Encoding", "\(what)")
+                    if let etag = r.header("ETag") { etags.insert(etag) }
+                }
+                #expect(etags.count == 3, "each variant its own ETag: \(etags)")
+                // Only the sibling exists: served to a client that takes it, 404 otherwise.
+                let only = try c.request("GET", prefix + "/only.css", headers: ["Accept-Encoding": "gzip"])
+                #expect(only.status == 200 && only.text == "only gzip" && only.header("Content-Encoding") == "gzip")
+                #expect(try c.request("GET", prefix + "/only.css").status == 404)
+            }
+            // A mount without precompressed never looks for siblings.
+            let off = try c.request("GET", "/assets/app.js", headers: ["Accept-Encoding": "br, gzip"])
+            #expect(off.text == "console.log('plain')" && off.header("Content-Encoding") == nil)
+        }
+
+        @Test(arguments: backends) func aDirectoryWithoutItsSlashIsRedirected(backend: Backend) throws {
+            let tree = FileTree()
+            defer { tree.remove() }
+            let server = try Self.serve(tree, backend)
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            let cases = [
+                ("/assets/docs", "/assets/docs/"), ("/assets/docs?v=2", "/assets/docs/?v=2"),
+                ("/assets", "/assets/"), ("/assets/sub", "/assets/sub/"), ("/owned/cached/docs", "/owned/cached/docs/"),
+            ]
+            for (target, location) in cases {
+                let r = try c.request("GET", target)
+                #expect(r.status == 301 && r.header("Location") == location, "\(target): \(r.status) \(r.header("Location") ?? "-")")
+            }
+            #expect(try c.request("GET", "/assets/docs/").text == "<h1>docs</h1>")
+            // A Location never names another host, whatever the path's slashes.
+            let root = Router()
+            root.files("/", directory: tree.root)
+            let rootServer = try startServer(root, backend)
+            defer { rootServer.stop() }
+            let r = try TestClient(port: rootServer.port).request("GET", "//docs")
+            #expect(r.status == 404 || (r.status == 301 && r.header("Location")?.hasPrefix("//") == false), "\(r.status) \(r.header("Location") ?? "-")")
         }
 
         @Test(arguments: backends) func filesTheirTypesAndTheIndex(backend: Backend) throws {
@@ -60,12 +202,12 @@ extension EndToEndTests {
             #expect(a.header("Content-Type") == "text/plain; charset=utf-8")
             #expect(a.header("Accept-Ranges") == "bytes")
             #expect(try c.request("GET", "/assets/sub/b.css").header("Content-Type") == "text/css; charset=utf-8")
-            for target in ["/assets", "/assets/", "/assets/sub/../"] {
+            for target in ["/assets/", "/assets/sub/../"] {
                 let index = try c.request("GET", target)
                 #expect(index.status == 200 && index.text == "<h1>home</h1>", "\(target)")
                 #expect(index.header("Content-Type") == "text/html; charset=utf-8")
             }
-            #expect(try c.request("GET", "/assets/sub").status == 404)  // a directory without an index
+            #expect(try c.request("GET", "/assets/sub/").status == 404)  // a directory without an index
             #expect(try c.request("GET", "/assets/missing.txt").status == 404)
             let big = try c.request("GET", "/assets/big.bin")
             #expect(big.status == 200 && big.body == tree.big)

@@ -32,10 +32,14 @@ extension EndToEndTests {
                 var n = 0
                 do {
                     for try await _ in ws.messages { n += 1 }
-                    seen.ended.withLock { $0.append("closed after \(n)") }
+                    let close = ws.clientClose.map { "\($0.code) '\($0.reason)'" } ?? "none"
+                    seen.ended.withLock { $0.append("closed after \(n) with \(close)") }
                 } catch let e as WebSocket.ProtocolError {
                     seen.ended.withLock { $0.append("protocol error \(e.code) after \(n)") }
                 }
+            }
+            router.webSocket("/chat", subprotocols: ["chat.v2", "chat.v1"]) { ws in
+                try await ws.send(text: ws.subprotocol ?? "none")
             }
             router.get("/async") { (_: Request) async in .text("still served") }
             var config = Configuration(host: "127.0.0.1", port: 0)
@@ -93,9 +97,15 @@ extension EndToEndTests {
             let polite = try TestClient(port: server.port)
             #expect(try polite.upgrade("/count") == 101)
             for _ in 0..<3 { try polite.sendFrame(0x2, [1, 2, 3]) }
-            try polite.sendFrame(0x8, [0x03, 0xE8])
-            #expect(try polite.readFrame().opcode == 0x8)
-            #expect(Self.waitFor(seen, count: 1) == ["closed after 3"])
+            try polite.sendFrame(0x8, [0x0F, 0xA1] + Array("gone to lunch".utf8))  // 4001 and a reason
+            #expect(try polite.readFrame() == (0x8, [0x0F, 0xA1]))
+            #expect(Self.waitFor(seen, count: 1) == ["closed after 3 with 4001 'gone to lunch'"])
+            // A close without a code is heard as 1005, with no reason.
+            let terse = try TestClient(port: server.port)
+            #expect(try terse.upgrade("/count") == 101)
+            try terse.sendFrame(0x8, [])
+            #expect(try terse.readFrame().opcode == 0x8)
+            #expect(Self.waitFor(seen, count: 2).last == "closed after 0 with 1005 ''")
             // Unmasked: 1002. Over maxMessageBytes: 1009.
             let rude = try TestClient(port: server.port)
             #expect(try rude.upgrade("/count") == 101)
@@ -105,8 +115,42 @@ extension EndToEndTests {
             #expect(try big.upgrade("/count") == 101)
             try big.sendFrame(0x2, [UInt8](repeating: 0, count: 1001))
             #expect(try big.readFrame() == (0x8, [0x03, 0xF1]))
-            let ended = Self.waitFor(seen, count: 3)
-            #expect(ended.count == 3 && ended.contains("protocol error 1002 after 0") && ended.contains("protocol error 1009 after 0"))
+            let ended = Self.waitFor(seen, count: 4)
+            #expect(ended.count == 4 && ended.contains("protocol error 1002 after 0") && ended.contains("protocol error 1009 after 0"))
+        }
+
+        /// The endpoint's first subprotocol the client offers is agreed and
+        /// named in the 101; none agreed means no header (RFC 6455 section 4.2.2).
+        @Test(arguments: backends) func subprotocolsAreNegotiated(backend: Backend) throws {
+            let server = try Self.serve(backend, seen: Seen())
+            defer { server.stop() }
+            let cases: [([String], String?)] = [
+                (["Sec-WebSocket-Protocol: chat.v1, chat.v2"], "chat.v2"),  // the server's preference
+                (["Sec-WebSocket-Protocol: mqtt", "Sec-WebSocket-Protocol: chat.v1"], "chat.v1"),  // any field
+                (["Sec-WebSocket-Protocol: mqtt, CHAT.V1"], nil),  // names are case-sensitive
+                ([], nil),
+            ]
+            for (offer, agreed) in cases {
+                let c = try TestClient(port: server.port)
+                let head = try c.upgradeReply("/chat", extra: offer)
+                #expect(head.status == 101)
+                #expect(head.header("Sec-WebSocket-Protocol") == agreed, "\(offer)")
+                #expect(try c.readFrame() == (0x1, Array((agreed ?? "none").utf8)), "\(offer)")
+            }
+        }
+
+        /// A limit that is not positive (the core's 0 is "no limit") and a
+        /// subprotocol that could not be named in a header are refused at start.
+        @Test func badWebSocketOptionsAreRouterErrors() throws {
+            for (max, names) in [(0, []), (-1, []), (10, ["two words"]), (10, [""]), (10, ["a", "a"]),
+                                 (10, [String(repeating: "p", count: 65)])] as [(Int, [String])] {
+                let router = Router()
+                router.webSocket("/ws", maxMessageBytes: max, subprotocols: names) { _ in }
+                #expect(throws: RouterError.self, "\(max) \(names)") { try router.freeze() }
+            }
+            let fine = Router()
+            fine.webSocket("/ws", maxMessageBytes: 1, subprotocols: [String(repeating: "p", count: 64)]) { _ in }
+            _ = try fine.freeze()
         }
 
         @Test(arguments: backends) func openWebSocketsLeaveRoomForAsyncRequests(backend: Backend) throws {

@@ -4,13 +4,17 @@
  * behind a file waits for it, a reader that stalls and comes back gets
  * every byte, one that never reads is cut at write_timeout_ms, a file that
  * is shorter than promised ends the connection, and no descriptor is left
- * open afterwards. */
+ * open afterwards. chopin_open_beneath opens a FIFO without a writer at
+ * once (it must never wait on the worker thread), for the caller's fstat
+ * to refuse. */
 #include "fixture.h"
 #include "net.h"
 #include "test.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #define FILE_SIZE (4u << 20)
 #define BIG_SIZE (64u << 20) /* a sparse file for the reader that never reads */
@@ -221,7 +225,34 @@ static void run_backend(const char *backend) {
     CHECK_EQ_INT(open_fds(), fds_before);
 }
 
+/* Run in a child with an alarm: an open that blocks ends in SIGALRM, not a hung test. */
+static void fifo_opens_without_blocking(void) {
+    t_case = "a FIFO under the directory opens at once";
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/chopin-test-fifo.%d", (int)getpid());
+    mkdir(dir, 0700);
+    char fifo[96];
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+    CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    pid_t child = fork();
+    if (child == 0) {
+        alarm(2);
+        int fd = chopin_open_beneath(dirfd, "pipe");
+        struct stat st;
+        _exit(fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status), "the open returned (no SIGALRM)");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a descriptor whose fstat says FIFO");
+    close(dirfd);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 int main(void) {
+    fifo_opens_without_blocking();
     snprintf(path, sizeof path, "/tmp/chopin-test-file.%d", (int)getpid());
     snprintf(big_path, sizeof big_path, "/tmp/chopin-test-big.%d", (int)getpid());
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);

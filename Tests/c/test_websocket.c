@@ -4,7 +4,9 @@
  * backends a C echo server: the handshake (101, 426, 400), echo of text,
  * binary and fragmented messages, pings, the close handshake, and every
  * refusal with its close code (unmasked, RSV, opcode, control rules,
- * UTF-8, the message limit), and the idle ping then close. */
+ * UTF-8, the message limit), and the idle ping then close; subprotocols:
+ * the offer's list test, and the 101 naming the server's first choice the
+ * client offered, or no subprotocol when none agreed. */
 #include "fixture.h"
 #include "net.h"
 #include "test.h"
@@ -233,6 +235,69 @@ static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     e->d = chopin_response_defer(res);
     chopin_deferred_observe(e->d, NULL, NULL, echo_release, e);
     chopin_deferred_websocket(e->d, accept, echo_piece, 100000);
+    /* The server's subprotocols, in its order of preference. */
+    static const char *const ours[] = {"chat.v2", "chat.v1"};
+    for (size_t i = 0; i < 2; i++) {
+        if (chopin_ws_offers_protocol(req, ours[i], strlen(ours[i]))) {
+            chopin_deferred_websocket_protocol(e->d, ours[i], strlen(ours[i]));
+            break;
+        }
+    }
+}
+
+/* The 101's Sec-WebSocket-Protocol for an upgrade with `offer` (header
+ * lines), into out ("" when the 101 names none); -1 without a 101. */
+static int negotiated(uint16_t port, const char *offer, char *out, size_t cap) {
+    client c;
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+                     offer);
+    if (client_connect(&c, port) < 0 || client_send(&c, req, (size_t)n) < 0) return -1;
+    char *end = NULL;
+    while (!(end = c.len ? memmem(c.buf, c.len, "\r\n\r\n", 4) : NULL))
+        if (client_fill(&c, 2000) <= 0) break;
+    int ok = end && strncmp(c.buf, "HTTP/1.1 101", 12) == 0;
+    out[0] = 0;
+    const char *v = ok ? find_header(c.buf, (size_t)(end - c.buf) + 2, "Sec-WebSocket-Protocol") : NULL;
+    if (v) {
+        while (*v == ' ') v++;
+        size_t len = strcspn(v, "\r");
+        if (len >= cap) len = cap - 1;
+        memcpy(out, v, len);
+        out[len] = 0;
+    }
+    client_close(&c);
+    return ok ? 0 : -1;
+}
+
+static void test_subprotocol_list(void) {
+    t_case = "subprotocol list";
+    static const struct { const char *value, *name; int want; } v[] = {
+        {"chat", "chat", 1},         {" chat ,x", "chat", 1}, {"x,\tchat", "chat", 1}, {"chatty", "chat", 0},
+        {"Chat", "chat", 0},         {"", "chat", 0},         {",,", "chat", 0},       {"a, b", "b", 1},
+        {"chat.v1, chat.v2", "chat.v2", 1}, {"x", "", 0},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        CHECK(chopin_ws_list_has(v[i].value, strlen(v[i].value), v[i].name, strlen(v[i].name)) == v[i].want,
+              "'%s' holds '%s': %d", v[i].value, v[i].name, v[i].want);
+}
+
+static void subprotocols(uint16_t port) {
+    static const struct { const char *offer, *want; } v[] = {
+        {"Sec-WebSocket-Protocol: chat.v1, chat.v2\r\n", "chat.v2"}, /* the server's preference wins */
+        {"Sec-WebSocket-Protocol: chat.v1\r\n", "chat.v1"},
+        {"Sec-WebSocket-Protocol: x\r\nSec-WebSocket-Protocol: chat.v1\r\n", "chat.v1"}, /* any field */
+        {"Sec-WebSocket-Protocol: other, CHAT.V2\r\n", ""},            /* none agreed: no header */
+        {"", ""},                                                          /* none offered */
+    };
+    char got[128];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        t_case = "subprotocol negotiated";
+        CHECK(negotiated(port, v[i].offer, got, sizeof got) == 0, "101 for offer '%s'", v[i].offer);
+        CHECK(strcmp(got, v[i].want) == 0, "offer '%s': got '%s', want '%s'", v[i].offer, got, v[i].want);
+    }
 }
 
 static const char upgrade[] = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
@@ -306,6 +371,7 @@ static void run_backend(const char *backend) {
     client c;
     response r;
 
+    subprotocols(port);
     t_case = "handshake";
     CHECK(client_connect(&c, port) == 0, "connect");
     client_send(&c, upgrade, sizeof upgrade - 1);
@@ -422,6 +488,7 @@ int main(void) {
     test_sha1_base64();
     test_utf8();
     test_parser();
+    test_subprotocol_list();
     fixture_each_backend(run_backend);
     fixture_each_backend(run_websockets_past_max_deferred);
     return test_finish("test_websocket");

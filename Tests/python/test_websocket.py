@@ -3,6 +3,9 @@ real client (Python's `websockets`) and, for what no well-behaved client
 sends, frames written by hand. The cases follow the Autobahn test suite's
 categories: framing (payload lengths at every length encoding), ping/pong,
 reserved bits, opcodes, fragmentation, UTF-8 handling, close codes, limits.
+Beyond them: the subprotocol the route offers is agreed (and none when the
+client offers others), and the code and reason of a client's close reach the
+handler (the example logs them; the log is read back).
 
 usage: test_websocket.py PATH_TO_CHOPIN_EXAMPLE
 """
@@ -60,11 +63,11 @@ def frame(b0, payload, mask=True, length=None):
     return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
 
 
-def raw_open(port):
+def raw_open(port, extra=""):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     key = base64.b64encode(os.urandom(16)).decode()
     s.sendall((f"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = s.recv(4096)
@@ -282,11 +285,39 @@ def handshake(port):
     s.close()
 
 
+def subprotocols(port):
+    with client(port, subprotocols=["chat", "chopin.echo.v1"]) as ws:
+        check(ws.subprotocol == "chopin.echo.v1", f"the route's subprotocol is agreed, got {ws.subprotocol!r}")
+        ws.send("hi")
+        check(ws.recv(timeout=5) == "hi", "echo over the agreed subprotocol")
+    s, head, _ = raw_open(port, extra="Sec-WebSocket-Protocol: chat, mqtt\r\n")
+    check(head.startswith("HTTP/1.1 101") and "sec-websocket-protocol" not in head.lower(),
+          "none agreed: a 101 that names no subprotocol")
+    s.close()
+
+
+def close_reaches_handler(port, log_path):
+    with client(port) as ws:
+        ws.send("x")
+        ws.recv(timeout=5)
+        ws.close(code=4001, reason="gone to lunch")
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        with open(log_path, errors="replace") as f:
+            text = f.read()
+        if "code=4001" in text and "reason=gone to lunch" in text:
+            return
+        time.sleep(0.05)
+    check(False, "the handler heard the client's close code 4001 and its reason (logged by the example)")
+
+
 def run(binary, backend):
     port = free_port()
+    log_path = f"/tmp/chopin-ws-test-{os.getpid()}-{backend}.log"
+    log = open(log_path, "w")
     server = subprocess.Popen(
         [binary, "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--backend", backend,
-         "--isolation", "threads"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--isolation", "threads"], stdout=subprocess.DEVNULL, stderr=log)
     try:
         for _ in range(200):
             try:
@@ -295,17 +326,21 @@ def run(binary, backend):
             except OSError:
                 time.sleep(0.05)
         for case in (handshake, framing, ping_pong, reserved_bits, opcodes, fragmentation, utf8, close_codes,
-                     limits):
+                     limits, subprotocols, lambda p: close_reaches_handler(p, log_path)):
             before = failures
             try:
                 case(port)
             except Exception as e:  # a case that crashed counts as failed, the others still run
                 check(False, f"{case.__name__} on {backend}: {type(e).__name__}: {e}")
-            print(f"  {backend} {case.__name__}: {'ok' if failures == before else 'FAILED'}")
+            name = getattr(case, "__name__", "case")
+            name = "close_reaches_handler" if name == "<lambda>" else name
+            print(f"  {backend} {name}: {'ok' if failures == before else 'FAILED'}")
         check(server.poll() is None, f"the server is still up on {backend}")
     finally:
         server.terminate()
         server.wait(10)
+        log.close()
+        os.unlink(log_path)
 
 
 def main():

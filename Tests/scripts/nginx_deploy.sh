@@ -6,7 +6,11 @@
 #   1. requests through nginx are answered;
 #   2. a worker that traps behind nginx costs only the trapping request;
 #   3. under 10 s of load through nginx, instance A rolled with SIGHUP every
-#      2 s and instance B stopped and started again: 0 failed requests.
+#      2 s and instance B stopped and started again: 0 failed requests;
+#   4. a third instance (127.0.0.4, access log on) trusts nginx's address:
+#      it logs the client's address from X-Forwarded-For, a client that
+#      sends its own X-Forwarded-For through nginx cannot choose it, and one
+#      that sends it straight to the instance is logged as its peer.
 # Usage: nginx_deploy.sh [path/to/chopin-example]   (default .build/debug/chopin-example)
 set -u
 example=${1:-.build/debug/chopin-example}
@@ -41,10 +45,12 @@ free_port() {
 port=$(free_port)
 proxy_port=$(free_port)
 [ "$port" != "$proxy_port" ] || proxy_port=$((port + 1))
+logged_proxy_port=$(free_port)
+while [ "$logged_proxy_port" = "$port" ] || [ "$logged_proxy_port" = "$proxy_port" ]; do logged_proxy_port=$(free_port); done
 
-# Starts instance $1 (A or B) on address $2; its pid in $dir/$1.pid.
+# Starts instance $1 (A, B or C) on address $2, with any further flags; its pid in $dir/$1.pid.
 start_instance() {
-    "$example" --host "$2" --port "$port" --workers 2 --isolation processes >/dev/null 2>>"$dir/$1.err" &
+    "$example" --host "$2" --port "$port" --workers 2 --isolation processes "${@:3}" >/dev/null 2>>"$dir/$1.err" &
     echo $! >"$dir/$1.pid"
     pids+=($!)
     for _ in $(seq 300); do
@@ -55,6 +61,8 @@ start_instance() {
 }
 start_instance A 127.0.0.1
 start_instance B 127.0.0.2
+# nginx reaches its upstreams from a loopback address; clients below come from 127.0.0.3.
+start_instance C 127.0.0.4 --access-log --trusted-proxy 127.0.0.1 --trusted-proxy 127.0.0.2 --trusted-proxy 127.0.0.4
 
 # The configuration the README's deployment section shows.
 cat >"$dir/nginx.conf" <<EOF
@@ -82,7 +90,8 @@ http {
             proxy_pass http://chopin;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_set_header X-Forwarded-For \$remote_addr;
+            # What the client sent, with the address nginx got it from appended.
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             # A connection refused or closed before an answer: the next instance.
             proxy_next_upstream error timeout;
         }
@@ -95,6 +104,16 @@ http {
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_next_upstream off;
+        }
+    }
+    upstream logged { server 127.0.0.4:$port; keepalive 4; }
+    server {
+        listen 127.0.0.1:$logged_proxy_port;
+        location / {
+            proxy_pass http://logged;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
         }
     }
 }
@@ -158,4 +177,22 @@ rolls=$(grep -c "rolling restart done" "$dir/A.err" || true)
 [ "$total" -gt 1000 ] || fail "load during the deploy: only $total requests ($(cat "$dir/wrk.out"))"
 [ "$failed" = 0 ] || fail "the deploy failed $failed requests: $(cat "$dir/wrk.out")"
 echo "nginx_deploy: 5 SIGHUPs to A ($rolls rolls done), B stopped and started again, $total requests through nginx, 0 failed"
+# 4. The client's address behind nginx, as instance C logs it.
+logged="http://127.0.0.1:$logged_proxy_port"
+curl -s -o /dev/null -m 5 --interface 127.0.0.3 "$logged/user/401" || fail "GET through nginx to C"
+curl -s -o /dev/null -m 5 --interface 127.0.0.3 -H 'X-Forwarded-For: 198.51.100.66' "$logged/user/402" ||
+    fail "GET with a forged X-Forwarded-For through nginx to C"
+curl -s -o /dev/null -m 5 --interface 127.0.0.3 -H 'X-Forwarded-For: 198.51.100.66' "http://127.0.0.4:$port/user/403" ||
+    fail "GET with a forged X-Forwarded-For straight to C"
+for _ in $(seq 100); do grep -q "/user/403" "$dir/C.err" && break; sleep 0.05; done
+for n in 401 402 403; do
+    line=$(grep "GET /user/$n " "$dir/C.err" | head -1)
+    [ -n "$line" ] || fail "no access-log line for /user/$n: $(tail -5 "$dir/C.err")"
+    case "$line" in
+    *"127.0.0.3 GET /user/$n "*) ;;
+    *) fail "/user/$n logged with another address than the client's 127.0.0.3: $line" ;;
+    esac
+    case "$line" in *198.51.100.66*) fail "/user/$n: the forged address was believed: $line" ;; esac
+done
+echo "nginx_deploy: behind nginx the client's address is logged (127.0.0.3), a forged X-Forwarded-For is not believed"
 echo "nginx_deploy: ok"

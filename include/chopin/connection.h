@@ -134,6 +134,12 @@ enum { CHOPIN_WS_MSG_FIN = 0x10, CHOPIN_WS_MSG_CLOSED = 0x20 };
 void chopin_deferred_websocket(chopin_deferred *d, const char accept[CHOPIN_WS_ACCEPT_LEN], chopin_body_fn on_message,
                                uint64_t max_message);
 
+/* The subprotocol the 101 names (Sec-WebSocket-Protocol), after
+ * chopin_deferred_websocket and before the deferral is finished. Returns
+ * -1, naming none, for an empty name, one longer than
+ * CHOPIN_WS_PROTOCOL_MAX, or one that is not a token. */
+int chopin_deferred_websocket_protocol(chopin_deferred *d, const char *name, size_t len);
+
 /* Sends one whole message or control frame (TEXT, BINARY, PING, PONG; CLOSE
  * with payload = code and reason, after which the core closes once the
  * client answers or linger_timeout_ms passes). Only on the worker thread.

@@ -85,8 +85,10 @@ void chopin_response_file(chopin_response *res, int fd, uint64_t offset, uint64_
 /* Opens path (relative, no "..") for reading beneath the directory dirfd:
  * no symlink is followed, so nothing outside the directory is ever opened
  * (openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or one component at
- * a time with O_NOFOLLOW where openat2 is missing). Returns the descriptor
- * or -errno (-ELOOP for a symlink on the way). */
+ * a time with O_NOFOLLOW where openat2 is missing). The open never blocks
+ * (O_NONBLOCK: a FIFO without a writer opens at once) and takes no terminal;
+ * fstat the result and refuse what is not a regular file. Returns the
+ * descriptor or -errno (-ELOOP for a symlink on the way). */
 int chopin_open_beneath(int dirfd, const char *path);
 
 /* HTTP dates (IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT", 29 bytes, no

@@ -177,6 +177,7 @@ typedef struct chopin_metrics {
     uint64_t timeouts;
     uint64_t buffer_bytes;      /* held now by connections for unfinished input and unsent output */
     uint64_t recv_buffer_waits; /* io_uring receives that found every receive buffer in use */
+    uint64_t buffer_heap_allocations; /* buffers taken from the heap: the pool growing, a buffer outgrowing a block */
     uint64_t restarts;          /* worker processes that died and were started again */
 } chopin_metrics;
 

@@ -67,6 +67,19 @@ void chopin_ws_accept_key(const char *key, size_t key_len, char out[CHOPIN_WS_AC
  * "Sec-WebSocket-Version: 13"), or 400. */
 int chopin_ws_handshake(const chopin_request *req, char accept[CHOPIN_WS_ACCEPT_LEN]);
 
+/* Subprotocols (RFC 6455 section 4.2.2): whether the client offered name
+ * in any of its Sec-WebSocket-Protocol fields, each a comma-separated list.
+ * Names compare exactly (they are case-sensitive tokens). The server picks
+ * one it offers in its own order of preference and names it in the 101;
+ * none agreed means no Sec-WebSocket-Protocol in the 101. */
+int chopin_ws_offers_protocol(const chopin_request *req, const char *name, size_t name_len);
+/* The list test behind it, on one field value: whether value[0..len) holds
+ * name (not empty) as an element, spaces and tabs around elements ignored. */
+int chopin_ws_list_has(const char *value, size_t len, const char *name, size_t name_len);
+
+/* The longest subprotocol name the server can answer with. */
+#define CHOPIN_WS_PROTOCOL_MAX 64
+
 /* ---- the frame parser --------------------------------------------------------
  * Incremental: fed any split of the client's bytes, it reports one event
  * at a time; payload is unmasked in place and handed out as it arrives,

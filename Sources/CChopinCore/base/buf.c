@@ -17,6 +17,7 @@ int chopin__pool_init(chopin_bufpool *p, uint32_t block_size, uint32_t max_free)
     p->nfree = 0;
     p->max_free = max_free;
     p->held = NULL;
+    p->heap_allocations = NULL;
     p->free = calloc(max_free ? max_free : 1, sizeof *p->free);
     return p->free ? 0 : -ENOMEM;
 }
@@ -29,8 +30,15 @@ void chopin__pool_destroy(chopin_bufpool *p) {
     p->nfree = 0;
 }
 
+/* Only the owning worker writes; metric readers load it relaxed. */
+static void count_heap_allocation(chopin_bufpool *p) {
+    if (p && p->heap_allocations)
+        __atomic_store_n(p->heap_allocations, *p->heap_allocations + 1, __ATOMIC_RELAXED);
+}
+
 static void *pool_get(chopin_bufpool *p) {
     if (p->nfree) return p->free[--p->nfree];
+    count_heap_allocation(p);
     return malloc(p->block_size);
 }
 
@@ -81,11 +89,13 @@ __attribute__((noinline)) static int grow(chopin_buf *b, chopin_bufpool *pool, s
     char *p;
     if (is_block(b, pool)) {
         /* outgrowing a pool block: move to the heap, give the block back */
+        count_heap_allocation(pool);
         p = malloc(cap);
         if (!p) return -ENOMEM;
         memcpy(p, b->data, b->len);
         pool_put(pool, b->data);
     } else {
+        count_heap_allocation(pool);
         p = realloc(b->data, cap);
         if (!p) return -ENOMEM;
     }

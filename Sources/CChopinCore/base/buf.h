@@ -16,6 +16,11 @@ typedef struct chopin_bufpool {
     uint32_t max_free;
     void **free;
     uint64_t *held; /* bytes handed out, for the metrics (NULL: not counted) */
+    /* Heap allocations made for buffers (NULL: not counted): a block when the
+     * free list is empty (the pool growing to the worker's peak of bytes in
+     * flight), a buffer that outgrows a block. Apart from these, serving a
+     * request allocates nothing; the allocation check subtracts them. */
+    uint64_t *heap_allocations;
 } chopin_bufpool;
 
 typedef struct chopin_buf {

@@ -35,7 +35,7 @@
 typedef struct chopin_worker_metrics {
     uint64_t requests, bytes_in, bytes_out, accepted, closed;
     uint64_t responses_4xx, responses_5xx, parse_errors, timeouts;
-    uint64_t buffer_bytes, recv_buffer_waits;
+    uint64_t buffer_bytes, recv_buffer_waits, buffer_heap_allocations;
     /* The latency histogram (count.c), on cache lines of its own. */
     uint64_t latency[CHOPIN_LATENCY_BUCKETS] __attribute__((aligned(CHOPIN_CACHELINE)));
     uint64_t latency_sum_ms;
@@ -239,6 +239,8 @@ struct chopin_deferred {
     uint8_t uncounted;                         /* an open WebSocket: no longer counts against max_deferred */
     char ws_accept[CHOPIN_WS_ACCEPT_LEN];
     uint64_t ws_max_message;
+    char ws_protocol[CHOPIN_WS_PROTOCOL_MAX];  /* chopin_deferred_websocket_protocol's name */
+    uint8_t ws_protocol_len;                   /* 0: the 101 names no subprotocol */
     /* Its async handler's request (chopin_deferred_handling_async), and
      * its entry in the worker's list plus one (0: not listed). */
     chopin_route_name async_name;

@@ -11,6 +11,8 @@
  * connection to stop reading when too much waits for it. */
 #include "conn.h"
 
+#include "../base/scan.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,17 +25,30 @@ void chopin_deferred_websocket(chopin_deferred *d, const char accept[CHOPIN_WS_A
     d->body_open = on_message != NULL;
 }
 
+int chopin_deferred_websocket_protocol(chopin_deferred *d, const char *name, size_t len) {
+    d->ws_protocol_len = 0;
+    if (len == 0 || len > CHOPIN_WS_PROTOCOL_MAX) return -1;
+    /* A token, so that it cannot end the header line or break the list. */
+    if (chopin__scan_tchar(name, name + len) != name + len) return -1;
+    memcpy(d->ws_protocol, name, len);
+    d->ws_protocol_len = (uint8_t)len;
+    return 0;
+}
+
 int chopin__ws_begin(chopin_worker *w, chopin_conn *c, chopin_deferred *d) {
     static const char head[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                                "Sec-WebSocket-Accept: ";
+    static const char protocol[] = "\r\nSec-WebSocket-Protocol: ";
     c->ws = malloc(sizeof *c->ws);
     if (!c->ws) return -1;
     chopin_ws_parser_init(c->ws, d->ws_max_message);
     if (chopin__buf_append(&c->out, &w->pool, head, sizeof head - 1) < 0 ||
-        chopin__buf_append(&c->out, &w->pool, d->ws_accept, CHOPIN_WS_ACCEPT_LEN) < 0 ||
-        chopin__buf_append(&c->out, &w->pool, "\r\n\r\n", 4) < 0)
+        chopin__buf_append(&c->out, &w->pool, d->ws_accept, CHOPIN_WS_ACCEPT_LEN) < 0)
         return -1;
-    return 0;
+    if (d->ws_protocol_len && (chopin__buf_append(&c->out, &w->pool, protocol, sizeof protocol - 1) < 0 ||
+                               chopin__buf_append(&c->out, &w->pool, d->ws_protocol, d->ws_protocol_len) < 0))
+        return -1;
+    return chopin__buf_append(&c->out, &w->pool, "\r\n\r\n", 4) < 0 ? -1 : 0;
 }
 
 /* Hands a piece, the close, or the failure to the handler's side; returns

@@ -1,6 +1,11 @@
 /* static_files.c - what serving files out of a directory needs from C:
  * opening a path that can never leave the directory, and HTTP dates
- * (Last-Modified out, If-Modified-Since in). */
+ * (Last-Modified out, If-Modified-Since in).
+ *
+ * The final open never blocks and never takes a terminal: O_NONBLOCK makes
+ * opening a FIFO with no writer return at once (it would wait for one
+ * forever, on the worker thread), O_NOCTTY keeps a tty from becoming the
+ * process's. The caller's fstat then refuses anything but a regular file. */
 #include "text.h"
 
 #include "chopin/response.h"
@@ -12,6 +17,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#define FINAL_OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC)
 
 /* The fallback for kernels without openat2 (before 5.6) or where seccomp
  * refuses it: one component at a time, never following a symlink. */
@@ -28,7 +35,7 @@ static int open_walking(int dirfd, const char *path) {
         }
         memcpy(part, p, n);
         part[n] = 0;
-        int flags = slash ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+        int flags = slash ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : FINAL_OPEN_FLAGS;
         int fd = openat(at, part, flags);
         int err = errno;
         if (at != dirfd) close(at);
@@ -41,7 +48,7 @@ static int open_walking(int dirfd, const char *path) {
 
 int chopin_open_beneath(int dirfd, const char *path) {
     struct open_how how = {
-        .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+        .flags = FINAL_OPEN_FLAGS,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
     };
     long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);

@@ -94,18 +94,38 @@ void chopin_ws_accept_key(const char *key, size_t key_len, char out[CHOPIN_WS_AC
     chopin_base64(digest, sizeof digest, out);
 }
 
-/* Whether a comma-separated header value holds token (case-insensitive). */
-static int has_token(const chopin_header *h, const char *token) {
-    if (!h) return 0;
-    size_t tlen = strlen(token);
-    const char *p = h->value.ptr, *end = p + h->value.len;
+/* Whether the comma-separated list value[0..len) holds name as one of its
+ * elements (RFC 9110 section 5.6.1: elements trimmed of spaces and tabs,
+ * empty ones skipped), compared exactly or ignoring case. */
+static int list_has(const char *value, size_t len, const char *name, size_t name_len, int ignore_case) {
+    const char *p = value, *end = value + len;
     while (p < end) {
         while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) p++;
         const char *start = p;
         while (p < end && *p != ',') p++;
         const char *stop = p;
         while (stop > start && (stop[-1] == ' ' || stop[-1] == '\t')) stop--;
-        if ((size_t)(stop - start) == tlen && strncasecmp(start, token, tlen) == 0) return 1;
+        if ((size_t)(stop - start) != name_len) continue;
+        if (ignore_case ? strncasecmp(start, name, name_len) == 0 : memcmp(start, name, name_len) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Whether a comma-separated header value holds token (case-insensitive). */
+static int has_token(const chopin_header *h, const char *token) {
+    return h && list_has(h->value.ptr, h->value.len, token, strlen(token), 1);
+}
+
+int chopin_ws_list_has(const char *value, size_t len, const char *name, size_t name_len) {
+    return name_len > 0 && list_has(value, len, name, name_len, 0);
+}
+
+int chopin_ws_offers_protocol(const chopin_request *req, const char *name, size_t name_len) {
+    static const char field[] = "sec-websocket-protocol";
+    for (size_t i = 0; i < req->header_count; i++) {
+        const chopin_header *h = &req->headers[i];
+        if (h->name.len != sizeof field - 1 || strncasecmp(h->name.ptr, field, sizeof field - 1) != 0) continue;
+        if (chopin_ws_list_has(h->value.ptr, h->value.len, name, name_len)) return 1;
     }
     return 0;
 }

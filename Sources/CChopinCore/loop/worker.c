@@ -204,6 +204,7 @@ int chopin__worker_setup(chopin_worker *w) {
     if ((rc = chopin__wheel_init(&w->wheel, cap, WHEEL_SLOTS, WHEEL_TICK_MS, w->now_ms)) < 0) return rc;
     if ((rc = chopin__pool_init(&w->pool, 16384, 1024)) < 0) return rc;
     w->pool.held = &w->metrics->buffer_bytes;
+    w->pool.heap_allocations = &w->metrics->buffer_heap_allocations;
     return 0;
 }
 

@@ -31,6 +31,8 @@ final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
     let bodyStream: RequestBodyStream?
     /// The accepted upgrade, for a WebSocket endpoint.
     let webSocket: MessageChannel?
+    /// The upgrade it accepted (its subprotocol for the handler).
+    let webSocketUpgrade: Prepared.Upgrade?
     /// The task, so that the core can cancel it.
     let task = Mutex<Task<Void, Never>?>(nil)
     /// A streamed response waiting for its client to read (``ResponseStream``).
@@ -64,6 +66,7 @@ final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
             bodyStream = nil
         }
         webSocket = upgrade.map { [deferral] _ in MessageChannel(deferral: deferral, executor: executor) }
+        webSocketUpgrade = upgrade
         // Whole now: the core may call back from here on (worker thread).
         chopin_deferred_observe(d, cancelAsyncAnswer, drainAsyncAnswer, releaseAsyncAnswer, Unmanaged.passRetained(self).toOpaque())
         // At the handler deadline the task is cancelled, and its chain
@@ -73,8 +76,15 @@ final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
         chopin_deferred_answers_timeout(d, Self.deadlineGraceMilliseconds)
         if streamsBody && view.head.pointee.body_streamed != 0 { chopin_deferred_take_body(d, bodyPieceAsyncAnswer) }
         if let upgrade {
+            // The router refused a limit that is not positive: 0 would be
+            // the core's "no limit".
             upgrade.accept.withUnsafeBufferPointer {
-                chopin_deferred_websocket(d, $0.baseAddress, webSocketPiece, UInt64(max(upgrade.maxMessageBytes, 0)))
+                chopin_deferred_websocket(d, $0.baseAddress, webSocketPiece, UInt64(max(upgrade.maxMessageBytes, 1)))
+            }
+            if let name = upgrade.subprotocol {
+                name.withUTF8Bytes { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) { _ = chopin_deferred_websocket_protocol(d, $0.baseAddress, $0.count) }
+                }
             }
         }
         // The worker's record of what runs: this request's async code from now on.
@@ -132,12 +142,14 @@ final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
 
     /// A WebSocket endpoint's handler, on the upgrade accepted at init;
     /// its answer, for the middleware around it, is the 101.
-    func runWebSocket(
-        _ request: Request, maxMessageBytes: Int, _ handler: @Sendable (WebSocket) async throws -> Void
-    ) async -> Response {
-        guard let webSocket else { return .text("not a WebSocket upgrade\n", status: .badRequest) }
+    func runWebSocket(_ request: Request, _ handler: @Sendable (WebSocket) async throws -> Void) async -> Response {
+        guard let webSocket, let upgrade = webSocketUpgrade else {
+            return .text("not a WebSocket upgrade\n", status: .badRequest)
+        }
         do {
-            try await handler(WebSocket(request: request, deferral: deferral, call: self, channel: webSocket))
+            let ws = WebSocket(
+                request: request, subprotocol: upgrade.subprotocol, deferral: deferral, call: self, channel: webSocket)
+            try await handler(ws)
         } catch is CancellationError {
         } catch is WebSocket.Closed {
         } catch is WebSocket.ProtocolError {
@@ -154,11 +166,13 @@ extension Prepared {
     struct Upgrade: Sendable {
         let accept: [CChar]
         let maxMessageBytes: Int
+        /// The endpoint's first subprotocol the client offered; nil: none agreed.
+        let subprotocol: String?
     }
 
     /// Checks `view`'s upgrade: the accepted upgrade, or the answer to give
     /// instead (426 for a version other than 13, 400 for anything else).
-    static func upgrade(_ view: Request, maxMessageBytes: Int) -> Result<Upgrade, HTTPError> {
+    static func upgrade(_ view: Request, _ options: WebSocket.Options) -> Result<Upgrade, HTTPError> {
         var accept = [CChar](repeating: 0, count: Int(CHOPIN_WS_ACCEPT_LEN))
         let status = accept.withUnsafeMutableBufferPointer { chopin_ws_handshake(view.head, $0.baseAddress) }
         if status == 426 {
@@ -166,7 +180,12 @@ extension Prepared {
                 HTTPError(HTTPStatus(426), "WebSocket version 13 only", headers: [("Sec-WebSocket-Version", "13")]))
         }
         guard status == 0 else { return .failure(HTTPError(.badRequest, "not a WebSocket upgrade")) }
-        return .success(Upgrade(accept: accept, maxMessageBytes: maxMessageBytes))
+        let chosen = options.subprotocols.first { name in
+            name.withUTF8Bytes { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { chopin_ws_offers_protocol(view.head, $0.baseAddress, $0.count) == 1 }
+            }
+        }
+        return .success(Upgrade(accept: accept, maxMessageBytes: options.maxMessageBytes, subprotocol: chosen))
     }
 }
 

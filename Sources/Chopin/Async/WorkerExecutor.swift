@@ -39,8 +39,13 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
         var jobs: [Queued] = []
     }
 
-    init(worker: OpaquePointer) {
+    /// The server's trusted proxies, for the requests this worker answers
+    /// (the one per-server setting a request reads from its worker).
+    let proxies: TrustedProxies
+
+    init(worker: OpaquePointer, proxies: TrustedProxies) {
         self.worker = worker
+        self.proxies = proxies
         self.thread = pthread_self()
         running.reserveCapacity(64)
         queue.withLock { $0.jobs.reserveCapacity(64) }
@@ -115,9 +120,10 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
 /// The C core's worker hooks: each worker gets its executor when it starts,
 /// runs its jobs once per loop turn, and hands them off when it ends.
 let workerStartHook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UInt32) -> UnsafeMutableRawPointer? = {
-    _, worker, _ in
+    context, worker, _ in
     guard let worker else { return nil }
-    return Unmanaged.passRetained(WorkerExecutor(worker: worker)).toOpaque()
+    let proxies = context.map { Unmanaged<App>.fromOpaque($0).takeUnretainedValue().proxies } ?? .none
+    return Unmanaged.passRetained(WorkerExecutor(worker: worker, proxies: proxies)).toOpaque()
 }
 
 let workerTurnHook: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { state in

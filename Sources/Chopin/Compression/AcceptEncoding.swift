@@ -14,11 +14,9 @@ enum ContentCoding: Equatable {
         case notAcceptable
     }
 
-    /// Picks the coding with the highest q-value (gzip on a tie); `*`
-    /// stands for every coding the header does not name.
-    static func choose(_ header: String?) -> Choice {
-        guard let header else { return .identity }
-        var gzip: Double?, deflate: Double?, identity: Double?, any: Double?
+    /// Each coding a header value names, lowercased, with its q-value
+    /// (1 when absent, 0 when unreadable).
+    private static func qualities(_ header: String, _ each: (String, Double) -> Void) {
         for item in header.split(separator: ",") {
             let parts = item.split(separator: ";")
             guard let name = parts.first?.trimmingSpaces.lowercased(), !name.isEmpty else { continue }
@@ -29,6 +27,30 @@ enum ContentCoding: Equatable {
                     q = Double(kv[1].trimmingSpaces).map { min(max($0, 0), 1) } ?? 0
                 }
             }
+            each(name, q)
+        }
+    }
+
+    /// Whether a header value accepts `coding` (lowercase; "gzip" covers
+    /// "x-gzip"): named with a q-value above 0, or left to a `*` that is.
+    static func accepts(_ coding: String, _ header: String) -> Bool {
+        var named: Double?, any: Double?
+        qualities(header) { name, q in
+            if name == coding || (coding == "gzip" && name == "x-gzip") {
+                named = max(named ?? 0, q)
+            } else if name == "*" {
+                any = q
+            }
+        }
+        return (named ?? any ?? 0) > 0
+    }
+
+    /// Picks the coding with the highest q-value (gzip on a tie); `*`
+    /// stands for every coding the header does not name.
+    static func choose(_ header: String?) -> Choice {
+        guard let header else { return .identity }
+        var gzip: Double?, deflate: Double?, identity: Double?, any: Double?
+        qualities(header) { name, q in
             switch name {
             case "gzip", "x-gzip": gzip = q
             case "deflate": deflate = q

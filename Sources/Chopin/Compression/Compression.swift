@@ -12,7 +12,7 @@
 ///
 /// Whole bodies only: ``Response/text(_:status:)-(_,HTTPStatus)``, ``Response/bytes(_:contentType:status:)-(_,_,HTTPStatus)``,
 /// `ctx.json(_:status:)` and async handlers' answers;
-/// streams and files (``RouteRegistrar/files(_:directory:index:)``) leave as they are.
+/// streams and files (``RouteRegistrar/files(_:directory:index:dotfiles:cacheControl:precompressed:)``) leave as they are.
 public struct Compression: SyncMiddleware {
     /// Bodies smaller than this many bytes are sent as they are.
     public let minimumSize: Int

@@ -19,7 +19,8 @@ internal import CChopinCore
 /// extractors (``Json``), and async handlers through ``Request/body``; the
 /// request's own `Content-Encoding` and `Content-Length` headers still say
 /// what arrived. A body without `Content-Encoding` (or with `identity`)
-/// passes as it is.
+/// passes as it is, and so does an empty body whatever its coding: SDKs send
+/// `Content-Encoding: gzip` on a GET with no body, which is no body.
 ///
 /// - A body that inflates past `maxSize` bytes is refused with 413 as soon
 ///   as it crosses the limit, so a zip bomb costs at most `maxSize` of
@@ -45,9 +46,9 @@ public struct RequestDecompression: SyncMiddleware {
 
     /// Inflates a compressed body before the rest of the chain runs.
     public func before(_ request: inout Request) throws -> Response? {
-        guard let coding = request.header("Content-Encoding"), request.head.pointee.body_streamed == 0 else {
-            return nil
-        }
+        guard let coding = request.header("Content-Encoding"), request.head.pointee.body_streamed == 0,
+            !request.body.isEmpty
+        else { return nil }
         // The parser trimmed the value's surrounding spaces already.
         let name = coding.lowercased()
         let encoding: Int32

@@ -1,4 +1,4 @@
-/// Content-Type by file extension, for ``RouteRegistrar/files(_:directory:index:)``.
+/// Content-Type by file extension, for ``RouteRegistrar/files(_:directory:index:dotfiles:cacheControl:precompressed:)``.
 /// The common web types; anything else is `application/octet-stream`,
 /// which browsers download rather than guess at.
 enum MediaTypes {

@@ -14,9 +14,24 @@ extension RouteRegistrar {
     /// - One `Range: bytes=` answered 206 with `Content-Range` (416 when no
     ///   byte of it is in the file); several ranges get the whole file.
     /// - HEAD (GET routes answer it) gets the head alone.
-    /// - A directory answers with its `index` file (`nil`: 404).
-    /// - The body leaves without a copy through user space where the
-    ///   backend allows (sendfile on epoll), bounded like any response.
+    /// - A directory asked with its trailing slash answers with its `index`
+    ///   file (`nil`: 404); asked without it, 301 to the same path with the
+    ///   slash (and the query), so the index's relative links resolve.
+    /// - Only regular files are served: a FIFO, socket or device in the
+    ///   directory is 404, and is never opened in a way that could wait.
+    /// - `dotfiles`: a path with a segment that starts with `.` (`.env`,
+    ///   `.git/config`) is 404 unless the mount says `.served` (a mount
+    ///   for `.well-known`, say).
+    /// - `cacheControl`: the `Cache-Control` value of every answer of the
+    ///   mount (200, 206 and 304), such as `"public, max-age=86400"`; nil
+    ///   sends none.
+    /// - `precompressed`: a sibling `name.br` or `name.gz` made at build
+    ///   time is sent in place of `name` when the client's `Accept-Encoding`
+    ///   takes it (Brotli first), with `Content-Encoding`, the original's
+    ///   Content-Type and its own ETag; every answer of such a mount says
+    ///   `Vary: Accept-Encoding`.
+    /// - The body leaves without a copy through user space (sendfile, on
+    ///   both backends), bounded like any response.
     ///
     /// Paths never leave the directory: `..` that climbs, encoded slashes
     /// and NUL are refused with 400 (see ``RelativePath``), and the file is
@@ -24,8 +39,13 @@ extension RouteRegistrar {
     /// link pointing anywhere (even inside) answers 404. The directory is
     /// opened once, here; when it cannot be, every request answers 404 and
     /// the reason is logged.
-    public func files(_ prefix: String, directory: String, index: String? = "index.html") {
-        let root = FileRoot(directory: directory, index: index)
+    public func files(
+        _ prefix: String, directory: String, index: String? = "index.html", dotfiles: Dotfiles = .hidden,
+        cacheControl: String? = nil, precompressed: Bool = false
+    ) {
+        let root = FileRoot(
+            directory: directory, index: index, dotfiles: dotfiles, cacheControl: cacheControl,
+            precompressed: precompressed)
         let base = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
         add(.get, base.isEmpty ? "/" : base) { ctx in
             try root.serve(ctx, RelativePath(resolving: UnsafeRawBufferPointer(start: nil, count: 0), field: nil))
@@ -34,34 +54,85 @@ extension RouteRegistrar {
     }
 }
 
+/// Whether ``RouteRegistrar/files(_:directory:index:dotfiles:cacheControl:precompressed:)``
+/// serves names that start with a dot.
+public enum Dotfiles: Sendable {
+    /// 404 for any path with a segment that starts with `.` (the default):
+    /// `.env`, `.git/` and editor leftovers stay private.
+    case hidden
+    /// Served like any other file.
+    case served
+}
+
 /// One served directory, held open for the server's life: each request's
 /// path is opened relative to it.
 final class FileRoot: Sendable {
     let dirfd: Int32
     let index: String?
+    let dotfiles: Dotfiles
+    let cacheControl: String?
+    let precompressed: Bool
 
-    init(directory: String, index: String?) {
+    init(directory: String, index: String?, dotfiles: Dotfiles, cacheControl: String?, precompressed: Bool) {
         dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirfd < 0 { logError("files: cannot open directory '\(directory)' (errno \(errno)): it answers 404") }
         self.index = index
+        self.dotfiles = dotfiles
+        self.cacheControl = cacheControl
+        self.precompressed = precompressed
     }
 
     deinit { if dirfd >= 0 { close(dirfd) } }
 
+    /// A precompressed sibling: its suffix and the Content-Encoding it is sent with.
+    private static let siblings = [(".br", "br"), (".gz", "gzip")]
+
     func serve(_ ctx: Context, _ path: RelativePath) throws -> Response {
+        if dotfiles == .hidden, path.segments.contains(where: { $0.hasPrefix(".") }) { throw HTTPError(.notFound) }
         var name = path.path.isEmpty ? "." : path.path
-        var (fd, info) = try openFile(name)
-        if (info.st_mode & S_IFMT) == S_IFDIR {
+        // Missing is not yet 404 on a precompressed mount: the sibling alone may be there.
+        var file = try? openFile(name)
+        if let (fd, info) = file, (info.st_mode & S_IFMT) == S_IFDIR {
             close(fd)
+            let asked = ctx.path
+            if !asked.hasSuffix("/") { return Self.redirectToSlash(asked, query: ctx.query) }
             guard let index else { throw HTTPError(.notFound) }
             name = name == "." ? index : name + "/" + index
-            (fd, info) = try openFile(name)
+            file = try? openFile(name)
         }
+        var encoding: String?
+        if precompressed, let (sibling, coding) = openSibling(of: name, accepted: ctx.header("Accept-Encoding")) {
+            if let (fd, _) = file { close(fd) }
+            file = sibling
+            encoding = coding
+        }
+        guard let (fd, info) = file else { throw HTTPError(.notFound) }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
             throw HTTPError(.notFound)
         }
-        return answer(ctx, fd: fd, info: info, name: name)
+        return answer(ctx, fd: fd, info: info, name: name, encoding: encoding)
+    }
+
+    /// 301 to the directory's path with its slash. The path is the one the
+    /// client sent (still percent-encoded); leading slashes are folded to
+    /// one, so the Location can never name another host (`//host/`).
+    private static func redirectToSlash(_ path: String, query: String) -> Response {
+        var location = "/" + path.drop { $0 == "/" } + "/"
+        if !query.isEmpty { location += "?" + query }
+        return Response(status: HTTPStatus(301), headers: [("Location", location)])
+    }
+
+    /// The first precompressed sibling of `name` that the client accepts and
+    /// that is a regular file, open, with its coding.
+    private func openSibling(of name: String, accepted: String?) -> ((Int32, stat), String)? {
+        guard let accepted else { return nil }
+        for (suffix, coding) in Self.siblings where ContentCoding.accepts(coding, accepted) {
+            guard let (fd, info) = try? openFile(name + suffix) else { continue }
+            if (info.st_mode & S_IFMT) == S_IFREG { return ((fd, info), coding) }
+            close(fd)
+        }
+        return nil
     }
 
     /// Opens a resolved relative path beneath the root: 404 for anything
@@ -78,19 +149,29 @@ final class FileRoot: Sendable {
         return (fd, info)
     }
 
-    private func answer(_ ctx: Context, fd: Int32, info: stat, name: String) -> Response {
+    /// The headers every answer of the mount carries (304 included).
+    private func commonHeaders(etag: String, lastModified: String, encoding: String?) -> [(String, String)] {
+        var headers = [("ETag", etag), ("Last-Modified", lastModified)]
+        if let cacheControl { headers.append(("Cache-Control", cacheControl)) }
+        if precompressed { headers.append(("Vary", "Accept-Encoding")) }
+        if let encoding { headers.append(("Content-Encoding", encoding)) }
+        return headers
+    }
+
+    private func answer(_ ctx: Context, fd: Int32, info: stat, name: String, encoding: String?) -> Response {
         let size = UInt64(info.st_size)
         let mtime = Int64(info.st_mtim.tv_sec)
         let etag = "\"\(String(size, radix: 16))-\(String(mtime, radix: 16))\(String(info.st_mtim.tv_nsec, radix: 16))\""
         let lastModified = Self.httpDate(mtime)
+        var headers = commonHeaders(etag: etag, lastModified: lastModified, encoding: encoding)
         if notModified(ctx, etag: etag, mtime: mtime) {
             close(fd)
-            return Response(status: .notModified, headers: [("ETag", etag), ("Last-Modified", lastModified)])
+            return Response(status: .notModified, headers: headers.filter { $0.0 != "Content-Encoding" })
         }
         var range = ByteRange(header: ctx.header("Range"), size: size)
         if range != .whole, let ifRange = ctx.header("If-Range"), ifRange != etag { range = .whole }
         let status: HTTPStatus
-        var headers = [("ETag", etag), ("Last-Modified", lastModified), ("Accept-Ranges", "bytes")]
+        headers.append(("Accept-Ranges", "bytes"))
         let (offset, length): (UInt64, UInt64)
         switch range {
         case .unsatisfiable:

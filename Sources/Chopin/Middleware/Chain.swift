@@ -8,7 +8,7 @@ enum Endpoint: Sendable {
     /// An async handler that reads its body as a stream.
     case streamingBody(@Sendable (Request) throws -> StreamBody)
     /// A WebSocket endpoint: the upgrade, then the handler.
-    case webSocket(maxMessageBytes: Int, @Sendable (WebSocket) async throws -> Void)
+    case webSocket(WebSocket.Options, @Sendable (WebSocket) async throws -> Void)
 
     var isSync: Bool {
         if case .sync = self { return true }
@@ -213,7 +213,7 @@ final class Chain: Sendable {
         switch endpoint {
         case .async(let extract): .body(try extract(request))
         case .streamingBody(let extract): .stream(try extract(request))
-        case .webSocket(let maxMessageBytes, _): .webSocket(try Prepared.upgrade(request, maxMessageBytes: maxMessageBytes).get())
+        case .webSocket(let options, _): .webSocket(try Prepared.upgrade(request, options).get())
         case .sync: nil
         }
     }
@@ -231,8 +231,8 @@ final class Chain: Sendable {
             switch endpoint {
             case .sync(let handler):
                 return try handler(request)
-            case .webSocket(let maxMessageBytes, let handler):
-                return await answer.runWebSocket(request, maxMessageBytes: maxMessageBytes, handler)
+            case .webSocket(_, let handler):
+                return await answer.runWebSocket(request, handler)
             case .async, .streamingBody:
                 switch try prepared ?? prepare(request) {
                 case .body(let body)?:

@@ -2,7 +2,9 @@ public import Logging
 
 /// Writes one access-log line per request through swift-log: method, path,
 /// query, the status the client got, the duration and the client's
-/// address, as structured metadata.
+/// address, as structured metadata. The line starts with
+/// ``Request/clientAddress`` (the client behind ``Configuration/trustedProxies``,
+/// the peer otherwise); `peer` in the metadata is the connection's own end.
 ///
 /// ```swift
 /// router.use(RequestLogger())   // label "chopin.access", level .info
@@ -59,10 +61,11 @@ public struct RequestLogger: SyncMiddleware {
         if let bytes { metadata["bytes"] = "\(bytes)" }
         let query = request.query
         if !query.isEmpty { metadata["query"] = "\(query)" }
-        let peer = request.peer?.description ?? "-"
-        metadata["peer"] = "\(peer)"
+        metadata["peer"] = "\(request.peer?.description ?? "-")"
+        let client = request.clientAddress?.description ?? "-"
+        metadata["client"] = "\(client)"
         // The time is the log handler's to write (swift-log's stream handler
         // starts every line with it).
-        logger.log(level: level, "\(peer) \(request.method) \(request.path) \(status) \(micros)us", metadata: metadata)
+        logger.log(level: level, "\(client) \(request.method) \(request.path) \(status) \(micros)us", metadata: metadata)
     }
 }

@@ -72,6 +72,11 @@ struct CounterFamily: Sendable {
             help: "io_uring receives that found every receive buffer in use.", kind: .counter
         ) { $0.recv_buffer_waits },
         .init(
+            name: "chopin_buffer_heap_allocations_total",
+            help: "Buffers taken from the heap: the buffer pool growing to the peak of bytes in flight, "
+                + "or a buffer outgrowing a pool block. A steady load takes none.", kind: .counter
+        ) { $0.buffer_heap_allocations },
+        .init(
             name: "chopin_worker_restarts_total",
             help: "Times the worker process died and was started again.", kind: .counter
         ) { $0.restarts },

@@ -50,9 +50,15 @@ final class OwnedRequest: @unchecked Sendable {
     let block: UnsafeMutableRawPointer
     let head: UnsafePointer<chopin_request>
     let peer: PeerAddress?
+    /// The server's trusted proxies, for ``Request/clientAddress``.
+    let proxies: TrustedProxies
 
-    init(copying r: UnsafePointer<chopin_request>, body: UnsafeRawBufferPointer, peer: PeerAddress?) {
+    init(
+        copying r: UnsafePointer<chopin_request>, body: UnsafeRawBufferPointer, peer: PeerAddress?,
+        proxies: TrustedProxies = .none
+    ) {
         self.peer = peer
+        self.proxies = proxies
         let source = r.pointee
         let headerCount = source.header_count
         // The head is one run of bytes in the connection's buffer, from the
@@ -128,7 +134,8 @@ extension Request {
     /// Copies `view` (its replaced body, if any, in place of the one that
     /// came) into memory of its own; its answer is written to `writer`.
     init(owning view: Request, writer: ResponseWriter) {
-        self.init(owned: OwnedRequest(copying: view.head, body: view.body, peer: view.peer), writer: writer)
+        let owned = OwnedRequest(copying: view.head, body: view.body, peer: view.peer, proxies: view.proxies)
+        self.init(owned: owned, writer: writer)
         params = view.params
         matched = view.matched
         extras?.storage = view.storage

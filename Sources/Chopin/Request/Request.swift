@@ -163,6 +163,23 @@ public struct Request: @unchecked Sendable {
         return writer.peer
     }
 
+    /// The client's address: the ``peer``'s, or, when the peer is one of
+    /// ``Configuration/trustedProxies``, the right-most address in
+    /// ``Configuration/clientAddressHeader`` that is not a trusted proxy.
+    /// A client that sends its own `X-Forwarded-For` to a trusted proxy
+    /// cannot choose what this says: its entries sit left of what the
+    /// proxy appended. nil when the peer is unknown.
+    public var clientAddress: IPAddress? {
+        guard let peer = peer?.address else { return nil }
+        return proxies.client(of: peer, self)
+    }
+
+    /// The server's trusted proxies.
+    var proxies: TrustedProxies {
+        if let owned = extras?.owned { return owned.proxies }
+        return writer.workerExecutor?.proxies ?? .none
+    }
+
     /// The value of a header, found case-insensitively; nil when absent.
     /// Bytes that are not UTF-8 (obs-text, which RFC 9110 allows) read as
     /// U+FFFD here: ``headerBytes(_:_:)`` gives them as they came.

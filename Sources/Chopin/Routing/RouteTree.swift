@@ -169,6 +169,9 @@ struct RouteTree: Sendable {
         // a route without any runs its endpoint directly.
         let middleware = global + r.middleware
         let chain = Chain(middleware, r.endpoint, errors: errors)
+        if case .webSocket(let options, _) = r.endpoint, let problem = options.problem {
+            return "\(where_): \(problem)"
+        }
         if case .webSocket = r.endpoint, chain.firstAsync != chain.layers.count {
             // Its upgrade is accepted on the worker, before anything awaits.
             return "\(where_): a WebSocket route cannot be behind a middleware that awaits; make it a SyncMiddleware"

@@ -97,6 +97,18 @@ public struct Configuration: Sendable {
     /// An async handler that has not answered by then is cancelled and the
     /// client gets 503.
     public var handlerTimeoutMilliseconds: UInt32
+    /// The reverse proxies (addresses and CIDR ranges: `"10.0.0.0/8"`,
+    /// `"127.0.0.1"`, `"fd00::/8"`) whose ``clientAddressHeader`` is
+    /// believed: ``Request/clientAddress`` reads the client's address from
+    /// it when the connection comes from one of them. Empty (the default):
+    /// the client is the peer, and no header is ever read. An entry that is
+    /// neither is a ``ConfigurationError`` at start.
+    public var trustedProxies: [String] = []
+    /// The header the ``trustedProxies`` append the client's address to:
+    /// `X-Forwarded-For` by default, or RFC 7239's `Forwarded`. Name the one
+    /// your proxy writes: a proxy that appends to one passes the other on as
+    /// the client sent it, and the client could then choose its address.
+    public var clientAddressHeader: ClientAddressHeader = .xForwardedFor
     /// Durations set through the `Duration` properties that no millisecond
     /// count can hold (negative, or past `UInt32.max` ms), by property name:
     /// ``validate()`` reports them.
@@ -153,6 +165,7 @@ public struct Configuration: Sendable {
             throw ConfigurationError(
                 description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
+        _ = try TrustedProxies(trustedProxies, header: clientAddressHeader)
     }
 
     /// The C view of this configuration; `host` must outlive it.

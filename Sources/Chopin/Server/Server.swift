@@ -88,7 +88,9 @@ public struct Server: Sendable {
         var configuration = configuration
         configuration.isolation = isolation
         try configuration.validate()
-        let app = App(tree: try router.freeze())
+        let app = App(
+            tree: try router.freeze(),
+            proxies: try TrustedProxies(configuration.trustedProxies, header: configuration.clientAddressHeader))
         let context = Unmanaged.passRetained(app)
         ChopinLog.install(logger)
         var message = [CChar](repeating: 0, count: 256)
@@ -195,8 +197,11 @@ final class App: Sendable {
     let tree: RouteTree
     /// The core's own error answers, in the router's format.
     let coreErrorBodies: CoreErrorBodies
-    init(tree: RouteTree) {
+    /// Whose forwarding headers ``Request/clientAddress`` believes.
+    let proxies: TrustedProxies
+    init(tree: RouteTree, proxies: TrustedProxies = .none) {
         self.tree = tree
+        self.proxies = proxies
         coreErrorBodies = CoreErrorBodies(tree.errors.renderer)
     }
 

@@ -1,7 +1,7 @@
 internal import CChopinCore
 import Synchronization
 
-/// A WebSocket connection (RFC 6455), handed to a ``RouteRegistrar/webSocket(_:maxMessageBytes:_:)`` handler.
+/// A WebSocket connection (RFC 6455), handed to a ``RouteRegistrar/webSocket(_:maxMessageBytes:subprotocols:_:)`` handler.
 ///
 /// ```swift
 /// router.webSocket("/ws") { ws in
@@ -48,21 +48,78 @@ public struct WebSocket: Sendable {
     /// The connection is closed or closing: nothing more can be sent.
     public struct Closed: Error, Sendable {}
 
+    /// A close frame: its status code and reason (RFC 6455 section 5.5.1).
+    public struct CloseFrame: Sendable, Equatable {
+        /// The status code: 1000 normal, 1001 going away, 3000-4999 an
+        /// application's own; 1005 when the frame carried none.
+        public let code: UInt16
+        /// The reason, UTF-8 (the server checked it), up to 123 bytes; often empty.
+        public let reason: String
+
+        /// A close frame with `code` and `reason`.
+        public init(code: UInt16, reason: String = "") {
+            self.code = code
+            self.reason = reason
+        }
+
+        /// The core's payload: the code (2 bytes, big-endian) and the reason, or nothing.
+        init(payload: UnsafeRawBufferPointer) {
+            guard payload.count >= 2 else {
+                self.init(code: 1005)
+                return
+            }
+            self.init(
+                code: UInt16(payload[0]) << 8 | UInt16(payload[1]),
+                reason: String(decoding: payload[2...], as: UTF8.self))
+        }
+    }
+
+    /// What a ``RouteRegistrar/webSocket(_:maxMessageBytes:subprotocols:_:)``
+    /// endpoint was registered with.
+    struct Options: Sendable {
+        let maxMessageBytes: Int
+        let subprotocols: [String]
+
+        /// Why the router refuses these options, or nil.
+        var problem: String? {
+            if maxMessageBytes <= 0 { return "maxMessageBytes must be positive (got \(maxMessageBytes))" }
+            for name in subprotocols {
+                let bytes = Array(name.utf8)
+                if bytes.isEmpty || bytes.count > Int(CHOPIN_WS_PROTOCOL_MAX) || !bytes.allSatisfy(Method.isTokenByte) {
+                    return "subprotocol '\(name)' must be a token of 1 to \(CHOPIN_WS_PROTOCOL_MAX) bytes"
+                }
+            }
+            if Set(subprotocols).count != subprotocols.count { return "a subprotocol is listed twice" }
+            return nil
+        }
+    }
+
     /// Bytes of messages that may wait for the handler before reads pause.
     public static let highWater = 1 << 20
 
     /// The upgrade request (method, path, headers, query).
     public let request: Request
 
+    /// The subprotocol agreed in the handshake: the endpoint's first
+    /// `subprotocols` entry that the client offered in
+    /// `Sec-WebSocket-Protocol`, named in the 101; nil when none agreed
+    /// (the 101 then names none, and a client that insisted closes).
+    public let subprotocol: String?
+
     let deferral: Deferral
     let call: AsyncAnswer
     let channel: MessageChannel
 
     /// The client's messages, in order. Ends when the client closes (its
-    /// code was echoed); throws ``ProtocolError`` when the client broke the
-    /// protocol and `CancellationError` when the connection dropped. Iterate
-    /// it once, inside the handler.
+    /// code was echoed; ``clientClose`` says which); throws ``ProtocolError``
+    /// when the client broke the protocol and `CancellationError` when the
+    /// connection dropped. Iterate it once, inside the handler.
     public var messages: Messages { Messages(channel: channel) }
+
+    /// The client's close frame (code and reason) once ``messages`` ended
+    /// because the client closed; nil before that, and when the connection
+    /// ended any other way.
+    public var clientClose: CloseFrame? { channel.clientClose.withLock { $0 } }
 
     /// The messages as an async sequence.
     public struct Messages: AsyncSequence, Sendable {
@@ -132,10 +189,20 @@ extension RouteRegistrar {
     /// upgrade; any other request to it gets 400, a version other than 13
     /// gets 426). `handler` runs for each connection, on the worker's
     /// executor; the connection closes (1000) when it returns.
-    /// `maxMessageBytes` limits one message, fragments joined (1009 past it).
+    ///
+    /// - `maxMessageBytes` limits one message, fragments joined (1009 past
+    ///   it). It must be positive: the router refuses 0 or less
+    ///   (``RouterError`` at start).
+    /// - `subprotocols` lists the endpoint's subprotocols in its order of
+    ///   preference: the first one the client offers is agreed, named in the
+    ///   101 and in ``WebSocket/subprotocol``. None agreed: the 101 names
+    ///   none (RFC 6455 section 4.2.2). Each must be a token of at most 64
+    ///   bytes, listed once.
     public func webSocket(
-        _ path: String, maxMessageBytes: Int = 1 << 20, _ handler: @escaping @Sendable (WebSocket) async throws -> Void
+        _ path: String, maxMessageBytes: Int = 1 << 20, subprotocols: [String] = [],
+        _ handler: @escaping @Sendable (WebSocket) async throws -> Void
     ) {
-        register(.get, path, RouteEndpoint(endpoint: .webSocket(maxMessageBytes: maxMessageBytes, handler)))
+        let options = WebSocket.Options(maxMessageBytes: maxMessageBytes, subprotocols: subprotocols)
+        register(.get, path, RouteEndpoint(endpoint: .webSocket(options, handler)))
     }
 }

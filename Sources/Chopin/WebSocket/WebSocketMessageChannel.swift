@@ -10,6 +10,8 @@ final class MessageChannel: Sendable {
     private let queue: PieceQueue<WebSocket.Message>
     /// The pieces of the message under way (only the worker thread touches it).
     private let partial = Mutex<[UInt8]>([])
+    /// The client's close frame, once it came.
+    let clientClose = Mutex<WebSocket.CloseFrame?>(nil)
 
     init(deferral: Deferral, executor: WorkerExecutor) {
         queue = PieceQueue(deferral: deferral, executor: executor, highWater: WebSocket.highWater)
@@ -19,7 +21,10 @@ final class MessageChannel: Sendable {
     func receive(_ bytes: UnsafeRawBufferPointer, _ status: Int32) -> Int32 {
         if status < 0 || status & Int32(CHOPIN_WS_MSG_CLOSED) != 0 {
             switch status {
-            case Int32(CHOPIN_WS_MSG_CLOSED): queue.finish()
+            case Int32(CHOPIN_WS_MSG_CLOSED):
+                // Set before the messages end, so a handler that saw the end sees it.
+                clientClose.withLock { $0 = WebSocket.CloseFrame(payload: bytes) }
+                queue.finish()
             case Int32(CHOPIN_BODY_ABORTED): queue.finish(throwing: CancellationError())
             default: queue.finish(throwing: WebSocket.ProtocolError(code: UInt16(-status)))
             }

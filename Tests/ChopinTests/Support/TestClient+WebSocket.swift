@@ -1,11 +1,15 @@
 /// Frames by hand over a ``TestClient``'s socket, for WebSocket tests.
 extension TestClient {
     /// Sends the upgrade for `path`; returns the 101's status (or what came instead).
-    func upgrade(_ path: String) throws -> Int {
+    func upgrade(_ path: String) throws -> Int { try upgradeReply(path).status }
+
+    /// The upgrade's answer head, with `extra` header lines ("Name: value") in the request.
+    func upgradeReply(_ path: String, extra: [String] = []) throws -> Reply {
         try send(
             "GET \(path) HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        return try readHead().status
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                + extra.map { $0 + "\r\n" }.joined() + "\r\n")
+        return try readHead()
     }
 
     /// Sends one frame, masked as a client must (unless `masked` is false).

@@ -21,13 +21,29 @@ final class TestClient {
     let fd: Int32
     var buffer: [UInt8] = []
 
-    init(port: UInt16) throws {
+    /// Connects to 127.0.0.1:`port`; from the loopback address `from`
+    /// (host order, 0x7f000002 for 127.0.0.2) when given, to be a client
+    /// other than 127.0.0.1.
+    init(port: UInt16, from source: UInt32? = nil) throws {
         // `self.fd` is set only once the connection is up. A class whose
         // stored properties are all set runs its deinit when its init throws,
         // so closing here as well would close the number twice, and by then
         // another test's socket may hold it (parallel tests, one process).
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed: \(errno)") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = source.bigEndian
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let error = errno
+                close(fd)
+                throw Failure(description: "bind to the source address failed: \(error)")
+            }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
@@ -158,7 +174,13 @@ final class TestClient {
         let head = String(decoding: buffer[0..<end], as: UTF8.self)
         buffer.removeFirst(end + 4)
         let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-        return Reply(status: status, headers: [], body: [])
+        var headers: [(String, String)] = []
+        for line in head.split(separator: "\r\n").dropFirst() {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            headers.append((String(parts[0]), String(parts[1].drop { $0 == " " })))
+        }
+        return Reply(status: status, headers: headers, body: [])
     }
 
     private func headEnd() -> Int? {
