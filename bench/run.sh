@@ -225,7 +225,7 @@ log "allocations per request (malloc interposer on the worker threads)"
 # the connections, not a cost of requests); the core counts those, and they
 # are reported apart from, and subtracted out of, what requests allocate.
 heap_growth() {
-    curl -s -m 5 "http://127.0.0.1:$1/metrics" | awk '/^chopin_buffer_heap_allocations_total / {print $2; exit}'
+    curl -s -m 5 "http://127.0.0.1:$1/metrics" | awk '/^chopin_buffer_heap_allocations_total[{ ]/ {s += $NF} END {print s + 0}'
 }
 declare -A ALLOC
 for backend in epoll uring; do

@@ -263,6 +263,34 @@ struct Order {
             }
         }
         #expect(router.registrations.count == 1)
+        router.webSocket("/live", subprotocols: ["graphql-transport-ws", "graphql-ws"]) { ws in
+            guard ws.subprotocol != nil else {
+                try await ws.close(code: 4400, reason: "no common subprotocol")
+                return
+            }
+            for try await message in ws.messages { try await ws.send(message) }
+            if let close = ws.clientClose { print("closed by the client: \(close.code) \(close.reason)") }
+        }
+        _ = try router.freeze()
+    }
+
+    // FilesAndCompression.md: the per-mount options.
+    @Test func fileMounts() throws {
+        let router = Router()
+        router.files(
+            "/static", directory: "dist",
+            cacheControl: "public, max-age=31536000, immutable",  // every answer of the mount, 304 too
+            precompressed: true)  // dist/app.js.br or dist/app.js.gz for clients that take them
+        router.files("/.well-known", directory: "well-known", dotfiles: .served)
+        #expect(router.registrations.count == 4)
+    }
+
+    // Deployment.md: the client's address behind a proxy.
+    @Test func trustedProxies() throws {
+        var config = Configuration(host: "127.0.0.1", port: 8080)
+        config.trustedProxies = ["127.0.0.1", "10.0.0.0/8", "fd00::/8"]
+        config.clientAddressHeader = .xForwardedFor
+        try config.validate()
     }
 
     // CrashIsolation.md: everything but the last line, which would serve.

@@ -1,6 +1,10 @@
 import ChopinExampleRoutes
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @testable import Chopin
 
 /// chopin-example, the tests and the JSON bench share one definition of the
@@ -36,5 +40,45 @@ import Testing
         #expect(try c.request("GET", "/layered/plaintext").text == "Hello, World!")
         #expect(try c.request("GET", "/layered/plaintext", headers: ["X-Gate-2": "1"]).status == 403)
         #expect(try c.request("GET", "/awaiting/json").text == #"{"message":"Hello, World!"}"#)
+    }
+
+    /// `/assets/*`: css/site.css.gz for a client that takes gzip, cached
+    /// for five minutes, a dotfile put there by the test is 404, and the
+    /// directory without its slash is 301.
+    @Test(arguments: EndToEndTests.backends) func theAssetsMount(backend: Backend) throws {
+        let dotfile = exampleAssetsDirectory + "/.chopin-test-\(backend)-\(getpid())"
+        let fd = open(dotfile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        _ = write(fd, "secret", 6)
+        close(fd)
+        defer { unlink(dotfile) }
+        let server = try startExample(backend)
+        defer { server.stop() }
+        let c = try TestClient(port: server.port)
+        let gz = try c.request("GET", "/assets/css/site.css", headers: ["Accept-Encoding": "gzip"])
+        let onDisk = try #require(wholeFile(exampleAssetsDirectory + "/css/site.css.gz"))
+        #expect(gz.status == 200 && gz.header("Content-Encoding") == "gzip" && gz.body == onDisk)
+        #expect(gz.header("Content-Type") == "text/css; charset=utf-8" && gz.header("Vary") == "Accept-Encoding")
+        #expect(gz.header("Cache-Control") == "public, max-age=300")
+        let plain = try c.request("GET", "/assets/css/site.css")
+        #expect(plain.status == 200 && plain.header("Content-Encoding") == nil)
+        #expect(plain.body == wholeFile(exampleAssetsDirectory + "/css/site.css"))
+        let hidden = try c.request("GET", "/assets/" + String(dotfile.split(separator: "/").last ?? ""))
+        #expect(hidden.status == 404 && !hidden.text.contains("secret"))
+        let dir = try c.request("GET", "/assets/css")
+        #expect(dir.status == 301 && dir.header("Location") == "/assets/css/")
+    }
+}
+
+/// A whole file's bytes (nil when it cannot be read), without Foundation.
+func wholeFile(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { return n == 0 ? bytes : nil }
+        bytes += chunk[0..<n]
     }
 }

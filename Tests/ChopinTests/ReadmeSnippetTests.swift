@@ -127,14 +127,32 @@ private let hits = Mutex(0)
             api.post("/rows") { (ctx: Context, row: Json<Row>) in .text("added \(row.value.id)") }
         }
         #expect(router.registrations.count == 4)
+        router.files(
+            "/static", directory: "dist",
+            cacheControl: "public, max-age=86400",  // on 200, 206 and 304
+            precompressed: true)  // app.js.br / app.js.gz when accepted
+        #expect(router.registrations.count == 6)
     }
 
     @Test func webSocketSnippet() throws {
         let router = Router()
-        router.webSocket("/ws") { ws in
+        router.webSocket("/ws", subprotocols: ["chat.v2", "chat.v1"]) { ws in
+            // ws.subprotocol: the first of ours the client offered, named in the 101 (nil: none agreed)
             for try await message in ws.messages { try await ws.send(message) }
+            if let close = ws.clientClose { print("client closed: \(close.code) \(close.reason)") }
         }
         #expect(router.registrations.map { "\($0.method) \($0.pattern)" } == ["GET /ws"])
+    }
+
+    /// "Behind a reverse proxy": the client's address from trusted proxies.
+    @Test func trustedProxiesSnippet() throws {
+        var config = Configuration()
+        config.trustedProxies = ["127.0.0.1", "10.0.0.0/8"]  // addresses and CIDR ranges; empty: none
+        config.clientAddressHeader = .xForwardedFor  // or .forwarded (RFC 7239): the one your proxy appends to
+        let router = Router()
+        router.get("/whoami") { req in .text(req.clientAddress?.description ?? "-") }
+        try config.validate()
+        #expect(router.registrations.count == 1)
     }
 
     @Test func asyncHandlersSnippet() throws {

@@ -119,10 +119,16 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
 
 /// The C core's worker hooks: each worker gets its executor when it starts,
 /// runs its jobs once per loop turn, and hands them off when it ends.
+/// What a worker reads, once, from the server it serves (the core's handler context).
+protocol ServerSettings: AnyObject {
+    var proxies: TrustedProxies { get }
+}
+
 let workerStartHook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UInt32) -> UnsafeMutableRawPointer? = {
     context, worker, _ in
     guard let worker else { return nil }
-    let proxies = context.map { Unmanaged<App>.fromOpaque($0).takeUnretainedValue().proxies } ?? .none
+    let server = context.map { Unmanaged<AnyObject>.fromOpaque($0).takeUnretainedValue() } as? ServerSettings
+    let proxies = server?.proxies ?? .none
     return Unmanaged.passRetained(WorkerExecutor(worker: worker, proxies: proxies)).toOpaque()
 }
 

@@ -193,7 +193,7 @@ public final class RunningServer: @unchecked Sendable {
 }
 
 /// What the C core calls for each request: routes it and runs the handler.
-final class App: Sendable {
+final class App: Sendable, ServerSettings {
     let tree: RouteTree
     /// The core's own error answers, in the router's format.
     let coreErrorBodies: CoreErrorBodies
