@@ -34,11 +34,11 @@ LIBS    := -l:liburing.a -lpthread -lz
 FUZZ_CC      ?= $(shell command -v clang 2>/dev/null || echo /opt/swift/usr/bin/clang)
 SWIFTC       ?= $(shell command -v swiftc 2>/dev/null || echo /opt/swift/usr/bin/swiftc)
 FUZZ_SECONDS ?= 60
-# C targets (parser, chunked decoder) and Swift targets (JSON, router, the
-# code @JSON generates), the latter built with swiftc -sanitize=fuzzer over the
+# C targets (parser, chunked decoder, WebSocket frames and offers, inflate) and Swift targets (JSON, router, the
+# code @JSON generates, the forwarding headers), the latter built with swiftc -sanitize=fuzzer over the
 # Chopin sources. swiftc cannot run the macro: fuzz_json_generated compiles its
 # committed expansion, which a test in ChopinMacrosTests keeps current.
-FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_websocket fuzz_inflate fuzz_json fuzz_router fuzz_json_generated
+FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_websocket fuzz_inflate fuzz_json fuzz_router fuzz_json_generated fuzz_forwarded
 FUZZ_SWIFT_EXTRA_fuzz_json_generated := fuzz/swift/GeneratedModels.swift
 # The fuzzers build with swiftc alone, without SwiftPM's packages: the files
 # that import one (the server, logging, observability, the swift-http-types
@@ -127,7 +127,7 @@ $(BUILD)/fuzz/core/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
 	@$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer-no-link,address -c $< -o $@
 
 $(BUILD)/fuzz/fuzz_json_generated: $(FUZZ_SWIFT_EXTRA_fuzz_json_generated)
-$(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router $(BUILD)/fuzz/fuzz_json_generated: $(BUILD)/fuzz/%: fuzz/swift/%.swift $(SWIFT_SRC) \
+$(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router $(BUILD)/fuzz/fuzz_json_generated $(BUILD)/fuzz/fuzz_forwarded: $(BUILD)/fuzz/%: fuzz/swift/%.swift $(SWIFT_SRC) \
         $(patsubst Sources/CChopinCore/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC))
 	@echo "  SWIFTC $@"
 	@$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -module-name ChopinFuzz \
