@@ -14,7 +14,9 @@ func addWebSocketRoute(to router: Router) {
             log.info(
                 "client closed",
                 metadata: [
-                    "code": "\(close.code)", "reason": "\(close.reason)", "subprotocol": "\(ws.subprotocol ?? "none")",
+                    // Quoted and escaped: a reason may hold a newline, and must not forge a log line.
+                    "code": "\(close.code)", "reason": "\(close.reason.debugDescription)",
+                    "subprotocol": "\(ws.subprotocol ?? "none")",
                 ])
         }
     }

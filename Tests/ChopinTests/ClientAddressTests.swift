@@ -39,6 +39,9 @@ import Testing
             ForwardedFor.forwarded(#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https, by=x;for=unknown"#)
                 == ["192.0.2.43", "[2001:db8:cafe::17]:4711", "unknown"])
         #expect(ForwardedFor.forwarded(#"for="a,b";proto=http, proto=https"#) == ["a,b", ""])
+        // A quote the client left open would swallow what the proxy appended: no address at all.
+        #expect(ForwardedFor.forwarded(#"for=6.6.6.6;x=", for=203.0.113.9"#) == [""])
+        #expect(ForwardedFor.forwarded(#"for="6.6.6.6"#) == [""])
         let hops: [(Substring, String?)] = [
             ("203.0.113.7", "203.0.113.7"), ("203.0.113.7:4711", "203.0.113.7"), ("2001:db8::1", "2001:db8::1"),
             ("[2001:db8::1]", "2001:db8::1"), ("[2001:db8::1]:4711", "2001:db8::1"), ("unknown", nil),
@@ -113,6 +116,7 @@ import Testing
             (#"for=198.51.100.66, for="[2001:db8::9]:4711";proto=https"#, "2001:db8::9"),
             ("for=203.0.113.9;proto=http, for=10.0.0.1", "203.0.113.9"),
             ("for=unknown", "127.0.0.1"),
+            (#"for=198.51.100.66;x=", for=10.0.0.1"#, "127.0.0.1"),  // an open quote: the walk stops at the peer
         ]
         for (value, want) in cases {
             #expect(try c.request("GET", "/who/async", headers: ["Forwarded": value]).text == want, "\(value)")

@@ -281,7 +281,7 @@ struct Order {
             "/static", directory: "dist",
             cacheControl: "public, max-age=31536000, immutable",  // every answer of the mount, 304 too
             precompressed: true)  // dist/app.js.br or dist/app.js.gz for clients that take them
-        router.files("/.well-known", directory: "well-known", dotfiles: .served)
+        router.files("/site", directory: "site", dotfiles: .served)  // site/.well-known/... is served
         #expect(router.registrations.count == 4)
     }
 

@@ -305,7 +305,7 @@ def close_reaches_handler(port, log_path):
     while time.time() < deadline:
         with open(log_path, errors="replace") as f:
             text = f.read()
-        if "code=4001" in text and "reason=gone to lunch" in text:
+        if "code=4001" in text and 'reason="gone to lunch"' in text:
             return
         time.sleep(0.05)
     check(False, "the handler heard the client's close code 4001 and its reason (logged by the example)")

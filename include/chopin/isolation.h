@@ -51,6 +51,22 @@ int chopin_server_roll(chopin_server *srv);
 /* 1 while a rolling restart is under way or asked for. */
 int chopin_server_rolling(const chopin_server *srv);
 
+/* How the last rolling restart went, readable from any process of the
+ * server (the supervisor writes it in the shared slots). A replacement
+ * that exits, dies or does not serve within worker_start_timeout_ms is a
+ * failed step: it is stopped, its predecessor keeps serving, no later slot
+ * is touched, the slot's rolling_restart_failures counter goes up, and
+ * reason says why (the worker, its exit status or signal, its last "Fatal
+ * error" line). A later roll (another SIGHUP) starts from the first slot. */
+enum { CHOPIN_ROLL_NONE, CHOPIN_ROLL_RUNNING, CHOPIN_ROLL_SUCCEEDED, CHOPIN_ROLL_FAILED };
+typedef struct chopin_roll_status {
+    int state;            /* CHOPIN_ROLL_...; NONE without a supervisor or before the first roll */
+    uint32_t replaced;    /* workers the last roll replaced (all of them when it succeeded) */
+    uint64_t failed_rolls; /* rolls that failed since the server started */
+    char reason[232];     /* why the last roll failed ("" otherwise) */
+} chopin_roll_status;
+void chopin_server_roll_status(const chopin_server *srv, chopin_roll_status *out);
+
 /* The pid of the process serving worker slot `worker` now (0 while it is
  * being restarted); getpid() in threads mode. */
 pid_t chopin_server_worker_pid(const chopin_server *srv, uint32_t worker);

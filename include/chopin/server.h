@@ -67,6 +67,8 @@ typedef struct chopin_config {
     uint32_t idle_timeout_ms;     /* keep-alive connection with nothing to do (default 60 s) */
     uint32_t write_timeout_ms;    /* a response that makes no progress (default 30 s) */
     uint32_t shutdown_timeout_ms; /* graceful stop's deadline (default 10 s) */
+    uint32_t worker_start_timeout_ms; /* worker processes: a started worker serves within this, or its
+                                         start (the server's, a rolling restart's step) fails (default 60 s) */
 
     /* Lingering close: after an error response (or a last response with request
      * bytes left unread), the server shuts down its write side and keeps reading
@@ -179,6 +181,7 @@ typedef struct chopin_metrics {
     uint64_t recv_buffer_waits; /* io_uring receives that found every receive buffer in use */
     uint64_t buffer_heap_allocations; /* buffers taken from the heap: the pool growing, a buffer outgrowing a block */
     uint64_t restarts;          /* worker processes that died and were started again */
+    uint64_t rolling_restart_failures; /* replacements of a rolling restart that never served */
 } chopin_metrics;
 
 void chopin_server_metrics(const chopin_server *srv, chopin_metrics *out);

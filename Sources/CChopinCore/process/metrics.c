@@ -46,6 +46,7 @@ int chopin_server_worker_metrics(const chopin_server *srv, uint32_t worker, chop
 #undef LOAD
     }
     out->restarts = __atomic_load_n(&slots[worker].restarts, __ATOMIC_RELAXED);
+    out->rolling_restart_failures = __atomic_load_n(&slots[worker].roll_failures, __ATOMIC_RELAXED);
     return 0;
 }
 

@@ -28,6 +28,7 @@ typedef struct chopin_slot {
     chopin_handling now[CHOPIN_SLOT_BLOCKS];
     /* Written by the supervisor only. */
     uint64_t restarts __attribute__((aligned(CHOPIN_CACHELINE)));
+    uint64_t roll_failures; /* replacements of a rolling restart that never served */
     /* The pid of the worker process that serves now: its own store once it
      * accepts, which is what the supervisor waits for. */
     int32_t _Atomic ready_pid;
@@ -36,11 +37,25 @@ typedef struct chopin_slot {
 /* The server's slots, for the readers in metrics.c (server.c). */
 const chopin_slot *chopin__server_slots(const chopin_server *s, uint32_t *count);
 
+/* The last rolling restart, written by the supervisor alone and read by
+ * any process (chopin_server_roll_status): seq is odd while a write is
+ * under way, so a reader copies until it sees the same even seq twice. */
+typedef struct chopin_roll_record {
+    uint32_t _Atomic seq;
+    int32_t state;
+    uint32_t replaced;
+    uint64_t failed_rolls;
+    char reason[232];
+} chopin_roll_record;
+void chopin__roll_record_write(chopin_roll_record *r, int state, uint32_t replaced, int failed, const char *reason);
+void chopin__roll_record_read(const chopin_roll_record *r, chopin_roll_status *out);
+
 /* ---- worker slots, the supervisor, signals ----------------------------------
  * shm.c: the slots, plain memory (threads) or a MAP_SHARED memfd region the
  * supervisor creates and its workers map (processes). */
 typedef struct chopin_slots {
     chopin_slot *slot;
+    chopin_roll_record *roll; /* in the region's head */
     uint32_t count;
     void *base; /* the mapping or allocation */
     size_t len;
@@ -97,5 +112,9 @@ enum { CHOPIN_SIGNALS_SERVER, CHOPIN_SIGNALS_SUPERVISOR, CHOPIN_SIGNALS_WORKER }
 void chopin__signals_install(int role);
 /* Blocks until a signal arrives; returns it. */
 int chopin__signals_wait(void);
+/* Worker threads without a supervisor: SIGHUP, where nothing else took it
+ * (its action is still the default, which ends the process), writes one
+ * line saying there is nothing to reload, and the server serves on. */
+void chopin__signals_hup_harmless(void);
 
 #endif

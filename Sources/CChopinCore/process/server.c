@@ -72,6 +72,7 @@ void chopin_config_init(chopin_config *c) {
     c->idle_timeout_ms = 60000;
     c->write_timeout_ms = 30000;
     c->shutdown_timeout_ms = 10000;
+    c->worker_start_timeout_ms = 60000;
     c->linger_timeout_ms = 5000;
     c->max_linger_bytes = 4u << 20;
     c->max_deferred = 1024;
@@ -140,7 +141,7 @@ int chopin_config_validate(const chopin_config *c, char *err, size_t err_len) {
     if (c->uring_buffer_size < 512 || c->uring_buffer_size > (1u << 20))
         FAIL("uring_buffer_size is %u; between 512 and 1048576 bytes", c->uring_buffer_size);
     if (!c->header_timeout_ms || !c->body_timeout_ms || !c->idle_timeout_ms || !c->write_timeout_ms ||
-        !c->deferred_timeout_ms)
+        !c->deferred_timeout_ms || !c->worker_start_timeout_ms)
         FAIL("timeouts must be above 0 ms");
     if (c->max_deferred < 1) FAIL("max_deferred must be at least 1");
     if (c->isolation != CHOPIN_ISOLATION_THREADS && c->isolation != CHOPIN_ISOLATION_PROCESSES)
@@ -464,6 +465,10 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     } else if (start_threads(s, err, err_len) < 0) {
         server_free(s);
         return NULL;
+    } else {
+        /* A reload (systemd's ExecReload=kill -HUP) must not end a server
+         * that has no worker processes to replace. */
+        chopin__signals_hup_harmless();
     }
     if (!s->cfg.quiet)
         chopin__log("chopin: listening on %s:%u with %u %s%s, backend %s", cfg->host, s->port, s->nworkers, mode,
@@ -592,6 +597,10 @@ int chopin_server_is_supervisor(const chopin_server *s) { return s->sup != NULL;
 int chopin_server_roll(chopin_server *s) { return s->sup ? chopin__supervisor_roll(s->sup) : -1; }
 
 int chopin_server_rolling(const chopin_server *s) { return s->sup ? chopin__supervisor_rolling(s->sup) : 0; }
+
+void chopin_server_roll_status(const chopin_server *s, chopin_roll_status *out) {
+    chopin__roll_record_read(s->slots.roll, out);
+}
 
 pid_t chopin_server_worker_pid(const chopin_server *s, uint32_t worker) {
     if (worker >= s->slots.count) return 0;

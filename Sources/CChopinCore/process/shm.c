@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,11 @@ typedef struct region_head {
     char magic[8];
     uint32_t slot_size;
     uint32_t count;
+    uint32_t roll_size;
+    chopin_roll_record roll;
 } __attribute__((aligned(CHOPIN_CACHELINE))) region_head;
 
-static const char MAGIC[8] = "CHOPSLOT";
+static const char MAGIC[8] = "CHOPSLT2";
 
 int chopin__slots_alloc(chopin_slots *out, uint32_t count, int shared) {
     memset(out, 0, sizeof *out);
@@ -53,6 +56,8 @@ int chopin__slots_alloc(chopin_slots *out, uint32_t count, int shared) {
     memcpy(h->magic, MAGIC, sizeof MAGIC);
     h->slot_size = sizeof(chopin_slot);
     h->count = count;
+    h->roll_size = sizeof(chopin_roll_record);
+    out->roll = &h->roll;
     out->slot = (chopin_slot *)(h + 1);
     out->count = count;
     return 0;
@@ -63,7 +68,7 @@ int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len) {
     out->fd = -1;
     region_head h;
     if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.magic, MAGIC, sizeof MAGIC) != 0 ||
-        h.slot_size != sizeof(chopin_slot) || h.count == 0) {
+        h.slot_size != sizeof(chopin_slot) || h.roll_size != sizeof(chopin_roll_record) || h.count == 0) {
         snprintf(err, err_len,
                  "worker: the supervisor's shared slots are not what this program expects "
                  "(a supervisor from a different Chopin version?)");
@@ -79,8 +84,38 @@ int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len) {
     close(fd);   /* the mapping keeps the memory */
     out->fd = -2; /* mapped, not owned: munmap only */
     out->slot = (chopin_slot *)((region_head *)out->base + 1);
+    out->roll = &((region_head *)out->base)->roll;
     out->count = h.count;
     return 0;
+}
+
+void chopin__roll_record_write(chopin_roll_record *r, int state, uint32_t replaced, int failed, const char *reason) {
+    uint32_t seq = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    atomic_store_explicit(&r->seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    r->state = state;
+    r->replaced = replaced;
+    if (failed) r->failed_rolls++;
+    snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "");
+    atomic_store_explicit(&r->seq, seq + 2, memory_order_release);
+}
+
+void chopin__roll_record_read(const chopin_roll_record *r, chopin_roll_status *out) {
+    memset(out, 0, sizeof *out);
+    if (!r) return;
+    for (int tries = 0; tries < 1000; tries++) {
+        uint32_t before = atomic_load_explicit(&r->seq, memory_order_acquire);
+        if (before & 1) continue;
+        /* Copied byte by byte through volatile: a torn copy is thrown away. */
+        const volatile chopin_roll_record *v = r;
+        out->state = v->state;
+        out->replaced = v->replaced;
+        out->failed_rolls = v->failed_rolls;
+        for (size_t i = 0; i < sizeof out->reason; i++) out->reason[i] = v->reason[i];
+        out->reason[sizeof out->reason - 1] = 0;
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&r->seq, memory_order_relaxed) == before) return;
+    }
 }
 
 void chopin__slots_free(chopin_slots *s) {

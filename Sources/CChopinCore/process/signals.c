@@ -6,7 +6,9 @@
  * ends the process without a graceful stop. A handler runs on whichever
  * thread gets the signal and only writes its number to a pipe; the waiter
  * reads it. A second SIGINT/SIGTERM, while the first one's stop is under
- * way, ends the process at once (and a supervisor's workers with it). */
+ * way, ends the process at once (and a supervisor's workers with it).
+ * SIGHUP is a rolling restart for a supervisor; a server of worker threads
+ * logs that it has nothing to reload and goes on. */
 #include "process.h"
 
 #include <errno.h>
@@ -66,6 +68,27 @@ void chopin__signals_install(int role) {
     }
     sigaction(SIGINT, &sa, NULL);
     if (role == CHOPIN_SIGNALS_SUPERVISOR) sigaction(SIGHUP, &sa, NULL);
+}
+
+static void on_hup_without_workers(int sig) {
+    (void)sig;
+    int saved = errno;
+    static const char line[] = "chopin: SIGHUP: worker threads in one process have nothing to reload "
+                               "(a rolling restart needs worker processes); serving on\n";
+    ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
+    (void)r;
+    errno = saved;
+}
+
+void chopin__signals_hup_harmless(void) {
+    struct sigaction old;
+    if (sigaction(SIGHUP, NULL, &old) < 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_hup_without_workers;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 int chopin__signals_wait(void) {

@@ -14,7 +14,13 @@
  *
  * A slot has two counter blocks: a worker starts in the one no live
  * process of its slot writes, so during a rolling restart (replacement
- * serving, predecessor draining) each block keeps a single writer. */
+ * serving, predecessor draining) each block keeps a single writer.
+ *
+ * A rolling restart goes slot by slot and stops at the first replacement
+ * that does not serve (it exits, dies, or is still starting after
+ * worker_start_timeout_ms and is killed): its predecessor keeps serving,
+ * no later slot is touched, and the outcome is written to the shared roll
+ * record with the reason (chopin_server_roll_status). */
 #include "process.h"
 
 #include <errno.h>
@@ -34,7 +40,6 @@
 #include <unistd.h>
 
 
-#define START_TIMEOUT_MS 60000 /* every worker serving by then, or start fails */
 #define KILL_GRACE_MS 1500     /* after the stop's deadline, stragglers get SIGKILL */
 /* A worker that dies this soon after serving (or before) dies young; the
  * third young death in a row starts the backoff. A crash loop (a start that
@@ -59,6 +64,7 @@ typedef struct sv_proc {
     char line[LINE_BYTES]; /* an unfinished line of its stderr */
     size_t line_len;
     char fatal[512]; /* the last line it wrote that says "Fatal error" */
+    int timed_out;   /* killed for not serving within worker_start_timeout_ms */
 } sv_proc;
 
 typedef struct sv_slot {
@@ -239,6 +245,21 @@ static void describe(int status, char *out, size_t len) {
 static void begin_stop(chopin_supervisor *sv);
 static void check_ready(chopin_supervisor *sv, uint64_t now);
 
+/* The replacement of slot i in a rolling restart never served: the roll
+ * stops here. Its predecessor still serves, so nothing is restarted. */
+static void roll_failed(chopin_supervisor *sv, uint32_t i, pid_t pid, const char *how, const char *fatal) {
+    chopin_slot *shared = &sv->slots->slot[i];
+    __atomic_store_n(&shared->roll_failures, shared->roll_failures + 1, __ATOMIC_RELAXED);
+    char reason[232];
+    snprintf(reason, sizeof reason, "worker %u's replacement (pid %d) %s%s%s", i, (int)pid, how, fatal[0] ? ": " : "",
+             fatal);
+    chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_FAILED, i, 1, reason);
+    chopin__log("chopin: rolling restart failed: %s; %u of %u worker%s replaced, the others keep serving as they were",
+                reason, i, sv->n, sv->n == 1 ? "" : "s");
+    sv->roll_slot = -1;
+    if (!atomic_load(&sv->roll_requested)) atomic_store(&sv->rolling, 0);
+}
+
 /* Worker (slot i, block b) is gone: settle its counters, say why once, and
  * start it again unless it was asked to go. */
 static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
@@ -270,11 +291,17 @@ static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
     uint64_t now = now_ms();
     char how[96];
     describe(status, how, sizeof how);
+    if (p->timed_out)
+        snprintf(how, sizeof how, "did not serve within %u ms and was killed", sv->cfg->worker_start_timeout_ms);
     if (sv->starting && role == P_STARTING) {
         snprintf(sv->start_err, sizeof sv->start_err, "worker %u %s before it served%s%s", i, how,
                  p->fatal[0] ? ": " : "", p->fatal);
         sv->start_failed = 1;
         begin_stop(sv);
+        return;
+    }
+    if (role == P_STARTING && sv->roll_slot == (int)i) {
+        roll_failed(sv, i, pid, how, p->fatal);
         return;
     }
     __atomic_store_n(&shared->restarts, shared->restarts + 1, __ATOMIC_RELAXED);
@@ -348,6 +375,7 @@ static void roll(chopin_supervisor *sv) {
     if (sv->roll_slot < 0) {
         if (!atomic_exchange(&sv->roll_requested, 0)) return;
         sv->roll_slot = 0;
+        chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_RUNNING, 0, 0, NULL);
         spawn_slot(sv, 0);
         return;
     }
@@ -360,8 +388,22 @@ static void roll(chopin_supervisor *sv) {
         return;
     }
     sv->roll_slot = -1;
+    chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_SUCCEEDED, sv->n, 0, NULL);
     chopin__log("chopin: rolling restart done: %u worker%s replaced", sv->n, sv->n == 1 ? "" : "s");
     if (!atomic_load(&sv->roll_requested)) atomic_store(&sv->rolling, 0);
+}
+
+/* A process still starting past worker_start_timeout_ms is killed; its
+ * death is then handled like any other (a failed roll step, or a restart). */
+static void check_start_timeouts(chopin_supervisor *sv, uint64_t now) {
+    for (uint32_t i = 0; i < sv->n; i++)
+        for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
+            sv_proc *p = &sv->slot[i].proc[b];
+            if (p->role != P_STARTING || p->timed_out || now - p->started_ms < sv->cfg->worker_start_timeout_ms)
+                continue;
+            p->timed_out = 1;
+            kill(p->pid, SIGKILL);
+        }
 }
 
 static int all_serving(const chopin_supervisor *sv) {
@@ -423,11 +465,12 @@ static void *supervise(void *arg) {
         uint64_t now = now_ms();
         if (atomic_load(&sv->stop_requested)) begin_stop(sv);
         if (sv->starting && now >= sv->start_deadline_ms && !sv->start_failed) {
-            snprintf(sv->start_err, sizeof sv->start_err, "the workers did not all serve within %u s",
-                     START_TIMEOUT_MS / 1000);
+            snprintf(sv->start_err, sizeof sv->start_err, "the workers did not all serve within %u ms",
+                     sv->cfg->worker_start_timeout_ms);
             sv->start_failed = 1;
             begin_stop(sv);
         }
+        if (!sv->starting && !sv->stopping) check_start_timeouts(sv, now);
         if (!sv->stopping)
             for (uint32_t i = 0; i < sv->n; i++)
                 if (sv->slot[i].restart_due && now >= sv->slot[i].restart_at_ms) spawn_slot(sv, i);
@@ -506,7 +549,7 @@ chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int 
     sv->slots = slots;
     sv->roll_slot = -1;
     sv->starting = 1;
-    sv->start_deadline_ms = now_ms() + START_TIMEOUT_MS;
+    sv->start_deadline_ms = now_ms() + cfg->worker_start_timeout_ms;
     sem_init(&sv->started, 0, 0);
     sv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     sv->slot = calloc(sv->n, sizeof *sv->slot);

@@ -20,16 +20,16 @@ extension RouteRegistrar {
     /// - Only regular files are served: a FIFO, socket or device in the
     ///   directory is 404, and is never opened in a way that could wait.
     /// - `dotfiles`: a path with a segment that starts with `.` (`.env`,
-    ///   `.git/config`) is 404 unless the mount says `.served` (a mount
-    ///   for `.well-known`, say).
+    ///   `.git/config`) below the prefix is 404 unless the mount says
+    ///   `.served` (a site whose `.well-known/` lives in its directory, say).
     /// - `cacheControl`: the `Cache-Control` value of every answer of the
     ///   mount (200, 206 and 304), such as `"public, max-age=86400"`; nil
     ///   sends none.
     /// - `precompressed`: a sibling `name.br` or `name.gz` made at build
     ///   time is sent in place of `name` when the client's `Accept-Encoding`
     ///   takes it (Brotli first), with `Content-Encoding`, the original's
-    ///   Content-Type and its own ETag; every answer of such a mount says
-    ///   `Vary: Accept-Encoding`.
+    ///   Content-Type and its own ETag (the coding in it); every answer of
+    ///   such a mount says `Vary: Accept-Encoding`, its 404s included.
     /// - The body leaves without a copy through user space (sendfile, on
     ///   both backends), bounded like any response.
     ///
@@ -106,12 +106,22 @@ final class FileRoot: Sendable {
             file = sibling
             encoding = coding
         }
-        guard let (fd, info) = file else { throw HTTPError(.notFound) }
+        guard let (fd, info) = file else { throw notFound }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw HTTPError(.notFound)
+            throw notFound
         }
+        // Opened non-blocking so that a FIFO could not stall the open; a
+        // regular file is read (and sent) as any other.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         return answer(ctx, fd: fd, info: info, name: name, encoding: encoding)
+    }
+
+    /// A miss. On a precompressed mount it varies with Accept-Encoding too
+    /// (only `app.js.gz` there: 200 to a client that takes gzip), so a
+    /// shared cache must not hand one client's 404 to another.
+    private var notFound: HTTPError {
+        HTTPError(.notFound, headers: precompressed ? [(name: "Vary", value: "Accept-Encoding")] : [])
     }
 
     /// 301 to the directory's path with its slash. The path is the one the
@@ -161,7 +171,10 @@ final class FileRoot: Sendable {
     private func answer(_ ctx: Context, fd: Int32, info: stat, name: String, encoding: String?) -> Response {
         let size = UInt64(info.st_size)
         let mtime = Int64(info.st_mtim.tv_sec)
-        let etag = "\"\(String(size, radix: 16))-\(String(mtime, radix: 16))\(String(info.st_mtim.tv_nsec, radix: 16))\""
+        // A coding's own tag: `gzip -k` keeps the original's mtime, so
+        // size and time alone could name two codings the same.
+        let coded = encoding.map { "-" + $0 } ?? ""
+        let etag = "\"\(String(size, radix: 16))-\(String(mtime, radix: 16))\(String(info.st_mtim.tv_nsec, radix: 16))\(coded)\""
         let lastModified = Self.httpDate(mtime)
         var headers = commonHeaders(etag: etag, lastModified: lastModified, encoding: encoding)
         if notModified(ctx, etag: etag, mtime: mtime) {
@@ -176,7 +189,9 @@ final class FileRoot: Sendable {
         switch range {
         case .unsatisfiable:
             close(fd)
-            return Response(status: HTTPStatus(416), headers: [("Content-Range", "bytes */\(size)")])
+            return Response(
+                status: HTTPStatus(416),
+                headers: [("Content-Range", "bytes */\(size)")] + headers.filter { $0.0 == "Vary" || $0.0 == "Cache-Control" })
         case .part(let start, let end):
             status = HTTPStatus(206)
             headers.append(("Content-Range", "bytes \(start)-\(end)/\(size)"))

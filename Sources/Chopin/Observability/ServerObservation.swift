@@ -49,9 +49,18 @@ final class ServerObservation: Sendable {
 
     /// Answers a readiness probe: 200 while the server serves, 503 once its
     /// graceful stop has begun (or before it started, or after it ended).
+    /// A failed rolling restart is said in the body (still 200: the workers
+    /// it did not replace serve as before).
     func readiness(_ ctx: Context) -> Response {
-        let ready = state.withLock { state in state.server.map { chopin_server_draining($0) == 0 } ?? false }
-        return ready ? .text("ready\n") : .text("draining\n", status: .serviceUnavailable)
+        let (ready, roll) = state.withLock { state -> (Bool, RollingRestartStatus?) in
+            guard let server = state.server else { return (false, nil) }
+            return (chopin_server_draining(server) == 0, RollingRestartStatus.read(server))
+        }
+        guard ready else { return .text("draining\n", status: .serviceUnavailable) }
+        if let roll, roll.state == .failed, let reason = roll.failureReason {
+            return .text("ready; the last rolling restart failed: \(reason)\n")
+        }
+        return .text("ready\n")
     }
 
     /// Answers `GET /metrics` in Prometheus' text format (503 when the

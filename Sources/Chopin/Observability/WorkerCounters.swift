@@ -80,5 +80,10 @@ struct CounterFamily: Sendable {
             name: "chopin_worker_restarts_total",
             help: "Times the worker process died and was started again.", kind: .counter
         ) { $0.restarts },
+        .init(
+            name: "chopin_rolling_restart_failures_total",
+            help: "Replacements of a rolling restart that exited, died or did not serve in time; "
+                + "the roll stopped there and the worker kept serving.", kind: .counter
+        ) { $0.rolling_restart_failures },
     ]
 }

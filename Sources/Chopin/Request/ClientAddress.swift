@@ -80,10 +80,14 @@ enum ForwardedFor {
     }
 
     /// The `for=` of each element of a Forwarded value, in order (an
-    /// element without one counts as an entry that is no address).
+    /// element without one counts as an entry that is no address). A value
+    /// whose quoted string never ends is one entry that is no address: the
+    /// client may have opened the quote to swallow what the proxy appended
+    /// after it (`for=6.6.6.6;x="` becoming `for=6.6.6.6;x=", for=<real>`).
     static func forwarded(_ value: String) -> [Substring] {
-        splitOutsideQuotes(Substring(value), ",").map { element in
-            for pair in splitOutsideQuotes(element, ";") {
+        guard let elements = splitOutsideQuotes(Substring(value), ",") else { return [""] }
+        return elements.map { element in
+            for pair in splitOutsideQuotes(element, ";") ?? [] {
                 let kv = pair.split(separator: "=", maxSplits: 1)
                 guard kv.count == 2, kv[0].trimmingSpaces.lowercased() == "for" else { continue }
                 var v = kv[1].trimmingSpaces
@@ -94,8 +98,9 @@ enum ForwardedFor {
         }
     }
 
-    /// Splits on `separator` where it is not inside a quoted string.
-    private static func splitOutsideQuotes(_ s: Substring, _ separator: Character) -> [Substring] {
+    /// Splits on `separator` where it is not inside a quoted string; nil
+    /// when a quoted string is still open at the end.
+    private static func splitOutsideQuotes(_ s: Substring, _ separator: Character) -> [Substring]? {
         var parts: [Substring] = []
         var start = s.startIndex
         var quoted = false
@@ -113,6 +118,7 @@ enum ForwardedFor {
             }
             i = s.index(after: i)
         }
+        if quoted { return nil }
         parts.append(s[start..<s.endIndex])
         return parts
     }

@@ -45,6 +45,15 @@ extension Configuration {
         set { setTimeout(newValue, "shutdownTimeout", \.shutdownTimeoutMilliseconds) }
     }
 
+    /// With worker processes: how long a started worker process may take to
+    /// serve. Past it, the server's start fails, or a rolling restart's
+    /// replacement is killed and the roll stops there (the worker it was to
+    /// replace serves on; see ``RollingRestartStatus``). Default 60 s.
+    public var workerStartTimeout: Duration {
+        get { .milliseconds(workerStartTimeoutMilliseconds) }
+        set { setTimeout(newValue, "workerStartTimeout", \.workerStartTimeoutMilliseconds) }
+    }
+
     /// Lingering close: how long the server keeps reading and dropping after
     /// an error response. `.zero` closes at once. Default 5 s.
     public var lingerTimeout: Duration {

@@ -82,6 +82,8 @@ public struct Configuration: Sendable {
     public var writeTimeoutMilliseconds: UInt32
     /// ``shutdownTimeout`` in milliseconds.
     public var shutdownTimeoutMilliseconds: UInt32
+    /// ``workerStartTimeout`` in milliseconds.
+    public var workerStartTimeoutMilliseconds: UInt32
     /// Lingering close: after an error response (a 413 to a client still
     /// sending its body, say), the server shuts down its write side and keeps
     /// reading and discarding for at most this long, so the client reads the
@@ -141,6 +143,7 @@ public struct Configuration: Sendable {
         idleTimeoutMilliseconds = c.idle_timeout_ms
         writeTimeoutMilliseconds = c.write_timeout_ms
         shutdownTimeoutMilliseconds = c.shutdown_timeout_ms
+        workerStartTimeoutMilliseconds = c.worker_start_timeout_ms
         lingerTimeoutMilliseconds = c.linger_timeout_ms
         maxLingerBytes = c.max_linger_bytes
         maxAsyncRequestsPerWorker = c.max_deferred
@@ -197,6 +200,7 @@ public struct Configuration: Sendable {
         c.idle_timeout_ms = idleTimeoutMilliseconds
         c.write_timeout_ms = writeTimeoutMilliseconds
         c.shutdown_timeout_ms = shutdownTimeoutMilliseconds
+        c.worker_start_timeout_ms = workerStartTimeoutMilliseconds
         c.linger_timeout_ms = lingerTimeoutMilliseconds
         c.max_linger_bytes = maxLingerBytes
         c.max_deferred = maxAsyncRequestsPerWorker

@@ -170,6 +170,15 @@ public final class RunningServer: @unchecked Sendable {
         stopped.withLock { last in last == nil ? chopin_server_adopt(server, fd) : -ESHUTDOWN }
     }
 
+    /// How the last rolling restart (SIGHUP, with worker processes) went:
+    /// whether it replaced every worker or stopped at one whose replacement
+    /// never served, and why. Readable in the supervisor and in every worker.
+    public var rollingRestart: RollingRestartStatus {
+        stopped.withLock { last in
+            last == nil ? RollingRestartStatus.read(server) : RollingRestartStatus(chopin_roll_status())
+        }
+    }
+
     /// Bytes the workers hold for unfinished input and unsent output (for tests).
     var bufferBytes: UInt64 { counters.buffer_bytes }
 

@@ -116,9 +116,10 @@ public struct WebSocket: Sendable {
     /// connection dropped. Iterate it once, inside the handler.
     public var messages: Messages { Messages(channel: channel) }
 
-    /// The client's close frame (code and reason) once ``messages`` ended
-    /// because the client closed; nil before that, and when the connection
-    /// ended any other way.
+    /// The client's close frame (code and reason): set when it arrives, so
+    /// always by the time ``messages`` ends because the client closed (a
+    /// handler still taking queued messages may see it earlier); nil until
+    /// then, and when the connection ended any other way.
     public var clientClose: CloseFrame? { channel.clientClose.withLock { $0 } }
 
     /// The messages as an async sequence.
