@@ -5,9 +5,10 @@
 // ChopinExampleRoutes, shared with the tests and the benchmarks; /db and
 // /queries in ChopinExampleDatabase, on the PostgreSQL server that
 // CHOPIN_DATABASE_URL names (503 without it); /metrics is Prometheus' view of
-// the server's counters. This file reads the flags and serves them.
+// the server's counters, /ready the readiness probe. This file reads the flags and serves them.
 // Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads]
 //                       [--host ADDR] [--assets DIR] [--access-log] [--access-log-level LEVEL] [--metrics-interval SECONDS]
+//                       [--trusted-proxy ADDR|CIDR]...
 import Chopin
 import ChopinExampleDatabase
 import ChopinExampleRoutes
@@ -89,6 +90,8 @@ addDatabaseRoutes(to: router, database: database)
 var server = Server(configuration: config)
 server.metricsInterval = metricsInterval
 router.get("/metrics", server.prometheusHandler)
+// 200 while serving (its body says when the last rolling restart failed), 503 once a stop began.
+router.get("/ready", server.readinessHandler)
 if accessLog {
     var logger = Logger(label: "chopin.access")
     logger.logLevel = accessLogLevel

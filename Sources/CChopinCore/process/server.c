@@ -578,6 +578,9 @@ int chopin_server_await_signal(chopin_server *s) {
             if (s->sup) {
                 chopin__log("chopin: SIGHUP, restarting the workers one at a time");
                 chopin__supervisor_roll(s->sup);
+            } else {
+                chopin__log("chopin: SIGHUP: worker threads in one process have nothing to reload "
+                            "(a rolling restart needs worker processes); serving on");
             }
             continue;
         }

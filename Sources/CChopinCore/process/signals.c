@@ -57,7 +57,7 @@ void chopin__signals_install(int role) {
     sigemptyset(&ours);
     sigaddset(&ours, SIGTERM);
     if (role != CHOPIN_SIGNALS_WORKER) sigaddset(&ours, SIGINT);
-    if (role == CHOPIN_SIGNALS_SUPERVISOR) sigaddset(&ours, SIGHUP);
+    if (role != CHOPIN_SIGNALS_WORKER) sigaddset(&ours, SIGHUP);
     pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
     if (role == CHOPIN_SIGNALS_WORKER) {
         /* A worker stops when its supervisor says so: Ctrl-C in a terminal
@@ -67,7 +67,8 @@ void chopin__signals_install(int role) {
         return;
     }
     sigaction(SIGINT, &sa, NULL);
-    if (role == CHOPIN_SIGNALS_SUPERVISOR) sigaction(SIGHUP, &sa, NULL);
+    /* A supervisor rolls its workers; a server of threads says there is nothing to reload. */
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 static void on_hup_without_workers(int sig) {

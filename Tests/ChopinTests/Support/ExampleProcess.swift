@@ -12,10 +12,10 @@ final class ExampleProcess {
     let port: UInt16
     private let errors: String
 
-    /// Starts `chopin-example --host 127.0.0.1 --port <free> <arguments>` and
+    /// Starts `chopin-example --host 127.0.0.1 --port <free> <arguments>`
+    /// (from `binary`: a copy of it, for a test that replaces the file) and
     /// waits until it answers `GET /plaintext`.
-    init(_ arguments: [String]) throws {
-        let binary = Self.binary()
+    init(_ arguments: [String], binary: String = ExampleProcess.binary()) throws {
         guard access(binary, X_OK) == 0 else {
             throw TestClient.Failure(description: "\(binary) not built (make test-swift builds every product first)")
         }
