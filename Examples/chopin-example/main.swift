@@ -8,7 +8,7 @@
 // the server's counters, /ready the readiness probe. This file reads the flags and serves them.
 // Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads]
 //                       [--host ADDR] [--assets DIR] [--access-log] [--access-log-level LEVEL] [--metrics-interval SECONDS]
-//                       [--trusted-proxy ADDR|CIDR]...
+//                       [--trusted-proxy ADDR|CIDR]... [--drain-ms N]
 import Chopin
 import ChopinExampleDatabase
 import ChopinExampleRoutes
@@ -20,7 +20,7 @@ import Logging
 
 func usage(_ message: String) -> Never {
     var line =
-        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]...\n"
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]... [--drain-ms N]\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }
@@ -62,6 +62,10 @@ while let flag = args.popFirst() {
         guard let level = Logger.Level(rawValue: value) else { usage("--access-log-level: no level '\(value)'") }
         accessLog = true
         accessLogLevel = level
+    case "--drain-ms":
+        // Before a stop: the readiness route (/ready) answers 503 while everything is still served.
+        guard let ms = UInt32(value) else { usage("--drain-ms must be milliseconds, got '\(value)'") }
+        config.drainMilliseconds = ms
     case "--trusted-proxy":
         // Repeatable: each names a proxy (or range) whose X-Forwarded-For is believed.
         config.trustedProxies.append(value)

@@ -48,6 +48,7 @@ public final class TestApp: Sendable {
     ) throws {
         var configuration = Configuration(host: "127.0.0.1", port: 0)
         configuration.workers = 1
+        configuration.drainMilliseconds = 0  // a test's server stops at once; configure may say otherwise
         configure(&configuration)
         configuration.host = "127.0.0.1"
         configuration.port = 0

@@ -80,6 +80,7 @@ private func asyncRouter() -> Router {
 
 private func start(_ backend: Backend, _ change: (inout Configuration) -> Void = { _ in }) throws -> RunningServer {
     var config = Configuration(host: "127.0.0.1", port: 0)
+    config.drainMilliseconds = 0  // a test stops at once
     config.workers = 1
     config.backend = backend
     change(&config)

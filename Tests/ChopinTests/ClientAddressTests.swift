@@ -68,6 +68,7 @@ import Testing
         router.get("/who") { req in .text(req.clientAddress?.description ?? "none") }
         router.get("/who/async") { (req: Request) async in .text(req.clientAddress?.description ?? "none") }
         var config = Configuration(host: "127.0.0.1", port: 0)
+        config.drainMilliseconds = 0  // a test stops at once
         config.workers = 1
         config.backend = backend
         config.trustedProxies = ["127.0.0.1", "10.0.0.0/8"]
@@ -131,6 +132,7 @@ import Testing
         router.use(RequestLogger(logger: Logger(label: "test.access") { _ in CapturingHandler(lines) }))
         router.get("/x") { _ in .text("x") }
         var config = Configuration(host: "127.0.0.1", port: 0)
+        config.drainMilliseconds = 0  // a test stops at once
         config.workers = 1
         config.backend = backend
         config.trustedProxies = ["127.0.0.1"]

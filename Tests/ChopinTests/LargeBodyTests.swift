@@ -22,6 +22,7 @@ extension EndToEndTests {
                 let router = Router()
                 router.post("/async") { (req: Request) async in .text("\(req.body.count) \(req.body.last ?? 0)") }
                 var config = Configuration(host: "127.0.0.1", port: 0)
+                config.drainMilliseconds = 0  // a test stops at once
                 config.workers = 1
                 config.backend = backend
                 config.maxBody = Self.ceiling

@@ -40,6 +40,7 @@ final class CapturedLog: Sendable {
 
 private func observedServer(_ backend: Backend, workers: UInt32 = 1) -> Server {
     var config = Configuration(host: "127.0.0.1", port: 0)
+    config.drainMilliseconds = 0  // a test stops at once
     config.workers = workers
     config.backend = backend
     return Server(configuration: config)

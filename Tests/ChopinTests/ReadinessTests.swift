@@ -13,6 +13,7 @@ extension EndToEndTests {
     @Suite struct ReadinessTests {
         private func server(_ backend: Backend) -> (Server, Router) {
             var config = Configuration(host: "127.0.0.1", port: 0)
+            config.drainMilliseconds = 0  // a test stops at once
             config.workers = 1
             config.backend = backend
             let server = Server(configuration: config)

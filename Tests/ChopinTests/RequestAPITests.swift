@@ -88,6 +88,7 @@ extension EndToEndTests {
         /// idle keep-alive connection is closed once idleTimeout passes.
         @Test(arguments: backends) func durationTimeoutsReachTheCore(backend: Backend) throws {
             var config = Configuration(host: "127.0.0.1", port: 0)
+            config.drainMilliseconds = 0  // a test stops at once
             config.workers = 1
             config.backend = backend
             config.idleTimeout = .milliseconds(150)

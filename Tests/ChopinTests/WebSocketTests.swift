@@ -43,6 +43,7 @@ extension EndToEndTests {
             }
             router.get("/async") { (_: Request) async in .text("still served") }
             var config = Configuration(host: "127.0.0.1", port: 0)
+            config.drainMilliseconds = 0  // a test stops at once
             config.workers = 1
             config.backend = backend
             config.maxAsyncRequestsPerWorker = maxAsync

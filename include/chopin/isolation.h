@@ -101,8 +101,10 @@ void chopin_deferred_handled_async(chopin_deferred *d);
  * async handlers in flight. Worker thread only (elsewhere it does nothing). */
 void chopin_worker_running_async(chopin_worker *w, const chopin_deferred *d);
 
-/* 1 once srv's graceful stop has begun (its workers drain), else 0: what a
- * readiness route answers 503 on, so that a balancer stops sending. */
+/* 1 once srv's drain period (chopin_server_drain) or graceful stop has
+ * begun, else 0: what a readiness route answers 503 on, so that a balancer
+ * stops sending. With worker processes every worker sees the supervisor's
+ * drain (the flag is in the shared slots). */
 int chopin_server_draining(const chopin_server *srv);
 
 #ifdef __cplusplus

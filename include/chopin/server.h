@@ -67,6 +67,7 @@ typedef struct chopin_config {
     uint32_t idle_timeout_ms;     /* keep-alive connection with nothing to do (default 60 s) */
     uint32_t write_timeout_ms;    /* a response that makes no progress (default 30 s) */
     uint32_t shutdown_timeout_ms; /* graceful stop's deadline (default 10 s) */
+    uint32_t drain_ms;            /* before a stop: readiness says 503, all else served (default 3 s; 0: none) */
     uint32_t worker_start_timeout_ms; /* worker processes: a started worker serves within this, or its
                                          start (the server's, a rolling restart's step) fails (default 60 s) */
 
@@ -142,6 +143,13 @@ int chopin_server_adopt(chopin_server *srv, int fd);
 const char *chopin_server_backend(const chopin_server *srv);
 const char *chopin_server_backend_reason(const chopin_server *srv);
 uint32_t chopin_server_workers(const chopin_server *srv);
+
+/* The drain period before a stop, for load balancers: chopin_server_draining
+ * says 1 at once (the readiness route answers 503) while every request is
+ * still served and the listeners still accept; returns after drain_ms (at
+ * once with drain_ms 0, in a worker process, or when a stop has begun).
+ * Then call chopin_server_stop. Blocks the caller; not for signal handlers. */
+void chopin_server_drain(chopin_server *srv);
 
 /* Begins a graceful stop: stop accepting, finish in-flight requests (their
  * responses carry Connection: close), close idle connections. Safe from any

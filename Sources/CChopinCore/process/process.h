@@ -56,6 +56,7 @@ void chopin__roll_record_read(const chopin_roll_record *r, chopin_roll_status *o
 typedef struct chopin_slots {
     chopin_slot *slot;
     chopin_roll_record *roll; /* in the region's head */
+    uint32_t _Atomic *draining; /* in the region's head: the server's drain period has begun */
     uint32_t count;
     void *base; /* the mapping or allocation */
     size_t len;

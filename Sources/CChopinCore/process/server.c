@@ -72,6 +72,7 @@ void chopin_config_init(chopin_config *c) {
     c->idle_timeout_ms = 60000;
     c->write_timeout_ms = 30000;
     c->shutdown_timeout_ms = 10000;
+    c->drain_ms = 3000;
     c->worker_start_timeout_ms = 60000;
     c->linger_timeout_ms = 5000;
     c->max_linger_bytes = 4u << 20;
@@ -506,7 +507,26 @@ const char *chopin_server_backend(const chopin_server *s) { return s->ops->name;
 const char *chopin_server_backend_reason(const chopin_server *s) { return s->backend_reason; }
 uint32_t chopin_server_workers(const chopin_server *s) { return s->slots.count; }
 
-int chopin_server_draining(const chopin_server *s) { return atomic_load(&((chopin_server *)s)->stop_at_ms) != 0; }
+int chopin_server_draining(const chopin_server *s) {
+    if (atomic_load(&((chopin_server *)s)->stop_at_ms) != 0) return 1;
+    return s->slots.draining && atomic_load_explicit(s->slots.draining, memory_order_acquire) != 0;
+}
+
+void chopin_server_drain(chopin_server *s) {
+    if (s->worker_process || !s->cfg.drain_ms || !s->slots.draining || atomic_load(&s->stop_at_ms)) return;
+    if (atomic_exchange(s->slots.draining, 1)) return; /* a drain already ran or runs */
+    if (!s->cfg.quiet)
+        chopin__log("chopin: draining for %u ms: the readiness route answers 503, every request is still served",
+                    s->cfg.drain_ms);
+    uint64_t until = monotonic_ms() + s->cfg.drain_ms;
+    while (!atomic_load(&s->stop_at_ms)) {
+        uint64_t now = monotonic_ms();
+        if (now >= until) break;
+        uint64_t left = until - now < 20 ? until - now : 20;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)left * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
 
 void chopin_server_stop(chopin_server *s) {
     /* Atomic stores, clock_gettime, write(2) and shutdown(2): fine in a
@@ -591,6 +611,7 @@ int chopin_server_await_signal(chopin_server *s) {
 
 int chopin_server_run_until_signal(chopin_server *s) {
     chopin_server_await_signal(s);
+    chopin_server_drain(s);
     chopin_server_stop(s);
     return chopin_server_wait(s);
 }

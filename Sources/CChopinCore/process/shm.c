@@ -22,6 +22,7 @@ typedef struct region_head {
     uint32_t slot_size;
     uint32_t count;
     uint32_t roll_size;
+    uint32_t _Atomic draining;
     chopin_roll_record roll;
 } __attribute__((aligned(CHOPIN_CACHELINE))) region_head;
 
@@ -58,6 +59,7 @@ int chopin__slots_alloc(chopin_slots *out, uint32_t count, int shared) {
     h->count = count;
     h->roll_size = sizeof(chopin_roll_record);
     out->roll = &h->roll;
+    out->draining = &h->draining;
     out->slot = (chopin_slot *)(h + 1);
     out->count = count;
     return 0;
@@ -85,6 +87,7 @@ int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len) {
     out->fd = -2; /* mapped, not owned: munmap only */
     out->slot = (chopin_slot *)((region_head *)out->base + 1);
     out->roll = &((region_head *)out->base)->roll;
+    out->draining = &((region_head *)out->base)->draining;
     out->count = h.count;
     return 0;
 }

@@ -11,6 +11,8 @@ final class ServerObservation: Sendable {
     private struct State: ~Copyable, @unchecked Sendable {
         var server: OpaquePointer?
         var collector: Task<Void, Never>?
+        /// Detached once: a server that is gone, not one still starting.
+        var ended = false
     }
     private let state = Mutex(State())
     /// The collector's metrics backend; nil: `MetricsSystem.factory` (tests set their own).
@@ -37,6 +39,7 @@ final class ServerObservation: Sendable {
     func detach() {
         let collector = state.withLock { state in
             state.server = nil
+            state.ended = true
             return state.collector.take()
         }
         collector?.cancel()
@@ -52,11 +55,12 @@ final class ServerObservation: Sendable {
     /// A failed rolling restart is said in the body (still 200: the workers
     /// it did not replace serve as before).
     func readiness(_ ctx: Context) -> Response {
-        let (ready, roll) = state.withLock { state -> (Bool, RollingRestartStatus?) in
-            guard let server = state.server else { return (false, nil) }
-            return (chopin_server_draining(server) == 0, RollingRestartStatus.read(server))
+        let (ready, starting, roll) = state.withLock { state -> (Bool, Bool, RollingRestartStatus?) in
+            // A worker serves a moment before its observation is attached.
+            guard let server = state.server else { return (false, !state.ended, nil) }
+            return (chopin_server_draining(server) == 0, false, RollingRestartStatus.read(server))
         }
-        guard ready else { return .text("draining\n", status: .serviceUnavailable) }
+        guard ready else { return .text(starting ? "starting\n" : "draining\n", status: .serviceUnavailable) }
         if let roll, roll.state == .failed, let reason = roll.failureReason {
             return .text("ready; the last rolling restart failed: \(reason)\n")
         }

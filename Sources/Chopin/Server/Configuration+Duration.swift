@@ -45,6 +45,19 @@ extension Configuration {
         set { setTimeout(newValue, "shutdownTimeout", \.shutdownTimeoutMilliseconds) }
     }
 
+    /// Before a stop (SIGTERM, SIGINT, ``RunningServer/stop()``, a
+    /// `ChopinService`'s shutdown), how long the server keeps serving
+    /// everything while ``Server/readinessHandler`` already answers 503:
+    /// a load balancer's health checks take the instance out of rotation
+    /// before its listeners close, so no client meets a refused connection.
+    /// Then the graceful stop runs as usual. `.zero` stops at once.
+    /// Default 3 s; make it at least the balancer's probe interval times
+    /// its failure threshold.
+    public var drainPeriod: Duration {
+        get { .milliseconds(drainMilliseconds) }
+        set { setTimeout(newValue, "drainPeriod", \.drainMilliseconds) }
+    }
+
     /// With worker processes: how long a started worker process may take to
     /// serve. Past it, the server's start fails, or a rolling restart's
     /// replacement is killed and the roll stops there (the worker it was to

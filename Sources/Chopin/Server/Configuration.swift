@@ -84,6 +84,8 @@ public struct Configuration: Sendable {
     public var shutdownTimeoutMilliseconds: UInt32
     /// ``workerStartTimeout`` in milliseconds.
     public var workerStartTimeoutMilliseconds: UInt32
+    /// ``drainPeriod`` in milliseconds (0: none).
+    public var drainMilliseconds: UInt32
     /// Lingering close: after an error response (a 413 to a client still
     /// sending its body, say), the server shuts down its write side and keeps
     /// reading and discarding for at most this long, so the client reads the
@@ -144,6 +146,7 @@ public struct Configuration: Sendable {
         writeTimeoutMilliseconds = c.write_timeout_ms
         shutdownTimeoutMilliseconds = c.shutdown_timeout_ms
         workerStartTimeoutMilliseconds = c.worker_start_timeout_ms
+        drainMilliseconds = c.drain_ms
         lingerTimeoutMilliseconds = c.linger_timeout_ms
         maxLingerBytes = c.max_linger_bytes
         maxAsyncRequestsPerWorker = c.max_deferred
@@ -201,6 +204,7 @@ public struct Configuration: Sendable {
         c.write_timeout_ms = writeTimeoutMilliseconds
         c.shutdown_timeout_ms = shutdownTimeoutMilliseconds
         c.worker_start_timeout_ms = workerStartTimeoutMilliseconds
+        c.drain_ms = drainMilliseconds
         c.linger_timeout_ms = lingerTimeoutMilliseconds
         c.max_linger_bytes = maxLingerBytes
         c.max_deferred = maxAsyncRequestsPerWorker

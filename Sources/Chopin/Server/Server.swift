@@ -129,6 +129,8 @@ public final class RunningServer: @unchecked Sendable {
     private let app: Unmanaged<App>
     private let observation: ServerObservation
     private let stopped = Mutex<chopin_metrics?>(nil)
+    /// The first stop() began (a second one returns at once).
+    private let draining = Mutex(false)
 
     /// The bound port (useful with port 0).
     public let port: UInt16
@@ -143,16 +145,19 @@ public final class RunningServer: @unchecked Sendable {
         backend = String(cString: chopin_server_backend(server))
     }
 
-    /// Stops gracefully: in-flight requests finish, then every worker ends.
-    /// A handler still running at the deadline is left behind (and what it
-    /// uses with it) rather than holding the caller past it.
+    /// Stops gracefully: first the drain period
+    /// (``Configuration/drainPeriod``: the readiness route answers 503 while
+    /// everything is still served), then in-flight requests finish and every
+    /// worker ends. A handler still running at the deadline is left behind
+    /// (and what it uses with it) rather than holding the caller past it.
     public func stop() {
-        let first = stopped.withLock { last in
-            guard last == nil else { return false }
-            last = readCounters()
-            return true
+        let first = draining.withLock { began in
+            defer { began = true }
+            return !began
         }
         guard first else { return }
+        chopin_server_drain(server)
+        stopped.withLock { last in last = readCounters() }
         observation.detach()  // before the counters are freed
         chopin_server_stop(server)
         if chopin_server_wait(server) == 0 { app.release() }

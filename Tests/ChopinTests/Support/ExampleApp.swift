@@ -14,6 +14,7 @@ func startExample(_ backend: Backend) throws -> RunningServer {
 /// One worker on a free loopback port, so a test's requests share one loop.
 func startServer(_ router: Router, _ backend: Backend = .epoll) throws -> RunningServer {
     var config = Configuration(host: "127.0.0.1", port: 0)
+    config.drainMilliseconds = 0  // a test stops at once
     config.workers = 1
     config.backend = backend
     return try Server(configuration: config).start(router)

@@ -21,7 +21,9 @@ final class ExampleProcess {
         }
         port = try Self.freePort()
         errors = "/tmp/chopin-example-\(getpid())-\(port).err"
-        let argv = [binary, "--host", "127.0.0.1", "--port", "\(port)"] + arguments
+        // No drain period unless a test asks for one: its stops are at once.
+        let drain = arguments.contains("--drain-ms") ? [] : ["--drain-ms", "0"]
+        let argv = [binary, "--host", "127.0.0.1", "--port", "\(port)"] + drain + arguments
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -80,6 +82,14 @@ final class ExampleProcess {
         var s: Int32 = 0
         if waitpid(pid, &s, WNOHANG) == pid { status = s }
         return status != nil
+    }
+
+    /// The exit status (the raw waitpid status) once the process ended by
+    /// itself within `ms`, or nil.
+    func exitStatus(waitingUpTo ms: Int64) -> Int32? {
+        let deadline = Self.nowMs() + ms
+        while !exited() && Self.nowMs() < deadline { usleep(10_000) }
+        return status
     }
 
     /// SIGTERM, then the exit status (the raw waitpid status), SIGKILL after 10 s.
