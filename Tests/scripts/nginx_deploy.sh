@@ -6,7 +6,9 @@
 #   1. requests through nginx are answered;
 #   2. a worker that traps behind nginx costs only the trapping request;
 #   3. under 10 s of load through nginx, instance A rolled with SIGHUP every
-#      2 s and instance B stopped and started again: 0 failed requests;
+#      2 s and instance B stopped (its default 3 s drain: readiness 503,
+#      still serving, then the listeners close) and started again: 0 failed
+#      requests;
 #   4. a third instance (127.0.0.4, access log on) trusts nginx's address:
 #      it logs the client's address from X-Forwarded-For, a client that
 #      sends its own X-Forwarded-For through nginx cannot choose it, and one
@@ -166,6 +168,7 @@ for t in 1 2 3 4 5; do
         kill -0 "$b" 2>/dev/null && fail "instance B did not stop on SIGTERM"
         wait "$b"; status=$?
         [ "$status" = 0 ] || fail "instance B exited with status $status on SIGTERM"
+        grep -q "draining for 3000 ms" "$dir/B.err" || fail "instance B stopped without its drain period"
         start_instance B 127.0.0.2
     fi
     sleep 1
