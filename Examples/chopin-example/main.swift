@@ -8,7 +8,7 @@
 // the server's counters, /ready the readiness probe. This file reads the flags and serves them.
 // Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads]
 //                       [--host ADDR] [--assets DIR] [--access-log] [--access-log-level LEVEL] [--metrics-interval SECONDS]
-//                       [--trusted-proxy ADDR|CIDR]... [--drain-ms N]
+//                       [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N]
 import Chopin
 import ChopinExampleDatabase
 import ChopinExampleRoutes
@@ -20,7 +20,7 @@ import Logging
 
 func usage(_ message: String) -> Never {
     var line =
-        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]... [--drain-ms N]\n"
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N]\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }
@@ -33,6 +33,7 @@ var accessLog = false
 var accessLogLevel = Logger.Level.info
 var assets = exampleAssetsDirectory  // GET /assets/*
 var metricsInterval: Duration? = .seconds(1)  // to swift-metrics, whichever backend is bootstrapped
+var adminPort: UInt16?  // /metrics and /ready on a server of their own, on 127.0.0.1
 while let flag = args.popFirst() {
     if flag == "--access-log" {
         accessLog = true  // one line per request through swift-log
@@ -62,6 +63,9 @@ while let flag = args.popFirst() {
         guard let level = Logger.Level(rawValue: value) else { usage("--access-log-level: no level '\(value)'") }
         accessLog = true
         accessLogLevel = level
+    case "--admin-port":
+        guard let p = UInt16(value), p != 0 else { usage("--admin-port must be 1...65535, got '\(value)'") }
+        adminPort = p
     case "--drain-ms":
         // Before a stop: the readiness route (/ready) answers 503 while everything is still served.
         guard let ms = UInt32(value) else { usage("--drain-ms must be milliseconds, got '\(value)'") }
@@ -93,9 +97,26 @@ if let url = getenv("CHOPIN_DATABASE_URL").map({ String(cString: $0) }), !url.is
 addDatabaseRoutes(to: router, database: database)
 var server = Server(configuration: config)
 server.metricsInterval = metricsInterval
-router.get("/metrics", server.prometheusHandler)
-// 200 while serving (its body says when the last rolling restart failed), 503 once a stop began.
-router.get("/ready", server.readinessHandler)
+// /metrics and the readiness route (200 while serving, its body saying when
+// the last rolling restart failed; 503 from the drain on): on the main port,
+// or, with --admin-port, on a second server of worker threads on 127.0.0.1
+// only, never reachable on the public port. (In the main server's worker
+// processes that second server stays dormant: this process serves it.)
+let operations = adminPort == nil ? router : Router()
+operations.get("/metrics", server.prometheusHandler)
+operations.get("/ready", server.readinessHandler)
+var admin: RunningServer?
+if let adminPort {
+    var adminConfig = Configuration(host: "127.0.0.1", port: adminPort)
+    adminConfig.workers = 1
+    adminConfig.backend = config.backend
+    adminConfig.drainMilliseconds = 0  // it answers the drain's 503s; it stops with the program
+    do {
+        admin = try Server(configuration: adminConfig).start(operations)
+    } catch {
+        usage("--admin-port \(adminPort): \(error)")
+    }
+}
 if accessLog {
     var logger = Logger(label: "chopin.access")
     logger.logLevel = accessLogLevel

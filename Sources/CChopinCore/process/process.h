@@ -73,6 +73,8 @@ void chopin__handling_clear(chopin_handling *h);
 
 /* What a worker process finds in its environment (worker_env.c). */
 typedef struct chopin_worker_identity {
+    char host[64];   /* which of the program's servers: its configured host and port */
+    uint32_t port;
     uint32_t slot, block;
     int listen_fd, shm_fd;
     pid_t supervisor;
@@ -80,14 +82,18 @@ typedef struct chopin_worker_identity {
 /* Where a worker process finds its listener and the shared slots. */
 #define WORKER_LISTEN_FD 3
 #define WORKER_SLOTS_FD 4
-/* 1 and *id when this process is a worker (the variables are removed, so
- * only the first server started becomes it), 0 when not, -1 with err when
- * the variables are malformed. */
+/* 1 and *id when this process is a worker, 0 when not, -1 with err when
+ * the variables are malformed. id->host and id->port (as configured, 0
+ * included) say which of the program's servers is this worker's:
+ * chopin__worker_identity_taken removes the variable once that one took
+ * the role (the program's own children are no workers). */
 int chopin__worker_identity(chopin_worker_identity *id, char *err, size_t err_len);
+void chopin__worker_identity_taken(void);
 /* The environment of a worker: the supervisor's, with the worker's identity
  * (written into identity), and Swift's crash backtracer off unless the user
  * set it. A calloc'd array over the supervisor's strings; NULL without memory. */
-char **chopin__worker_env(uint32_t slot, uint32_t block, char *identity, size_t identity_len);
+char **chopin__worker_env(const chopin_config *cfg, uint32_t slot, uint32_t block, char *identity,
+                          size_t identity_len);
 /* The program's own arguments (/proc/self/cmdline), to start each worker
  * with the same ones: *cmdline holds them, *argv points into it (both
  * malloc'd). 0, or -1. */

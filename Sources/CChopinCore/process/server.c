@@ -44,6 +44,7 @@ struct chopin_server {
      * gave up on a thread, which then frees it when it ends. */
     uint32_t _Atomic refs;
     int worker_process;          /* this process is one of a supervisor's workers */
+    int dormant;                 /* in another server's worker process: it serves nothing here */
     chopin_supervisor *sup;      /* this process is the supervisor */
     uint64_t _Atomic stop_at_ms; /* when chopin_server_stop was first called (monotonic), 0 before */
     uint32_t _Atomic adopt_next; /* the worker the next chopin_server_adopt hands its connection to */
@@ -423,6 +424,13 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     chopin_worker_identity id;
     int role = chopin__worker_identity(&id, err, err_len);
     if (role < 0) return NULL;
+    /* A worker process of another of the program's servers (its own
+     * configured host and port): this one is served by the program as
+     * started (its threads, or its own worker processes), not here. */
+    int dormant = role == 1 && (cfg->isolation != CHOPIN_ISOLATION_PROCESSES || id.port != cfg->port ||
+                                strcmp(id.host, cfg->host) != 0);
+    if (dormant) role = 0;
+    if (role == 1) chopin__worker_identity_taken();
     chopin_server *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, err_len, "out of memory");
@@ -447,6 +455,22 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     }
     for (uint32_t i = 0; i < s->nworkers; i++)
         s->workers[i].listen_fd = s->workers[i].wake_fd = -1;
+
+    if (dormant) {
+        /* No listener, no worker: what it serves, the program as started
+         * serves (its threads, or its own worker processes). It only waits,
+         * like this worker process, for the supervisor's stop. */
+        s->dormant = 1;
+        s->worker_process = 1;
+        s->nworkers = 0;
+        s->port = cfg->port;
+        if (chopin__slots_alloc(&s->slots, 0, 0) < 0) {
+            snprintf(err, err_len, "out of memory");
+            server_free(s);
+            return NULL;
+        }
+        return s;
+    }
 
     const char *mode = "worker thread";
     const char *plural = "s";

@@ -124,7 +124,7 @@ static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
     fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
 
     char identity[160];
-    char **env = chopin__worker_env(i, b, identity, sizeof identity);
+    char **env = chopin__worker_env(sv->cfg, i, b, identity, sizeof identity);
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);

@@ -1,9 +1,10 @@
 /* worker_env.c - how a worker process is told what it is: the supervisor
  * starts the program itself again, with the same arguments, its listener
  * and the shared slots at fixed descriptors, and its identity in the
- * CHOPIN_WORKER variable, which the worker's first server reads (and
- * removes, so that only that server, and none of the program's own
- * children, becomes the worker). */
+ * CHOPIN_WORKER variable: which of the program's servers (its configured
+ * port and host), the slot, the block and the descriptors. Only that server becomes the worker, and then
+ * removes the variable, so that none of the program's own children
+ * believes it is one; the program's other servers stay dormant there. */
 #include "process.h"
 
 #include <fcntl.h>
@@ -20,24 +21,24 @@ int chopin__worker_identity(chopin_worker_identity *id, char *err, size_t err_le
     const char *v = getenv("CHOPIN_WORKER");
     if (!v) return 0;
     int pid = 0;
-    if (sscanf(v, "slot=%u block=%u listen=%d slots=%d supervisor=%d", &id->slot, &id->block, &id->listen_fd,
-               &id->shm_fd, &pid) != 5 ||
+    if (sscanf(v, "slot=%u block=%u listen=%d slots=%d supervisor=%d port=%u host=%63s", &id->slot, &id->block,
+               &id->listen_fd, &id->shm_fd, &pid, &id->port, id->host) != 7 ||
         id->block >= CHOPIN_SLOT_BLOCKS || id->listen_fd < 0 || id->shm_fd < 0) {
         snprintf(err, err_len, "CHOPIN_WORKER='%s' is not what a Chopin supervisor sets", v);
         return -1;
     }
     id->supervisor = pid;
-    /* Only this program's first server becomes the worker, and the
-     * program's own children do not believe they are workers. */
-    unsetenv("CHOPIN_WORKER");
     return 1;
 }
+
+void chopin__worker_identity_taken(void) { unsetenv("CHOPIN_WORKER"); }
 
 /* The environment of a worker: the supervisor's, with the worker's
  * identity, and Swift's crash backtracer off unless the user set it (it
  * symbolicates for seconds before the process ends, and the slot would
  * wait that long for its replacement). */
-char **chopin__worker_env(uint32_t slot, uint32_t block, char *identity, size_t identity_len) {
+char **chopin__worker_env(const chopin_config *cfg, uint32_t slot, uint32_t block, char *identity,
+                          size_t identity_len) {
     size_t n = 0;
     while (environ[n]) n++;
     char **env = calloc(n + 3, sizeof *env);
@@ -49,8 +50,8 @@ char **chopin__worker_env(uint32_t slot, uint32_t block, char *identity, size_t 
         if (strncmp(environ[i], "SWIFT_BACKTRACE=", 16) == 0) backtrace_set = 1;
         env[k++] = environ[i];
     }
-    snprintf(identity, identity_len, "CHOPIN_WORKER=slot=%u block=%u listen=%d slots=%d supervisor=%d", slot, block,
-             WORKER_LISTEN_FD, WORKER_SLOTS_FD, (int)getpid());
+    snprintf(identity, identity_len, "CHOPIN_WORKER=slot=%u block=%u listen=%d slots=%d supervisor=%d port=%u host=%s",
+             slot, block, WORKER_LISTEN_FD, WORKER_SLOTS_FD, (int)getpid(), (unsigned)cfg->port, cfg->host);
     env[k++] = identity;
     if (!backtrace_set) env[k++] = "SWIFT_BACKTRACE=enable=no";
     env[k] = NULL;
