@@ -1,8 +1,14 @@
 import Synchronization
+import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
+
+/// The tests that run chopin-example as processes (crashes, rolling
+/// restarts, the drain, two servers), one at a time: each loads both CPUs
+/// with clients and worker restarts, and their timings hold only alone.
+@Suite(.serialized) struct ExampleProcessTests {}
 
 /// chopin-example run as a real process (the supervisor and its worker
 /// processes), on a free loopback port, its standard error kept in a file:
