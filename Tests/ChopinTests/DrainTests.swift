@@ -30,9 +30,11 @@ extension ExampleProcessTests {
                 usleep(10_000)
             }
             let running = Atomic<Bool>(true)
+            // Whatever happens, the clients give up after this (a stop that never ends fails, not hangs).
+            let giveUpAt = ExampleProcess.nowMs() + 20_000
             let probes = Mutex<[(Int64, Probe)]>([])
             let prober = OwnThread {
-                while running.load(ordering: .relaxed) {
+                while running.load(ordering: .relaxed) && ExampleProcess.nowMs() < giveUpAt {
                     let probe: Probe
                     do {
                         probe = .status(try TestClient(port: port).request("GET", "/ready").status)
@@ -54,7 +56,7 @@ extension ExampleProcessTests {
             let clients = (0..<4).map { i in
                 OwnThread {
                     var kept: TestClient?
-                    while running.load(ordering: .relaxed) {
+                    while running.load(ordering: .relaxed) && ExampleProcess.nowMs() < giveUpAt {
                         usleep(2000)
                         let fresh = i % 2 == 0 || kept == nil
                         do {

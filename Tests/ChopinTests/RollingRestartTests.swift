@@ -44,10 +44,15 @@ extension ExampleProcessTests {
                     }
                 }
             }
-            defer {
+            // Joined once: here at the end, or by the defer when a #require ends the test early.
+            var joined = false
+            func stopClients() {
+                guard !joined else { return }
+                joined = true
                 running.store(false, ordering: .relaxed)
                 for c in clients { c.join() }
             }
+            defer { stopClients() }
 
             // The bad build in place of the executable (renamed over it: the
             // running file cannot be written), then SIGHUP.
@@ -76,8 +81,7 @@ extension ExampleProcessTests {
             #expect(after.status == 200 && after.text == "ready\n", "\(after.text)")
             #expect(try server.metric("chopin_rolling_restart_failures_total") == 1)
 
-            running.store(false, ordering: .relaxed)
-            for c in clients { c.join() }
+            stopClients()
             let failed = failures.withLock { $0 }
             #expect(failed.isEmpty, "\(failed.count) failed requests, first: \(failed.prefix(3))")
             #expect(served.load(ordering: .relaxed) > 100)
