@@ -28,9 +28,13 @@ chmod 755 "$dir"  # nginx's workers (nobody, under root) use the temp paths here
 pids=()
 cleanup() {
     [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null
+    # A second SIGTERM stops an instance at once, past its drain period.
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    sleep 0.1
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     sleep 0.3
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
     rm -rf "$dir"
 }
 trap cleanup EXIT
