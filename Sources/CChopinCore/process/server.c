@@ -419,18 +419,30 @@ static int start_supervisor(chopin_server *s, char *err, size_t err_len) {
     return s->sup ? 0 : -1;
 }
 
+/* This process is a worker process whose server took its role: every
+ * server it starts later stays dormant (the variable that said so is gone). */
+static int _Atomic worker_role_taken;
+
 chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t err_len) {
     if (chopin_config_validate(cfg, err, err_len) < 0) return NULL;
     chopin_worker_identity id;
     int role = chopin__worker_identity(&id, err, err_len);
     if (role < 0) return NULL;
+    if (role == 0 && atomic_load(&worker_role_taken)) {
+        role = 1;
+        id.port = 0;
+        id.host[0] = 0; /* matches no server: dormant */
+    }
     /* A worker process of another of the program's servers (its own
      * configured host and port): this one is served by the program as
      * started (its threads, or its own worker processes), not here. */
     int dormant = role == 1 && (cfg->isolation != CHOPIN_ISOLATION_PROCESSES || id.port != cfg->port ||
                                 strcmp(id.host, cfg->host) != 0);
     if (dormant) role = 0;
-    if (role == 1) chopin__worker_identity_taken();
+    if (role == 1) {
+        chopin__worker_identity_taken();
+        atomic_store(&worker_role_taken, 1);
+    }
     chopin_server *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, err_len, "out of memory");

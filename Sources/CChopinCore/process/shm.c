@@ -14,9 +14,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The region's first cache line, checked by each worker that maps it: a
- * worker built from a different version of this file (a rolling restart
- * onto a new executable) must not misread the slots. */
+/* The region's head (a few cache lines: its identity, the drain flag and
+ * the roll record), checked by each worker that maps it: a worker built
+ * from a different version of this file (a rolling restart onto a new
+ * executable) must not misread the slots. */
 typedef struct region_head {
     char magic[8];
     uint32_t slot_size;

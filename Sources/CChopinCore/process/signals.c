@@ -41,6 +41,16 @@ static void on_signal(int sig) {
     errno = saved;
 }
 
+static void on_hup_without_workers(int sig) {
+    (void)sig;
+    int saved = errno;
+    static const char line[] = "chopin: SIGHUP: worker threads in one process have nothing to reload "
+                               "(a rolling restart needs worker processes); serving on\n";
+    ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
+    (void)r;
+    errno = saved;
+}
+
 void chopin__signals_install(int role) {
     pthread_once(&pipe_once, make_pipe);
     atomic_store(&installed_role, role);
@@ -67,18 +77,13 @@ void chopin__signals_install(int role) {
         return;
     }
     sigaction(SIGINT, &sa, NULL);
-    /* A supervisor rolls its workers; a server of threads says there is nothing to reload. */
-    sigaction(SIGHUP, &sa, NULL);
-}
-
-static void on_hup_without_workers(int sig) {
-    (void)sig;
-    int saved = errno;
-    static const char line[] = "chopin: SIGHUP: worker threads in one process have nothing to reload "
-                               "(a rolling restart needs worker processes); serving on\n";
-    ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
-    (void)r;
-    errno = saved;
+    /* A supervisor rolls its workers; a server of threads says there is
+     * nothing to reload, unless the program handles SIGHUP itself (to
+     * reopen its logs, say): that handler is left alone. */
+    struct sigaction hup;
+    if (role == CHOPIN_SIGNALS_SUPERVISOR || (sigaction(SIGHUP, NULL, &hup) == 0 && !(hup.sa_flags & SA_SIGINFO) &&
+                                              (hup.sa_handler == SIG_DFL || hup.sa_handler == on_hup_without_workers)))
+        sigaction(SIGHUP, &sa, NULL);
 }
 
 void chopin__signals_hup_harmless(void) {

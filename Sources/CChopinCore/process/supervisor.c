@@ -98,6 +98,7 @@ struct chopin_supervisor {
     int stopping;
     uint64_t kill_at_ms;
     int roll_slot; /* the slot a rolling restart is at, -1 when none */
+    pid_t roll_pid; /* the replacement the roll started there (a crash restart of the slot is not it) */
 };
 
 /* For a second stop signal, which kills every worker from a handler. */
@@ -257,6 +258,7 @@ static void roll_failed(chopin_supervisor *sv, uint32_t i, pid_t pid, const char
     chopin__log("chopin: rolling restart failed: %s; %u of %u worker%s replaced, the others keep serving as they were",
                 reason, i, sv->n, sv->n == 1 ? "" : "s");
     sv->roll_slot = -1;
+    sv->roll_pid = 0;
     if (!atomic_load(&sv->roll_requested)) atomic_store(&sv->rolling, 0);
 }
 
@@ -300,16 +302,20 @@ static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
         begin_stop(sv);
         return;
     }
-    if (role == P_STARTING && sv->roll_slot == (int)i) {
-        roll_failed(sv, i, pid, how, p->fatal);
-        return;
-    }
-    __atomic_store_n(&shared->restarts, shared->restarts + 1, __ATOMIC_RELAXED);
     /* Another process of this slot still serves (a rolling restart's
      * predecessor, or the replacement): no restart needed. */
     int other = 0;
     for (uint32_t k = 0; k < CHOPIN_SLOT_BLOCKS; k++)
         if (s->proc[k].role == P_SERVING || s->proc[k].role == P_STARTING) other = 1;
+    if (role == P_STARTING && sv->roll_slot == (int)i && pid == sv->roll_pid) {
+        roll_failed(sv, i, pid, how, p->fatal);
+        /* Its predecessor serves on; if that one died meanwhile, the slot
+         * is restarted as after any death (a failed replacement is no
+         * restart of its own). */
+        if (other) return;
+    } else {
+        __atomic_store_n(&shared->restarts, shared->restarts + 1, __ATOMIC_RELAXED);
+    }
     uint64_t delay = 0;
     if (!other) {
         int young = !p->ready_ms || now - p->ready_ms < YOUNG_MS;
@@ -369,14 +375,23 @@ static void check_ready(chopin_supervisor *sv, uint64_t now) {
     }
 }
 
+/* Starts the roll's replacement for slot i, and remembers which process it is. */
+static void roll_spawn(chopin_supervisor *sv, uint32_t i) {
+    spawn_slot(sv, i);
+    sv->roll_pid = 0;
+    for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
+        if (sv->slot[i].proc[b].role == P_STARTING) sv->roll_pid = sv->slot[i].proc[b].pid;
+}
+
 /* A rolling restart: slot by slot, the next one once the previous slot's
  * replacement serves and its predecessor is gone. */
 static void roll(chopin_supervisor *sv) {
     if (sv->roll_slot < 0) {
         if (!atomic_exchange(&sv->roll_requested, 0)) return;
         sv->roll_slot = 0;
+        atomic_store(&sv->rolling, 1);
         chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_RUNNING, 0, 0, NULL);
-        spawn_slot(sv, 0);
+        roll_spawn(sv, 0);
         return;
     }
     sv_slot *s = &sv->slot[sv->roll_slot];
@@ -384,7 +399,7 @@ static void roll(chopin_supervisor *sv) {
         if (s->proc[b].role == P_STARTING || s->proc[b].role == P_DRAINING) return;
     if (s->restart_due) return;
     if (++sv->roll_slot < (int)sv->n) {
-        spawn_slot(sv, (uint32_t)sv->roll_slot);
+        roll_spawn(sv, (uint32_t)sv->roll_slot);
         return;
     }
     sv->roll_slot = -1;
@@ -470,7 +485,10 @@ static void *supervise(void *arg) {
             sv->start_failed = 1;
             begin_stop(sv);
         }
-        if (!sv->starting && !sv->stopping) check_start_timeouts(sv, now);
+        if (!sv->starting && !sv->stopping) {
+            check_ready(sv, now); /* one that just said it serves is not late */
+            check_start_timeouts(sv, now);
+        }
         if (!sv->stopping)
             for (uint32_t i = 0; i < sv->n; i++)
                 if (sv->slot[i].restart_due && now >= sv->slot[i].restart_at_ms) spawn_slot(sv, i);

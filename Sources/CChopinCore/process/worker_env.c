@@ -24,7 +24,9 @@ int chopin__worker_identity(chopin_worker_identity *id, char *err, size_t err_le
     if (sscanf(v, "slot=%u block=%u listen=%d slots=%d supervisor=%d port=%u host=%63s", &id->slot, &id->block,
                &id->listen_fd, &id->shm_fd, &pid, &id->port, id->host) != 7 ||
         id->block >= CHOPIN_SLOT_BLOCKS || id->listen_fd < 0 || id->shm_fd < 0) {
-        snprintf(err, err_len, "CHOPIN_WORKER='%s' is not what a Chopin supervisor sets", v);
+        snprintf(err, err_len,
+                 "CHOPIN_WORKER='%s' is not what this Chopin's supervisor sets (a supervisor from another version?)",
+                 v);
         return -1;
     }
     id->supervisor = pid;

@@ -1,7 +1,8 @@
 internal import CChopinCore
 
 /// How the last rolling restart of a server with worker processes went
-/// (``RunningServer/rollingRestart``, and the readiness route's body).
+/// (``Server/rollingRestart``, ``RunningServer/rollingRestart``, and the
+/// readiness route's body, which names the worker but not the reason).
 ///
 /// SIGHUP to the supervisor replaces the workers one at a time from the
 /// executable now on disk. A replacement that exits, dies, or does not

@@ -14,4 +14,10 @@ extension Server {
     public var readinessHandler: Handler {
         { [observation] ctx in observation.readiness(ctx) }
     }
+
+    /// How the last rolling restart of this server went (SIGHUP, worker
+    /// processes), readable from the supervisor and from every worker while
+    /// the server runs, through ``serve(_:)`` too (from a handler, say):
+    /// `.none` before any, or when the server is not running.
+    public var rollingRestart: RollingRestartStatus { observation.rollingRestart() }
 }

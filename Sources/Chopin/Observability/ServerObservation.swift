@@ -45,6 +45,11 @@ final class ServerObservation: Sendable {
         collector?.cancel()
     }
 
+    /// The running server's last rolling restart (`.none` when none runs).
+    func rollingRestart() -> RollingRestartStatus {
+        state.withLock { state in state.server.map(RollingRestartStatus.read) } ?? RollingRestartStatus(chopin_roll_status())
+    }
+
     /// Every worker's counters, or nil when no server is running.
     func read() -> [WorkerCounters]? {
         state.withLock { state in state.server.map(WorkerCounters.read) }
@@ -61,8 +66,9 @@ final class ServerObservation: Sendable {
             return (chopin_server_draining(server) == 0, false, RollingRestartStatus.read(server))
         }
         guard ready else { return .text(starting ? "starting\n" : "draining\n", status: .serviceUnavailable) }
-        if let roll, roll.state == .failed, let reason = roll.failureReason {
-            return .text("ready; the last rolling restart failed: \(reason)\n")
+        // Which worker, not why: the reason (a fatal error's text) is for the log, not a public port.
+        if let roll, roll.state == .failed {
+            return .text("ready; the last rolling restart failed at worker \(roll.workersReplaced) (see the log)\n")
         }
         return .text("ready\n")
     }

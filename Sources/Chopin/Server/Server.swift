@@ -150,13 +150,18 @@ public final class RunningServer: @unchecked Sendable {
     /// everything is still served), then in-flight requests finish and every
     /// worker ends. A handler still running at the deadline is left behind
     /// (and what it uses with it) rather than holding the caller past it.
-    public func stop() {
+    public func stop() { stop(draining: true) }
+
+    /// The stop, with or without the drain period: a RunningServer dropped
+    /// without stop() stops at once (its deinit must not hold a thread for
+    /// the drain).
+    private func stop(draining drains: Bool) {
         let first = draining.withLock { began in
             defer { began = true }
             return !began
         }
         guard first else { return }
-        chopin_server_drain(server)
+        if drains { chopin_server_drain(server) }
         stopped.withLock { last in last = readCounters() }
         observation.detach()  // before the counters are freed
         chopin_server_stop(server)
@@ -203,7 +208,7 @@ public final class RunningServer: @unchecked Sendable {
         return m
     }
 
-    deinit { stop() }
+    deinit { stop(draining: false) }
 }
 
 /// What the C core calls for each request: routes it and runs the handler.
