@@ -83,6 +83,11 @@ struct chopin_supervisor {
     const chopin_slots *slots;
     sv_slot *slot;
     char exe[PATH_MAX];
+    /* The last build known to serve (the program at start, then each roll
+     * that succeeded), held open: after a failed roll, a worker that dies is
+     * restarted from it, not from the build on disk that could not start. */
+    int good_exe_fd;
+    int roll_failed; /* since the last roll that succeeded */
     char *cmdline; /* the program's arguments, NUL-separated, and argv over them */
     char **argv;
     int wake_fd;
@@ -146,7 +151,15 @@ static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
     pid_t pid = 0;
     /* The program's path, so that a rolling restart runs the file now on
      * disk (a deploy replaced it); the running image if the path is gone. */
-    int rc = env ? posix_spawn(&pid, sv->exe, &fa, &attr, sv->argv, env) : ENOMEM;
+    /* After a failed roll, only a roll (which tries the file on disk again)
+     * runs anything but the last build that served. */
+    char good[64];
+    const char *path = sv->exe;
+    if (sv->roll_failed && sv->good_exe_fd >= 0 && sv->roll_slot < 0) {
+        snprintf(good, sizeof good, "/proc/self/fd/%d", sv->good_exe_fd);
+        path = good;
+    }
+    int rc = env ? posix_spawn(&pid, path, &fa, &attr, sv->argv, env) : ENOMEM;
     if (rc == ENOENT || rc == EACCES) rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, sv->argv, env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
@@ -259,6 +272,7 @@ static void roll_failed(chopin_supervisor *sv, uint32_t i, pid_t pid, const char
                 reason, i, sv->n, sv->n == 1 ? "" : "s");
     sv->roll_slot = -1;
     sv->roll_pid = 0;
+    sv->roll_failed = 1;
     if (!atomic_load(&sv->roll_requested)) atomic_store(&sv->rolling, 0);
 }
 
@@ -403,6 +417,13 @@ static void roll(chopin_supervisor *sv) {
         return;
     }
     sv->roll_slot = -1;
+    sv->roll_failed = 0;
+    /* The build every worker now runs is the one to fall back on. */
+    int fd = open(sv->exe, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (sv->good_exe_fd >= 0) close(sv->good_exe_fd);
+        sv->good_exe_fd = fd;
+    }
     chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_SUCCEEDED, sv->n, 0, NULL);
     chopin__log("chopin: rolling restart done: %u worker%s replaced", sv->n, sv->n == 1 ? "" : "s");
     if (!atomic_load(&sv->roll_requested)) atomic_store(&sv->rolling, 0);
@@ -546,6 +567,7 @@ static void *supervise(void *arg) {
 
 static void supervisor_free(chopin_supervisor *sv) {
     atomic_store(&live_supervisor, NULL);
+    if (sv->good_exe_fd >= 0) close(sv->good_exe_fd);
     if (sv->wake_fd >= 0) close(sv->wake_fd);
     sem_destroy(&sv->started);
     free(sv->slot);
@@ -562,6 +584,7 @@ chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int 
         return NULL;
     }
     sv->cfg = cfg;
+    sv->good_exe_fd = -1;
     sv->n = slots->count;
     sv->listen_fds = listen_fds;
     sv->slots = slots;
@@ -578,6 +601,7 @@ chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int 
         return NULL;
     }
     sv->exe[len] = 0;
+    sv->good_exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC); /* this very build */
     atomic_store(&live_supervisor, sv);
     if (pthread_create(&sv->thread, NULL, supervise, sv) != 0) {
         snprintf(err, err_len, "supervisor: cannot start its thread");
