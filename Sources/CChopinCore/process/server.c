@@ -508,8 +508,11 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         chopin__signals_hup_harmless();
     }
     if (!s->cfg.quiet)
-        chopin__log("chopin: listening on %s:%u with %u %s%s, backend %s", cfg->host, s->port, s->nworkers, mode,
-                    s->nworkers == 1 ? "" : plural, s->backend_reason);
+        chopin__log("chopin: listening on %s:%u with %u %s%s, backend %s%s", cfg->host, s->port, s->nworkers, mode,
+                    s->nworkers == 1 ? "" : plural, s->backend_reason,
+                    s->sup && s->nworkers > 1 ? "; each worker process has its own memory: in-memory state "
+                                                "(a Mutex, an actor, a cache) is per worker (isolation threads shares it)"
+                                              : "");
     return s;
 }
 

@@ -51,15 +51,27 @@ static void on_hup_without_workers(int sig) {
     errno = saved;
 }
 
+static void handle(int sig, void (*handler)(int)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+/* Whether SIGHUP is still the program's to take: its default action, or
+ * the harmless line below (nobody else installed a handler). */
+static int hup_unclaimed(void) {
+    struct sigaction old;
+    return sigaction(SIGHUP, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+           (old.sa_handler == SIG_DFL || old.sa_handler == on_hup_without_workers);
+}
+
 void chopin__signals_install(int role) {
     pthread_once(&pipe_once, make_pipe);
     atomic_store(&installed_role, role);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
+    handle(SIGTERM, on_signal);
     /* A program started by one whose thread blocked these (a Dispatch or
      * Swift concurrency thread blocks them all) inherits that mask: without
      * this, SIGTERM would wait forever instead of stopping the server. */
@@ -76,25 +88,15 @@ void chopin__signals_install(int role) {
         signal(SIGHUP, SIG_IGN);
         return;
     }
-    sigaction(SIGINT, &sa, NULL);
+    handle(SIGINT, on_signal);
     /* A supervisor rolls its workers; a server of threads says there is
      * nothing to reload, unless the program handles SIGHUP itself (to
      * reopen its logs, say): that handler is left alone. */
-    struct sigaction hup;
-    if (role == CHOPIN_SIGNALS_SUPERVISOR || (sigaction(SIGHUP, NULL, &hup) == 0 && !(hup.sa_flags & SA_SIGINFO) &&
-                                              (hup.sa_handler == SIG_DFL || hup.sa_handler == on_hup_without_workers)))
-        sigaction(SIGHUP, &sa, NULL);
+    if (role == CHOPIN_SIGNALS_SUPERVISOR || hup_unclaimed()) handle(SIGHUP, on_signal);
 }
 
 void chopin__signals_hup_harmless(void) {
-    struct sigaction old;
-    if (sigaction(SIGHUP, NULL, &old) < 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) return;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_hup_without_workers;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGHUP, &sa, NULL);
+    if (hup_unclaimed()) handle(SIGHUP, on_hup_without_workers);
 }
 
 int chopin__signals_wait(void) {
