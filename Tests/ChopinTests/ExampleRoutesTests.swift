@@ -68,17 +68,3 @@ import Testing
         #expect(dir.status == 301 && dir.header("Location") == "/assets/css/")
     }
 }
-
-/// A whole file's bytes (nil when it cannot be read), without Foundation.
-func wholeFile(_ path: String) -> [UInt8]? {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { return n == 0 ? bytes : nil }
-        bytes += chunk[0..<n]
-    }
-}

@@ -123,5 +123,9 @@ int chopin__signals_wait(void);
  * (its action is still the default, which ends the process), writes one
  * line saying there is nothing to reload, and the server serves on. */
 void chopin__signals_hup_harmless(void);
+/* What SIGHUP says with worker threads, from that handler or the waiter. */
+#define CHOPIN_HUP_NOTHING_TO_RELOAD                                                                                   \
+    "chopin: SIGHUP: worker threads in one process have nothing to reload "                                           \
+    "(a rolling restart needs worker processes); serving on"
 
 #endif

@@ -428,18 +428,16 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     chopin_worker_identity id;
     int role = chopin__worker_identity(&id, err, err_len);
     if (role < 0) return NULL;
-    if (role == 0 && atomic_load(&worker_role_taken)) {
-        role = 1;
-        id.port = 0;
-        id.host[0] = 0; /* matches no server: dormant */
-    }
-    /* A worker process of another of the program's servers (its own
-     * configured host and port): this one is served by the program as
-     * started (its threads, or its own worker processes), not here. */
-    int dormant = role == 1 && (cfg->isolation != CHOPIN_ISOLATION_PROCESSES || id.port != cfg->port ||
-                                strcmp(id.host, cfg->host) != 0);
-    if (dormant) role = 0;
-    if (role == 1) {
+    /* In a worker process, only the server the supervisor named (its
+     * configured host and port) is the worker; the program's other servers
+     * are served by the program as started (its threads, or their own
+     * worker processes), not here. */
+    int in_worker = role == 1 || atomic_load(&worker_role_taken);
+    int mine = role == 1 && cfg->isolation == CHOPIN_ISOLATION_PROCESSES && id.port == cfg->port &&
+               strcmp(id.host, cfg->host) == 0;
+    int dormant = in_worker && !mine;
+    role = mine;
+    if (mine) {
         chopin__worker_identity_taken();
         atomic_store(&worker_role_taken, 1);
     }
@@ -638,8 +636,7 @@ int chopin_server_await_signal(chopin_server *s) {
                 chopin__log("chopin: SIGHUP, restarting the workers one at a time");
                 chopin__supervisor_roll(s->sup);
             } else {
-                chopin__log("chopin: SIGHUP: worker threads in one process have nothing to reload "
-                            "(a rolling restart needs worker processes); serving on");
+                chopin__log("%s", CHOPIN_HUP_NOTHING_TO_RELOAD);
             }
             continue;
         }

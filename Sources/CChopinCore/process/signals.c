@@ -44,8 +44,7 @@ static void on_signal(int sig) {
 static void on_hup_without_workers(int sig) {
     (void)sig;
     int saved = errno;
-    static const char line[] = "chopin: SIGHUP: worker threads in one process have nothing to reload "
-                               "(a rolling restart needs worker processes); serving on\n";
+    static const char line[] = CHOPIN_HUP_NOTHING_TO_RELOAD "\n";
     ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
     (void)r;
     errno = saved;

@@ -150,8 +150,8 @@ static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = 0;
     /* The program's path, so that a rolling restart runs the file now on
-     * disk (a deploy replaced it); the running image if the path is gone. */
-    /* After a failed roll, only a roll (which tries the file on disk again)
+     * disk (a deploy replaced it); the running image if the path is gone.
+     * After a failed roll, only a roll (which tries the file on disk again)
      * runs anything but the last build that served. */
     char good[64];
     const char *path = sv->exe;
@@ -259,8 +259,15 @@ static void describe(int status, char *out, size_t len) {
 static void begin_stop(chopin_supervisor *sv);
 static void check_ready(chopin_supervisor *sv, uint64_t now);
 
+/* The roll is over, done or failed; another may have been asked for meanwhile. */
+static void roll_ended(chopin_supervisor *sv) {
+    sv->roll_slot = -1;
+    sv->roll_pid = 0;
+    if (!atomic_load(&sv->roll_requested)) atomic_store(&sv->rolling, 0);
+}
+
 /* The replacement of slot i in a rolling restart never served: the roll
- * stops here. Its predecessor still serves, so nothing is restarted. */
+ * stops here (whether the slot still has a process is reaped's to see). */
 static void roll_failed(chopin_supervisor *sv, uint32_t i, pid_t pid, const char *how, const char *fatal) {
     chopin_slot *shared = &sv->slots->slot[i];
     __atomic_store_n(&shared->roll_failures, shared->roll_failures + 1, __ATOMIC_RELAXED);
@@ -270,10 +277,8 @@ static void roll_failed(chopin_supervisor *sv, uint32_t i, pid_t pid, const char
     chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_FAILED, i, 1, reason);
     chopin__log("chopin: rolling restart failed: %s; %u of %u worker%s replaced, the others keep serving as they were",
                 reason, i, sv->n, sv->n == 1 ? "" : "s");
-    sv->roll_slot = -1;
-    sv->roll_pid = 0;
     sv->roll_failed = 1;
-    if (!atomic_load(&sv->roll_requested)) atomic_store(&sv->rolling, 0);
+    roll_ended(sv);
 }
 
 /* Worker (slot i, block b) is gone: settle its counters, say why once, and
@@ -416,7 +421,6 @@ static void roll(chopin_supervisor *sv) {
         roll_spawn(sv, (uint32_t)sv->roll_slot);
         return;
     }
-    sv->roll_slot = -1;
     sv->roll_failed = 0;
     /* The build every worker now runs is the one to fall back on. */
     int fd = open(sv->exe, O_RDONLY | O_CLOEXEC);
@@ -426,7 +430,7 @@ static void roll(chopin_supervisor *sv) {
     }
     chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_SUCCEEDED, sv->n, 0, NULL);
     chopin__log("chopin: rolling restart done: %u worker%s replaced", sv->n, sv->n == 1 ? "" : "s");
-    if (!atomic_load(&sv->roll_requested)) atomic_store(&sv->rolling, 0);
+    roll_ended(sv);
 }
 
 /* A process still starting past worker_start_timeout_ms is killed; its

@@ -69,18 +69,7 @@ final class ExampleProcess {
     }
 
     /// The supervisor's standard error so far (its log lines and the workers' forwarded ones).
-    func stderrText() -> String {
-        guard let f = fopen(errors, "r") else { return "" }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    func stderrText() -> String { String(decoding: wholeFile(errors) ?? [], as: UTF8.self) }
 
     private var status: Int32?
     private func exited() -> Bool {
@@ -156,5 +145,19 @@ final class ExampleProcess {
             if free { return port }
         }
         throw TestClient.Failure(description: "no free port in 20000..<32000")
+    }
+}
+
+/// A whole file's bytes (nil when it cannot be read), without Foundation.
+func wholeFile(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { return n == 0 ? bytes : nil }
+        bytes += chunk[0..<n]
     }
 }

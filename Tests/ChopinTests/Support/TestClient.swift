@@ -96,20 +96,12 @@ final class TestClient {
     func read() throws -> Reply {
         while true {
             if let end = headEnd() {
-                let head = String(decoding: buffer[0..<end], as: UTF8.self)
-                let lines = head.split(separator: "\r\n")
-                let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
-                var headers: [(String, String)] = []
-                for line in lines.dropFirst() {
-                    guard let colon = line.firstIndex(of: ":") else { continue }
-                    headers.append(
-                        (String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " })))
-                }
-                let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
+                var reply = try parseHead(end)
+                let length = Int(reply.header("Content-Length") ?? "0") ?? 0
                 while buffer.count < end + 4 + length { try fill() }
-                let body = Array(buffer[(end + 4)..<(end + 4 + length)])
+                reply.body = Array(buffer[(end + 4)..<(end + 4 + length)])
                 buffer.removeFirst(end + 4 + length)
-                return Reply(status: status, headers: headers, body: body)
+                return reply
             }
             try fill()
         }
@@ -171,16 +163,9 @@ final class TestClient {
     func readHead() throws -> Reply {
         while headEnd() == nil { try fill() }
         let end = headEnd() ?? 0
-        let head = String(decoding: buffer[0..<end], as: UTF8.self)
+        let reply = try parseHead(end)
         buffer.removeFirst(end + 4)
-        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-        var headers: [(String, String)] = []
-        for line in head.split(separator: "\r\n").dropFirst() {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2 else { continue }
-            headers.append((String(parts[0]), String(parts[1].drop { $0 == " " })))
-        }
-        return Reply(status: status, headers: headers, body: [])
+        return reply
     }
 
     private func headEnd() -> Int? {
