@@ -138,6 +138,13 @@ extension EndToEndTests {
             #expect(error?.level == .error)
             #expect(error?.metadata["route"] == "/boom")
             #expect(error?.metadata["method"] == "GET")
+            // A drain is routine: a notice, never an error a pager would wake someone for.
+            var drained = observedServer(.epoll)
+            drained.configuration.drainMilliseconds = 50
+            drained.logger = log.logger("chopin")
+            try drained.start(router).stop()
+            let drain = log.all.first { $0.message.hasPrefix("draining for 50 ms") }
+            #expect(drain?.level == .notice, "\(drain.map { "\($0.level)" } ?? "no drain line")")
             #expect(error?.metadata["worker"] == "0")
             #expect(error?.metadata["status"] == "500")
         }

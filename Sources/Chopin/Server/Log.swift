@@ -27,7 +27,8 @@ enum ChopinLog {
 
 /// The C core's lines ("chopin: worker 2: cannot ...", "chopin: listening
 /// on ..."): the prefix goes, a worker number becomes metadata, and the
-/// startup and stop lines are notices while everything else is an error.
+/// startup, stop, drain and reload lines are notices while everything else
+/// is an error.
 private let coreLine: chopin_log_fn = { _, line, count in
     guard let line else { return }
     let bytes = UnsafeRawBufferPointer(start: line, count: count)
@@ -40,7 +41,11 @@ private let coreLine: chopin_log_fn = { _, line, count in
         metadata["worker"] = "\(worker)"
         text = text[text.index(after: colon)...].drop { $0 == " " }
     }
-    let routine = text.hasPrefix("listening on") || text.contains("stopping gracefully")
+    // Starting, stopping, draining, reloads that went as asked: notices. A
+    // failed roll, a death, a refusal: errors.
+    let routine =
+        text.hasPrefix("listening on") || text.contains("stopping gracefully") || text.hasPrefix("draining for")
+        || text.hasPrefix("SIGHUP") || text.hasPrefix("rolling restart done")
     ChopinLog.logger.log(level: routine ? .notice : .error, "\(text)", metadata: metadata)
 }
 
