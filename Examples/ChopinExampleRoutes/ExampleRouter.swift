@@ -33,6 +33,8 @@ struct ExampleFailure: Error {}
 ///     GET  /layered/plaintext  /plaintext behind three synchronous middleware (LayeredRoutes.swift)
 ///     GET  /layered/json       /json behind the same three
 ///     GET  /awaiting/json      /json behind one middleware that may await (and does not)
+///     POST /notes            {"text": "..."}: kept in memory, answered 201 with its id (NotesRoutes.swift)
+///     GET  /notes            every note kept: one list, whichever worker answers
 public func exampleRouter(assets: String = exampleAssetsDirectory) -> Router {
     let router = Router()
     router.get("/plaintext") { _ in .text("Hello, World!") }
@@ -71,6 +73,7 @@ public func exampleRouter(assets: String = exampleAssetsDirectory) -> Router {
     addWebSocketRoute(to: router)
     addAPIRoutes(to: router)
     addLayeredRoutes(to: router)
+    addNotesRoutes(to: router)
     return router
 }
 

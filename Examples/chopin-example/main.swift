@@ -1,12 +1,12 @@
 // chopin-example: the example server the README's run command starts.
 // Its routes (/plaintext, /json, /user/:id, /echo, /users, /search,
 // /static/*path, /fail, /async/json, /sleep, /events, /upload, /assets/*,
-// /large.json, /crash, /api/me, /layered/*, /awaiting/json) live in
+// /large.json, /crash, /api/me, /layered/*, /awaiting/json, /notes) live in
 // ChopinExampleRoutes, shared with the tests and the benchmarks; /db and
 // /queries in ChopinExampleDatabase, on the PostgreSQL server that
 // CHOPIN_DATABASE_URL names (503 without it); /metrics is Prometheus' view of
 // the server's counters, /ready the readiness probe. This file reads the flags and serves them.
-// Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads]
+// Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation shared-process|process-per-worker|threads]
 //                       [--host ADDR] [--assets DIR] [--access-log] [--access-log-level LEVEL] [--metrics-interval SECONDS]
 //                       [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N]
 import Chopin
@@ -20,7 +20,7 @@ import Logging
 
 func usage(_ message: String) -> Never {
     var line =
-        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation processes|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N]\n"
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation shared-process|process-per-worker|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N]\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }
@@ -52,7 +52,7 @@ while let flag = args.popFirst() {
         config.backend = b
     case "--isolation":
         guard let i = Isolation(rawValue: value) else {
-            usage("--isolation must be processes or threads, got '\(value)'")
+            usage("--isolation must be shared-process, process-per-worker or threads, got '\(value)'")
         }
         config.isolation = i
     case "--host":

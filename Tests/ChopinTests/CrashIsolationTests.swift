@@ -20,7 +20,7 @@ extension ExampleProcessTests {
         @Test(arguments: ["epoll", "uring"]) func aTrapCostsOneConnectionAndTheWorkerIsBackWithin100ms(backend: String)
             throws
         {
-            let server = try ExampleProcess(["--workers", "2", "--isolation", "processes", "--backend", backend])
+            let server = try ExampleProcess(["--workers", "2", "--isolation", "process-per-worker", "--backend", backend])
             let restartsBefore = try server.metric("chopin_worker_restarts_total")
             // A keep-alive connection opened before the crash, to a worker that may or may not die.
             let before = try TestClient(port: server.port)
@@ -59,7 +59,7 @@ extension ExampleProcessTests {
         /// request's handler has run on the same worker: the death still names
         /// the async route.
         @Test func aTrapInAnAsyncHandlerIsLoggedWithItsRoute() throws {
-            let server = try ExampleProcess(["--workers", "1", "--isolation", "processes"])
+            let server = try ExampleProcess(["--workers", "1", "--isolation", "process-per-worker"])
             let crashing = try TestClient(port: server.port)
             try crashing.send("GET /crash/async HTTP/1.1\r\nHost: test\r\n\r\n")
             // During its 20 ms sleep: a synchronous handler runs and clears its own record.
@@ -76,7 +76,7 @@ extension ExampleProcessTests {
         /// traps after the other started. The death names the one that
         /// trapped (its job was running), not the last one started.
         @Test func aTrapAmongAsyncHandlersNamesTheOneThatTrapped() throws {
-            let server = try ExampleProcess(["--workers", "1", "--isolation", "processes"])
+            let server = try ExampleProcess(["--workers", "1", "--isolation", "process-per-worker"])
             let crashing = try TestClient(port: server.port)
             try crashing.send("GET /crash/async?ms=300 HTTP/1.1\r\nHost: test\r\n\r\n")
             usleep(50_000)  // started first, and awaiting
@@ -94,7 +94,7 @@ extension ExampleProcessTests {
         }
 
         @Test func aTrapInAWebSocketHandlerNamesItsRoute() throws {
-            let server = try ExampleProcess(["--workers", "1", "--isolation", "processes"])
+            let server = try ExampleProcess(["--workers", "1", "--isolation", "process-per-worker"])
             let ws = try TestClient(port: server.port)
             #expect(try ws.upgrade("/crash/ws") == 101)
             try ws.sendFrame(0x1, Array("hello".utf8))
@@ -115,7 +115,7 @@ extension ExampleProcessTests {
         /// that for 5 s it holds no thread that other suites' in-process servers
         /// need to resume their handlers.
         @Test func twentyCrashesUnderLoadFailOnlyTheCrashingRequests() async throws {
-            let server = try ExampleProcess(["--workers", "2", "--isolation", "processes"])
+            let server = try ExampleProcess(["--workers", "2", "--isolation", "process-per-worker"])
             let port = server.port
             let restartsBefore = try server.metric("chopin_worker_restarts_total")
             let running = Atomic<Bool>(true)

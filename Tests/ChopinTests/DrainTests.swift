@@ -18,7 +18,7 @@ extension ExampleProcessTests {
             case refused
         }
 
-        @Test(arguments: [("epoll", "threads"), ("uring", "threads"), ("epoll", "processes"), ("uring", "processes")])
+        @Test(arguments: [("epoll", "threads"), ("uring", "threads"), ("epoll", "process-per-worker"), ("uring", "process-per-worker"), ("epoll", "shared-process"), ("uring", "shared-process")])
         func readinessSays503BeforeTheListenersClose(backend: String, isolation: String) throws {
             let server = try ExampleProcess(
                 ["--workers", "2", "--isolation", isolation, "--backend", backend, "--drain-ms", "800"])

@@ -15,14 +15,18 @@ extension ExampleProcessTests {
         /// A program that fails as a bad build would: a fatal line, then exit 3.
         static let badBuild = "#!/bin/sh\necho 'Fatal error: this build cannot start (test)' >&2\nexit 3\n"
 
-        @Test(arguments: ["epoll", "uring"]) func aReplacementThatCannotStartFailsTheRoll(backend: String) throws {
+        @Test(arguments: [
+            ("epoll", "process-per-worker"), ("uring", "process-per-worker"), ("epoll", "shared-process"),
+            ("uring", "shared-process"),
+        ])
+        func aReplacementThatCannotStartFailsTheRoll(backend: String, isolation: String) throws {
             var template = Array("/tmp/chopin-roll.XXXXXX".utf8CString)
             let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
             defer { _ = system("rm -rf '\(dir)'") }
             let binary = dir + "/chopin-example"
             try #require(system("cp '\(ExampleProcess.binary())' '\(binary)'") == 0)
             let server = try ExampleProcess(
-                ["--workers", "2", "--isolation", "processes", "--backend", backend], binary: binary)
+                ["--workers", "2", "--isolation", isolation, "--backend", backend], binary: binary)
 
             // Clients on fresh connections the whole time: none may fail.
             let running = Atomic<Bool>(true)

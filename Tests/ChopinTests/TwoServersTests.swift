@@ -13,7 +13,7 @@ extension ExampleProcessTests {
     /// workers never restart in a loop, and both stop on SIGTERM. Both
     /// backends, both isolation modes of the public server.
     @Suite struct TwoServersTests {
-        @Test(arguments: [("epoll", "processes"), ("uring", "processes"), ("epoll", "threads"), ("uring", "threads")])
+        @Test(arguments: [("epoll", "process-per-worker"), ("uring", "process-per-worker"), ("epoll", "shared-process"), ("uring", "shared-process"), ("epoll", "threads"), ("uring", "threads")])
         func adminRoutesStayOnTheAdminPort(backend: String, isolation: String) throws {
             let adminPort = try ExampleProcess.freePort()
             let server = try ExampleProcess(

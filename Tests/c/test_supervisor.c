@@ -90,10 +90,16 @@ static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     chopin_response_handled(res);
 }
 
+/* Each test runs with a process per worker and with every worker in one
+ * process (shared_process), which a worker process learns from the
+ * supervisor: its own configuration only says it is supervised. */
+static chopin_isolation isolation = CHOPIN_ISOLATION_PROCESSES;
+#define SHARED (isolation == CHOPIN_ISOLATION_SHARED_PROCESS)
+
 static chopin_config config(uint32_t workers) {
     chopin_config cfg = fixture_config(app);
     cfg.workers = workers;
-    cfg.isolation = CHOPIN_ISOLATION_PROCESSES;
+    cfg.isolation = isolation;
     cfg.shutdown_timeout_ms = 2000;
     cfg.worker_start = worker_start;
     cfg.worker_turn = worker_turn;
@@ -190,7 +196,9 @@ static void test_crash_restarts_the_worker(void) {
     CHECK(client_read_response(&cl, &r, 3000, 0) == -2, "the client should see the connection end");
     client_close(&cl);
 
-    /* The other worker serves throughout; every new connection succeeds. */
+    /* The other worker serves throughout (or, with one shared process,
+     * its replacement takes the connections queued meanwhile): every new
+     * connection succeeds. */
     int ok = 0;
     for (int i = 0; i < 40; i++) ok += get_once(port, "/plaintext", NULL, 0) == 200;
     CHECK_EQ_INT(ok, 40);
@@ -199,7 +207,8 @@ static void test_crash_restarts_the_worker(void) {
     CHECK(log_wait("died of SIGILL", line, sizeof line, 3000), "no death logged:\n%s", log_text);
     CHECK(strstr(line, "while handling GET /crash") != NULL, "route missing: %s", line);
     CHECK(strstr(line, "Fatal error: crashed on purpose") != NULL, "fatal error missing: %s", line);
-    CHECK(strstr(line, "worker ") != NULL, "worker missing: %s", line);
+    CHECK(strstr(line, SHARED ? "the worker process (pid " : "worker ") != NULL, "worker missing: %s", line);
+    if (SHARED) CHECK(strstr(line, "GET /crash on worker ") != NULL, "which worker thread: %s", line);
     char back[600];
     CHECK(log_wait("serving again", back, sizeof line, 3000), "no restart logged:\n%s", log_text);
     const char *ms = strstr(back, "), ");
@@ -214,16 +223,18 @@ static void test_crash_restarts_the_worker(void) {
     /* Every request before and after the crash; the trapped one never
      * finished, so it is not among them. */
     CHECK(m.requests >= 41, "requests survive the restart: %llu", (unsigned long long)m.requests);
-    /* The dead worker's connections are counted closed by the supervisor. */
+    /* The dead process's connections are counted closed by the
+     * supervisor: one worker's, or with one shared process every worker's. */
     const char *w = strstr(line, "worker ");
-    uint32_t dead = w ? (uint32_t)strtoul(w + 7, NULL, 10) : 0, n = 0;
+    uint32_t dead = w && !SHARED ? (uint32_t)strtoul(w + 7, NULL, 10) : 0, n = 0;
     const chopin_slot *slots = chopin__server_slots(s, &n);
     CHECK(dead < n, "worker %u", dead);
     /* (A slot's first process counts in block 0, its replacement in 1.) */
-    if (dead < n) {
-        CHECK_EQ_INT(slots[dead].blocks[0].accepted, slots[dead].blocks[0].closed);
-        CHECK_EQ_INT(slots[dead].blocks[0].buffer_bytes, 0);
+    for (uint32_t i = dead; i < n && i <= (SHARED ? n - 1 : dead); i++) {
+        CHECK_EQ_INT(slots[i].blocks[0].accepted, slots[i].blocks[0].closed);
+        CHECK_EQ_INT(slots[i].blocks[0].buffer_bytes, 0);
     }
+    if (SHARED) CHECK(chopin_server_worker_pid(s, 0) == chopin_server_worker_pid(s, 1), "one process serves both");
     fixture_stop(s);
 }
 
@@ -292,7 +303,8 @@ static int proc_state_is(pid_t pid, char c) {
 static void test_queued_connections_wait_for_the_replacement(void) {
     t_case = "queued";
     log_reset();
-    chopin_server *s = start(1);
+    /* One shared process serves both listeners: connections on either wait. */
+    chopin_server *s = start(SHARED ? 2 : 1);
     CHECK(s != NULL, "supervisor did not start");
     if (!s) return;
     uint16_t port = chopin_server_port(s);
@@ -460,12 +472,17 @@ static void test_workers_end_with_their_supervisor(const char *self) {
 
 static void pass(const char *backend) {
     setenv("CHOPIN_BACKEND", backend, 1); /* the workers read it too */
-    test_crash_restarts_the_worker();
-    test_queued_connections_wait_for_the_replacement();
-    test_async_crash_names_the_running_handler();
-    test_crash_outside_async_handlers_lists_them();
-    test_rolling_restart_drops_nothing();
-    test_stop_refuses_new_and_closes_in_flight();
+    static const chopin_isolation modes[] = {CHOPIN_ISOLATION_PROCESSES, CHOPIN_ISOLATION_SHARED_PROCESS};
+    for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
+        isolation = modes[k];
+        test_crash_restarts_the_worker();
+        test_queued_connections_wait_for_the_replacement();
+        test_async_crash_names_the_running_handler();
+        test_crash_outside_async_handlers_lists_them();
+        test_rolling_restart_drops_nothing();
+        test_stop_refuses_new_and_closes_in_flight();
+    }
+    isolation = CHOPIN_ISOLATION_PROCESSES;
     unsetenv("CHOPIN_BACKEND");
 }
 

@@ -86,7 +86,7 @@ def run(binary, backend, isolation):
 def main():
     binary = sys.argv[1]
     for backend in ("epoll", "uring"):
-        for isolation in ("threads", "processes"):
+        for isolation in ("threads", "shared-process", "process-per-worker"):
             run(binary, backend, isolation)
     print(f"test_prometheus: {'ok' if failures == 0 else f'{failures} failed'}")
     sys.exit(1 if failures else 0)

@@ -31,8 +31,11 @@ typedef void (*chopin_handler_fn)(void *ctx, const chopin_request *req, chopin_r
 /* Where a trap in a handler stops (see isolation.h). */
 typedef enum chopin_isolation {
     CHOPIN_ISOLATION_THREADS = 0,   /* worker threads in one process: a trap ends the process */
-    CHOPIN_ISOLATION_PROCESSES = 1, /* worker processes under a supervisor: a trap ends one worker,
-                                       which is restarted */
+    CHOPIN_ISOLATION_PROCESSES = 1, /* a process per worker under a supervisor: a trap ends one worker,
+                                       which is restarted; each worker has its own memory */
+    CHOPIN_ISOLATION_SHARED_PROCESS = 2, /* the worker threads in one process under a supervisor: a trap
+                                            ends that process (the requests in flight on every worker),
+                                            which is restarted; the workers share its memory */
 } chopin_isolation;
 
 typedef struct chopin_config {

@@ -75,13 +75,14 @@ void chopin__handling_clear(chopin_handling *h);
 typedef struct chopin_worker_identity {
     char host[64];   /* which of the program's servers: its configured host and port */
     uint32_t port;
-    uint32_t slot, block;
-    int listen_fd, shm_fd;
+    uint32_t slot, count, block; /* worker slots slot..slot+count-1, counting in block */
+    int listen_fd, shm_fd;       /* the first of count listeners, and the shared slots */
     pid_t supervisor;
 } chopin_worker_identity;
-/* Where a worker process finds its listener and the shared slots. */
-#define WORKER_LISTEN_FD 3
-#define WORKER_SLOTS_FD 4
+/* Where a worker process finds the shared slots and its listeners (one per
+ * worker slot it serves, from 4 up). */
+#define WORKER_SLOTS_FD 3
+#define WORKER_FIRST_LISTEN_FD 4
 /* 1 and *id when this process is a worker, 0 when not, -1 with err when
  * the variables are malformed. id->host and id->port (as configured, 0
  * included) say which of the program's servers is this worker's:
@@ -92,7 +93,7 @@ void chopin__worker_identity_taken(void);
 /* The environment of a worker: the supervisor's, with the worker's identity
  * (written into identity), and Swift's crash backtracer off unless the user
  * set it. A calloc'd array over the supervisor's strings; NULL without memory. */
-char **chopin__worker_env(const chopin_config *cfg, uint32_t slot, uint32_t block, char *identity,
+char **chopin__worker_env(const chopin_config *cfg, uint32_t slot, uint32_t count, uint32_t block, char *identity,
                           size_t identity_len);
 /* The program's own arguments (/proc/self/cmdline), to start each worker
  * with the same ones: *cmdline holds them, *argv points into it (both
@@ -100,8 +101,10 @@ char **chopin__worker_env(const chopin_config *cfg, uint32_t slot, uint32_t bloc
 int chopin__read_cmdline(char **cmdline, char ***argv);
 
 typedef struct chopin_supervisor chopin_supervisor;
-/* Starts every worker process and returns once all of them serve; takes
- * listen_fds (one per slot) and slots. NULL with err on failure. */
+/* Starts every worker process and returns once all of them serve: one per
+ * slot (isolation processes) or one for all slots (shared_process). Takes
+ * listen_fds (one per slot, each numbered above WORKER_FIRST_LISTEN_FD plus
+ * the slot count) and slots. NULL with err on failure. */
 chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int *listen_fds, const chopin_slots *slots,
                                             char *err, size_t err_len);
 void chopin__supervisor_stop(chopin_supervisor *sv); /* safe in a signal handler */

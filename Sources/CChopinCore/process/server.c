@@ -1,10 +1,11 @@
 /* server.c - configuration, listeners, worker threads, signals, metrics.
  *
  * The server knows no HTTP: it binds one SO_REUSEPORT listener per worker,
- * picks the backend, starts the threads and waits for them. In processes
- * mode the program as started becomes the supervisor (supervisor.c) and
- * each worker process runs one worker thread here on the listener and
- * slot it inherited. */
+ * picks the backend, starts the threads and waits for them. With a
+ * supervisor (isolation processes or shared_process) the program as
+ * started becomes the supervisor (supervisor.c) and each worker process
+ * runs its worker threads here on the listeners and slots it inherited:
+ * one with processes, all of them with shared_process. */
 #include "process.h"
 
 #include <arpa/inet.h>
@@ -146,8 +147,9 @@ int chopin_config_validate(const chopin_config *c, char *err, size_t err_len) {
         !c->deferred_timeout_ms || !c->worker_start_timeout_ms)
         FAIL("timeouts must be above 0 ms");
     if (c->max_deferred < 1) FAIL("max_deferred must be at least 1");
-    if (c->isolation != CHOPIN_ISOLATION_THREADS && c->isolation != CHOPIN_ISOLATION_PROCESSES)
-        FAIL("isolation must be threads or processes");
+    if (c->isolation != CHOPIN_ISOLATION_THREADS && c->isolation != CHOPIN_ISOLATION_PROCESSES &&
+        c->isolation != CHOPIN_ISOLATION_SHARED_PROCESS)
+        FAIL("isolation must be threads, processes or shared_process");
     return 0;
 }
 
@@ -270,8 +272,9 @@ static void server_free(chopin_server *s) {
 }
 
 /* Opens n listeners on one port (with port 0 the first picks it), each
- * with a descriptor number of at least 10: a supervisor moves them to
- * 3 and up in its workers, which must not overwrite one another. */
+ * numbered above WORKER_FIRST_LISTEN_FD + n: a supervisor moves them to
+ * WORKER_FIRST_LISTEN_FD and up in its workers, and no move may overwrite
+ * a listener still to be moved. */
 static int open_listeners(chopin_server *s, uint32_t n, char *err, size_t err_len) {
     s->listeners = malloc(sizeof *s->listeners * n);
     if (!s->listeners) FAIL("out of memory");
@@ -281,7 +284,7 @@ static int open_listeners(chopin_server *s, uint32_t n, char *err, size_t err_le
     for (; s->nlisteners < n; s->nlisteners++) {
         int fd = open_listener(&s->cfg, port, &port, err, err_len);
         if (fd < 0) return -1;
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, (int)(WORKER_FIRST_LISTEN_FD + n + 10));
         close(fd);
         if (high < 0) FAIL("fcntl: %s", strerror(errno));
         s->listeners[s->nlisteners] = high;
@@ -369,8 +372,8 @@ static int start_threads(chopin_server *s, char *err, size_t err_len) {
     return launch_threads(s, err, err_len);
 }
 
-/* Processes mode, in a worker process: one worker thread on the listener
- * and slot the supervisor handed over. */
+/* In a worker process: a worker thread on each listener and slot the
+ * supervisor handed over (one, or every slot with shared_process). */
 static int start_worker_process(chopin_server *s, const chopin_worker_identity *id, char *err, size_t err_len) {
     /* Ends this worker when the supervisor ends (it is the parent); the
      * check after it covers a supervisor that ended just before. */
@@ -378,25 +381,33 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
     if (getppid() != id->supervisor) FAIL("worker %u: its supervisor (pid %d) is gone", id->slot, (int)id->supervisor);
     chopin__signals_install(CHOPIN_SIGNALS_WORKER);
     if (chopin__slots_map(&s->slots, id->shm_fd, err, err_len) < 0) return -1;
-    if (id->slot >= s->slots.count) FAIL("worker %u: the supervisor has %u slots", id->slot, s->slots.count);
-    fcntl(id->listen_fd, F_SETFD, FD_CLOEXEC); /* not for the program's own children */
+    if (id->slot + id->count > s->slots.count)
+        FAIL("worker %u: the supervisor has %u slots", id->slot + id->count - 1, s->slots.count);
     s->worker_process = 1;
     s->cfg.quiet = 1; /* the supervisor speaks for its workers */
-    s->nworkers = 1;
-    struct sockaddr_storage got;
-    socklen_t gl = sizeof got;
-    if (getsockname(id->listen_fd, (struct sockaddr *)&got, &gl) < 0)
-        FAIL("worker %u: descriptor %d is not the supervisor's listener: %s", id->slot, id->listen_fd, strerror(errno));
-    s->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
-                                             : ((struct sockaddr_in6 *)&got)->sin6_port);
-    if (prepare_worker(s, 0, id->slot, id->block, id->listen_fd, -1, err, err_len) < 0) return -1;
+    s->nworkers = id->count;
+    int cpus[CPU_SETSIZE];
+    int ncpus = allowed_cpus(cpus, CPU_SETSIZE);
+    for (uint32_t j = 0; j < id->count; j++) {
+        int fd = id->listen_fd + (int)j;
+        fcntl(fd, F_SETFD, FD_CLOEXEC); /* not for the program's own children */
+        struct sockaddr_storage got;
+        socklen_t gl = sizeof got;
+        if (getsockname(fd, (struct sockaddr *)&got, &gl) < 0)
+            FAIL("worker %u: descriptor %d is not the supervisor's listener: %s", id->slot + j, fd, strerror(errno));
+        s->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                                 : ((struct sockaddr_in6 *)&got)->sin6_port);
+        uint32_t slot = id->slot + j;
+        int cpu = s->cfg.pin_workers && ncpus > 0 ? cpus[slot % (uint32_t)ncpus] : -1;
+        if (prepare_worker(s, j, slot, id->block, fd, cpu, err, err_len) < 0) return -1;
+    }
     /* About to accept: what the supervisor waits for before it calls this
      * worker serving (and lets a rolled predecessor drain). Said before the
      * worker thread starts, not after: that thread may take a request and
      * die of it before this thread runs again, and a worker that dies
      * without having said so is one that could not start, which at start
      * ends the whole server. */
-    int32_t _Atomic *ready = &s->slots.slot[id->slot].ready_pid;
+    int32_t _Atomic *ready = &s->slots.slot[id->slot].ready_pid; /* the first slot speaks for the process */
     int32_t before = atomic_exchange_explicit(ready, (int32_t)getpid(), memory_order_acq_rel);
     if (launch_threads(s, err, err_len) < 0) {
         atomic_store_explicit(ready, before, memory_order_release);
@@ -405,11 +416,11 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
     return 0;
 }
 
-/* Processes mode, in the program as started: the supervisor. */
+/* With worker processes, in the program as started: the supervisor. */
 static int start_supervisor(chopin_server *s, char *err, size_t err_len) {
     int rc = chopin__slots_alloc(&s->slots, s->nworkers, 1);
     if (rc < 0) FAIL("shared memory for the workers' counters: %s", strerror(-rc));
-    int high = fcntl(s->slots.fd, F_DUPFD_CLOEXEC, 10);
+    int high = fcntl(s->slots.fd, F_DUPFD_CLOEXEC, (int)(WORKER_FIRST_LISTEN_FD + s->nworkers + 10));
     if (high < 0) FAIL("fcntl: %s", strerror(errno));
     close(s->slots.fd);
     s->slots.fd = high;
@@ -433,7 +444,7 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
      * are served by the program as started (its threads, or their own
      * worker processes), not here. */
     int in_worker = role == 1 || atomic_load(&worker_role_taken);
-    int mine = role == 1 && cfg->isolation == CHOPIN_ISOLATION_PROCESSES && id.port == cfg->port &&
+    int mine = role == 1 && cfg->isolation != CHOPIN_ISOLATION_THREADS && id.port == cfg->port &&
                strcmp(id.host, cfg->host) == 0;
     int dormant = in_worker && !mine;
     role = mine;
@@ -456,6 +467,7 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     int cpus[CPU_SETSIZE];
     int ncpus = allowed_cpus(cpus, CPU_SETSIZE);
     s->nworkers = cfg->workers ? cfg->workers : (uint32_t)(ncpus > 0 ? ncpus : 1);
+    if (role == 1) s->nworkers = id.count; /* as many as the supervisor handed over */
     s->ops = choose_backend(s, err, err_len);
     s->workers = calloc(s->nworkers, sizeof *s->workers);
     if (!s->ops || !s->workers) {
@@ -482,17 +494,12 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         return s;
     }
 
-    const char *mode = "worker thread";
-    const char *plural = "s";
     if (role == 1) {
-        int rc = start_worker_process(s, &id, err, err_len);
-        if (rc < 0) {
+        if (start_worker_process(s, &id, err, err_len) < 0) {
             server_free(s);
             return NULL;
         }
-    } else if (cfg->isolation == CHOPIN_ISOLATION_PROCESSES) {
-        mode = "worker process";
-        plural = "es";
+    } else if (cfg->isolation != CHOPIN_ISOLATION_THREADS) {
         if (start_supervisor(s, err, err_len) < 0) {
             server_free(s);
             return NULL;
@@ -505,12 +512,27 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
          * that has no worker processes to replace. */
         chopin__signals_hup_harmless();
     }
-    if (!s->cfg.quiet)
-        chopin__log("chopin: listening on %s:%u with %u %s%s, backend %s%s", cfg->host, s->port, s->nworkers, mode,
-                    s->nworkers == 1 ? "" : plural, s->backend_reason,
-                    s->sup && s->nworkers > 1 ? "; each worker process has its own memory: in-memory state "
-                                                "(a Mutex, an actor, a cache) is per worker (isolation threads shares it)"
-                                              : "");
+    if (!s->cfg.quiet) {
+        /* Which mode runs, and what it means for the application's memory
+         * (a Mutex, an actor, a cache): said once, where an operator looks. */
+        uint32_t n = s->nworkers;
+        const char *what = "", *memory = "";
+        if (cfg->isolation == CHOPIN_ISOLATION_SHARED_PROCESS) {
+            what = " in one supervised worker process";
+            memory = "; in-memory state is shared by every worker; a trap in a handler restarts the process "
+                     "(its requests in flight are lost)";
+        } else if (cfg->isolation == CHOPIN_ISOLATION_PROCESSES) {
+            memory = n > 1 ? "; each worker process has its own memory: in-memory state (a Mutex, an actor, a cache) "
+                             "is per worker (one shared worker process, the default, shares it)"
+                           : "";
+        } else {
+            memory = "; no supervisor: a trap in a handler ends the server";
+        }
+        chopin__log("chopin: listening on %s:%u with %u worker %s%s, backend %s%s", cfg->host, s->port, n,
+                    cfg->isolation == CHOPIN_ISOLATION_PROCESSES ? (n == 1 ? "process" : "processes")
+                                                                 : (n == 1 ? "thread" : "threads"),
+                    what, s->backend_reason, memory);
+    }
     return s;
 }
 

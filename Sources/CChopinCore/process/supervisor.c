@@ -67,21 +67,25 @@ typedef struct sv_proc {
     int timed_out;   /* killed for not serving within worker_start_timeout_ms */
 } sv_proc;
 
-typedef struct sv_slot {
+/* One process the supervisor keeps running: a worker process serves worker
+ * slots first..first+count-1 (one with isolation processes, all of them with
+ * shared_process), a thread and a listener for each. */
+typedef struct sv_unit {
+    uint32_t first, count;
     sv_proc proc[CHOPIN_SLOT_BLOCKS]; /* by the counter block it writes */
     uint32_t streak;                  /* young deaths in a row */
     uint32_t next_block;              /* where the slot's next process counts */
     int restart_due;
     uint64_t restart_at_ms;
     uint64_t died_at_ms; /* a crash's time, until its replacement serves */
-} sv_slot;
+} sv_unit;
 
 struct chopin_supervisor {
     const chopin_config *cfg;
-    uint32_t n;
-    const int *listen_fds;
+    uint32_t n; /* units */
+    const int *listen_fds; /* one per worker slot */
     const chopin_slots *slots;
-    sv_slot *slot;
+    sv_unit *unit;
     char exe[PATH_MAX];
     /* The last build known to serve (the program at start, then each roll
      * that succeeded), held open: after a failed roll, a worker that dies is
@@ -102,8 +106,8 @@ struct chopin_supervisor {
     uint64_t start_deadline_ms;
     int stopping;
     uint64_t kill_at_ms;
-    int roll_slot; /* the slot a rolling restart is at, -1 when none */
-    pid_t roll_pid; /* the replacement the roll started there (a crash restart of the slot is not it) */
+    int roll_unit; /* the unit a rolling restart is at, -1 when none */
+    pid_t roll_pid; /* the replacement the roll started there (a crash restart of the unit is not it) */
 };
 
 /* For a second stop signal, which kills every worker from a handler. */
@@ -116,12 +120,24 @@ static uint64_t now_ms(void) {
 }
 
 /* ---- one worker process ------------------------------------------------------- */
-static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
-    sv_proc *p = &sv->slot[i].proc[b];
+
+/* How the log names unit u: "worker 3", or with every worker in one
+ * process "the worker process". */
+static const char *unit_name(const chopin_supervisor *sv, uint32_t u, char *out, size_t len) {
+    if (sv->unit[u].count == 1)
+        snprintf(out, len, "worker %u", sv->unit[u].first);
+    else
+        snprintf(out, len, "the worker process");
+    return out;
+}
+
+static int spawn(chopin_supervisor *sv, uint32_t u, uint32_t b) {
+    sv_unit *unit = &sv->unit[u];
+    sv_proc *p = &unit->proc[b];
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) < 0) return -errno;
     /* Above the numbers the worker's descriptors are moved to. */
-    int err_w = fcntl(pipe_fds[1], F_DUPFD_CLOEXEC, 10);
+    int err_w = fcntl(pipe_fds[1], F_DUPFD_CLOEXEC, (int)(WORKER_FIRST_LISTEN_FD + sv->slots->count + 10));
     close(pipe_fds[1]);
     if (err_w < 0) {
         close(pipe_fds[0]);
@@ -129,14 +145,17 @@ static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
     }
     fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
 
-    char identity[160];
-    char **env = chopin__worker_env(sv->cfg, i, b, identity, sizeof identity);
+    char identity[192];
+    char **env = chopin__worker_env(sv->cfg, unit->first, unit->count, b, identity, sizeof identity);
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, sv->listen_fds[i], WORKER_LISTEN_FD);
+    /* Every source descriptor is above every target (server.c opens them
+     * so), so no move overwrites one still to be moved. */
     posix_spawn_file_actions_adddup2(&fa, sv->slots->fd, WORKER_SLOTS_FD);
     posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
+    for (uint32_t j = 0; j < unit->count; j++)
+        posix_spawn_file_actions_adddup2(&fa, sv->listen_fds[unit->first + j], (int)(WORKER_FIRST_LISTEN_FD + j));
     posix_spawnattr_init(&attr);
     sigset_t none, defaults;
     sigemptyset(&none);
@@ -155,7 +174,7 @@ static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
      * runs anything but the last build that served. */
     char good[64];
     const char *path = sv->exe;
-    if (sv->roll_failed && sv->good_exe_fd >= 0 && sv->roll_slot < 0) {
+    if (sv->roll_failed && sv->good_exe_fd >= 0 && sv->roll_unit < 0) {
         snprintf(good, sizeof good, "/proc/self/fd/%d", sv->good_exe_fd);
         path = good;
     }
@@ -190,19 +209,21 @@ static int spawn(chopin_supervisor *sv, uint32_t i, uint32_t b) {
     return 0;
 }
 
-/* Starts slot i's next process in a block no live process of it writes. */
-static void spawn_slot(chopin_supervisor *sv, uint32_t i) {
-    sv_slot *s = &sv->slot[i];
+/* Starts unit u's next process in a block no live process of it writes. */
+static void spawn_unit(chopin_supervisor *sv, uint32_t u) {
+    sv_unit *s = &sv->unit[u];
     s->restart_due = 0;
     /* Blocks in turn: a dead worker's block stays as it left it (settled)
-     * until the slot's next start. */
+     * until the unit's next start. */
     for (uint32_t k = 0; k < CHOPIN_SLOT_BLOCKS; k++) {
         uint32_t b = (s->next_block + k) % CHOPIN_SLOT_BLOCKS;
         if (s->proc[b].role != P_NONE) continue;
         s->next_block = b + 1;
-        int rc = spawn(sv, i, b);
+        int rc = spawn(sv, u, b);
         if (rc < 0) {
-            chopin__log("chopin: cannot start worker %u: %s; trying again", i, strerror(-rc));
+            char name[64];
+            chopin__log("chopin: cannot start %s: %s; trying again", unit_name(sv, u, name, sizeof name),
+                        strerror(-rc));
             s->restart_due = 1;
             s->restart_at_ms = now_ms() + BACKOFF_MAX_MS;
         }
@@ -261,48 +282,69 @@ static void check_ready(chopin_supervisor *sv, uint64_t now);
 
 /* The roll is over, done or failed; another may have been asked for meanwhile. */
 static void roll_ended(chopin_supervisor *sv) {
-    sv->roll_slot = -1;
+    sv->roll_unit = -1;
     sv->roll_pid = 0;
     if (!atomic_load(&sv->roll_requested)) atomic_store(&sv->rolling, 0);
 }
 
-/* The replacement of slot i in a rolling restart never served: the roll
- * stops here (whether the slot still has a process is reaped's to see). */
-static void roll_failed(chopin_supervisor *sv, uint32_t i, pid_t pid, const char *how, const char *fatal) {
-    chopin_slot *shared = &sv->slots->slot[i];
+/* The replacement of unit u in a rolling restart never served: the roll
+ * stops here (whether the unit still has a process is reaped's to see). */
+static void roll_failed(chopin_supervisor *sv, uint32_t u, pid_t pid, const char *how, const char *fatal) {
+    chopin_slot *shared = &sv->slots->slot[sv->unit[u].first];
     __atomic_store_n(&shared->roll_failures, shared->roll_failures + 1, __ATOMIC_RELAXED);
-    char reason[232];
-    snprintf(reason, sizeof reason, "worker %u's replacement (pid %d) %s%s%s", i, (int)pid, how, fatal[0] ? ": " : "",
-             fatal);
-    chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_FAILED, i, 1, reason);
-    chopin__log("chopin: rolling restart failed: %s; %u of %u worker%s replaced, the others keep serving as they were",
-                reason, i, sv->n, sv->n == 1 ? "" : "s");
+    char reason[232], name[64];
+    snprintf(reason, sizeof reason, "%s's replacement (pid %d) %s%s%s", unit_name(sv, u, name, sizeof name), (int)pid,
+             how, fatal[0] ? ": " : "", fatal);
+    uint32_t replaced = sv->unit[u].first, all = sv->slots->count;
+    chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_FAILED, replaced, 1, reason);
+    chopin__log("chopin: rolling restart failed: %s; %u of %u worker%s replaced, %s", reason, replaced, all,
+                all == 1 ? "" : "s",
+                sv->unit[u].count > 1 ? "the old worker process keeps serving" : "the others keep serving as they were");
     sv->roll_failed = 1;
     roll_ended(sv);
 }
 
-/* Worker (slot i, block b) is gone: settle its counters, say why once, and
- * start it again unless it was asked to go. */
-static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
+/* What a dead process of unit u (block b) was running, from its slots'
+ * records, which are cleared for the unit's next process: the worker whose
+ * handler ran, or with one worker its record as it is. */
+static void unit_handling(chopin_supervisor *sv, uint32_t u, uint32_t b, char *out, size_t len) {
+    const sv_unit *unit = &sv->unit[u];
+    int named = 0;
+    for (uint32_t j = 0; j < unit->count; j++) {
+        chopin_handling *h = &sv->slots->slot[unit->first + j].now[b];
+        if (!named && (unit->count == 1 || h->handling || h->async_job)) {
+            chopin__handling_describe(h, out, len);
+            size_t at = strlen(out);
+            if (unit->count > 1 && at < len) snprintf(out + at, len - at, " on worker %u", unit->first + j);
+            named = 1;
+        }
+        chopin__handling_clear(h);
+    }
+    if (!named) snprintf(out, len, "with no handler running");
+}
+
+/* A process of unit u (block b) is gone: settle its counters, say why
+ * once, and start it again unless it was asked to go. */
+static void reaped(chopin_supervisor *sv, uint32_t u, uint32_t b, int status) {
     /* It may have said it serves, and served, and died, all since the loop
      * last looked (a loaded machine, a request that traps at once): it
      * died serving, not starting, which at start would end the server. */
     check_ready(sv, now_ms());
-    sv_slot *s = &sv->slot[i];
+    sv_unit *s = &sv->unit[u];
     sv_proc *p = &s->proc[b];
-    chopin_slot *shared = &sv->slots->slot[i];
     read_stderr(p); /* what it wrote last, its fatal error among it */
     if (p->err_fd >= 0) close(p->err_fd);
     if (p->pidfd >= 0) close(p->pidfd);
     /* Its connections died with it, and its buffers: the block's only
      * writer is gone, so the supervisor may write it until the next one. */
-    chopin_worker_metrics *m = &shared->blocks[b];
-    __atomic_store_n(&m->closed, __atomic_load_n(&m->accepted, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
-    __atomic_store_n(&m->buffer_bytes, 0, __ATOMIC_RELAXED);
-    /* What it was running, read before its block is cleared for the next process. */
-    char request[768];
-    chopin__handling_describe(&shared->now[b], request, sizeof request);
-    chopin__handling_clear(&shared->now[b]);
+    for (uint32_t j = 0; j < s->count; j++) {
+        chopin_worker_metrics *m = &sv->slots->slot[s->first + j].blocks[b];
+        __atomic_store_n(&m->closed, __atomic_load_n(&m->accepted, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+        __atomic_store_n(&m->buffer_bytes, 0, __ATOMIC_RELAXED);
+    }
+    char request[800], name[64];
+    unit_handling(sv, u, b, request, sizeof request);
+    unit_name(sv, u, name, sizeof name);
     int role = p->role;
     pid_t pid = p->pid;
     p->role = P_NONE;
@@ -315,24 +357,27 @@ static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
     if (p->timed_out)
         snprintf(how, sizeof how, "did not serve within %u ms and was killed", sv->cfg->worker_start_timeout_ms);
     if (sv->starting && role == P_STARTING) {
-        snprintf(sv->start_err, sizeof sv->start_err, "worker %u %s before it served%s%s", i, how,
-                 p->fatal[0] ? ": " : "", p->fatal);
+        snprintf(sv->start_err, sizeof sv->start_err, "%s %s before it served%s%s", name, how, p->fatal[0] ? ": " : "",
+                 p->fatal);
         sv->start_failed = 1;
         begin_stop(sv);
         return;
     }
-    /* Another process of this slot still serves (a rolling restart's
+    /* Another process of this unit still serves (a rolling restart's
      * predecessor, or the replacement): no restart needed. */
     int other = 0;
     for (uint32_t k = 0; k < CHOPIN_SLOT_BLOCKS; k++)
         if (s->proc[k].role == P_SERVING || s->proc[k].role == P_STARTING) other = 1;
-    if (role == P_STARTING && sv->roll_slot == (int)i && pid == sv->roll_pid) {
-        roll_failed(sv, i, pid, how, p->fatal);
-        /* Its predecessor serves on; if that one died meanwhile, the slot
+    if (role == P_STARTING && sv->roll_unit == (int)u && pid == sv->roll_pid) {
+        roll_failed(sv, u, pid, how, p->fatal);
+        /* Its predecessor serves on; if that one died meanwhile, the unit
          * is restarted as after any death (a failed replacement is no
          * restart of its own). */
         if (other) return;
     } else {
+        /* Counted once per process restarted (on its first slot): one trap
+         * is one restart, however many worker threads the process ran. */
+        chopin_slot *shared = &sv->slots->slot[s->first];
         __atomic_store_n(&shared->restarts, shared->restarts + 1, __ATOMIC_RELAXED);
     }
     uint64_t delay = 0;
@@ -350,8 +395,8 @@ static void reaped(chopin_supervisor *sv, uint32_t i, uint32_t b, int status) {
     }
     char when[48] = "";
     if (delay) snprintf(when, sizeof when, " in %llu ms (it keeps dying young)", (unsigned long long)delay);
-    chopin__log("chopin: worker %u (pid %d) %s %s%s%s; %s%s", i, (int)pid, how, request, p->fatal[0] ? ": " : "",
-                p->fatal, other ? "another process serves its slot" : "restarting it", when);
+    chopin__log("chopin: %s (pid %d) %s %s%s%s; %s%s", name, (int)pid, how, request, p->fatal[0] ? ": " : "", p->fatal,
+                other ? "another process serves its slot" : "restarting it", when);
 }
 
 /* ---- the loop --------------------------------------------------------------------- */
@@ -361,28 +406,29 @@ static void begin_stop(chopin_supervisor *sv) {
     sv->stopping = 1;
     sv->kill_at_ms = now_ms() + sv->cfg->shutdown_timeout_ms + KILL_GRACE_MS;
     /* New connections are refused at once; the workers finish theirs. */
-    for (uint32_t i = 0; i < sv->n; i++) {
-        shutdown(sv->listen_fds[i], SHUT_RD);
-        sv->slot[i].restart_due = 0;
+    for (uint32_t i = 0; i < sv->slots->count; i++) shutdown(sv->listen_fds[i], SHUT_RD);
+    for (uint32_t u = 0; u < sv->n; u++) {
+        sv->unit[u].restart_due = 0;
         for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
-            if (sv->slot[i].proc[b].role != P_NONE) kill(sv->slot[i].proc[b].pid, SIGTERM);
+            if (sv->unit[u].proc[b].role != P_NONE) kill(sv->unit[u].proc[b].pid, SIGTERM);
     }
 }
 
-/* Workers that now accept: a restart's replacement says how long its slot
- * was down; a newer process of a slot lets the older one drain. */
+/* Processes that now accept: a restart's replacement says how long its
+ * unit was down; a newer process of a unit lets the older one drain. */
 static void check_ready(chopin_supervisor *sv, uint64_t now) {
-    for (uint32_t i = 0; i < sv->n; i++) {
-        sv_slot *s = &sv->slot[i];
-        int32_t ready = atomic_load_explicit(&sv->slots->slot[i].ready_pid, memory_order_acquire);
+    for (uint32_t u = 0; u < sv->n; u++) {
+        sv_unit *s = &sv->unit[u];
+        int32_t ready = atomic_load_explicit(&sv->slots->slot[s->first].ready_pid, memory_order_acquire);
         for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
             sv_proc *p = &s->proc[b];
             if (p->role != P_STARTING || p->pid != ready) continue;
             p->role = P_SERVING;
             p->ready_ms = now;
             if (s->died_at_ms) {
-                chopin__log("chopin: worker %u serving again (pid %d), %llu ms after the death", i, (int)p->pid,
-                            (unsigned long long)(now - s->died_at_ms));
+                char name[64];
+                chopin__log("chopin: %s serving again (pid %d), %llu ms after the death", unit_name(sv, u, name, sizeof name),
+                            (int)p->pid, (unsigned long long)(now - s->died_at_ms));
                 s->died_at_ms = 0;
             }
             sv_proc *old = &s->proc[1 - b];
@@ -394,31 +440,31 @@ static void check_ready(chopin_supervisor *sv, uint64_t now) {
     }
 }
 
-/* Starts the roll's replacement for slot i, and remembers which process it is. */
-static void roll_spawn(chopin_supervisor *sv, uint32_t i) {
-    spawn_slot(sv, i);
+/* Starts the roll's replacement for unit u, and remembers which process it is. */
+static void roll_spawn(chopin_supervisor *sv, uint32_t u) {
+    spawn_unit(sv, u);
     sv->roll_pid = 0;
     for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
-        if (sv->slot[i].proc[b].role == P_STARTING) sv->roll_pid = sv->slot[i].proc[b].pid;
+        if (sv->unit[u].proc[b].role == P_STARTING) sv->roll_pid = sv->unit[u].proc[b].pid;
 }
 
-/* A rolling restart: slot by slot, the next one once the previous slot's
+/* A rolling restart: unit by unit, the next one once the previous unit's
  * replacement serves and its predecessor is gone. */
 static void roll(chopin_supervisor *sv) {
-    if (sv->roll_slot < 0) {
+    if (sv->roll_unit < 0) {
         if (!atomic_exchange(&sv->roll_requested, 0)) return;
-        sv->roll_slot = 0;
+        sv->roll_unit = 0;
         atomic_store(&sv->rolling, 1);
         chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_RUNNING, 0, 0, NULL);
         roll_spawn(sv, 0);
         return;
     }
-    sv_slot *s = &sv->slot[sv->roll_slot];
+    sv_unit *s = &sv->unit[sv->roll_unit];
     for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
         if (s->proc[b].role == P_STARTING || s->proc[b].role == P_DRAINING) return;
     if (s->restart_due) return;
-    if (++sv->roll_slot < (int)sv->n) {
-        roll_spawn(sv, (uint32_t)sv->roll_slot);
+    if (++sv->roll_unit < (int)sv->n) {
+        roll_spawn(sv, (uint32_t)sv->roll_unit);
         return;
     }
     sv->roll_failed = 0;
@@ -428,8 +474,9 @@ static void roll(chopin_supervisor *sv) {
         if (sv->good_exe_fd >= 0) close(sv->good_exe_fd);
         sv->good_exe_fd = fd;
     }
-    chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_SUCCEEDED, sv->n, 0, NULL);
-    chopin__log("chopin: rolling restart done: %u worker%s replaced", sv->n, sv->n == 1 ? "" : "s");
+    uint32_t all = sv->slots->count;
+    chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_SUCCEEDED, all, 0, NULL);
+    chopin__log("chopin: rolling restart done: %u worker%s replaced", all, all == 1 ? "" : "s");
     roll_ended(sv);
 }
 
@@ -438,7 +485,7 @@ static void roll(chopin_supervisor *sv) {
 static void check_start_timeouts(chopin_supervisor *sv, uint64_t now) {
     for (uint32_t i = 0; i < sv->n; i++)
         for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
-            sv_proc *p = &sv->slot[i].proc[b];
+            sv_proc *p = &sv->unit[i].proc[b];
             if (p->role != P_STARTING || p->timed_out || now - p->started_ms < sv->cfg->worker_start_timeout_ms)
                 continue;
             p->timed_out = 1;
@@ -449,7 +496,7 @@ static void check_start_timeouts(chopin_supervisor *sv, uint64_t now) {
 static int all_serving(const chopin_supervisor *sv) {
     for (uint32_t i = 0; i < sv->n; i++) {
         int serving = 0;
-        for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) serving |= sv->slot[i].proc[b].role == P_SERVING;
+        for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) serving |= sv->unit[i].proc[b].role == P_SERVING;
         if (!serving) return 0;
     }
     return 1;
@@ -458,7 +505,7 @@ static int all_serving(const chopin_supervisor *sv) {
 static int any_alive(const chopin_supervisor *sv) {
     for (uint32_t i = 0; i < sv->n; i++)
         for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
-            if (sv->slot[i].proc[b].role != P_NONE) return 1;
+            if (sv->unit[i].proc[b].role != P_NONE) return 1;
     return 0;
 }
 
@@ -467,7 +514,7 @@ static int any_alive(const chopin_supervisor *sv) {
 static int next_timeout(const chopin_supervisor *sv, uint64_t now) {
     int64_t t = -1;
     for (uint32_t i = 0; i < sv->n; i++) {
-        const sv_slot *s = &sv->slot[i];
+        const sv_unit *s = &sv->unit[i];
         for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
             if (s->proc[b].role == P_STARTING) t = 1;
         if (s->restart_due && !sv->stopping) {
@@ -492,7 +539,7 @@ static void *supervise(void *arg) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    for (uint32_t i = 0; i < sv->n; i++) spawn_slot(sv, i);
+    for (uint32_t i = 0; i < sv->n; i++) spawn_unit(sv, i);
     size_t cap = 1 + (size_t)sv->n * CHOPIN_SLOT_BLOCKS * 2;
     struct pollfd *pfds = calloc(cap, sizeof *pfds);
     uint32_t (*who)[2] = calloc(cap, sizeof *who);
@@ -516,7 +563,7 @@ static void *supervise(void *arg) {
         }
         if (!sv->stopping)
             for (uint32_t i = 0; i < sv->n; i++)
-                if (sv->slot[i].restart_due && now >= sv->slot[i].restart_at_ms) spawn_slot(sv, i);
+                if (sv->unit[i].restart_due && now >= sv->unit[i].restart_at_ms) spawn_unit(sv, i);
         check_ready(sv, now);
         if (sv->starting && (sv->start_failed || all_serving(sv))) {
             sv->starting = 0;
@@ -528,7 +575,7 @@ static void *supervise(void *arg) {
             if (now >= sv->kill_at_ms)
                 for (uint32_t i = 0; i < sv->n; i++)
                     for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
-                        if (sv->slot[i].proc[b].role != P_NONE) kill(sv->slot[i].proc[b].pid, SIGKILL);
+                        if (sv->unit[i].proc[b].role != P_NONE) kill(sv->unit[i].proc[b].pid, SIGKILL);
         }
         if (!pfds || !who) continue;
 
@@ -536,7 +583,7 @@ static void *supervise(void *arg) {
         pfds[n++] = (struct pollfd){.fd = sv->wake_fd, .events = POLLIN};
         for (uint32_t i = 0; i < sv->n; i++)
             for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
-                sv_proc *p = &sv->slot[i].proc[b];
+                sv_proc *p = &sv->unit[i].proc[b];
                 if (p->role == P_NONE) continue;
                 who[n][0] = who[n + 1][0] = i;
                 who[n][1] = who[n + 1][1] = b;
@@ -554,7 +601,7 @@ static void *supervise(void *arg) {
             (void)r;
         }
         for (size_t k = 1; k < n; k += 2) {
-            sv_proc *p = &sv->slot[who[k][0]].proc[who[k][1]];
+            sv_proc *p = &sv->unit[who[k][0]].proc[who[k][1]];
             if (pfds[k].revents) read_stderr(p);
             if (!pfds[k + 1].revents && pfds[k + 1].fd >= 0) continue;
             int status = 0;
@@ -574,7 +621,7 @@ static void supervisor_free(chopin_supervisor *sv) {
     if (sv->good_exe_fd >= 0) close(sv->good_exe_fd);
     if (sv->wake_fd >= 0) close(sv->wake_fd);
     sem_destroy(&sv->started);
-    free(sv->slot);
+    free(sv->unit);
     free(sv->argv);
     free(sv->cmdline);
     free(sv);
@@ -589,17 +636,23 @@ chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int 
     }
     sv->cfg = cfg;
     sv->good_exe_fd = -1;
-    sv->n = slots->count;
+    /* One process per worker slot, or one for all of them. */
+    int shared = cfg->isolation == CHOPIN_ISOLATION_SHARED_PROCESS;
+    sv->n = shared ? 1 : slots->count;
     sv->listen_fds = listen_fds;
     sv->slots = slots;
-    sv->roll_slot = -1;
+    sv->roll_unit = -1;
     sv->starting = 1;
     sv->start_deadline_ms = now_ms() + cfg->worker_start_timeout_ms;
     sem_init(&sv->started, 0, 0);
     sv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    sv->slot = calloc(sv->n, sizeof *sv->slot);
+    sv->unit = calloc(sv->n, sizeof *sv->unit);
+    for (uint32_t u = 0; sv->unit && u < sv->n; u++) {
+        sv->unit[u].first = shared ? 0 : u;
+        sv->unit[u].count = shared ? slots->count : 1;
+    }
     ssize_t len = readlink("/proc/self/exe", sv->exe, sizeof sv->exe - 1);
-    if (sv->wake_fd < 0 || !sv->slot || len <= 0 || chopin__read_cmdline(&sv->cmdline, &sv->argv) < 0) {
+    if (sv->wake_fd < 0 || !sv->unit || len <= 0 || chopin__read_cmdline(&sv->cmdline, &sv->argv) < 0) {
         snprintf(err, err_len, "supervisor: cannot find this program's path and arguments in /proc/self");
         supervisor_free(sv);
         return NULL;
@@ -644,9 +697,9 @@ int chopin__supervisor_roll(chopin_supervisor *sv) {
 int chopin__supervisor_rolling(const chopin_supervisor *sv) { return atomic_load(&sv->rolling); }
 
 pid_t chopin__supervisor_pid(const chopin_supervisor *sv, uint32_t slot) {
-    if (slot >= sv->n) return 0;
-    /* The newest process of the slot that serves. */
-    const sv_slot *s = &sv->slot[slot];
+    if (slot >= sv->slots->count) return 0;
+    /* The newest process serving the slot's unit. */
+    const sv_unit *s = &sv->unit[sv->n == 1 ? 0 : slot];
     pid_t pid = 0;
     uint64_t since = 0;
     for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
@@ -671,5 +724,5 @@ void chopin__supervisor_kill_all(void) {
     if (!sv) return;
     for (uint32_t i = 0; i < sv->n; i++)
         for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
-            if (sv->slot[i].proc[b].pid > 0) kill(sv->slot[i].proc[b].pid, SIGKILL);
+            if (sv->unit[i].proc[b].pid > 0) kill(sv->unit[i].proc[b].pid, SIGKILL);
 }

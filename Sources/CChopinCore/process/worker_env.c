@@ -1,8 +1,8 @@
 /* worker_env.c - how a worker process is told what it is: the supervisor
- * starts the program itself again, with the same arguments, its listener
+ * starts the program itself again, with the same arguments, its listeners
  * and the shared slots at fixed descriptors, and its identity in the
  * CHOPIN_WORKER variable: which of the program's servers (its configured
- * port and host), the slot, the block and the descriptors. Only that server becomes the worker, and then
+ * port and host), the worker slots it serves, the block and the descriptors. Only that server becomes the worker, and then
  * removes the variable, so that none of the program's own children
  * believes it is one; the program's other servers stay dormant there. */
 #include "process.h"
@@ -21,9 +21,9 @@ int chopin__worker_identity(chopin_worker_identity *id, char *err, size_t err_le
     const char *v = getenv("CHOPIN_WORKER");
     if (!v) return 0;
     int pid = 0;
-    if (sscanf(v, "slot=%u block=%u listen=%d slots=%d supervisor=%d port=%u host=%63s", &id->slot, &id->block,
-               &id->listen_fd, &id->shm_fd, &pid, &id->port, id->host) != 7 ||
-        id->block >= CHOPIN_SLOT_BLOCKS || id->listen_fd < 0 || id->shm_fd < 0) {
+    if (sscanf(v, "slot=%u count=%u block=%u listen=%d slots=%d supervisor=%d port=%u host=%63s", &id->slot,
+               &id->count, &id->block, &id->listen_fd, &id->shm_fd, &pid, &id->port, id->host) != 8 ||
+        id->count < 1 || id->count > 1024 || id->block >= CHOPIN_SLOT_BLOCKS || id->listen_fd < 0 || id->shm_fd < 0) {
         snprintf(err, err_len,
                  "CHOPIN_WORKER='%s' is not what this Chopin's supervisor sets (a supervisor from another version?)",
                  v);
@@ -39,7 +39,7 @@ void chopin__worker_identity_taken(void) { unsetenv("CHOPIN_WORKER"); }
  * identity, and Swift's crash backtracer off unless the user set it (it
  * symbolicates for seconds before the process ends, and the slot would
  * wait that long for its replacement). */
-char **chopin__worker_env(const chopin_config *cfg, uint32_t slot, uint32_t block, char *identity,
+char **chopin__worker_env(const chopin_config *cfg, uint32_t slot, uint32_t count, uint32_t block, char *identity,
                           size_t identity_len) {
     size_t n = 0;
     while (environ[n]) n++;
@@ -52,8 +52,9 @@ char **chopin__worker_env(const chopin_config *cfg, uint32_t slot, uint32_t bloc
         if (strncmp(environ[i], "SWIFT_BACKTRACE=", 16) == 0) backtrace_set = 1;
         env[k++] = environ[i];
     }
-    snprintf(identity, identity_len, "CHOPIN_WORKER=slot=%u block=%u listen=%d slots=%d supervisor=%d port=%u host=%s",
-             slot, block, WORKER_LISTEN_FD, WORKER_SLOTS_FD, (int)getpid(), (unsigned)cfg->port, cfg->host);
+    snprintf(identity, identity_len,
+             "CHOPIN_WORKER=slot=%u count=%u block=%u listen=%d slots=%d supervisor=%d port=%u host=%s", slot, count,
+             block, WORKER_FIRST_LISTEN_FD, WORKER_SLOTS_FD, (int)getpid(), (unsigned)cfg->port, cfg->host);
     env[k++] = identity;
     if (!backtrace_set) env[k++] = "SWIFT_BACKTRACE=enable=no";
     env[k] = NULL;

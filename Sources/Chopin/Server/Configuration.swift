@@ -11,14 +11,32 @@ public enum Backend: String, Sendable, CaseIterable {
 }
 
 /// Where a trap in a handler (a force-unwrapped nil, an out-of-range index,
-/// `fatalError`) stops: Swift cannot catch one inside a process.
+/// `fatalError`) stops, and which workers share the application's memory:
+/// Swift cannot catch a trap inside a process.
 public enum Isolation: String, Sendable, CaseIterable {
-    /// Worker threads in one process: a trap ends the whole server.
+    /// The default: every worker thread in one worker process, under a
+    /// small supervisor that holds the listeners. The workers share that
+    /// process's memory, so a `Mutex`, an actor, a cache or a WebSocket
+    /// room means what it means in any Swift server. A trap ends the
+    /// process (the requests in flight on every worker are lost); the
+    /// supervisor starts it again within milliseconds, and connections
+    /// that arrive meanwhile wait in the listeners' queues.
+    case sharedProcess = "shared-process"
+    /// One process per worker, under the supervisor: a trap ends one
+    /// worker while the others serve, but each worker has its own memory,
+    /// so in-memory state (a counter, a cache, a room) is per worker. For
+    /// stateless services whose state lives in a database.
+    case processPerWorker = "process-per-worker"
+    /// Worker threads in the calling process, without a supervisor: a trap
+    /// ends the whole server. For tests and embedding (``Server/start(_:)``).
     case threads
-    /// Worker processes under a small supervisor: a trap ends one worker,
-    /// which is started again within milliseconds while the others serve.
-    /// Each worker runs the program again from `main` (see ``Server/serve(_:)``).
-    case processes
+
+    /// One process per worker: the name before ``sharedProcess`` became the default.
+    @available(*, deprecated, renamed: "processPerWorker")
+    public static var processes: Isolation { .processPerWorker }
+
+    /// Whether a supervisor runs worker processes (both modes but ``threads``).
+    var supervised: Bool { self != .threads }
 }
 
 /// A server configuration that failed validation, with a readable reason.
@@ -45,7 +63,8 @@ public struct Configuration: Sendable {
     public var workers: UInt32
     /// The event loop each worker runs (``Backend/auto`` by default); `CHOPIN_BACKEND` overrides it.
     public var backend: Backend
-    /// Worker processes (the default on Linux) or threads; only
+    /// One supervised worker process for every worker (the default), a
+    /// process per worker, or threads without a supervisor; only
     /// ``Server/serve(_:)`` starts processes, ``Server/start(_:)`` always
     /// runs threads.
     public var isolation: Isolation
@@ -128,7 +147,7 @@ public struct Configuration: Sendable {
         self.port = port
         workers = c.workers
         backend = .auto
-        isolation = .processes
+        isolation = .sharedProcess
         pinWorkers = false
         maxConnectionsPerWorker = c.max_connections
         maxRequestLine = c.max_request_line
@@ -186,7 +205,11 @@ public struct Configuration: Sendable {
         case .uring: c.backend = CHOPIN_BACKEND_URING
         case .epoll: c.backend = CHOPIN_BACKEND_EPOLL
         }
-        c.isolation = isolation == .processes ? CHOPIN_ISOLATION_PROCESSES : CHOPIN_ISOLATION_THREADS
+        switch isolation {
+        case .sharedProcess: c.isolation = CHOPIN_ISOLATION_SHARED_PROCESS
+        case .processPerWorker: c.isolation = CHOPIN_ISOLATION_PROCESSES
+        case .threads: c.isolation = CHOPIN_ISOLATION_THREADS
+        }
         c.pin_workers = pinWorkers ? 1 : 0
         c.max_connections = maxConnectionsPerWorker
         c.max_request_line = maxRequestLine

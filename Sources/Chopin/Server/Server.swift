@@ -54,10 +54,12 @@ public struct Server: Sendable {
 
     /// Serves until SIGINT or SIGTERM, then stops gracefully and returns.
     ///
-    /// With ``Isolation/processes`` (the default) this process supervises
-    /// worker processes, each the same program started again: it runs
-    /// `main` up to this call, builds the same router, and this call makes
-    /// it a worker. SIGHUP replaces the workers one at a time.
+    /// With ``Isolation/sharedProcess`` (the default) this process
+    /// supervises one worker process that runs every worker thread; with
+    /// ``Isolation/processPerWorker`` one process per worker. A worker
+    /// process is the same program started again: it runs `main` up to
+    /// this call, builds the same router, and this call makes it the
+    /// worker. SIGHUP replaces the worker processes one at a time.
     ///
     /// The end of a program's main: a server that cannot start (the port
     /// already in use, a configuration out of range, a route registered
@@ -82,8 +84,8 @@ public struct Server: Sendable {
         try launch(router, isolation: .threads)
     }
 
-    /// Starts the C server. With `.processes` this process becomes the
-    /// supervisor, or, when a supervisor started it, that worker.
+    /// Starts the C server. With a supervised isolation this process becomes
+    /// the supervisor, or, when a supervisor started it, that worker process.
     func launch(_ router: Router, isolation: Isolation, listening: Bool = true) throws -> RunningServer {
         var configuration = configuration
         configuration.isolation = isolation
