@@ -60,6 +60,22 @@ import Testing
         #expect(try c.request("GET", "/plaintext").status == 200)
     }
 
+    /// A JSON body written in place that outgrows the connection's pooled
+    /// output block (16 KiB): it came out with its first 16 KiB zeroed, the
+    /// block's bytes past the head lost when the buffer moved to the heap.
+    @Test(arguments: backends) func aLargeJSONBodyWrittenInPlaceArrivesWhole(backend: Backend) throws {
+        let router = Router()
+        router.get("/numbers") { ctx in ctx.json(Array(0..<20_000)) }  // about 110 KB
+        let server = try startServer(router, backend)
+        defer { server.stop() }
+        let c = try TestClient(port: server.port)
+        for _ in 0..<2 {  // and again on the same connection, in a buffer already grown
+            let reply = try c.request("GET", "/numbers")
+            #expect(reply.status == 200)
+            #expect(reply.text == "[" + (0..<20_000).map(String.init).joined(separator: ",") + "]")
+        }
+    }
+
     @Test(arguments: backends) func extractionFailures(backend: Backend) throws {
         let server = try startExample(backend)
         defer { server.stop() }

@@ -42,6 +42,19 @@ int main(void) {
     chopin__buf_free(&b[0], &pool);
     CHECK_EQ_INT(held, 0);
 
+    /* The response writer reserves room past len and fills it before it
+     * says how much is body: a block outgrown then must keep those bytes
+     * (it kept len only, and a JSON body over a block came out zeroed). */
+    t_case = "outgrowing a block keeps the bytes past len";
+    CHECK_EQ_INT(chopin__buf_append(&b[0], &pool, "head", 4), 0);
+    CHECK_EQ_INT(chopin__buf_reserve(&b[0], &pool, 1000), 0);
+    memset(b[0].data + 4, 'j', 996);
+    CHECK_EQ_INT(chopin__buf_reserve(&b[0], &pool, 5000), 0);
+    int kept = memcmp(b[0].data, "head", 4) == 0;
+    for (int i = 4; i < 1000; i++) kept &= b[0].data[i] == 'j';
+    CHECK(kept, "the reserved bytes were lost when the block was outgrown");
+    chopin__buf_free(&b[0], &pool);
+
     chopin__pool_destroy(&pool);
     return test_finish("test_buf");
 }

@@ -88,11 +88,13 @@ __attribute__((noinline)) static int grow(chopin_buf *b, chopin_bufpool *pool, s
     if (cap > BUF_MAX) cap = BUF_MAX;
     char *p;
     if (is_block(b, pool)) {
-        /* outgrowing a pool block: move to the heap, give the block back */
+        /* outgrowing a pool block: move to the heap, give the block back.
+         * All of it, not only len bytes: a response's body is written past
+         * len (reserved room, see write.c), as realloc would keep it. */
         count_heap_allocation(pool);
         p = malloc(cap);
         if (!p) return -ENOMEM;
-        memcpy(p, b->data, b->len);
+        memcpy(p, b->data, b->cap);
         pool_put(pool, b->data);
     } else {
         count_heap_allocation(pool);

@@ -33,7 +33,8 @@ typedef struct chopin_buf {
 int chopin__pool_init(chopin_bufpool *p, uint32_t block_size, uint32_t max_free);
 void chopin__pool_destroy(chopin_bufpool *p);
 /* Makes room for `need` bytes in total; pool may be NULL (plain malloc).
- * Returns 0 or -ENOMEM. The check is inline: a response reserves several
+ * Every byte of the old capacity is kept, len or not (a response writes its
+ * body past len). Returns 0 or -ENOMEM. The check is inline: a response reserves several
  * times and nearly always has the room already; growing is out of line. */
 int chopin__buf_grow(chopin_buf *b, chopin_bufpool *pool, size_t need);
 static inline int chopin__buf_reserve(chopin_buf *b, chopin_bufpool *pool, size_t need) {
