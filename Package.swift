@@ -104,6 +104,7 @@ let package = Package(
             dependencies: [
                 "Chopin", "ChopinExampleRoutes", "ChopinExampleDatabase",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Examples/chopin-example",
             swiftSettings: [.swiftLanguageMode(.v6)]

@@ -8,11 +8,13 @@
 // the server's counters, /ready the readiness probe. This file reads the flags and serves them.
 // Usage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation shared-process|process-per-worker|threads]
 //                       [--host ADDR] [--assets DIR] [--access-log] [--access-log-level LEVEL] [--metrics-interval SECONDS]
-//                       [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N]
+//                       [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N] [--service-group]
 import Chopin
 import ChopinExampleDatabase
 import ChopinExampleRoutes
+import Dispatch
 import Logging
+import ServiceLifecycle
 
 #if canImport(Glibc)
     import Glibc
@@ -20,7 +22,7 @@ import Logging
 
 func usage(_ message: String) -> Never {
     var line =
-        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation shared-process|process-per-worker|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N]\n"
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation shared-process|process-per-worker|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N] [--service-group]\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }
@@ -34,9 +36,14 @@ var accessLogLevel = Logger.Level.info
 var assets = exampleAssetsDirectory  // GET /assets/*
 var metricsInterval: Duration? = .seconds(1)  // to swift-metrics, whichever backend is bootstrapped
 var adminPort: UInt16?  // /metrics and /ready on a server of their own, on 127.0.0.1
+var serviceGroup = false  // the server as a ChopinService in a swift-service-lifecycle ServiceGroup
 while let flag = args.popFirst() {
     if flag == "--access-log" {
         accessLog = true  // one line per request through swift-log
+        continue
+    }
+    if flag == "--service-group" {
+        serviceGroup = true
         continue
     }
     guard let value = args.popFirst() else { usage("\(flag) needs a value") }
@@ -122,4 +129,25 @@ if accessLog {
     logger.logLevel = accessLogLevel
     router.use(RequestLogger(logger: logger))
 }
-server.serve(router)  // a server that cannot start says why and exits 1
+if serviceGroup {
+    // The same server as one service of a ServiceGroup, as an application
+    // with other services (a database client, a queue consumer) runs it. The
+    // group takes SIGTERM and SIGINT, here and in the worker process (which
+    // runs this again); SIGHUP is still a rolling restart.
+    let logger = server.logger
+    let group = ServiceGroup(
+        services: [ChopinService(server, router: router)], gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger)
+    Task.detached {
+        do {
+            try await group.run()
+            exit(0)
+        } catch {
+            logger.critical("\(error)")  // the server could not start, say
+            exit(1)
+        }
+    }
+    dispatchMain()
+} else {
+    server.serve(router)  // a server that cannot start says why and exits 1
+}

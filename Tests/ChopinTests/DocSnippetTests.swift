@@ -298,7 +298,7 @@ struct Order {
         let router = Router()
         router.get("/plaintext") { _ in .text("Hello, World!") }
         var server = Server(configuration: Configuration(host: "0.0.0.0", port: 8080))
-        server.configuration.isolation = .processes  // the default; .threads: one process
+        server.configuration.isolation = .sharedProcess  // the default; .processPerWorker, .threads
         router.get("/ready", server.readinessHandler)  // 503 while this worker drains
         router.get("/metrics", server.prometheusHandler)  // chopin_worker_restarts_total among them
         _ = { [server] in server.serve(router) }  // compiled, not run

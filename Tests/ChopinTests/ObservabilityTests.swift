@@ -225,7 +225,11 @@ extension EndToEndTests {
                 return .text("done")
             }
             let (ports, portSink) = AsyncStream.makeStream(of: UInt16.self)
-            let chopin = ChopinService(observedServer(backend), router: router) { portSink.yield($0.port) }
+            // Worker threads in this process: the test binary is no program a supervisor could start again
+            // (ExampleProcessTests' ServiceGroupTests runs the default, processes, in chopin-example).
+            let chopin = ChopinService(observedServer(backend).configured { $0.isolation = .threads }, router: router) {
+                portSink.yield($0.port)
+            }
             let neighbour = Neighbour()
             let group = ServiceGroup(services: [chopin, neighbour], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
             async let ran: Void = group.run()

@@ -90,11 +90,12 @@ private let hits = Mutex(0)
     @Test func crashIsolationSnippet() throws {
         let router = Router()
         var config = Configuration(host: "0.0.0.0", port: 8080)
-        config.isolation = .processes  // the default
+        config.isolation = .sharedProcess   // the default; .processPerWorker for stateless services
         let server = Server(configuration: config)
         router.get("/ready", server.readinessHandler)  // 503 while this worker drains
         _ = { server.serve(router) }  // compiled, not run
-        #expect(server.configuration.isolation == .processes)
+        #expect(server.configuration.isolation == .sharedProcess)
+        #expect(Configuration(host: "0.0.0.0", port: 8080).isolation == .sharedProcess, "the default")
         #expect(router.registrations.map(\.pattern) == ["/ready"])
     }
 

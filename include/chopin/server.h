@@ -46,6 +46,9 @@ typedef struct chopin_config {
     int pin_workers;             /* pin worker i to the i-th allowed CPU */
     int quiet;                   /* no startup log line */
     int no_listener;             /* threads only: bind nothing; connections come from chopin_server_adopt */
+    int leave_signals;           /* the program takes SIGINT and SIGTERM itself (a ServiceGroup) and calls
+                                    chopin_server_stop: no handler for them here; a supervisor takes
+                                    SIGHUP (a rolling restart) unless the program handles it */
 
     uint32_t max_connections;    /* per worker; accept pauses when full (default 16384) */
     uint32_t max_request_line;   /* bytes; over it 414 (default 8192) */
@@ -153,6 +156,12 @@ uint32_t chopin_server_workers(const chopin_server *srv);
  * once with drain_ms 0, in a worker process, or when a stop has begun).
  * Then call chopin_server_stop. Blocks the caller; not for signal handlers. */
 void chopin_server_drain(chopin_server *srv);
+
+/* The same without the wait, for a caller that waits its own way (an async
+ * task): begins the drain and returns how many ms to wait before
+ * chopin_server_stop; 0 when there is nothing to wait for (as above, or a
+ * drain already began). */
+uint32_t chopin_server_drain_begin(chopin_server *srv);
 
 /* Begins a graceful stop: stop accepting, finish in-flight requests (their
  * responses carry Connection: close), close idle connections. Safe from any

@@ -115,10 +115,15 @@ pid_t chopin__supervisor_pid(const chopin_supervisor *sv, uint32_t slot);
 void chopin__supervisor_wait(chopin_supervisor *sv);
 /* A second stop signal: every worker process is killed at once (signal handler). */
 void chopin__supervisor_kill_all(void);
+/* SIGHUP with config.leave_signals: a rolling restart of the live supervisor (signal handler). */
+void chopin__supervisor_roll_live(void);
 
 /* signals.c: SIGINT/SIGTERM (and SIGHUP for a supervisor) through a handler
  * and a pipe, so whichever thread the kernel picks, the waiter sees it. */
-enum { CHOPIN_SIGNALS_SERVER, CHOPIN_SIGNALS_SUPERVISOR, CHOPIN_SIGNALS_WORKER };
+enum { CHOPIN_SIGNALS_SERVER, CHOPIN_SIGNALS_SUPERVISOR, CHOPIN_SIGNALS_WORKER, CHOPIN_SIGNALS_ROLL_ONLY };
+/* CHOPIN_SIGNALS_ROLL_ONLY: a supervisor in a program that takes SIGINT and
+ * SIGTERM itself (config.leave_signals): only SIGHUP, where the program has
+ * no handler for it, which begins a rolling restart from the handler. */
 void chopin__signals_install(int role);
 /* Blocks until a signal arrives; returns it. */
 int chopin__signals_wait(void);

@@ -379,7 +379,12 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
      * check after it covers a supervisor that ended just before. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != id->supervisor) FAIL("worker %u: its supervisor (pid %d) is gone", id->slot, (int)id->supervisor);
-    chopin__signals_install(CHOPIN_SIGNALS_WORKER);
+    /* The supervisor stops a worker process with SIGTERM: taken here, or by
+     * the program (a ServiceGroup, which then stops this server). */
+    if (!s->cfg.leave_signals)
+        chopin__signals_install(CHOPIN_SIGNALS_WORKER);
+    else
+        signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the whole process group: the supervisor's to handle */
     if (chopin__slots_map(&s->slots, id->shm_fd, err, err_len) < 0) return -1;
     if (id->slot + id->count > s->slots.count)
         FAIL("worker %u: the supervisor has %u slots", id->slot + id->count - 1, s->slots.count);
@@ -425,7 +430,7 @@ static int start_supervisor(chopin_server *s, char *err, size_t err_len) {
     close(s->slots.fd);
     s->slots.fd = high;
     if (open_listeners(s, s->nworkers, err, err_len) < 0) return -1;
-    chopin__signals_install(CHOPIN_SIGNALS_SUPERVISOR);
+    chopin__signals_install(s->cfg.leave_signals ? CHOPIN_SIGNALS_ROLL_ONLY : CHOPIN_SIGNALS_SUPERVISOR);
     s->sup = chopin__supervisor_start(&s->cfg, s->listeners, &s->slots, err, err_len);
     return s->sup ? 0 : -1;
 }
@@ -571,13 +576,19 @@ int chopin_server_draining(const chopin_server *s) {
     return s->slots.draining && atomic_load_explicit(s->slots.draining, memory_order_acquire) != 0;
 }
 
-void chopin_server_drain(chopin_server *s) {
-    if (s->worker_process || !s->cfg.drain_ms || !s->slots.draining || atomic_load(&s->stop_at_ms)) return;
-    if (atomic_exchange(s->slots.draining, 1)) return; /* a drain already ran or runs */
+uint32_t chopin_server_drain_begin(chopin_server *s) {
+    if (s->worker_process || !s->cfg.drain_ms || !s->slots.draining || atomic_load(&s->stop_at_ms)) return 0;
+    if (atomic_exchange(s->slots.draining, 1)) return 0; /* a drain already ran or runs */
     if (!s->cfg.quiet)
         chopin__log("chopin: draining for %u ms: the readiness route answers 503, every request is still served",
                     s->cfg.drain_ms);
-    uint64_t until = monotonic_ms() + s->cfg.drain_ms;
+    return s->cfg.drain_ms;
+}
+
+void chopin_server_drain(chopin_server *s) {
+    uint32_t ms = chopin_server_drain_begin(s);
+    if (!ms) return;
+    uint64_t until = monotonic_ms() + ms;
     while (!atomic_load(&s->stop_at_ms)) {
         uint64_t now = monotonic_ms();
         if (now >= until) break;

@@ -50,6 +50,18 @@ static void on_hup_without_workers(int sig) {
     errno = saved;
 }
 
+/* SIGHUP in a program that takes the stop signals itself: nobody waits on
+ * the pipe there, so the handler begins the roll (a store and a write). */
+static void on_hup_roll(int sig) {
+    (void)sig;
+    int saved = errno;
+    static const char line[] = "chopin: SIGHUP, restarting the worker processes one at a time\n";
+    ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
+    (void)r;
+    chopin__supervisor_roll_live();
+    errno = saved;
+}
+
 static void handle(int sig, void (*handler)(int)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -68,6 +80,16 @@ static int hup_unclaimed(void) {
 }
 
 void chopin__signals_install(int role) {
+    if (role == CHOPIN_SIGNALS_ROLL_ONLY) {
+        if (hup_unclaimed()) {
+            handle(SIGHUP, on_hup_roll);
+            sigset_t hup;
+            sigemptyset(&hup);
+            sigaddset(&hup, SIGHUP);
+            pthread_sigmask(SIG_UNBLOCK, &hup, NULL);
+        }
+        return;
+    }
     pthread_once(&pipe_once, make_pipe);
     atomic_store(&installed_role, role);
     handle(SIGTERM, on_signal);

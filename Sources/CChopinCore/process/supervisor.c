@@ -719,6 +719,11 @@ void chopin__supervisor_wait(chopin_supervisor *sv) {
     supervisor_free(sv);
 }
 
+void chopin__supervisor_roll_live(void) {
+    chopin_supervisor *sv = atomic_load(&live_supervisor);
+    if (sv) chopin__supervisor_roll(sv);
+}
+
 void chopin__supervisor_kill_all(void) {
     chopin_supervisor *sv = atomic_load(&live_supervisor);
     if (!sv) return;

@@ -1,17 +1,29 @@
-import Dispatch
 public import ServiceLifecycle
 
 /// Runs a ``Server`` as a swift-service-lifecycle `Service`, next to the
-/// other services of a `ServiceGroup` (a database client, say). The group's
-/// graceful shutdown (SIGTERM, or `triggerGracefulShutdown()`) drains the
-/// server: it stops accepting, lets in-flight requests finish, then `run()`
-/// returns. Cancelling the group stops it the same way.
+/// other services of a `ServiceGroup` (a database client, say), with the
+/// isolation its configuration asks for (one supervised worker process by
+/// default, see ``Isolation``). The group's graceful shutdown (SIGTERM, or
+/// `triggerGracefulShutdown()`) drains the server: the drain period, then
+/// it stops accepting, lets in-flight requests finish, and `run()` returns.
+/// Cancelling the group stops it the same way.
 ///
 /// ```swift
 /// let service = ChopinService(server, router: router)
-/// let group = ServiceGroup(services: [service, database], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// let group = ServiceGroup(services: [service, database], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 /// try await group.run()
 /// ```
+///
+/// With worker processes the program as started is the supervisor, and
+/// each worker process runs `main` again: the same group, the same
+/// services, and this service's `run()` makes the process the worker
+/// process. So the other services run in the supervisor and in each worker
+/// process (a database pool is opened where the handlers use it). The
+/// group owns SIGINT and SIGTERM in every process: list them in
+/// `gracefulShutdownSignals` (the supervisor stops a worker process with
+/// SIGTERM, which its group then shuts down gracefully; unlisted, the
+/// signal ends the process at once). SIGHUP, unless the program handles it,
+/// is a rolling restart as under ``Server/serve(_:)``.
 public struct ChopinService: Service {
     /// The server and what it serves.
     public let server: Server
@@ -20,7 +32,7 @@ public struct ChopinService: Service {
     private let onStart: @Sendable (RunningServer) -> Void
 
     /// - Parameters:
-    ///   - server: the server to run, as configured.
+    ///   - server: the server to run, as configured (its isolation included).
     ///   - router: what it serves.
     ///   - onStart: called once the server listens (with its bound
     ///     port, say, when the configuration asked for port 0).
@@ -31,19 +43,15 @@ public struct ChopinService: Service {
     }
 
     /// Serves until the group shuts down gracefully or is cancelled, then
-    /// drains the server; throws only when the server cannot start.
+    /// drains and stops the server; throws only when the server cannot start.
     public func run() async throws {
-        let running = try server.start(router)
+        let running = try server.launch(router, isolation: server.configuration.isolation, leavingSignals: true)
         onStart(running)
         // Returns on graceful shutdown, throws CancellationError on cancellation:
         // either way the server drains.
         try? await gracefulShutdown()
-        // Draining blocks until every worker is done: not on a cooperative thread.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                running.stop()
-                done.resume()
-            }
-        }
+        // The drain is a sleep of this task and the wait for in-flight
+        // requests a thread of its own: no executor thread is held.
+        await running.stop()
     }
 }

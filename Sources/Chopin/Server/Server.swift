@@ -86,7 +86,11 @@ public struct Server: Sendable {
 
     /// Starts the C server. With a supervised isolation this process becomes
     /// the supervisor, or, when a supervisor started it, that worker process.
-    func launch(_ router: Router, isolation: Isolation, listening: Bool = true) throws -> RunningServer {
+    /// `leavingSignals`: the program takes SIGINT and SIGTERM itself (a
+    /// `ServiceGroup`) and stops the server its own way.
+    func launch(_ router: Router, isolation: Isolation, listening: Bool = true, leavingSignals: Bool = false) throws
+        -> RunningServer
+    {
         var configuration = configuration
         configuration.isolation = isolation
         try configuration.validate()
@@ -99,6 +103,7 @@ public struct Server: Sendable {
         let server: OpaquePointer? = configuration.host.withCString { host in
             var c = configuration.cConfig(host: host)
             c.no_listener = listening ? 0 : 1
+            c.leave_signals = leavingSignals ? 1 : 0
             if !listening { c.quiet = 1 }
             c.handler = appHandler
             c.error_body = coreErrorBodyHook
@@ -154,6 +159,25 @@ public final class RunningServer: @unchecked Sendable {
     /// (and what it uses with it) rather than holding the caller past it.
     public func stop() { stop(draining: true) }
 
+    /// The same, awaited: the drain period is a sleep of the calling task,
+    /// and the wait for the workers runs on a thread of its own, so that no
+    /// thread of Swift's executors is held while in-flight requests finish.
+    public func stop() async {
+        let first = draining.withLock { began in
+            defer { began = true }
+            return !began
+        }
+        guard first else { return }
+        let drainMs = chopin_server_drain_begin(server)
+        if drainMs > 0 { try? await Task.sleep(for: .milliseconds(drainMs)) }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DedicatedThread.run { [self] in
+                finishStop()
+                done.resume()
+            }
+        }
+    }
+
     /// The stop, with or without the drain period: a RunningServer dropped
     /// without stop() stops at once (its deinit must not hold a thread for
     /// the drain).
@@ -164,6 +188,11 @@ public final class RunningServer: @unchecked Sendable {
         }
         guard first else { return }
         if drains { chopin_server_drain(server) }
+        finishStop()
+    }
+
+    /// Stops the C server and waits for its workers (blocks).
+    private func finishStop() {
         stopped.withLock { last in last = readCounters() }
         observation.detach()  // before the counters are freed
         chopin_server_stop(server)

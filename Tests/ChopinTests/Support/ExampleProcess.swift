@@ -37,8 +37,15 @@ final class ExampleProcess {
         posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for a in cArgs { free(a) } }
+        // A process group of its own (its worker processes join it): a test
+        // can send it what Ctrl-C in a terminal sends, and nothing else gets it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         var child: pid_t = 0
-        let rc = posix_spawn(&child, binary, &actions, nil, &cArgs, environ)
+        let rc = posix_spawn(&child, binary, &actions, &attributes, &cArgs, environ)
         guard rc == 0 else { throw TestClient.Failure(description: "posix_spawn \(binary): \(rc)") }
         pid = child
         let deadline = Self.nowMs() + 30_000

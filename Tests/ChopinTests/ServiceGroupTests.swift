@@ -1,0 +1,65 @@
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension ExampleProcessTests {
+    /// `ChopinService` in a swift-service-lifecycle `ServiceGroup`
+    /// (`chopin-example --service-group`), under the configured isolation
+    /// (the default: one supervised worker process): the group owns SIGTERM
+    /// and SIGINT in the supervisor and in the worker process, SIGHUP is
+    /// still a rolling restart, and a stop drains and finishes what is in
+    /// flight. Both backends.
+    @Suite struct ServiceGroupTests {
+        @Test(arguments: ["epoll", "uring"]) func aServiceGroupRunsTheDefaultIsolation(backend: String) throws {
+            let server = try ExampleProcess(
+                ["--workers", "2", "--backend", backend, "--service-group", "--drain-ms", "400"])
+            let port = server.port
+            let startup = server.waitForLine(containing: "listening on", ms: 5000) ?? ""
+            #expect(startup.contains("2 worker threads in one supervised worker process"), "\(startup)")
+            // One address space: a note kept through one connection is listed through every other.
+            #expect(try TestClient(port: port).request("POST", "/notes", headers: ["Content-Type": "application/json"], body: #"{"text":"kept"}"#).status == 201)
+            for _ in 0..<6 { #expect(try TestClient(port: port).request("GET", "/notes").text.contains("kept")) }
+
+            // SIGHUP: a rolling restart, as under serve.
+            kill(server.pid, SIGHUP)
+            let rolled = server.waitForLine(containing: "rolling restart done", ms: 15_000)
+            #expect(rolled?.contains("2 workers replaced") == true, "\(server.stderrText())")
+
+            // SIGTERM with a request in flight: the drain (503 from /ready,
+            // everything else served), then the request finishes and the
+            // program exits 0.
+            let answer = Mutex("none")
+            let slow = OwnThread {
+                let reply = try? TestClient(port: port).request("GET", "/sleep?ms=900")
+                answer.withLock { $0 = reply.map { "\($0.status) \($0.text)" } ?? "failed" }
+            }
+            usleep(150_000)
+            kill(server.pid, SIGTERM)
+            usleep(100_000)
+            #expect(try TestClient(port: port).request("GET", "/ready").status == 503, "the drain")
+            #expect(try TestClient(port: port).request("GET", "/plaintext").status == 200, "served while draining")
+            slow.join()
+            #expect(answer.withLock { $0 } == "200 slept 900", "the request in flight finished")
+            let status = server.exitStatus(waitingUpTo: 10_000)
+            #expect(status.map { $0 & 0x7f == 0 && ($0 >> 8) & 0xff == 0 } == true, "exit status 0: \(String(describing: status))")
+            #expect(!server.stderrText().contains("restarting it"), "no worker process restarted: \(server.stderrText())")
+        }
+
+        /// Ctrl-C in a terminal sends SIGINT to the whole process group: the
+        /// supervisor's group stops the server; the worker process leaves it
+        /// to the supervisor rather than ending on its own (which the
+        /// supervisor would take for a death and restart).
+        @Test func ctrlCStopsOnceWithoutARestart() throws {
+            let server = try ExampleProcess(["--workers", "2", "--service-group", "--drain-ms", "300"])
+            kill(-server.pid, SIGINT)
+            let status = server.exitStatus(waitingUpTo: 10_000)
+            #expect(status.map { $0 & 0x7f == 0 && ($0 >> 8) & 0xff == 0 } == true, "exit status 0: \(String(describing: status))")
+            let log = server.stderrText()
+            #expect(log.contains("draining for 300 ms"), "\(log)")
+            #expect(!log.contains("restarting it") && !log.contains("serving again"), "\(log)")
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension ExampleProcessTests {
+    /// The default isolation (one supervised worker process, a thread per
+    /// worker), run as a new user runs it: chopin-example without an
+    /// `--isolation` flag. In-memory state means one thing whichever worker
+    /// answers, and a trap costs a restart of the process within
+    /// milliseconds, with no connection refused meanwhile. Both backends.
+    @Suite struct SharedProcessTests {
+        /// The in-memory notes API (`POST /notes`, `GET /notes`, a `Mutex`
+        /// in the example) over new connections spread across four workers:
+        /// ids 1...40 each handed out once, and every `GET /notes` lists all
+        /// 40. Under a process per worker the same requests give duplicate
+        /// ids and a list that depends on the worker.
+        @Test(arguments: ["epoll", "uring"]) func inMemoryStateIsOneWhicheverWorkerAnswers(backend: String) throws {
+            let server = try ExampleProcess(["--workers", "4", "--backend", backend])
+            let startup = server.waitForLine(containing: "listening on", ms: 5000) ?? ""
+            #expect(startup.contains("4 worker threads in one supervised worker process"), "the mode: \(startup)")
+            #expect(startup.contains("in-memory state is shared by every worker"), "\(startup)")
+            var ids: [Int] = []
+            for i in 1...40 {
+                let reply = try TestClient(port: server.port).request(
+                    "POST", "/notes", headers: ["Content-Type": "application/json"], body: #"{"text":"note \#(i)"}"#)
+                #expect(reply.status == 201, "\(reply.text)")
+                if let id = Self.ids(in: reply.text).first { ids.append(id) }
+            }
+            #expect(ids.sorted() == Array(1...40), "each id handed out once: \(ids.sorted())")
+            for _ in 0..<12 {
+                let list = try TestClient(port: server.port).request("GET", "/notes")
+                #expect(list.status == 200)
+                #expect(Self.ids(in: list.text) == Array(1...40), "one list whatever worker answers: \(list.text)")
+            }
+            // The connections did reach several workers (the kernel spreads
+            // new connections over the workers' listeners).
+            let workersThatAccepted = try Self.perWorker(server, "chopin_connections_accepted_total").filter { $0 > 0 }
+            #expect(workersThatAccepted.count >= 2, "\(workersThatAccepted)")
+            #expect(server.stop() == 0)
+        }
+
+        /// The notes store is bounded: a note over 1000 bytes is 413, the
+        /// 1001st note 409, and a list of 1000 still comes back whole.
+        @Test func theNotesStoreHasLimits() throws {
+            let server = try ExampleProcess(["--workers", "2"])
+            let c = try TestClient(port: server.port)
+            let long = String(repeating: "x", count: 1001)
+            #expect(try c.request("POST", "/notes", headers: ["Content-Type": "application/json"], body: #"{"text":"\#(long)"}"#).status == 413)
+            for i in 1...1000 {
+                let status = try c.request("POST", "/notes", headers: ["Content-Type": "application/json"], body: #"{"text":"\#(i)"}"#).status
+                if status != 201 { Issue.record("note \(i): \(status)"); break }
+            }
+            let over = try c.request("POST", "/notes", headers: ["Content-Type": "application/json"], body: #"{"text":"one too many"}"#)
+            #expect(over.status == 409 && over.text.contains("at most 1000 notes"), "\(over.text)")
+            let all = Self.ids(in: try c.request("GET", "/notes").text)
+            #expect(all == Array(1...1000), "\(all.count) notes listed, the last \(all.suffix(3))")
+            #expect(server.stop() == 0)
+        }
+
+        /// A trap under the default: the trapping client's connection ends,
+        /// the process is restarted (one restart counted, one log line naming
+        /// the route and the worker thread), and new connections sent from
+        /// the trap on are all answered: they wait in the listeners' queues
+        /// for the new process, none is refused.
+        @Test(arguments: ["epoll", "uring"]) func aTrapRestartsTheProcessWithNoConnectionRefused(backend: String) throws {
+            let server = try ExampleProcess(["--workers", "2", "--backend", backend])
+            let port = server.port
+            let notes = try TestClient(port: port)
+            #expect(try notes.request("POST", "/notes", headers: ["Content-Type": "application/json"], body: #"{"text":"kept in memory"}"#).status == 201)
+            let running = Atomic<Bool>(true)
+            let answered = Atomic<Int>(0)
+            let failures = Mutex<[String]>([])
+            // New connections in a loop from before the trap to well after it.
+            let client = OwnThread {
+                while running.load(ordering: .relaxed) {
+                    do {
+                        let status = try TestClient(port: port).request("GET", "/plaintext").status
+                        if status == 200 { answered.add(1, ordering: .relaxed) } else {
+                            failures.withLock { $0.append("status \(status)") }
+                        }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                    usleep(1000)
+                }
+            }
+            usleep(100_000)
+            #expect(throws: TestClient.Failure.self, "the trapping request gets no answer") {
+                try TestClient(port: port).request("GET", "/crash")
+            }
+            let back = server.waitForLine(containing: "serving again", ms: 5000)
+            usleep(200_000)
+            running.store(false, ordering: .relaxed)
+            client.join()
+            let failed = failures.withLock { $0 }
+            #expect(failed.isEmpty, "new connections across the restart: \(failed.prefix(3))")
+            #expect(answered.load(ordering: .relaxed) > 20)
+            #expect(back?.contains("the worker process serving again") == true, "\(server.stderrText())")
+            let (deaths, log) = server.deaths()
+            try #require(deaths.count == 1, "\(log)")
+            #expect(deaths[0].contains("the worker process (pid "), "\(deaths[0])")
+            #expect(deaths[0].contains("while handling GET /crash on worker "), "\(deaths[0])")
+            #expect(try server.metric("chopin_worker_restarts_total") == 1, "one trap, one restart")
+            // The trap cost the process's memory: that is what a trap costs under this mode.
+            #expect(try TestClient(port: port).request("GET", "/notes").text == "[]")
+            #expect(server.stop() == 0)
+        }
+
+        /// The ids in a note or a list of notes, in order.
+        static func ids(in json: String) -> [Int] {
+            json.split(separator: #""id":"#).dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+        }
+
+        /// A counter's value for each worker, by worker, from `GET /metrics`.
+        static func perWorker(_ server: ExampleProcess, _ name: String) throws -> [UInt64] {
+            let text = try TestClient(port: server.port).request("GET", "/metrics").text
+            return text.split(separator: "\n").filter { $0.hasPrefix(name + "{worker=") }
+                .compactMap { $0.split(separator: " ").last.flatMap { UInt64($0) } }
+        }
+    }
+}
