@@ -19,7 +19,7 @@ import Testing
                 "GET /static/*path", "GET /fail", "GET /async/json", "GET /sleep", "GET /events",
                 "POST /upload", "GET /crash", "GET /crash/async", "GET /crash/ws", "GET /assets", "GET /assets/*path",
                 "GET /large.json", "POST /inflate", "GET /ws", "GET /api/me", "GET /api/me/async",
-                "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json",
+                "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json", "POST /notes", "GET /notes",
             ])
     }
 
