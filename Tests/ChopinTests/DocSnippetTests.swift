@@ -30,8 +30,8 @@ struct Order {
     @Test func gettingStarted() throws {
         let router = Router()
         router.get("/plaintext") { _ in .text("Hello, World!") }
-        router.get("/user/:id") { (ctx: Context, id: Path<UInt64>) in
-            ctx.json(User(id: id.value, username: "kowito"))
+        router.get("/user/:id") { (req: Request, id: Path<UInt64>) in
+            req.json(User(id: id.value, username: "kowito"))
         }
         let server = try Server.bind("0.0.0.0:8080").configured { config in
             config.workers = 4  // 0: one per CPU
@@ -245,7 +245,7 @@ struct Order {
         server.metricsInterval = .seconds(1)
         router.get("/metrics", server.prometheusHandler)
         let chopin = ChopinService(try Server.bind("0.0.0.0:8080"), router: router)
-        let group = ServiceGroup(services: [chopin], gracefulShutdownSignals: [.sigterm], logger: Logger(label: "app"))
+        let group = ServiceGroup(services: [chopin], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "app"))
         _ = group  // not run here: ObservabilityTests runs a group over real sockets
         #expect(try router.freeze().nodes.count > 1)
     }

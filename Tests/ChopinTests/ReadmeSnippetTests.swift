@@ -215,7 +215,7 @@ private let hits = Mutex(0)
         func run() async throws {
             let chopin = ChopinService(try Server.bind("0.0.0.0:8080"), router: router)
             let group = ServiceGroup(
-                services: [chopin, database], gracefulShutdownSignals: [.sigterm], logger: Logger(label: "app"))
+                services: [chopin, database], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "app"))
             try await group.run()
         }
         _ = run

@@ -709,8 +709,19 @@ static void test_emfile(const char *backend) {
         chopin_server_wait(s);
         _exit(0);
     }
+    /* Only the child writes and reads these ends: if it dies, a read here
+     * sees the end of the pipe instead of waiting for ever. */
+    close(from_child[1]);
+    close(to_child[0]);
     uint16_t port = 0;
-    CHECK(read(from_child[0], &port, sizeof port) == sizeof port, "child server started");
+    if (read(from_child[0], &port, sizeof port) != sizeof port) {
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(0, "the child's server did not start (exit %d)", WEXITSTATUS(status));
+        close(to_child[1]);
+        close(from_child[0]);
+        return;
+    }
     enum { N = 20 };
     static client many[N];
     int connected = 0;
@@ -740,10 +751,8 @@ static void test_emfile(const char *backend) {
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child exit %d", WEXITSTATUS(status));
-    close(to_child[0]);
     close(to_child[1]);
     close(from_child[0]);
-    close(from_child[1]);
 }
 
 static void test_config_errors(void) {

@@ -271,10 +271,10 @@ static void server_free(chopin_server *s) {
     free(s);
 }
 
-/* Opens n listeners on one port (with port 0 the first picks it), each
- * numbered above WORKER_FIRST_LISTEN_FD + n: a supervisor moves them to
- * WORKER_FIRST_LISTEN_FD and up in its workers, and no move may overwrite
- * a listener still to be moved. */
+/* Opens n listeners on one port (with port 0 the first picks it). For a
+ * supervisor each is numbered above WORKER_FIRST_LISTEN_FD + n: it moves
+ * them to WORKER_FIRST_LISTEN_FD and up in its workers, and no move may
+ * overwrite a listener still to be moved. */
 static int open_listeners(chopin_server *s, uint32_t n, char *err, size_t err_len) {
     s->listeners = malloc(sizeof *s->listeners * n);
     if (!s->listeners) FAIL("out of memory");
@@ -284,10 +284,13 @@ static int open_listeners(chopin_server *s, uint32_t n, char *err, size_t err_le
     for (; s->nlisteners < n; s->nlisteners++) {
         int fd = open_listener(&s->cfg, port, &port, err, err_len);
         if (fd < 0) return -1;
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, (int)(WORKER_FIRST_LISTEN_FD + n + 10));
-        close(fd);
-        if (high < 0) FAIL("fcntl: %s", strerror(errno));
-        s->listeners[s->nlisteners] = high;
+        if (s->cfg.isolation != CHOPIN_ISOLATION_THREADS) {
+            int high = fcntl(fd, F_DUPFD_CLOEXEC, (int)(WORKER_FIRST_LISTEN_FD + n + 10));
+            close(fd);
+            if (high < 0) FAIL("fcntl: %s (the descriptor limit, ulimit -n, is too low for %u workers)", strerror(errno), n);
+            fd = high;
+        }
+        s->listeners[s->nlisteners] = fd;
     }
     s->port = port;
     return 0;
@@ -473,7 +476,14 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     int ncpus = allowed_cpus(cpus, CPU_SETSIZE);
     s->nworkers = cfg->workers ? cfg->workers : (uint32_t)(ncpus > 0 ? ncpus : 1);
     if (role == 1) s->nworkers = id.count; /* as many as the supervisor handed over */
-    s->ops = choose_backend(s, err, err_len);
+    if (dormant) {
+        /* It runs no loop: no io_uring probe (a ring set up and torn down
+         * in every worker process for nothing). */
+        s->ops = &chopin__backend_epoll;
+        snprintf(s->backend_reason, sizeof s->backend_reason, "none (dormant in another server's worker process)");
+    } else {
+        s->ops = choose_backend(s, err, err_len);
+    }
     s->workers = calloc(s->nworkers, sizeof *s->workers);
     if (!s->ops || !s->workers) {
         if (s->ops) snprintf(err, err_len, "out of memory");
