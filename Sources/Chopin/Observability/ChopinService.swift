@@ -52,6 +52,6 @@ public struct ChopinService: Service {
         try? await gracefulShutdown()
         // The drain is a sleep of this task and the wait for in-flight
         // requests a thread of its own: no executor thread is held.
-        await running.stop()
+        await running.stopWithoutBlocking()
     }
 }

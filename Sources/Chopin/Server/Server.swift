@@ -159,10 +159,11 @@ public final class RunningServer: @unchecked Sendable {
     /// (and what it uses with it) rather than holding the caller past it.
     public func stop() { stop(draining: true) }
 
-    /// The same, awaited: the drain period is a sleep of the calling task,
-    /// and the wait for the workers runs on a thread of its own, so that no
-    /// thread of Swift's executors is held while in-flight requests finish.
-    public func stop() async {
+    /// ``stop()``, awaited (``ChopinService``): the drain period is a sleep
+    /// of the calling task, and the wait for the workers runs on a thread of
+    /// its own, so that no thread of Swift's executors is held while
+    /// in-flight requests finish.
+    func stopWithoutBlocking() async {
         let first = draining.withLock { began in
             defer { began = true }
             return !began
