@@ -48,6 +48,29 @@ extension ExampleProcessTests {
             #expect(!server.stderrText().contains("restarting it"), "no worker process restarted: \(server.stderrText())")
         }
 
+        /// SIGHUP to the whole process group (a closed terminal, `kill -HUP
+        /// -PGID`): the supervisor rolls the worker process once; the worker
+        /// process, which the program left SIGHUP to, ignores it instead of
+        /// ending with its requests in flight.
+        @Test func aSIGHUPToTheProcessGroupRollsOnce() throws {
+            let server = try ExampleProcess(["--workers", "2", "--service-group"])
+            let port = server.port
+            let answer = Mutex("none")
+            let slow = OwnThread {
+                let reply = try? TestClient(port: port).request("GET", "/sleep?ms=600")
+                answer.withLock { $0 = reply.map { "\($0.status) \($0.text)" } ?? "failed" }
+            }
+            usleep(150_000)
+            kill(-server.pid, SIGHUP)
+            let done = server.waitForLine(containing: "rolling restart done", ms: 15_000)
+            #expect(done?.contains("2 workers replaced") == true, "\(server.stderrText())")
+            slow.join()
+            #expect(answer.withLock { $0 } == "200 slept 600", "the request in flight finished")
+            let log = server.stderrText()
+            #expect(!log.contains(" died of ") && !log.contains("restarting it"), "\(log)")
+            #expect(server.stop() == 0)
+        }
+
         /// Ctrl-C in a terminal sends SIGINT to the whole process group: the
         /// supervisor's group stops the server; the worker process leaves it
         /// to the supervisor rather than ending on its own (which the

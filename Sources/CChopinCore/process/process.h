@@ -115,15 +115,28 @@ pid_t chopin__supervisor_pid(const chopin_supervisor *sv, uint32_t slot);
 void chopin__supervisor_wait(chopin_supervisor *sv);
 /* A second stop signal: every worker process is killed at once (signal handler). */
 void chopin__supervisor_kill_all(void);
-/* SIGHUP with config.leave_signals: a rolling restart of the live supervisor (signal handler). */
-void chopin__supervisor_roll_live(void);
+/* SIGHUP with config.leave_signals (signal handler): counts it; each live
+ * supervisor sees the count change within ROLL_POLL_MS and rolls. Touches
+ * no supervisor's memory, which may be being freed. 0 when no supervisor
+ * is live. */
+int chopin__supervisor_hup_seen(void);
 
 /* signals.c: SIGINT/SIGTERM (and SIGHUP for a supervisor) through a handler
  * and a pipe, so whichever thread the kernel picks, the waiter sees it. */
-enum { CHOPIN_SIGNALS_SERVER, CHOPIN_SIGNALS_SUPERVISOR, CHOPIN_SIGNALS_WORKER, CHOPIN_SIGNALS_ROLL_ONLY };
-/* CHOPIN_SIGNALS_ROLL_ONLY: a supervisor in a program that takes SIGINT and
- * SIGTERM itself (config.leave_signals): only SIGHUP, where the program has
- * no handler for it, which begins a rolling restart from the handler. */
+enum {
+    CHOPIN_SIGNALS_SERVER,
+    CHOPIN_SIGNALS_SUPERVISOR,
+    CHOPIN_SIGNALS_WORKER,
+    CHOPIN_SIGNALS_ROLL_ONLY,
+    CHOPIN_SIGNALS_WORKER_OF_PROGRAM,
+};
+/* With config.leave_signals the program takes SIGINT and SIGTERM itself.
+ * CHOPIN_SIGNALS_ROLL_ONLY, its supervisor: only SIGHUP, where the program
+ * has no handler for it, which asks every live supervisor for a rolling
+ * restart (chopin__supervisor_hup_seen). CHOPIN_SIGNALS_WORKER_OF_PROGRAM,
+ * its worker process: SIGINT (Ctrl-C reaches the whole process group) and
+ * an unclaimed SIGHUP are the supervisor's, ignored here; SIGTERM, the
+ * supervisor's stop, stays the program's. */
 void chopin__signals_install(int role);
 /* Blocks until a signal arrives; returns it. */
 int chopin__signals_wait(void);

@@ -40,6 +40,8 @@ struct chopin_server {
     const chopin_backend_ops *ops;
     char backend_reason[160];
     sem_t started;               /* each worker posts once its set-up is done */
+    sem_t gate;                  /* a worker process's threads wait here to serve (see start_worker_process) */
+    int gated;
     /* Its holders: the caller until chopin_server_wait, and each worker
      * thread until it ends. The last one frees it: the caller, unless it
      * gave up on a thread, which then frees it when it ends. */
@@ -238,6 +240,19 @@ static const chopin_backend_ops *choose_backend(chopin_server *s, char *err, siz
 /* A worker finished its set-up (w->init_rc says how). */
 static void worker_started(void *arg) { sem_post(arg); }
 
+/* The same in a worker process, whose threads then wait at the gate: none
+ * serves before the process has said it serves. */
+static void worker_started_gated(void *arg) {
+    chopin_server *s = arg;
+    sem_post(&s->started);
+    while (sem_wait(&s->gate) < 0 && errno == EINTR) {
+    }
+}
+
+static void open_gate(chopin_server *s, uint32_t threads) {
+    for (uint32_t i = 0; i < threads; i++) sem_post(&s->gate);
+}
+
 static uint64_t monotonic_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -265,6 +280,7 @@ static void server_free(chopin_server *s) {
     for (uint32_t i = 0; s->listeners && i < s->nlisteners; i++)
         if (s->listeners[i] >= 0) close(s->listeners[i]);
     sem_destroy(&s->started);
+    sem_destroy(&s->gate);
     chopin__slots_free(&s->slots);
     free(s->listeners);
     free(s->workers);
@@ -325,6 +341,7 @@ static int launch_threads(chopin_server *s, char *err, size_t err_len) {
         if (s->workers[i].init_rc < 0) failed_rc = s->workers[i].init_rc;
     if (failed_rc < 0) {
         snprintf(err, err_len, "worker start failed (%s backend): %s", s->ops->name, strerror(-failed_rc));
+        if (s->gated) open_gate(s, started); /* to see their stop */
         for (uint32_t i = 0; i < started; i++) {
             atomic_store(&s->workers[i].stop_requested, 1);
             if (s->workers[i].init_rc == 0) chopin_worker_wake(&s->workers[i]);
@@ -384,10 +401,7 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
     if (getppid() != id->supervisor) FAIL("worker %u: its supervisor (pid %d) is gone", id->slot, (int)id->supervisor);
     /* The supervisor stops a worker process with SIGTERM: taken here, or by
      * the program (a ServiceGroup, which then stops this server). */
-    if (!s->cfg.leave_signals)
-        chopin__signals_install(CHOPIN_SIGNALS_WORKER);
-    else
-        signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the whole process group: the supervisor's to handle */
+    chopin__signals_install(s->cfg.leave_signals ? CHOPIN_SIGNALS_WORKER_OF_PROGRAM : CHOPIN_SIGNALS_WORKER);
     if (chopin__slots_map(&s->slots, id->shm_fd, err, err_len) < 0) return -1;
     if (id->slot + id->count > s->slots.count)
         FAIL("worker %u: the supervisor has %u slots", id->slot + id->count - 1, s->slots.count);
@@ -408,19 +422,22 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
         uint32_t slot = id->slot + j;
         int cpu = s->cfg.pin_workers && ncpus > 0 ? cpus[slot % (uint32_t)ncpus] : -1;
         if (prepare_worker(s, j, slot, id->block, fd, cpu, err, err_len) < 0) return -1;
+        s->workers[j].started = worker_started_gated;
+        s->workers[j].started_arg = s;
     }
-    /* About to accept: what the supervisor waits for before it calls this
-     * worker serving (and lets a rolled predecessor drain). Said before the
-     * worker thread starts, not after: that thread may take a request and
-     * die of it before this thread runs again, and a worker that dies
+    s->gated = 1;
+    /* Every thread set up, none serving yet (each waits at the gate): now
+     * the process says it serves, which the supervisor waits for before it
+     * calls it serving (and lets a rolled predecessor drain). Said before
+     * any thread serves, not after: a thread may take a request and die of
+     * it before this thread runs again, and a worker process that dies
      * without having said so is one that could not start, which at start
-     * ends the whole server. */
+     * ends the whole server. Said only once every thread is set up: one
+     * that failed ends this process as one that could not start. */
+    if (launch_threads(s, err, err_len) < 0) return -1;
     int32_t _Atomic *ready = &s->slots.slot[id->slot].ready_pid; /* the first slot speaks for the process */
-    int32_t before = atomic_exchange_explicit(ready, (int32_t)getpid(), memory_order_acq_rel);
-    if (launch_threads(s, err, err_len) < 0) {
-        atomic_store_explicit(ready, before, memory_order_release);
-        return -1;
-    }
+    atomic_store_explicit(ready, (int32_t)getpid(), memory_order_release);
+    open_gate(s, s->nworkers);
     return 0;
 }
 
@@ -470,6 +487,7 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
     s->cfg.host = s->host;
     s->slots.fd = -1;
     sem_init(&s->started, 0, 0);
+    sem_init(&s->gate, 0, 0);
     atomic_init(&s->refs, 1);
 
     int cpus[CPU_SETSIZE];

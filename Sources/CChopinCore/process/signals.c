@@ -51,14 +51,15 @@ static void on_hup_without_workers(int sig) {
 }
 
 /* SIGHUP in a program that takes the stop signals itself: nobody waits on
- * the pipe there, so the handler begins the roll (a store and a write). */
+ * the pipe there, so the handler asks the supervisors directly. */
 static void on_hup_roll(int sig) {
     (void)sig;
     int saved = errno;
     static const char line[] = "chopin: SIGHUP, restarting the worker processes one at a time\n";
-    ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
-    (void)r;
-    chopin__supervisor_roll_live();
+    if (chopin__supervisor_hup_seen()) {
+        ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
+        (void)r;
+    }
     errno = saved;
 }
 
@@ -80,6 +81,11 @@ static int hup_unclaimed(void) {
 }
 
 void chopin__signals_install(int role) {
+    if (role == CHOPIN_SIGNALS_WORKER_OF_PROGRAM) {
+        signal(SIGINT, SIG_IGN);
+        if (hup_unclaimed()) signal(SIGHUP, SIG_IGN);
+        return;
+    }
     if (role == CHOPIN_SIGNALS_ROLL_ONLY) {
         if (hup_unclaimed()) {
             handle(SIGHUP, on_hup_roll);

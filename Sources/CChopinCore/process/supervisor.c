@@ -97,6 +97,8 @@ struct chopin_supervisor {
     int wake_fd;
     int _Atomic stop_requested;
     int _Atomic roll_requested;
+    int watches_hups; /* config.leave_signals: SIGHUP comes as a count (see hups_seen) */
+    uint32_t hups_handled;
     int _Atomic rolling;
     pthread_t thread;
     sem_t started;
@@ -112,6 +114,11 @@ struct chopin_supervisor {
 
 /* For a second stop signal, which kills every worker from a handler. */
 static chopin_supervisor *_Atomic live_supervisor;
+/* SIGHUPs seen by a program that takes the stop signals itself (see
+ * chopin__supervisor_hup_seen), and the supervisors that watch the count. */
+static uint32_t _Atomic hups_seen;
+static uint32_t _Atomic supervisors_live;
+#define ROLL_POLL_MS 100 /* how soon such a supervisor sees a SIGHUP */
 
 static uint64_t now_ms(void) {
     struct timespec ts;
@@ -152,10 +159,10 @@ static int spawn(chopin_supervisor *sv, uint32_t u, uint32_t b) {
     posix_spawn_file_actions_init(&fa);
     /* Every source descriptor is above every target (server.c opens them
      * so), so no move overwrites one still to be moved. */
-    posix_spawn_file_actions_adddup2(&fa, sv->slots->fd, WORKER_SLOTS_FD);
-    posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
-    for (uint32_t j = 0; j < unit->count; j++)
-        posix_spawn_file_actions_adddup2(&fa, sv->listen_fds[unit->first + j], (int)(WORKER_FIRST_LISTEN_FD + j));
+    int moves = posix_spawn_file_actions_adddup2(&fa, sv->slots->fd, WORKER_SLOTS_FD);
+    if (!moves) moves = posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
+    for (uint32_t j = 0; j < unit->count && !moves; j++)
+        moves = posix_spawn_file_actions_adddup2(&fa, sv->listen_fds[unit->first + j], (int)(WORKER_FIRST_LISTEN_FD + j));
     posix_spawnattr_init(&attr);
     sigset_t none, defaults;
     sigemptyset(&none);
@@ -178,7 +185,7 @@ static int spawn(chopin_supervisor *sv, uint32_t u, uint32_t b) {
         snprintf(good, sizeof good, "/proc/self/fd/%d", sv->good_exe_fd);
         path = good;
     }
-    int rc = env ? posix_spawn(&pid, path, &fa, &attr, sv->argv, env) : ENOMEM;
+    int rc = moves ? moves : env ? posix_spawn(&pid, path, &fa, &attr, sv->argv, env) : ENOMEM;
     if (rc == ENOENT || rc == EACCES) rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, sv->argv, env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
@@ -305,18 +312,27 @@ static void roll_failed(chopin_supervisor *sv, uint32_t u, pid_t pid, const char
 }
 
 /* What a dead process of unit u (block b) was running, from its slots'
- * records, which are cleared for the unit's next process: the worker whose
- * handler ran, or with one worker its record as it is. */
+ * records, which are cleared for the unit's next process: with one worker
+ * its record as it is; with several, every worker thread whose handler ran
+ * (which of them trapped, the records cannot tell). */
 static void unit_handling(chopin_supervisor *sv, uint32_t u, uint32_t b, char *out, size_t len) {
     const sv_unit *unit = &sv->unit[u];
-    int named = 0;
+    size_t at = 0;
+    out[0] = 0;
+    uint32_t named = 0;
     for (uint32_t j = 0; j < unit->count; j++) {
         chopin_handling *h = &sv->slots->slot[unit->first + j].now[b];
-        if (!named && (unit->count == 1 || h->handling || h->async_job)) {
-            chopin__handling_describe(h, out, len);
-            size_t at = strlen(out);
-            if (unit->count > 1 && at < len) snprintf(out + at, len - at, " on worker %u", unit->first + j);
-            named = 1;
+        if (unit->count == 1 || h->handling || h->async_job) {
+            char one[400];
+            chopin__handling_describe(h, one, sizeof one);
+            if (at < len) {
+                int w = unit->count == 1 ? snprintf(out + at, len - at, "%s", one)
+                                         : snprintf(out + at, len - at, "%s%s on worker %u", named ? ", or " : "",
+                                                    named ? one + (strncmp(one, "while ", 6) == 0 ? 6 : 0) : one,
+                                                    unit->first + j);
+                at += w > 0 ? (size_t)w : 0;
+            }
+            named++;
         }
         chopin__handling_clear(h);
     }
@@ -551,6 +567,10 @@ static void *supervise(void *arg) {
     for (;;) {
         uint64_t now = now_ms();
         if (atomic_load(&sv->stop_requested)) begin_stop(sv);
+        if (sv->watches_hups && atomic_load(&hups_seen) != sv->hups_handled) {
+            sv->hups_handled = atomic_load(&hups_seen);
+            chopin__supervisor_roll(sv);
+        }
         if (sv->starting && now >= sv->start_deadline_ms && !sv->start_failed) {
             snprintf(sv->start_err, sizeof sv->start_err, "the workers did not all serve within %u ms",
                      sv->cfg->worker_start_timeout_ms);
@@ -591,6 +611,7 @@ static void *supervise(void *arg) {
                 pfds[n++] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
             }
         int timeout = next_timeout(sv, now), blind = 0;
+        if (sv->watches_hups && (timeout < 0 || timeout > ROLL_POLL_MS)) timeout = ROLL_POLL_MS;
         for (size_t k = 2; k < n; k += 2) blind |= pfds[k].fd < 0;
         if (blind && (timeout < 0 || timeout > NO_PIDFD_POLL_MS)) timeout = NO_PIDFD_POLL_MS;
         int ready = poll(pfds, (nfds_t)n, timeout);
@@ -618,6 +639,7 @@ static void *supervise(void *arg) {
 
 static void supervisor_free(chopin_supervisor *sv) {
     atomic_store(&live_supervisor, NULL);
+    if (sv->watches_hups) atomic_fetch_sub(&supervisors_live, 1);
     if (sv->good_exe_fd >= 0) close(sv->good_exe_fd);
     if (sv->wake_fd >= 0) close(sv->wake_fd);
     sem_destroy(&sv->started);
@@ -660,6 +682,11 @@ chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int 
     sv->exe[len] = 0;
     sv->good_exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC); /* this very build */
     atomic_store(&live_supervisor, sv);
+    if (cfg->leave_signals) {
+        sv->watches_hups = 1;
+        sv->hups_handled = atomic_load(&hups_seen);
+        atomic_fetch_add(&supervisors_live, 1);
+    }
     if (pthread_create(&sv->thread, NULL, supervise, sv) != 0) {
         snprintf(err, err_len, "supervisor: cannot start its thread");
         supervisor_free(sv);
@@ -719,9 +746,9 @@ void chopin__supervisor_wait(chopin_supervisor *sv) {
     supervisor_free(sv);
 }
 
-void chopin__supervisor_roll_live(void) {
-    chopin_supervisor *sv = atomic_load(&live_supervisor);
-    if (sv) chopin__supervisor_roll(sv);
+int chopin__supervisor_hup_seen(void) {
+    atomic_fetch_add(&hups_seen, 1);
+    return atomic_load(&supervisors_live) > 0;
 }
 
 void chopin__supervisor_kill_all(void) {
