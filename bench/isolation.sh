@@ -69,7 +69,7 @@ fi
 if [ "$WHAT" = wrk ] || [ "$WHAT" = all ]; then
     : >"$OUT/wrk.txt"
     for round in $(seq 1 "$ROUNDS"); do
-        for mode in threads process-per-worker; do
+        for mode in threads shared-process process-per-worker; do
             taskset -c 1 "$BIN" --host 127.0.0.1 --port 9132 --workers 1 --backend epoll --isolation "$mode" \
                 --metrics-interval 0 >/dev/null 2>"$OUT/wrk-$mode.err" &
             sp=$!
@@ -79,7 +79,7 @@ if [ "$WHAT" = wrk ] || [ "$WHAT" = all ]; then
             echo "$mode $round $rps" | tee -a "$OUT/wrk.txt"
         done
     done
-    for mode in threads process-per-worker; do
+    for mode in threads shared-process process-per-worker; do
         echo "$mode median $(awk -v m="$mode" '$1 == m {print $3}' "$OUT/wrk.txt" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}') requests/s"
     done | tee "$OUT/wrk-medians.txt"
 fi
