@@ -88,7 +88,10 @@ extension ExampleProcessTests {
             usleep(300_000)
             let termAt = ExampleProcess.nowMs()
             drainEnds.store(termAt + 800, ordering: .relaxed)
-            kill(server.pid, SIGTERM)
+            // To the whole process group, as systemd (KillMode=control-group)
+            // and timeout(1) send it: the worker processes get it too, and
+            // leave it to the supervisor, which drains before it stops them.
+            kill(-server.pid, SIGTERM)
             // (A probe answered before termAt was answered before the signal.)
             prober.join()
             for c in clients { c.join() }
@@ -111,6 +114,7 @@ extension ExampleProcessTests {
             #expect(served.load(ordering: .relaxed) > 50)
             #expect(status == 0, "exit status \(status.map { "\($0)" } ?? "none: still running")")
             #expect(server.stderrText().contains("draining for 800 ms"))
+            #expect(!server.stderrText().contains("restarting it"), "a worker stopped before the drain ended")
         }
     }
 }

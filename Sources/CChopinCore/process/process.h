@@ -138,6 +138,9 @@ enum {
  * an unclaimed SIGHUP are the supervisor's, ignored here; SIGTERM, the
  * supervisor's stop, stays the program's. */
 void chopin__signals_install(int role);
+/* A worker process's supervisor: the only sender whose SIGTERM stops it
+ * (CHOPIN_SIGNALS_WORKER); call before installing. */
+void chopin__signals_worker_of(pid_t supervisor);
 /* Blocks until a signal arrives; returns it. */
 int chopin__signals_wait(void);
 /* Worker threads without a supervisor: SIGHUP, where nothing else took it

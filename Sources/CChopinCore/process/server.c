@@ -399,6 +399,7 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
      * check after it covers a supervisor that ended just before. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != id->supervisor) FAIL("worker %u: its supervisor (pid %d) is gone", id->slot, (int)id->supervisor);
+    chopin__signals_worker_of(id->supervisor);
     /* The supervisor stops a worker process with SIGTERM: taken here, or by
      * the program (a ServiceGroup, which then stops this server). */
     chopin__signals_install(s->cfg.leave_signals ? CHOPIN_SIGNALS_WORKER_OF_PROGRAM : CHOPIN_SIGNALS_WORKER);

@@ -41,6 +41,22 @@ static void on_signal(int sig) {
     errno = saved;
 }
 
+/* A worker process's SIGTERM: its supervisor's stop (or the death signal
+ * the kernel sends when the supervisor ends). The same SIGTERM sent to the
+ * whole process group (systemd's default KillMode, timeout(1), kill -TERM
+ * -PGID) is the supervisor's to act on: it drains first, then stops its
+ * workers; a worker that stopped on its own meanwhile would be restarted. */
+static pid_t _Atomic worker_supervisor;
+
+static void on_worker_term(int sig, siginfo_t *info, void *context) {
+    (void)context;
+    pid_t from_supervisor = atomic_load(&worker_supervisor);
+    if (info && info->si_code == SI_USER && from_supervisor > 0 && info->si_pid != from_supervisor) return;
+    on_signal(sig);
+}
+
+void chopin__signals_worker_of(pid_t supervisor) { atomic_store(&worker_supervisor, supervisor); }
+
 static void on_hup_without_workers(int sig) {
     (void)sig;
     int saved = errno;
@@ -98,7 +114,16 @@ void chopin__signals_install(int role) {
     }
     pthread_once(&pipe_once, make_pipe);
     atomic_store(&installed_role, role);
-    handle(SIGTERM, on_signal);
+    if (role == CHOPIN_SIGNALS_WORKER) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_worker_term;
+        sa.sa_flags = SA_RESTART | SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+    } else {
+        handle(SIGTERM, on_signal);
+    }
     /* A program started by one whose thread blocked these (a Dispatch or
      * Swift concurrency thread blocks them all) inherits that mask: without
      * this, SIGTERM would wait forever instead of stopping the server. */
