@@ -94,13 +94,15 @@ test: test-swift fuzz-smoke test-c test-scripts
 # Script tests: the example server checked by other programs' own parsers and
 # clients (Python packages from PyPI in build/venv, scripts/pyenv.sh).
 SCRIPT_TESTS := Tests/python/test_prometheus.py Tests/python/test_websocket.py
-# The deployment behind Debian's nginx (make deps installs it), in shell.
+# The deployment behind Debian's nginx (make deps installs it), in shell:
+# under each supervised isolation (the default, and a process per worker).
 SHELL_TESTS := Tests/scripts/nginx_deploy.sh
 test-scripts:
 	@swift build --product chopin-example >/dev/null
 	@py=$$(bash scripts/pyenv.sh) && for t in $(SCRIPT_TESTS); do \
 	    $$py $$t .build/debug/chopin-example || exit 1; done
-	@for t in $(SHELL_TESTS); do bash $$t .build/debug/chopin-example || exit 1; done
+	@for t in $(SHELL_TESTS); do for mode in shared-process process-per-worker; do \
+	    echo "$$t, isolation $$mode:"; NGINX_DEPLOY_ISOLATION=$$mode bash $$t .build/debug/chopin-example || exit 1; done; done
 
 # The Swift tests run against a private PostgreSQL server (scripts/pg.sh),
 # started here and stopped whatever happens.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nginx_deploy.sh - the deployment the README shows, tested: Debian's nginx
 # as a reverse proxy with upstream keep-alive in front of two chopin-example
-# instances (127.0.0.1 and 127.0.0.2, same port, a process per worker, two each),
+# instances (127.0.0.1 and 127.0.0.2, same port, two workers each, under the
+# isolation NGINX_DEPLOY_ISOLATION names: process-per-worker by default),
 # all started here with their own files in a temp dir (no root paths).
 #   1. requests through nginx are answered;
 #   2. a worker that traps behind nginx costs only the trapping request;
@@ -56,7 +57,7 @@ while [ "$logged_proxy_port" = "$port" ] || [ "$logged_proxy_port" = "$proxy_por
 
 # Starts instance $1 (A, B or C) on address $2, with any further flags; its pid in $dir/$1.pid.
 start_instance() {
-    "$example" --host "$2" --port "$port" --workers 2 --isolation process-per-worker "${@:3}" >/dev/null 2>>"$dir/$1.err" &
+    "$example" --host "$2" --port "$port" --workers 2 --isolation "${NGINX_DEPLOY_ISOLATION:-process-per-worker}" "${@:3}" >/dev/null 2>>"$dir/$1.err" &
     echo $! >"$dir/$1.pid"
     pids+=($!)
     for _ in $(seq 300); do
