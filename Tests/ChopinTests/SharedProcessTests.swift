@@ -115,6 +115,51 @@ extension ExampleProcessTests {
             #expect(server.stop() == 0)
         }
 
+        /// A second SIGTERM while the first one's graceful stop waits for a
+        /// request in flight (a 5 s sleep): the supervisor exits at once and
+        /// within a second no process of the server is left, the worker
+        /// process with the request included (killed by the supervisor, or
+        /// ended by the death signal its supervisor's exit sends, a second
+        /// stop for it too).
+        @Test(arguments: ["shared-process", "process-per-worker"])
+        func aSecondSIGTERMEndsEveryProcessAtOnce(isolation: String) throws {
+            let server = try ExampleProcess(["--workers", "2", "--isolation", isolation])
+            let sleeper = try TestClient(port: server.port)
+            try sleeper.send("GET /sleep?ms=5000 HTTP/1.1\r\nHost: test\r\n\r\n")
+            usleep(200_000)
+            kill(server.pid, SIGTERM)
+            usleep(200_000)
+            let secondAt = ExampleProcess.nowMs()
+            kill(server.pid, SIGTERM)
+            let status = server.exitStatus(waitingUpTo: 3000)
+            #expect(status.map { ($0 >> 8) & 0xff } == 128 + SIGTERM, "exit status \(String(describing: status))")
+            var groupGone = false
+            while !groupGone && ExampleProcess.nowMs() < secondAt + 1000 {
+                groupGone = Self.livingProcesses(inGroup: server.pid) == 0
+                usleep(10_000)
+            }
+            #expect(groupGone, "worker processes still running a second after the second SIGTERM")
+        }
+
+        /// Processes of process group `group` that are not zombies (a dead
+        /// worker whose supervisor is gone waits as a zombie for whoever
+        /// adopted it, which here may never reap it).
+        static func livingProcesses(inGroup group: pid_t) -> Int {
+            guard let dir = opendir("/proc") else { return 0 }
+            defer { closedir(dir) }
+            var living = 0
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                guard Int32(name) != nil, let stat = wholeFile("/proc/\(name)/stat") else { continue }
+                // pid (comm) state ppid pgrp ...: the fields after the last ')'.
+                let text = String(decoding: stat, as: UTF8.self)
+                guard let close = text.lastIndex(of: ")") else { continue }
+                let fields = text[text.index(after: close)...].split(separator: " ")
+                if fields.count > 3, Int32(fields[3]) == group, fields[0] != "Z" { living += 1 }
+            }
+            return living
+        }
+
         /// The ids in a note or a list of notes, in order.
         static func ids(in json: String) -> [Int] {
             json.split(separator: #""id":"#).dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }

@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <spawn.h>
@@ -112,8 +113,15 @@ struct chopin_supervisor {
     pid_t roll_pid; /* the replacement the roll started there (a crash restart of the unit is not it) */
 };
 
-/* For a second stop signal, which kills every worker from a handler. */
-static chopin_supervisor *_Atomic live_supervisor;
+/* For a second stop signal, which kills every worker process of every
+ * live supervisor from a handler (chopin__supervisor_kill_all). A
+ * supervisor is freed only once no handler reads it: the handler counts
+ * itself in kill_readers, and supervisor_free, after taking the supervisor
+ * off the list, waits for that count to be 0 (a handler never waits, so it
+ * cannot deadlock with it, even on the same thread). */
+#define LIVE_MAX 8 /* supervisors a second signal reaches (more run, and stop on their own) */
+static chopin_supervisor *_Atomic live_supervisors[LIVE_MAX];
+static uint32_t _Atomic kill_readers;
 /* SIGHUPs seen by a program that takes the stop signals itself (see
  * chopin__supervisor_hup_seen), and the supervisors that watch the count. */
 static uint32_t _Atomic hups_seen;
@@ -638,7 +646,11 @@ static void *supervise(void *arg) {
 /* ---- the API server.c calls ------------------------------------------------------ */
 
 static void supervisor_free(chopin_supervisor *sv) {
-    atomic_store(&live_supervisor, NULL);
+    for (uint32_t i = 0; i < LIVE_MAX; i++) {
+        chopin_supervisor *expected = sv;
+        atomic_compare_exchange_strong(&live_supervisors[i], &expected, NULL);
+    }
+    while (atomic_load(&kill_readers)) sched_yield();
     if (sv->watches_hups) atomic_fetch_sub(&supervisors_live, 1);
     if (sv->good_exe_fd >= 0) close(sv->good_exe_fd);
     if (sv->wake_fd >= 0) close(sv->wake_fd);
@@ -681,7 +693,10 @@ chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int 
     }
     sv->exe[len] = 0;
     sv->good_exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC); /* this very build */
-    atomic_store(&live_supervisor, sv);
+    for (uint32_t i = 0; i < LIVE_MAX; i++) {
+        chopin_supervisor *none = NULL;
+        if (atomic_compare_exchange_strong(&live_supervisors[i], &none, sv)) break;
+    }
     if (cfg->leave_signals) {
         sv->watches_hups = 1;
         sv->hups_handled = atomic_load(&hups_seen);
@@ -752,9 +767,15 @@ int chopin__supervisor_hup_seen(void) {
 }
 
 void chopin__supervisor_kill_all(void) {
-    chopin_supervisor *sv = atomic_load(&live_supervisor);
-    if (!sv) return;
-    for (uint32_t i = 0; i < sv->n; i++)
-        for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
-            if (sv->unit[i].proc[b].pid > 0) kill(sv->unit[i].proc[b].pid, SIGKILL);
+    atomic_fetch_add(&kill_readers, 1);
+    for (uint32_t k = 0; k < LIVE_MAX; k++) {
+        chopin_supervisor *sv = atomic_load(&live_supervisors[k]);
+        if (!sv) continue;
+        for (uint32_t i = 0; i < sv->n; i++)
+            for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
+                pid_t pid = __atomic_load_n(&sv->unit[i].proc[b].pid, __ATOMIC_RELAXED);
+                if (pid > 0) kill(pid, SIGKILL);
+            }
+    }
+    atomic_fetch_sub(&kill_readers, 1);
 }
