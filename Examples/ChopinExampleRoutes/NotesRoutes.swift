@@ -6,6 +6,8 @@ import Synchronization
 /// suggests for shared state: under the default isolation (one worker
 /// process, a thread per worker) every worker sees the same notes and hands
 /// out unique ids; with a process per worker each worker would have its own.
+/// In memory only: a trap or a rolling restart starts the next process with
+/// no notes (and ids from 1 again), as any in-memory store would.
 ///
 ///     POST /notes  {"text": "..."}  201 {"id": 1, "text": "..."}
 ///     GET  /notes                   200 [{"id": 1, "text": "..."}, ...]

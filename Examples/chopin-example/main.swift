@@ -58,7 +58,8 @@ while let flag = args.popFirst() {
         guard let b = Backend(rawValue: value) else { usage("--backend must be auto, uring or epoll, got '\(value)'") }
         config.backend = b
     case "--isolation":
-        guard let i = Isolation(rawValue: value) else {
+        // "processes": the name a process per worker had before the shared process became the default.
+        guard let i = value == "processes" ? .processPerWorker : Isolation(rawValue: value) else {
             usage("--isolation must be shared-process, process-per-worker or threads, got '\(value)'")
         }
         config.isolation = i

@@ -3,7 +3,7 @@
  *   GET /json      -> 200 application/json {"message":"Hello, World!"}
  *   POST /echo     -> 200 with the request body
  *   anything else  -> 404 (501 for methods the server does not know)
- * Usage: chopin-hello [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|processes] [--host ADDR] */
+ * Usage: chopin-hello [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|shared-process|processes] [--host ADDR] */
 #include <chopin/chopin.h>
 
 #include <stdio.h>
@@ -38,7 +38,7 @@ static void handle(void *ctx, const chopin_request *req, chopin_response *res) {
 }
 
 static void usage(const char *argv0) {
-    fprintf(stderr, "usage: %s [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|processes] [--host ADDR]\n", argv0);
+    fprintf(stderr, "usage: %s [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|shared-process|processes] [--host ADDR]\n", argv0);
     exit(2);
 }
 
@@ -72,11 +72,13 @@ int main(int argc, char **argv) {
             }
         } else if (strcmp(a, "--isolation") == 0) {
             const char *v = argv[++i];
-            if (strcmp(v, "threads") != 0 && strcmp(v, "processes") != 0) {
-                fprintf(stderr, "chopin-hello: --isolation must be threads or processes, got '%s'\n", v);
+            if (strcmp(v, "threads") != 0 && strcmp(v, "processes") != 0 && strcmp(v, "shared-process") != 0) {
+                fprintf(stderr, "chopin-hello: --isolation must be threads, shared-process or processes, got '%s'\n", v);
                 return 2;
             }
-            cfg.isolation = strcmp(v, "processes") == 0 ? CHOPIN_ISOLATION_PROCESSES : CHOPIN_ISOLATION_THREADS;
+            cfg.isolation = strcmp(v, "processes") == 0        ? CHOPIN_ISOLATION_PROCESSES
+                            : strcmp(v, "shared-process") == 0 ? CHOPIN_ISOLATION_SHARED_PROCESS
+                                                               : CHOPIN_ISOLATION_THREADS;
         } else
             usage(argv[0]);
     }

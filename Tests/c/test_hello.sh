@@ -38,6 +38,21 @@ for backend in epoll uring; do
     kill -TERM "$pid"; wait "$pid"; check "$backend exits 0 on SIGTERM" 0 $?
     rm -f "$log" /tmp/hello.$$
 done
+# The C API's own default is threads; a C program asks for the supervised
+# modes by name, the shared worker process among them.
+log=$(mktemp)
+"$bin" --port 0 --workers 2 --isolation shared-process --host 127.0.0.1 > "$log" 2>&1 &
+pid=$!
+port=""
+for _ in $(seq 1 100); do
+    port=$(grep -o '127.0.0.1:[0-9]*' "$log" | head -1 | cut -d: -f2)
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+check "shared-process says its mode" 1 "$(grep -c '2 worker threads in one supervised worker process' "$log")"
+check "shared-process /plaintext" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/plaintext")"
+kill -TERM "$pid"; wait "$pid"; check "shared-process exits 0 on SIGTERM" 0 $?
+rm -f "$log"
 # What a worker costs at rest: slots, timer nodes and io_uring's receive
 # buffers are reserved as address space and paid for only once used, so a
 # further worker adds well under a MiB after a short load (it was 2.9 MiB

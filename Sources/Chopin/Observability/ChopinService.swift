@@ -6,7 +6,8 @@ public import ServiceLifecycle
 /// default, see ``Isolation``). The group's graceful shutdown (SIGTERM, or
 /// `triggerGracefulShutdown()`) drains the server: the drain period, then
 /// it stops accepting, lets in-flight requests finish, and `run()` returns.
-/// Cancelling the group stops it the same way.
+/// Cancelling the group stops it the same way, without the drain period
+/// (cancellation is the group's hurry).
 ///
 /// ```swift
 /// let service = ChopinService(server, router: router)

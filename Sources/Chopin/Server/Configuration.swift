@@ -65,8 +65,8 @@ public struct Configuration: Sendable {
     public var backend: Backend
     /// One supervised worker process for every worker (the default), a
     /// process per worker, or threads without a supervisor; only
-    /// ``Server/serve(_:)`` starts processes, ``Server/start(_:)`` always
-    /// runs threads.
+    /// ``Server/serve(_:)`` and ``ChopinService`` start processes,
+    /// ``Server/start(_:)`` always runs threads.
     public var isolation: Isolation
     /// Pins worker i to the i-th CPU the process may run on.
     public var pinWorkers: Bool

@@ -79,7 +79,7 @@ public struct Server: Sendable {
     /// Starts serving and returns at once (for tests and embedding), with
     /// worker threads whatever ``Configuration/isolation`` says: worker
     /// processes run the program again from `main`, which only ``serve(_:)``
-    /// is the end of.
+    /// (or a ``ChopinService`` in a group that `main` runs) is the end of.
     public func start(_ router: Router) throws -> RunningServer {
         try launch(router, isolation: .threads)
     }
@@ -157,6 +157,9 @@ public final class RunningServer: @unchecked Sendable {
     /// everything is still served), then in-flight requests finish and every
     /// worker ends. A handler still running at the deadline is left behind
     /// (and what it uses with it) rather than holding the caller past it.
+    /// Only the first call stops: a later one (or one while a
+    /// ``ChopinService`` stops this server) returns at once, before the
+    /// stop has finished.
     public func stop() { stop(draining: true) }
 
     /// ``stop()``, awaited (``ChopinService``): the drain period is a sleep
