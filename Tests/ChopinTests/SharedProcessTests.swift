@@ -37,7 +37,7 @@ extension ExampleProcessTests {
             }
             // The connections did reach several workers (the kernel spreads
             // new connections over the workers' listeners).
-            let workersThatAccepted = try Self.perWorker(server, "chopin_connections_accepted_total").filter { $0 > 0 }
+            let workersThatAccepted = try server.metricValues("chopin_connections_accepted_total").filter { $0 > 0 }
             #expect(workersThatAccepted.count >= 2, "\(workersThatAccepted)")
             #expect(server.stop() == 0)
         }
@@ -165,11 +165,5 @@ extension ExampleProcessTests {
             json.split(separator: #""id":"#).dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
         }
 
-        /// A counter's value for each worker, by worker, from `GET /metrics`.
-        static func perWorker(_ server: ExampleProcess, _ name: String) throws -> [UInt64] {
-            let text = try TestClient(port: server.port).request("GET", "/metrics").text
-            return text.split(separator: "\n").filter { $0.hasPrefix(name + "{worker=") }
-                .compactMap { $0.split(separator: " ").last.flatMap { UInt64($0) } }
-        }
     }
 }

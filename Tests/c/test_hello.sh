@@ -9,6 +9,17 @@ passed=0; failed=0
 check() {  # description, expected, actual
     if [ "$2" = "$3" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $1: got '$3', want '$2'"; fi
 }
+# The port a server started with --port 0 logged in $1, once it says so
+# (within $2 tenths of a second); empty if it never did.
+logged_port() {
+    local port=""
+    for _ in $(seq 1 "$2"); do
+        port=$(grep -o '127.0.0.1:[0-9]*' "$1" | head -1 | cut -d: -f2)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    echo "$port"
+}
 for b in "$bin" .build/debug/chopin-example .build/release/chopin-example; do
     [ -x "$b" ] || continue
     check "$b needs no liburing.so" 0 "$(ldd "$b" | grep -c liburing)"
@@ -17,12 +28,7 @@ for backend in epoll uring; do
     log=$(mktemp)
     "$bin" --port 0 --workers 1 --backend "$backend" --host 127.0.0.1 > "$log" 2>&1 &
     pid=$!
-    port=""
-    for _ in $(seq 1 50); do
-        port=$(grep -o '127.0.0.1:[0-9]*' "$log" | head -1 | cut -d: -f2)
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
+    port=$(logged_port "$log" 50)
     if [ -z "$port" ]; then
         failed=$((failed + 1)); echo "FAIL $backend: did not start: $(cat "$log")"
         kill "$pid" 2>/dev/null; continue
@@ -43,12 +49,7 @@ done
 log=$(mktemp)
 "$bin" --port 0 --workers 2 --isolation shared-process --host 127.0.0.1 > "$log" 2>&1 &
 pid=$!
-port=""
-for _ in $(seq 1 100); do
-    port=$(grep -o '127.0.0.1:[0-9]*' "$log" | head -1 | cut -d: -f2)
-    [ -n "$port" ] && break
-    sleep 0.1
-done
+port=$(logged_port "$log" 100)
 check "shared-process says its mode" 1 "$(grep -c '2 worker threads in one supervised worker process' "$log")"
 check "shared-process /plaintext" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/plaintext")"
 kill -TERM "$pid"; wait "$pid"; check "shared-process exits 0 on SIGTERM" 0 $?
@@ -62,11 +63,7 @@ rss_after_load() {  # backend workers -> KiB
     log=$(mktemp)
     "$bin" --port 0 --workers "$2" --backend "$1" --host 127.0.0.1 > "$log" 2>&1 &
     pid=$!
-    for _ in $(seq 1 50); do
-        port=$(grep -o '127.0.0.1:[0-9]*' "$log" | head -1 | cut -d: -f2)
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
+    port=$(logged_port "$log" 50)
     [ -n "$port" ] && timeout 20 wrk -t1 -c64 -d1s "http://127.0.0.1:$port/plaintext" > /dev/null 2>&1
     awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"
     kill -TERM "$pid"; wait "$pid" 2>/dev/null

@@ -180,6 +180,16 @@ static int port_in_use(const chopin_config *c, uint16_t port) {
     return taken;
 }
 
+/* The port socket fd is bound to, in *port: 0, or -1 when fd is no socket. */
+static int bound_port(int fd, uint16_t *port) {
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    if (getsockname(fd, (struct sockaddr *)&got, &gl) < 0) return -1;
+    *port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                           : ((struct sockaddr_in6 *)&got)->sin6_port);
+    return 0;
+}
+
 static int open_listener(const chopin_config *c, uint16_t port, uint16_t *bound, char *err, size_t err_len) {
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -198,11 +208,7 @@ static int open_listener(const chopin_config *c, uint16_t port, uint16_t *bound,
         close(fd);
         return -1;
     }
-    struct sockaddr_storage got;
-    socklen_t gl = sizeof got;
-    getsockname(fd, (struct sockaddr *)&got, &gl);
-    *bound = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
-                                            : ((struct sockaddr_in6 *)&got)->sin6_port);
+    bound_port(fd, bound);
     return fd;
 }
 
@@ -414,12 +420,8 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
     for (uint32_t j = 0; j < id->count; j++) {
         int fd = id->listen_fd + (int)j;
         fcntl(fd, F_SETFD, FD_CLOEXEC); /* not for the program's own children */
-        struct sockaddr_storage got;
-        socklen_t gl = sizeof got;
-        if (getsockname(fd, (struct sockaddr *)&got, &gl) < 0)
+        if (bound_port(fd, &s->port) < 0)
             FAIL("worker %u: descriptor %d is not the supervisor's listener: %s", id->slot + j, fd, strerror(errno));
-        s->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
-                                                 : ((struct sockaddr_in6 *)&got)->sin6_port);
         uint32_t slot = id->slot + j;
         int cpu = s->cfg.pin_workers && ncpus > 0 ? cpus[slot % (uint32_t)ncpus] : -1;
         if (prepare_worker(s, j, slot, id->block, fd, cpu, err, err_len) < 0) return -1;

@@ -167,11 +167,7 @@ public final class RunningServer: @unchecked Sendable {
     /// its own, so that no thread of Swift's executors is held while
     /// in-flight requests finish.
     func stopWithoutBlocking() async {
-        let first = draining.withLock { began in
-            defer { began = true }
-            return !began
-        }
-        guard first else { return }
+        guard beginsTheStop() else { return }
         let drainMs = chopin_server_drain_begin(server)
         if drainMs > 0 { try? await Task.sleep(for: .milliseconds(drainMs)) }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -186,13 +182,17 @@ public final class RunningServer: @unchecked Sendable {
     /// without stop() stops at once (its deinit must not hold a thread for
     /// the drain).
     private func stop(draining drains: Bool) {
-        let first = draining.withLock { began in
+        guard beginsTheStop() else { return }
+        if drains { chopin_server_drain(server) }
+        finishStop()
+    }
+
+    /// Whether this call is the first stop (later ones return at once).
+    private func beginsTheStop() -> Bool {
+        draining.withLock { began in
             defer { began = true }
             return !began
         }
-        guard first else { return }
-        if drains { chopin_server_drain(server) }
-        finishStop()
     }
 
     /// Stops the C server and waits for its workers (blocks).

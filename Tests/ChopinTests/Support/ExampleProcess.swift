@@ -110,10 +110,13 @@ final class ExampleProcess {
     }
 
     /// The counter's sum over the workers in `GET /metrics`.
-    func metric(_ name: String) throws -> UInt64 {
+    func metric(_ name: String) throws -> UInt64 { try metricValues(name).reduce(0, +) }
+
+    /// The counter's values in `GET /metrics`, one per worker, in order.
+    func metricValues(_ name: String) throws -> [UInt64] {
         let text = try TestClient(port: port).request("GET", "/metrics").text
         return text.split(separator: "\n").filter { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
-            .compactMap { $0.split(separator: " ").last.flatMap { UInt64($0) } }.reduce(0, +)
+            .compactMap { $0.split(separator: " ").last.flatMap { UInt64($0) } }
     }
 
     static func nowMs() -> Int64 {
