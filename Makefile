@@ -68,9 +68,9 @@ $(BUILD)/rel $(BUILD)/san $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
 $(BUILD)/libchopincore.a: $(patsubst Sources/CChopinCore/%.c,$(BUILD)/rel/%.o,$(CORE_SRC))
-	@ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 $(BUILD)/libchopincore-san.a: $(patsubst Sources/CChopinCore/%.c,$(BUILD)/san/%.o,$(CORE_SRC))
-	@ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/chopin-hello: Examples/chopin-hello/main.c $(BUILD)/libchopincore.a
 	@echo "  CC $@"; $(CC) $(CFLAGS_REL) $< $(BUILD)/libchopincore.a $(LIBS) -o $@

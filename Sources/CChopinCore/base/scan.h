@@ -209,29 +209,6 @@ static inline const char *chopin__scan_tchar_inline(const char *p, const char *e
     return p == stop && p < end ? chopin__scan_tchar(p, end) : p;
 }
 
-/* The len bytes at name (4 to 16 of them) are the lower-case literal lit,
- * in any case. lit holds letters and '-' only: OR-ing 0x20 into a byte
- * lowers a letter and keeps '-', and takes no other token byte to either,
- * so for a name already known to be a token this is exact. (It would also
- * take CR to '-': a name not yet checked must have its dashes compared as
- * they are.) Two loads that may overlap, whatever the length. */
-static inline int chopin__name_is(const char *name, size_t len, const char *lit) {
-    if (len >= 8) {
-        uint64_t a, b, x, y, fold = 0x2020202020202020ull;
-        memcpy(&a, name, 8);
-        memcpy(&b, name + len - 8, 8);
-        memcpy(&x, lit, 8);
-        memcpy(&y, lit + len - 8, 8);
-        return ((a | fold) == x) & ((b | fold) == y);
-    }
-    uint32_t a, b, x, y, fold = 0x20202020u;
-    memcpy(&a, name, 4);
-    memcpy(&b, name + len - 4, 4);
-    memcpy(&x, lit, 4);
-    memcpy(&y, lit + len - 4, 4);
-    return ((a | fold) == x) & ((b | fold) == y);
-}
-
 /* Whether all n bytes at p are field-value bytes (a response header's value
  * must be: a CR or LF would split the response). Eight bytes at a time, with
  * no read outside [p, p + n): values are short and live in the caller's

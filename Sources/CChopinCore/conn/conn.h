@@ -4,14 +4,14 @@
  * The files of conn/, each over this header, from the bottom up:
  *   count.c          the worker's counters for an answer (status class, latency)
  *   peer.c           the client's address
- *   deferral.c       a deferral's lifetime on its worker (abandon, free, capacity)
- *   body_stream.c    a streamed request body, framed and handed on
- *   file_send.c      the next part of a file body
  *   websocket_frames.c  frames in and out of an upgraded connection
- *   lifecycle.c      open, timers, the last response, close, release
- *   input.c          requests framed and dispatched to the handler
+ *   lifecycle.c      open, deadlines, the output pump, reads paused and
+ *                    resumed, a deferral's lifetime, the last response,
+ *                    close, release
+ *   input.c          requests framed and dispatched to the handler, and
+ *                    bodies streamed to it
  *   websocket_conn.c an upgraded connection's frames as events (the bridge)
- *   pump.c           the output pump, and bringing a connection to rest
+ *   settle.c         bringing a connection to rest after any event
  *   answers.c        deferred and streamed answers, WebSocket sends
  *   events.c         what the loop reports: data, EOF, timeouts, drains
  *   deferred.c       the public deferral API (connection.h), from any thread
@@ -333,46 +333,10 @@ static inline int chopin__conn_output_queued(const chopin_conn *c) {
     return c->out.len > 0 || (c->flags & (CF_SENDING | CF_FILE));
 }
 
-/* Arms deadline k, ms from now, unless it is armed already (restart: arm it anew). */
-static inline void chopin__conn_set_timer(chopin_worker *w, chopin_conn *c, timer_kind k, uint32_t ms, int restart) {
-    if (c->timer == k && !restart) return;
-    c->timer = (uint8_t)k;
-    chopin__wheel_set(&w->wheel, c->idx, w->now_ms + ms);
-}
-
 /* ---- the floor's calls, by file (bottom up) ------------------------------------ */
-
-/* deferral.c. The worker whose thread this is (NULL elsewhere); the loop
- * floor sets it. */
-extern __thread chopin_worker *chopin__current_worker;
-/* The connection no longer wants d's answer (it closed, or timed out): d
- * stays alive for its handler, whose cancel runs now. Worker thread. */
-void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d);
-void chopin__deferral_free(chopin_deferred *d);
-/* A deferral ended: connections stopped at max_deferred may go on. */
-void chopin__worker_capacity_freed(chopin_worker *w);
 
 /* peer.c: converts an accepted sockaddr into a chopin_peer (family 0 when unknown). */
 void chopin__peer_set(chopin_peer *out, const void *addr, uint32_t addr_len);
-
-/* body_stream.c: streamed request bodies. begin sets CF_BODY_STREAM for
- * req's framing; feed takes the body's bytes from data[0..len) (decoding
- * in place), hands them on, and returns how many were the body's, with
- * *status CHOPIN_BODY_MORE, CHOPIN_BODY_END, or -400/-413 (nothing handed
- * on: the caller fails the body); deliver tells the deferral that took the
- * body, if any, and sets CF_BODY_FULL when it asks to wait. */
-void chopin__body_begin(chopin_worker *w, chopin_conn *c, const chopin_request *req);
-size_t chopin__body_feed(chopin_worker *w, chopin_conn *c, char *data, size_t len, int *status);
-void chopin__body_deliver(chopin_conn *c, const char *data, size_t len, int status);
-
-/* file_send.c. read_part reads the next part of c's file body into c->tx
- * (empty) and returns its length, 0 when the file ended early, or -errno.
- * sendfile_part is a backend's send_file: sendfile of what the socket
- * takes of c's file body (a fair share of a turn at most); the bytes sent,
- * or -errno; c is untouched. done closes the file once its body is out. */
-long chopin__file_read_part(chopin_worker *w, chopin_conn *c);
-long chopin__file_sendfile_part(chopin_conn *c);
-void chopin__file_done(chopin_conn *c);
 
 /* websocket_frames.c. begin queues the 101 and sets up the parser (-1: out
  * of memory); feed parses data[0..len), answers pings, hands message pieces
@@ -387,10 +351,54 @@ size_t chopin__ws_feed(chopin_worker *w, chopin_conn *c, char *data, size_t len,
 int chopin__ws_append(chopin_worker *w, chopin_conn *c, int opcode, const void *data, size_t len);
 int chopin__ws_append_close(chopin_worker *w, chopin_conn *c, unsigned code);
 
-/* lifecycle.c */
+/* lifecycle.c. */
 void chopin__conn_open(chopin_worker *w, chopin_conn *c, int fd);
+/* Arms deadline k, ms from now, unless it is armed already (restart: arm it anew). */
+void chopin__conn_set_timer(chopin_worker *w, chopin_conn *c, timer_kind k, uint32_t ms, int restart);
 /* Arms the one deadline that matters for what the connection waits on. */
 void chopin__conn_arm_timer(chopin_worker *w, chopin_conn *c);
+/* The worker whose thread this is (NULL elsewhere); the loop floor sets it. */
+extern __thread chopin_worker *chopin__current_worker;
+/* The connection no longer wants d's answer (it closed, or timed out): d
+ * stays alive for its handler, whose cancel runs now. Worker thread. */
+void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d);
+void chopin__deferral_free(chopin_deferred *d);
+/* A deferral ended: connections stopped at max_deferred may go on. */
+void chopin__worker_capacity_freed(chopin_worker *w);
+
+/* A file body: read_part reads the next part of c's file body into c->tx
+ * (empty) and returns its length, 0 when the file ended early, or -errno.
+ * sendfile_part is a backend's send_file: sendfile of what the socket
+ * takes of c's file body (a fair share of a turn at most); the bytes sent,
+ * or -errno; c is untouched. done closes the file once its body is out. */
+long chopin__file_read_part(chopin_worker *w, chopin_conn *c);
+long chopin__file_sendfile_part(chopin_conn *c);
+void chopin__file_done(chopin_conn *c);
+
+/* The output pump. flush hands queued responses, then a file body's next
+ * part, to the backend; sent takes a backend's report of res bytes of tx
+ * sent (or -errno) and sends the rest; end_closing lingers or closes a
+ * CLOSING connection whose last response is out (0: closed). Each returns
+ * -1 when the connection closed. idle says whether it waits for a request
+ * with nothing queued either way. */
+int chopin__conn_flush(chopin_worker *w, chopin_conn *c);
+int chopin__conn_sent(chopin_worker *w, chopin_conn *c, long res);
+int chopin__conn_end_closing(chopin_worker *w, chopin_conn *c);
+int chopin__conn_idle(const chopin_conn *c);
+/* Reads follow the connection's state (-1: closed); follow_due_interest
+ * ends a loop turn (connections deferred during it stop reading now if
+ * their answer has not come yet); stream_drained lets a stream that waited
+ * write again; hangup: the client's FIN arrived while reads were paused
+ * with CF_WATCH_HUP. */
+int chopin__conn_follow_read_interest(chopin_worker *w, chopin_conn *c);
+void chopin__conn_follow_due_interest(chopin_worker *w);
+void chopin__conn_stream_drained(chopin_worker *w, chopin_conn *c);
+void chopin__conn_hangup(chopin_worker *w, chopin_conn *c);
+/* A calm keep-alive connection after its request (nothing kept, nothing
+ * paused, no stop): what was queued is sent and, when the socket took it
+ * all, the buffers go back and the idle timer is armed. 0 where settle's
+ * general walk must go on; 1 when settled (or closed). */
+int chopin__conn_settle_calm(chopin_worker *w, chopin_conn *c);
 /* The last response is queued: later input is discarded, and the
  * connection closes (or, with linger, lingers) once it is sent. */
 void chopin__conn_close_after_response(chopin_worker *w, chopin_conn *c, int linger);
@@ -411,6 +419,16 @@ void chopin__conn_process_kept_input(chopin_worker *w, chopin_conn *c);
 int chopin__conn_keep_input(chopin_worker *w, chopin_conn *c, const char *data, size_t len);
 void chopin__conn_body_failed(chopin_worker *w, chopin_conn *c, int status);
 
+/* input.c, streamed request bodies: begin sets CF_BODY_STREAM for
+ * req's framing; feed takes the body's bytes from data[0..len) (decoding
+ * in place), hands them on, and returns how many were the body's, with
+ * *status CHOPIN_BODY_MORE, CHOPIN_BODY_END, or -400/-413 (nothing handed
+ * on: the caller fails the body); deliver tells the deferral that took the
+ * body, if any, and sets CF_BODY_FULL when it asks to wait. */
+void chopin__body_begin(chopin_worker *w, chopin_conn *c, const chopin_request *req);
+size_t chopin__body_feed(chopin_worker *w, chopin_conn *c, char *data, size_t len, int *status);
+void chopin__body_deliver(chopin_conn *c, const char *data, size_t len, int status);
+
 /* websocket_conn.c. frames handles the frames in data[0..len) (kept: they
  * are `in`'s); input those waiting in `in`; stop ends the WebSocket from
  * this side (with linger, the client's close is awaited after ours). */
@@ -418,18 +436,11 @@ void chopin__ws_frames(chopin_worker *w, chopin_conn *c, char *data, size_t len,
 void chopin__ws_input(chopin_worker *w, chopin_conn *c);
 void chopin__ws_stop(chopin_worker *w, chopin_conn *c, int linger);
 
-/* pump.c. settle brings a connection to rest after any event; idle says
- * whether it waits for a request with nothing queued either way;
- * follow_due_interest ends a loop turn (connections deferred during it stop
- * reading now if their answer has not come yet). */
+/* settle.c. settle brings a connection to rest after any event;
+ * send_ready: res bytes of tx left since the last report (io_uring), or
+ * -errno; 0 with epoll, which only says the socket takes bytes again. */
 void chopin__conn_settle(chopin_worker *w, chopin_conn *c);
-int chopin__conn_idle(const chopin_conn *c);
-void chopin__conn_follow_due_interest(chopin_worker *w);
-/* res bytes of tx left since the last report (io_uring), or -errno; 0 with
- * epoll, which only says the socket takes bytes again. */
 void chopin__conn_send_ready(chopin_worker *w, chopin_conn *c, long res);
-/* The client's FIN arrived while reads were paused with CF_WATCH_HUP. */
-void chopin__conn_hangup(chopin_worker *w, chopin_conn *c);
 
 /* answers.c */
 /* DEFERRED past deferred_timeout_ms: 503 in the handler's place. */

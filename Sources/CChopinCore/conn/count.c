@@ -26,3 +26,7 @@ void chopin__metrics_answered(chopin_worker *w, int status, uint64_t started_ms)
     CHOPIN_COUNT(w, latency_sum_ms, ms);
 }
 
+void chopin__metrics_answered_now(chopin_worker *w, int status) {
+    if (status >= 400) chopin__metrics_status(w, status);
+    CHOPIN_COUNT(w, latency[0], 1);
+}

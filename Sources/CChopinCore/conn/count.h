@@ -15,11 +15,7 @@ void chopin__metrics_answered(chopin_worker *w, int status, uint64_t started_ms)
 
 /* chopin__metrics_answered for a response queued in the loop turn its
  * request was dispatched in: no time passed on the loop clock, so the first
- * latency bucket, and nothing to add to the sum. Inline, where most
- * responses are counted. */
-static inline void chopin__metrics_answered_now(chopin_worker *w, int status) {
-    if (status >= 400) chopin__metrics_status(w, status);
-    CHOPIN_COUNT(w, latency[0], 1);
-}
+ * latency bucket, and nothing to add to the sum. */
+void chopin__metrics_answered_now(chopin_worker *w, int status);
 
 #endif

@@ -6,8 +6,32 @@
  * parser that accepted such input became a request-smuggling report. */
 #include "chopin/http.h"
 #include "../base/scan.h"
+#include "parse.h"
 
 #include <string.h>
+
+/* The len bytes at name (4 to 16 of them) are the lower-case literal lit,
+ * in any case. lit holds letters and '-' only: OR-ing 0x20 into a byte
+ * lowers a letter and keeps '-', and takes no other token byte to either,
+ * so for a name already known to be a token this is exact. (It would also
+ * take CR to '-': a name not yet checked must have its dashes compared as
+ * they are.) Two loads that may overlap, whatever the length. */
+int chopin__name_is(const char *name, size_t len, const char *lit) {
+    if (len >= 8) {
+        uint64_t a, b, x, y, fold = 0x2020202020202020ull;
+        memcpy(&a, name, 8);
+        memcpy(&b, name + len - 8, 8);
+        memcpy(&x, lit, 8);
+        memcpy(&y, lit + len - 8, 8);
+        return ((a | fold) == x) & ((b | fold) == y);
+    }
+    uint32_t a, b, x, y, fold = 0x20202020u;
+    memcpy(&a, name, 4);
+    memcpy(&b, name + len - 4, 4);
+    memcpy(&x, lit, 4);
+    memcpy(&y, lit + len - 4, 4);
+    return ((a | fold) == x) & ((b | fold) == y);
+}
 
 static inline int is_host(unsigned char c) { return chopin__char_class[c] & CHOPIN_C_HOST; }
 

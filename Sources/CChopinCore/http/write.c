@@ -12,6 +12,7 @@
 
 #include "../base/scan.h"
 #include "compress.h"
+#include "parse.h"
 #include "text.h"
 
 #include <stdatomic.h>

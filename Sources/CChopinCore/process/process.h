@@ -1,15 +1,18 @@
-/* process.h - the process floor: a server's start and stop, its listeners
- * and worker threads (server.c), worker processes under a supervisor
- * (supervisor.c, worker_env.c), the slots they share (shm.c), signals
- * (signals.c) and the metrics readers (metrics.c). It calls down into the
- * loop floor to run workers; nothing below calls it.
+/* process.h - the process floor: a server's start and stop and its worker
+ * threads (server.c), its configuration and listeners (listen.c), worker
+ * processes under a supervisor (supervisor.c, spawn.c, worker_env.c), the
+ * slots they share (shm.c), signals (signals.c) and the metrics readers
+ * (metrics.c). It calls down into the loop floor to run workers; nothing
+ * below calls it.
  *
  * Within the floor, calls go one way: metrics.c calls server.c; server.c
- * calls supervisor.c, worker_env.c, shm.c and signals.c; signals.c calls
- * supervisor.c; supervisor.c calls worker_env.c and shm.c. */
+ * calls listen.c, supervisor.c, worker_env.c, shm.c and signals.c;
+ * signals.c calls supervisor.c; supervisor.c calls spawn.c, worker_env.c
+ * and shm.c; spawn.c calls worker_env.c. */
 #ifndef CHOPIN_PROCESS_H
 #define CHOPIN_PROCESS_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "../loop/loop.h"
@@ -33,6 +36,23 @@ typedef struct chopin_slot {
      * accepts, which is what the supervisor waits for. */
     int32_t _Atomic ready_pid;
 } __attribute__((aligned(CHOPIN_CACHELINE))) chopin_slot;
+
+/* Writes the error message into err (err_len bytes) and returns -1 from
+ * the function it is used in. */
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        snprintf(err, err_len, __VA_ARGS__);                                                                           \
+        return -1;                                                                                                     \
+    } while (0)
+
+/* listen.c. port_in_use: whether a plain bind (no SO_REUSEPORT) to the
+ * configured host and port fails with EADDRINUSE, another process being on
+ * it; open_listener: an SO_REUSEPORT listener on port (0: any), its port in
+ * *bound (-1 and err); bound_port: the port socket fd is bound to (-1 when
+ * fd is no socket). */
+int chopin__port_in_use(const chopin_config *c, uint16_t port);
+int chopin__open_listener(const chopin_config *c, uint16_t port, uint16_t *bound, char *err, size_t err_len);
+int chopin__bound_port(int fd, uint16_t *port);
 
 /* The server's slots, for the readers in metrics.c (server.c). */
 const chopin_slot *chopin__server_slots(const chopin_server *s, uint32_t *count);

@@ -5,9 +5,9 @@
  * owns the listeners (one SO_REUSEPORT socket per slot, kept open: the
  * connections queued on a dead worker's socket wait in the kernel for its
  * replacement) and the shared slots. It starts each worker with
- * posix_spawn of the program itself (never fork() after threads exist),
- * the listener at descriptor 3, the slots at 4, stderr through a pipe it
- * reads and forwards, and the worker's identity in CHOPIN_WORKER. It waits
+ * posix_spawn of the program itself (spawn.c): the shared slots at
+ * descriptor 3, its listeners from 4, stderr through a pipe it reads and
+ * forwards, and the worker's identity in CHOPIN_WORKER. It waits
  * on each worker's pidfd: a death is logged once (signal, worker, the
  * request whose handler ran, the last "Fatal error" line) and the worker
  * started again at once, or after a backoff while it keeps dying young.
@@ -21,7 +21,7 @@
  * worker_start_timeout_ms and is killed): its predecessor keeps serving,
  * no later slot is touched, and the outcome is written to the shared roll
  * record with the reason (chopin_server_roll_status). */
-#include "process.h"
+#include "supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,78 +41,6 @@
 #include <unistd.h>
 
 
-#define KILL_GRACE_MS 1500     /* after the stop's deadline, stragglers get SIGKILL */
-/* A worker that dies this soon after serving (or before) dies young; the
- * third young death in a row starts the backoff. A crash loop (a start that
- * fails, a poison request retried at once) dies within milliseconds; a
- * worker that trapped a few times a second still serves between its deaths
- * and is restarted at once. */
-#define YOUNG_MS 50
-#define BACKOFF_AFTER 3
-#define BACKOFF_FIRST_MS 100
-#define NO_PIDFD_POLL_MS 10 /* without pidfd_open, how often waitpid looks for a death */
-#define BACKOFF_MAX_MS 2000 /* a slot is never empty longer than this for backoff */
-#define LINE_BYTES 2048
-
-enum proc_role { P_NONE, P_STARTING, P_SERVING, P_DRAINING };
-
-typedef struct sv_proc {
-    int role;
-    pid_t pid;
-    int pidfd;
-    int err_fd; /* the read end of its stderr */
-    uint64_t started_ms, ready_ms;
-    char line[LINE_BYTES]; /* an unfinished line of its stderr */
-    size_t line_len;
-    char fatal[512]; /* the last line it wrote that says "Fatal error" */
-    int timed_out;   /* killed for not serving within worker_start_timeout_ms */
-} sv_proc;
-
-/* One process the supervisor keeps running: a worker process serves worker
- * slots first..first+count-1 (one with isolation processes, all of them with
- * shared_process), a thread and a listener for each. */
-typedef struct sv_unit {
-    uint32_t first, count;
-    sv_proc proc[CHOPIN_SLOT_BLOCKS]; /* by the counter block it writes */
-    uint32_t streak;                  /* young deaths in a row */
-    uint32_t next_block;              /* where the slot's next process counts */
-    int restart_due;
-    uint64_t restart_at_ms;
-    uint64_t died_at_ms; /* a crash's time, until its replacement serves */
-} sv_unit;
-
-struct chopin_supervisor {
-    const chopin_config *cfg;
-    uint32_t n; /* units */
-    const int *listen_fds; /* one per worker slot */
-    const chopin_slots *slots;
-    sv_unit *unit;
-    char exe[PATH_MAX];
-    /* The last build known to serve (the program at start, then each roll
-     * that succeeded), held open: after a failed roll, a worker that dies is
-     * restarted from it, not from the build on disk that could not start. */
-    int good_exe_fd;
-    int roll_failed; /* since the last roll that succeeded */
-    char *cmdline; /* the program's arguments, NUL-separated, and argv over them */
-    char **argv;
-    int wake_fd;
-    int _Atomic stop_requested;
-    int _Atomic roll_requested;
-    int watches_hups; /* config.leave_signals: SIGHUP comes as a count (see hups_seen) */
-    uint32_t hups_handled;
-    int _Atomic rolling;
-    pthread_t thread;
-    sem_t started;
-    int starting; /* the first start is under way */
-    int start_failed;
-    char start_err[256];
-    uint64_t start_deadline_ms;
-    int stopping;
-    uint64_t kill_at_ms;
-    int roll_unit; /* the unit a rolling restart is at, -1 when none */
-    pid_t roll_pid; /* the replacement the roll started there (a crash restart of the unit is not it) */
-};
-
 /* For a second stop signal, which kills every worker process of every
  * live supervisor from a handler (chopin__supervisor_kill_all). A
  * supervisor is freed only once no handler reads it: the handler counts
@@ -127,170 +55,6 @@ static uint32_t _Atomic kill_readers;
 static uint32_t _Atomic hups_seen;
 static uint32_t _Atomic supervisors_live;
 #define ROLL_POLL_MS 100 /* how soon such a supervisor sees a SIGHUP */
-
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* ---- one worker process ------------------------------------------------------- */
-
-/* How the log names unit u: "worker 3", or with every worker in one
- * process "the worker process". */
-static const char *unit_name(const chopin_supervisor *sv, uint32_t u, char *out, size_t len) {
-    if (sv->unit[u].count == 1)
-        snprintf(out, len, "worker %u", sv->unit[u].first);
-    else
-        snprintf(out, len, "the worker process");
-    return out;
-}
-
-static int spawn(chopin_supervisor *sv, uint32_t u, uint32_t b) {
-    sv_unit *unit = &sv->unit[u];
-    sv_proc *p = &unit->proc[b];
-    int pipe_fds[2];
-    if (pipe2(pipe_fds, O_CLOEXEC) < 0) return -errno;
-    /* Above the numbers the worker's descriptors are moved to. */
-    int err_w = fcntl(pipe_fds[1], F_DUPFD_CLOEXEC, (int)(WORKER_FIRST_LISTEN_FD + sv->slots->count + 10));
-    close(pipe_fds[1]);
-    if (err_w < 0) {
-        close(pipe_fds[0]);
-        return -errno;
-    }
-    fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
-
-    char identity[192];
-    char **env = chopin__worker_env(sv->cfg, unit->first, unit->count, b, identity, sizeof identity);
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    /* Every source descriptor is above every target (server.c opens them
-     * so), so no move overwrites one still to be moved. */
-    int moves = posix_spawn_file_actions_adddup2(&fa, sv->slots->fd, WORKER_SLOTS_FD);
-    if (!moves) moves = posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
-    for (uint32_t j = 0; j < unit->count && !moves; j++)
-        moves = posix_spawn_file_actions_adddup2(&fa, sv->listen_fds[unit->first + j], (int)(WORKER_FIRST_LISTEN_FD + j));
-    posix_spawnattr_init(&attr);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGHUP);
-    sigaddset(&defaults, SIGCHLD);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    pid_t pid = 0;
-    /* The program's path, so that a rolling restart runs the file now on
-     * disk (a deploy replaced it); the running image if the path is gone.
-     * After a failed roll, only a roll (which tries the file on disk again)
-     * runs anything but the last build that served. */
-    char good[64];
-    const char *path = sv->exe;
-    if (sv->roll_failed && sv->good_exe_fd >= 0 && sv->roll_unit < 0) {
-        snprintf(good, sizeof good, "/proc/self/fd/%d", sv->good_exe_fd);
-        path = good;
-    }
-    int rc = moves ? moves : env ? posix_spawn(&pid, path, &fa, &attr, sv->argv, env) : ENOMEM;
-    if (rc == ENOENT || rc == EACCES) rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, sv->argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    free(env);
-    close(err_w);
-    if (rc != 0) {
-        close(pipe_fds[0]);
-        return -rc;
-    }
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    /* Kernels before 5.3 (and valgrind) have no pidfd_open: then a death
-     * is seen as its stderr pipe's hangup, and by a waitpid every
-     * NO_PIDFD_POLL_MS whatever happens (see the loop). */
-    if (pidfd < 0 && errno != ENOSYS) {
-        /* Without it the death could not be seen: do not run it blind. */
-        int e = errno;
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        close(pipe_fds[0]);
-        return -e;
-    }
-    memset(p, 0, sizeof *p);
-    p->role = P_STARTING;
-    p->pid = pid;
-    p->pidfd = pidfd;
-    p->err_fd = pipe_fds[0];
-    p->started_ms = now_ms();
-    return 0;
-}
-
-/* Starts unit u's next process in a block no live process of it writes. */
-static void spawn_unit(chopin_supervisor *sv, uint32_t u) {
-    sv_unit *s = &sv->unit[u];
-    s->restart_due = 0;
-    /* Blocks in turn: a dead worker's block stays as it left it (settled)
-     * until the unit's next start. */
-    for (uint32_t k = 0; k < CHOPIN_SLOT_BLOCKS; k++) {
-        uint32_t b = (s->next_block + k) % CHOPIN_SLOT_BLOCKS;
-        if (s->proc[b].role != P_NONE) continue;
-        s->next_block = b + 1;
-        int rc = spawn(sv, u, b);
-        if (rc < 0) {
-            char name[64];
-            chopin__log("chopin: cannot start %s: %s; trying again", unit_name(sv, u, name, sizeof name),
-                        strerror(-rc));
-            s->restart_due = 1;
-            s->restart_at_ms = now_ms() + BACKOFF_MAX_MS;
-        }
-        return;
-    }
-}
-
-/* One line of a worker's stderr: forwarded as it is, and kept when it is
- * Swift's fatal-error message. */
-static void worker_line(sv_proc *p, const char *line, size_t len) {
-    ssize_t r = write(STDERR_FILENO, line, len);
-    (void)r;
-    if (memmem(line, len, "Fatal error", 11)) {
-        size_t n = len < sizeof p->fatal - 1 ? len : sizeof p->fatal - 1;
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-        memcpy(p->fatal, line, n);
-        p->fatal[n] = 0;
-    }
-}
-
-static void read_stderr(sv_proc *p) {
-    char buf[4096];
-    while (p->err_fd >= 0) {
-        ssize_t r = read(p->err_fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            if (r < 0 && errno == EAGAIN) return;
-            if (p->line_len) worker_line(p, p->line, p->line_len);
-            p->line_len = 0;
-            close(p->err_fd);
-            p->err_fd = -1;
-            return;
-        }
-        for (ssize_t k = 0; k < r; k++) {
-            p->line[p->line_len++] = buf[k];
-            if (buf[k] == '\n' || p->line_len == sizeof p->line) {
-                worker_line(p, p->line, p->line_len);
-                p->line_len = 0;
-            }
-        }
-    }
-}
-
-static void describe(int status, char *out, size_t len) {
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        const char *abbrev = sigabbrev_np(sig), *what = sigdescr_np(sig);
-        snprintf(out, len, "died of SIG%s (%s)", abbrev ? abbrev : "?", what ? what : "unknown signal");
-    } else {
-        snprintf(out, len, "exited with status %d", WEXITSTATUS(status));
-    }
-}
 
 static void begin_stop(chopin_supervisor *sv);
 static void check_ready(chopin_supervisor *sv, uint64_t now);
@@ -308,7 +72,7 @@ static void roll_failed(chopin_supervisor *sv, uint32_t u, pid_t pid, const char
     chopin_slot *shared = &sv->slots->slot[sv->unit[u].first];
     __atomic_store_n(&shared->roll_failures, shared->roll_failures + 1, __ATOMIC_RELAXED);
     char reason[232], name[64];
-    snprintf(reason, sizeof reason, "%s's replacement (pid %d) %s%s%s", unit_name(sv, u, name, sizeof name), (int)pid,
+    snprintf(reason, sizeof reason, "%s's replacement (pid %d) %s%s%s", chopin__sv_unit_name(sv, u, name, sizeof name), (int)pid,
              how, fatal[0] ? ": " : "", fatal);
     uint32_t replaced = sv->unit[u].first, all = sv->slots->count;
     chopin__roll_record_write(sv->slots->roll, CHOPIN_ROLL_FAILED, replaced, 1, reason);
@@ -356,7 +120,7 @@ static void reaped(chopin_supervisor *sv, uint32_t u, uint32_t b, int status) {
     check_ready(sv, now_ms());
     sv_unit *s = &sv->unit[u];
     sv_proc *p = &s->proc[b];
-    read_stderr(p); /* what it wrote last, its fatal error among it */
+    chopin__sv_read_stderr(p); /* what it wrote last, its fatal error among it */
     if (p->err_fd >= 0) close(p->err_fd);
     if (p->pidfd >= 0) close(p->pidfd);
     /* Its connections died with it, and its buffers: the block's only
@@ -368,7 +132,7 @@ static void reaped(chopin_supervisor *sv, uint32_t u, uint32_t b, int status) {
     }
     char request[800], name[64];
     unit_handling(sv, u, b, request, sizeof request);
-    unit_name(sv, u, name, sizeof name);
+    chopin__sv_unit_name(sv, u, name, sizeof name);
     int role = p->role;
     pid_t pid = p->pid;
     p->role = P_NONE;
@@ -377,7 +141,7 @@ static void reaped(chopin_supervisor *sv, uint32_t u, uint32_t b, int status) {
 
     uint64_t now = now_ms();
     char how[96];
-    describe(status, how, sizeof how);
+    chopin__sv_describe(status, how, sizeof how);
     if (p->timed_out)
         snprintf(how, sizeof how, "did not serve within %u ms and was killed", sv->cfg->worker_start_timeout_ms);
     if (sv->starting && role == P_STARTING) {
@@ -451,7 +215,7 @@ static void check_ready(chopin_supervisor *sv, uint64_t now) {
             p->ready_ms = now;
             if (s->died_at_ms) {
                 char name[64];
-                chopin__log("chopin: %s serving again (pid %d), %llu ms after the death", unit_name(sv, u, name, sizeof name),
+                chopin__log("chopin: %s serving again (pid %d), %llu ms after the death", chopin__sv_unit_name(sv, u, name, sizeof name),
                             (int)p->pid, (unsigned long long)(now - s->died_at_ms));
                 s->died_at_ms = 0;
             }
@@ -466,7 +230,7 @@ static void check_ready(chopin_supervisor *sv, uint64_t now) {
 
 /* Starts the roll's replacement for unit u, and remembers which process it is. */
 static void roll_spawn(chopin_supervisor *sv, uint32_t u) {
-    spawn_unit(sv, u);
+    chopin__sv_spawn_unit(sv, u);
     sv->roll_pid = 0;
     for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++)
         if (sv->unit[u].proc[b].role == P_STARTING) sv->roll_pid = sv->unit[u].proc[b].pid;
@@ -563,7 +327,7 @@ static void *supervise(void *arg) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    for (uint32_t i = 0; i < sv->n; i++) spawn_unit(sv, i);
+    for (uint32_t i = 0; i < sv->n; i++) chopin__sv_spawn_unit(sv, i);
     size_t cap = 1 + (size_t)sv->n * CHOPIN_SLOT_BLOCKS * 2;
     struct pollfd *pfds = calloc(cap, sizeof *pfds);
     uint32_t (*who)[2] = calloc(cap, sizeof *who);
@@ -591,7 +355,7 @@ static void *supervise(void *arg) {
         }
         if (!sv->stopping)
             for (uint32_t i = 0; i < sv->n; i++)
-                if (sv->unit[i].restart_due && now >= sv->unit[i].restart_at_ms) spawn_unit(sv, i);
+                if (sv->unit[i].restart_due && now >= sv->unit[i].restart_at_ms) chopin__sv_spawn_unit(sv, i);
         check_ready(sv, now);
         if (sv->starting && (sv->start_failed || all_serving(sv))) {
             sv->starting = 0;
@@ -631,7 +395,7 @@ static void *supervise(void *arg) {
         }
         for (size_t k = 1; k < n; k += 2) {
             sv_proc *p = &sv->unit[who[k][0]].proc[who[k][1]];
-            if (pfds[k].revents) read_stderr(p);
+            if (pfds[k].revents) chopin__sv_read_stderr(p);
             if (!pfds[k + 1].revents && pfds[k + 1].fd >= 0) continue;
             int status = 0;
             if (waitpid(p->pid, &status, WNOHANG) == p->pid) reaped(sv, who[k][0], who[k][1], status);
