@@ -1,7 +1,7 @@
 /* events.c - what the loop floor reports about a connection: bytes
  * arrived, the client half-closed or left, a deadline passed, the server
  * drains, a waiting connection may go on. Each event ends with the
- * connection settled (pump.c). */
+ * connection settled (settle.c). */
 #include "conn.h"
 
 /* Bytes that arrive after the last response was queued. */

@@ -3,7 +3,7 @@
  * handler's deferral, pings answered, close frames, and the handler's sends
  * framed into the output.
  *
- * Like body_stream.c it frames and delivers; the other files of conn/
+ * Like a streamed request body (input.c) it frames and delivers; the other files of conn/
  * decide what the connection does (its state, reads paused, timers,
  * closing). Message
  * pieces are delivered as they arrive, unmasked in place, never gathered

@@ -107,29 +107,46 @@ final class Chain: Sendable {
     /// Answers `request` (a view) on the worker: the answer to write, or
     /// nil when the chain went async and its task writes the answer.
     func respond(_ request: inout Request) -> Response? {
-        guard let stop = firstAsync else { return runSync(0, &request) }
+        guard let stop = firstAsync else { return runSync(&request) }
         return enterThenSuspend(request, stop: stop)
     }
 
     // MARK: The synchronous path
 
     // The request goes down the chain in place (inout): passed by value,
-    // each layer copied it (a dozen words and a reference count).
-    private func runSync(_ i: Int, _ request: inout Request) -> Response {
-        guard i < syncSteps.count else {
-            guard case .sync(let handler) = endpoint else { return errors.answer(HTTPError(.internalServerError), request) }
-            do { return try handler(request) } catch { return errors.answer(error, request) }
-        }
-        return syncSteps[i]._withUnsafeGuaranteedRef { step in
-            do {
-                if let early = try step.before(&request) { return early }
-            } catch {
-                return errors.answer(error, request)
+    // each layer copied it (a dozen words and a reference count). A loop,
+    // not a recursion: the `before`s in order, the handler, then the
+    // `after`s of the layers entered, innermost first (a layer that
+    // answered in its `before`, or threw there, gets no `after`).
+    private func runSync(_ request: inout Request) -> Response {
+        let count = syncSteps.count
+        var entered = 0
+        var response: Response
+        while true {
+            guard entered < count else {
+                response = runSyncEndpoint(request)
+                break
             }
-            var response = runSync(i + 1, &request)
-            leave(step, request, &response)
-            return response
+            if let early = syncSteps[entered]._withUnsafeGuaranteedRef({ before($0, &request) }) {
+                response = early
+                break
+            }
+            entered += 1
         }
+        while entered > 0 {
+            entered -= 1
+            syncSteps[entered]._withUnsafeGuaranteedRef { leave($0, request, &response) }
+        }
+        return response
+    }
+
+    private func before(_ step: SyncStep, _ request: inout Request) -> Response? {
+        do { return try step.before(&request) } catch { return errors.answer(error, request) }
+    }
+
+    private func runSyncEndpoint(_ request: Request) -> Response {
+        guard case .sync(let handler) = endpoint else { return errors.answer(HTTPError(.internalServerError), request) }
+        do { return try handler(request) } catch { return errors.answer(error, request) }
     }
 
     private func leave(_ step: SyncStep, _ request: Request, _ response: inout Response) {
