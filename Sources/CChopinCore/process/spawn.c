@@ -3,7 +3,7 @@
  * slots and listeners at the descriptors it expects and its identity in
  * CHOPIN_WORKER; its stderr read line by line and forwarded; and how its
  * end is told in the log. */
-#include "supervisor.h"
+#include "supervisor_state.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -21,7 +21,7 @@
  * worker_start_timeout_ms and is killed): its predecessor keeps serving,
  * no later slot is touched, and the outcome is written to the shared roll
  * record with the reason (chopin_server_roll_status). */
-#include "supervisor.h"
+#include "supervisor_state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,7 +68,7 @@ static void roll_ended(chopin_supervisor *sv) {
 
 /* The replacement of unit u in a rolling restart never served: the roll
  * stops here (whether the unit still has a process is reaped's to see). */
-static void roll_failed(chopin_supervisor *sv, uint32_t u, pid_t pid, const char *how, const char *fatal) {
+static void fail_roll(chopin_supervisor *sv, uint32_t u, pid_t pid, const char *how, const char *fatal) {
     chopin_slot *shared = &sv->slots->slot[sv->unit[u].first];
     __atomic_store_n(&shared->roll_failures, shared->roll_failures + 1, __ATOMIC_RELAXED);
     char reason[232], name[64];
@@ -157,7 +157,7 @@ static void reaped(chopin_supervisor *sv, uint32_t u, uint32_t b, int status) {
     for (uint32_t k = 0; k < CHOPIN_SLOT_BLOCKS; k++)
         if (s->proc[k].role == P_SERVING || s->proc[k].role == P_STARTING) other = 1;
     if (role == P_STARTING && sv->roll_unit == (int)u && pid == sv->roll_pid) {
-        roll_failed(sv, u, pid, how, p->fatal);
+        fail_roll(sv, u, pid, how, p->fatal);
         /* Its predecessor serves on; if that one died meanwhile, the unit
          * is restarted as after any death (a failed replacement is no
          * restart of its own). */

@@ -1,7 +1,7 @@
-/* supervisor.h - the supervisor's state, shared by its loop
+/* supervisor_state.h - the supervisor's state, shared by its loop
  * (supervisor.c) and the starting of one worker process (spawn.c). */
-#ifndef CHOPIN_PROCESS_SUPERVISOR_H
-#define CHOPIN_PROCESS_SUPERVISOR_H
+#ifndef CHOPIN_PROCESS_SUPERVISOR_STATE_H
+#define CHOPIN_PROCESS_SUPERVISOR_STATE_H
 
 #include "process.h"
 
