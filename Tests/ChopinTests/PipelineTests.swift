@@ -107,6 +107,11 @@ private func pipelineRouter(global: [any Middleware]) -> Router {
     router.get("/close") { _ in Response.text("bye").closingConnection() }
     router.get("/async/close") { (_: Request) async in Response.text("bye").closingConnection() }
     router.get("/connection-close") { _ in Response.text("bye").header("Connection", "close") }
+    router.get("/written/close") { ctx in ctx.json(Item(name: "bye")).closingConnection() }
+    router.group("/awaited") { awaited in
+        awaited.use(AsyncStamp())
+        awaited.get("/written/close") { ctx in ctx.json(Item(name: "bye")).closingConnection() }
+    }
     router.get("/framing") { _ in Response.text("x").header("Content-Length", "999").header("Transfer-Encoding", "chunked") }
     router.get("/split") { _ in Response.text("x").header("X-Bad", "a\r\nInjected: 1") }
     router.get("/badname") { _ in Response.text("x").header("Bad Name", "v") }
@@ -314,6 +319,20 @@ extension EndToEndTests {
                 #expect(r.text == "bye" && r.header("Connection") == "close", "\(path)")
                 #expect(try c.isClosedByServer(), "\(path) closes after its answer")
             }
+            // Written in place (ctx.json), directly and behind a middleware that awaits.
+            for path in ["/written/close", "/awaited/written/close"] {
+                let c = try server.connect()
+                let r = try c.request("GET", path)
+                #expect(r.status == .ok && r.text == #"{"name":"bye"}"#, "\(path)")
+                #expect(r.header("Connection") == "close", "\(path) says it closes")
+                #expect(try c.isClosedByServer(), "\(path) closes after its answer")
+            }
+            // HTTP/1.0 with keep-alive: the answer drops its keep-alive, and the connection closes.
+            let old = try server.connect()
+            try old.send(raw: Array("GET /written/close HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".utf8))
+            let r10 = try old.response()
+            #expect(r10.text == #"{"name":"bye"}"# && r10.header("Connection") == nil)
+            #expect(try old.isClosedByServer(), "an HTTP/1.0 keep-alive request still closes")
             let c = try server.connect()
             #expect(try c.request("GET", "/sync/ok").header("Connection") == nil)  // HTTP/1.1: kept alive
             #expect(try c.request("GET", "/sync/ok").text == "ok")

@@ -117,7 +117,9 @@ void chopin_response_header_late(chopin_response *res, const char *name, size_t 
  * start over (for instance with an error status after a failure). */
 void chopin_response_discard(chopin_response *res);
 
-/* Asks for the connection to close after this response. */
+/* Asks for the connection to close after this response, also once the
+ * response is written whole (its head then gains Connection: close, or, for
+ * HTTP/1.0, loses its keep-alive). */
 void chopin_response_close(chopin_response *res);
 
 /* The status written so far; 0 before chopin_response_start. */

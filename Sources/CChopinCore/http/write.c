@@ -497,6 +497,26 @@ void chopin_response_file(chopin_response *res, int fd, uint64_t offset, uint64_
     if (res->head_only || status_bodyless(res->status) || len == 0) drop_file(res);
 }
 
+/* Puts the line "name: value" into a head already written whole (RS_DONE),
+ * before its blank line. Returns -1 (nothing changed) when there is no room. */
+static int insert_into_done_head(chopin_response *res, const char *name, size_t nlen, const char *value, size_t vlen) {
+    chopin_buf *o = res->out;
+    char *head = o->data + res->start;
+    char *end = memmem(head, o->len - res->start, "\r\n\r\n", 4);
+    if (!end) return -1;
+    size_t at = (size_t)(end - o->data) + 2; /* before the blank line */
+    size_t add = nlen + vlen + 4;
+    if (chopin__buf_reserve(o, res->pool, (size_t)o->len + add) < 0) return -1;
+    char *p = o->data + at;
+    memmove(p + add, p, o->len - at);
+    p = put(p, name, nlen);
+    p = PUT(p, ": ");
+    p = put(p, value, vlen);
+    PUT(p, "\r\n");
+    o->len += (uint32_t)add;
+    return 0;
+}
+
 void chopin_response_header_late(chopin_response *res, const char *name, size_t nlen, const char *value, size_t vlen) {
     if (res->state != RS_DONE || handler_header(name, nlen, value, vlen) == H_INVALID) {
         if (res->state != RS_DONE)
@@ -505,20 +525,32 @@ void chopin_response_header_late(chopin_response *res, const char *name, size_t 
             res->failed = 1;
         return;
     }
+    insert_into_done_head(res, name, nlen, value, vlen);
+}
+
+/* The keep-alive line an HTTP/1.0 head carries, dropped from a head
+ * written whole: the connection closes after it instead. */
+static void drop_keep_alive_line(chopin_response *res) {
+    static const char line[] = "Connection: keep-alive\r\n";
     chopin_buf *o = res->out;
     char *head = o->data + res->start;
     char *end = memmem(head, o->len - res->start, "\r\n\r\n", 4);
     if (!end) return;
-    size_t at = (size_t)(end - o->data) + 2; /* before the blank line */
-    size_t add = nlen + vlen + 4;
-    if (chopin__buf_reserve(o, res->pool, (size_t)o->len + add) < 0) return;
-    char *p = o->data + at;
-    memmove(p + add, p, o->len - at);
-    p = put(p, name, nlen);
-    p = PUT(p, ": ");
-    p = put(p, value, vlen);
-    PUT(p, "\r\n");
-    o->len += (uint32_t)add;
+    char *found = memmem(head, (size_t)(end - head) + 2, line, sizeof line - 1);
+    if (!found) return;
+    char *rest = found + sizeof line - 1;
+    memmove(found, rest, (size_t)(o->data + o->len - rest));
+    o->len -= (uint32_t)(sizeof line - 1);
+}
+
+void chopin_response_close(chopin_response *res) {
+    if (res->close) return;
+    if (res->state == RS_DONE) {
+        /* Written whole already (in place, by ctx.json): its head is told too. */
+        if (res->http10_keep_alive) drop_keep_alive_line(res);
+        if (!res->http10 && insert_into_done_head(res, "Connection", 10, "close", 5) < 0) return;
+    }
+    res->close = 1;
 }
 
 void chopin_response_discard(chopin_response *res) {
@@ -533,10 +565,6 @@ void chopin_response_discard(chopin_response *res) {
     res->body_len = 0;
 }
 
-void chopin_response_close(chopin_response *res) {
-    /* Only while the Connection header is still to be written. */
-    if (res->state != RS_DONE) res->close = 1;
-}
 
 int chopin_response_status(const chopin_response *res) { return res->status; }
 
