@@ -39,8 +39,9 @@ struct BearerAuth: Middleware {
     }
 }
 
-/// `GET /api/me` (a synchronous handler) and `GET /api/me/async` (an async
-/// one) behind the bearer middleware, both reading the user it stored.
+/// `GET /api/me` (a synchronous handler), `GET /api/me/async` (an async
+/// one) and the WebSocket `GET /api/ws` (greets the user, then echoes)
+/// behind the bearer middleware, each reading the user it stored.
 func addAPIRoutes(to router: Router) {
     let tokens = TokenStore([exampleAPIToken: APIUser(id: 1, name: "kowito")])
     router.group("/api") { api in
@@ -52,6 +53,10 @@ func addAPIRoutes(to router: Router) {
         api.get("/me/async") { (req: Request) async throws -> Response in
             guard let user = req.storage[APIUser.self] else { throw HTTPError(.unauthorized) }
             return .json(User(id: user.id, username: user.name))
+        }
+        api.webSocket("/ws") { ws in
+            try await ws.send(text: "hello \(ws.request.storage[APIUser.self]?.name ?? "nobody")")
+            for try await message in ws.messages { try await ws.send(message) }
         }
     }
 }

@@ -28,7 +28,8 @@ struct ExampleFailure: Error {}
 ///     POST /upload           the body read as a stream: {"bytes": N, "sha256": "..."}, any size
 ///                            up to maxStreamedBodyBytes, in the memory of a few chunks
 ///     GET  /api/me           behind an async bearer-token middleware (ApiRoutes.swift): the
-///     GET  /api/me/async     user it stored, from a synchronous and an async handler; 401 without
+///     GET  /api/me/async     user it stored, from a synchronous and an async handler, and a
+///     GET  /api/ws           WebSocket that greets the user, then echoes; 401 without
 ///                            `Authorization: Bearer chopin-demo-token`
 ///     GET  /layered/plaintext  /plaintext behind three synchronous middleware (LayeredRoutes.swift)
 ///     GET  /layered/json       /json behind the same three

@@ -281,12 +281,22 @@ extension EndToEndTests {
             let clients = try (0..<3).map { _ in try TestClient(port: server.port) }
             let t = ContinuousClock.now
             for c in clients { try c.send("GET /sleep?ms=600 HTTP/1.1\r\nHost: t\r\n\r\n") }
-            var done: [Int] = []
-            for c in clients {
-                #expect(try c.read().text == "slept 600")
-                done.append(millisecondsSince(t))
+            // Each answer timed as it arrives, on a thread per client: read
+            // one after another, the one that waited held up the reads of
+            // the others when it came first (all three then read 1200).
+            let finished = Mutex<[Int]>([])
+            let readers = clients.map { client in
+                // Each client is read by its own thread only.
+                nonisolated(unsafe) let c = client
+                return OwnThread {
+                    let text = (try? c.read().text) ?? "no answer"
+                    let at = millisecondsSince(t)
+                    finished.withLock { $0.append(text == "slept 600" ? at : -1) }
+                }
             }
-            done.sort()
+            for r in readers { r.join() }
+            let done = finished.withLock { $0 }.sorted()
+            #expect(!done.contains(-1), "every client got its answer: \(done)")
             // Differences, not absolute times: a loaded machine delays all
             // three alike. The first two end together; the third a whole
             // sleep later, having waited for one of them.

@@ -274,6 +274,40 @@ struct Order {
         _ = try router.freeze()
     }
 
+    // WebSocket.md: behind a middleware that awaits.
+    actor TicketStore {
+        func user(for ticket: String) -> String? { ticket == "t1" ? "ada" : nil }
+    }
+    struct Ticket: Sendable { let user: String }
+    struct TicketQuery: Decodable { let ticket: String }
+
+    struct TicketCheck: Middleware {
+        let tickets: TicketStore  // an actor, a database...
+        func handle(_ request: Request, next: Next) async throws -> Response {
+            guard let id = try? Query<TicketQuery>.extract(from: request).value.ticket,
+                  let user = await tickets.user(for: id)
+            else {
+                throw HTTPError(.unauthorized, "no ticket")
+            }
+            var request = request
+            request.storage[Ticket.self] = Ticket(user: user)
+            return try await next(request)
+        }
+    }
+
+    @Test func webSocketBehindMiddleware() throws {
+        let router = Router()
+        let store = TicketStore()
+        router.group("/live") { live in
+            live.use(TicketCheck(tickets: store))
+            live.webSocket("/feed") { ws in
+                try await ws.send(text: "hello \(ws.request.storage[Ticket.self]?.user ?? "")")
+                for try await message in ws.messages { try await ws.send(message) }
+            }
+        }
+        _ = try router.freeze()  // refused before WebSocket routes could sit behind a middleware that awaits
+    }
+
     // FilesAndCompression.md: the per-mount options.
     @Test func fileMounts() throws {
         let router = Router()

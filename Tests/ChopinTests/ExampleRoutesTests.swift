@@ -19,6 +19,7 @@ import Testing
                 "GET /static/*path", "GET /fail", "GET /async/json", "GET /sleep", "GET /events",
                 "POST /upload", "GET /crash", "GET /crash/async", "GET /crash/ws", "GET /assets", "GET /assets/*path",
                 "GET /large.json", "POST /inflate", "GET /ws", "GET /api/me", "GET /api/me/async",
+                "GET /api/ws",
                 "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json", "POST /notes", "GET /notes",
             ])
     }
@@ -37,6 +38,15 @@ import Testing
             r = try c.request("GET", path, headers: ["Authorization": "Bearer \(exampleAPIToken)"])
             #expect(r.status == 200 && r.text == #"{"id":1,"username":"kowito"}"#, "\(path): \(r.text)")
         }
+        // The WebSocket behind it: refused without the token, upgraded with it.
+        let refused = try TestClient(port: server.port)
+        #expect(try refused.upgrade("/api/ws") == 401)
+        let ws = try TestClient(port: server.port)
+        let upgraded = try ws.upgradeReply("/api/ws", extra: ["Authorization: Bearer \(exampleAPIToken)"])
+        #expect(upgraded.status == 101)
+        #expect(try ws.readFrame() == (0x1, Array("hello kowito".utf8)))
+        try ws.sendFrame(0x1, Array("ping?".utf8))
+        #expect(try ws.readFrame() == (0x1, Array("ping?".utf8)))
         #expect(try c.request("GET", "/layered/plaintext").text == "Hello, World!")
         #expect(try c.request("GET", "/layered/plaintext", headers: ["X-Gate-2": "1"]).status == 403)
         #expect(try c.request("GET", "/awaiting/json").text == #"{"message":"Hello, World!"}"#)

@@ -42,12 +42,37 @@ extension EndToEndTests {
                 try await ws.send(text: ws.subprotocol ?? "none")
             }
             router.get("/async") { (_: Request) async in .text("still served") }
+            router.group("/guarded") { guarded in
+                guarded.use(TicketCheck())
+                guarded.webSocket("/echo", subprotocols: ["chat.v1"]) { ws in
+                    try await ws.send(text: "welcome \(ws.request.storage[Ticket.self]?.holder ?? "nobody")")
+                    for try await message in ws.messages { try await ws.send(message) }
+                }
+            }
             var config = Configuration(host: "127.0.0.1", port: 0)
             config.drainMilliseconds = 0  // a test stops at once
             config.workers = 1
             config.backend = backend
             config.maxAsyncRequestsPerWorker = maxAsync
             return try Server(configuration: config).start(router)
+        }
+
+        /// Who a ticket lets in.
+        struct Ticket: Sendable { let holder: String }
+
+        /// Checks the ticket in the query against a store it awaits (a
+        /// sleep in its place), as an authentication middleware does before
+        /// a WebSocket route.
+        struct TicketCheck: Middleware {
+            func handle(_ request: Request, next: Next) async throws -> Response {
+                try await Task.sleep(for: .milliseconds(2))
+                guard request.query == "ticket=ada" else {
+                    throw HTTPError(.unauthorized, "no ticket", headers: [("WWW-Authenticate", "Ticket")])
+                }
+                var request = request
+                request.storage[Ticket.self] = Ticket(holder: "ada")
+                return try await next(request).header("X-Checked", "yes")
+            }
         }
 
         private static func waitFor(_ seen: Seen, count: Int) -> [String] {
@@ -142,6 +167,48 @@ extension EndToEndTests {
 
         /// A limit that is not positive (the core's 0 is "no limit") and a
         /// subprotocol that could not be named in a header are refused at start.
+        @Test(arguments: backends) func aMiddlewareThatAwaitsGuardsTheUpgrade(backend: Backend) throws {
+            let server = try Self.serve(backend, seen: Seen())
+            defer { server.stop() }
+            // Without a ticket: the middleware's 401, and no upgrade.
+            let refused = try TestClient(port: server.port)
+            let no = try refused.upgradeReply("/guarded/echo")
+            #expect(no.status == 401)
+            #expect(no.headers.contains { $0.0.lowercased() == "www-authenticate" && $0.1 == "Ticket" })
+            // With one: upgraded once the middleware's await is over, the
+            // ticket in the handler's request, and a frame sent right behind
+            // the upgrade (before the 101 came) taken as a frame.
+            let c = try TestClient(port: server.port)
+            var frame = Self.maskedText("early")
+            try c.send(
+                "GET /guarded/echo?ticket=ada HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Sec-WebSocket-Protocol: chat.v1\r\n\r\n")
+            try c.send(&frame)
+            let yes = try c.readHead()
+            #expect(yes.status == 101)
+            #expect(yes.headers.contains { $0.0.lowercased() == "sec-websocket-protocol" && $0.1 == "chat.v1" })
+            #expect(try c.readFrame() == (0x1, Array("welcome ada".utf8)))
+            #expect(try c.readFrame() == (0x1, Array("early".utf8)))
+            try c.sendFrame(0x1, Array("later".utf8))
+            #expect(try c.readFrame() == (0x1, Array("later".utf8)))
+            try c.sendFrame(0x8, [0x03, 0xE8])
+            #expect(try c.readFrame() == (0x8, [0x03, 0xE8]))
+            // A bad upgrade behind it is the endpoint's 400, through the middleware.
+            let bad = try TestClient(port: server.port)
+            try bad.send("GET /guarded/echo?ticket=ada HTTP/1.1\r\nHost: test\r\n\r\n")
+            let plain = try bad.readHead()
+            #expect(plain.status == 400)
+            #expect(plain.headers.contains { $0.0 == "X-Checked" && $0.1 == "yes" })
+        }
+
+        /// One masked text frame, as a client sends it.
+        private static func maskedText(_ text: String) -> [UInt8] {
+            let payload = Array(text.utf8)
+            let key: [UInt8] = [1, 2, 3, 4]
+            return [0x81, 0x80 | UInt8(payload.count)] + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
+        }
+
         @Test func badWebSocketOptionsAreRouterErrors() throws {
             for (max, names) in [(0, []), (-1, []), (10, ["two words"]), (10, [""]), (10, ["a", "a"]),
                                  (10, [String(repeating: "p", count: 65)])] as [(Int, [String])] {

@@ -140,6 +140,14 @@ void chopin_deferred_websocket(chopin_deferred *d, const char accept[CHOPIN_WS_A
  * CHOPIN_WS_PROTOCOL_MAX, or one that is not a token. */
 int chopin_deferred_websocket_protocol(chopin_deferred *d, const char *name, size_t len);
 
+/* For a deferral whose handler call returned before the upgrade was
+ * decided (an async chain that awaited first): after
+ * chopin_deferred_websocket (and _protocol), the connection becomes the
+ * WebSocket now: the 101 is queued, later bytes are frames. Only on the
+ * worker thread, while the answer is still awaited. Returns 0, or -1 when
+ * the connection is gone or its answer was already given. */
+int chopin_deferred_websocket_accept(chopin_deferred *d);
+
 /* Sends one whole message or control frame (TEXT, BINARY, PING, PONG; CLOSE
  * with payload = code and reason, after which the core closes once the
  * client answers or linger_timeout_ms passes). Only on the worker thread.

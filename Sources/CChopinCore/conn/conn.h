@@ -418,6 +418,10 @@ size_t chopin__conn_process(chopin_worker *w, chopin_conn *c, char *buf, size_t 
 void chopin__conn_process_kept_input(chopin_worker *w, chopin_conn *c);
 int chopin__conn_keep_input(chopin_worker *w, chopin_conn *c, const char *data, size_t len);
 void chopin__conn_body_failed(chopin_worker *w, chopin_conn *c, int status);
+/* The connection becomes its deferral's WebSocket (c->deferral, with
+ * chopin_deferred_websocket set): at the handler's return, or later, when
+ * an async chain accepts the upgrade (-1: closed instead). */
+int chopin__conn_upgrade(chopin_worker *w, chopin_conn *c);
 
 /* input.c, streamed request bodies: begin sets CF_BODY_STREAM for
  * req's framing; feed takes the body's bytes from data[0..len) (decoding

@@ -203,6 +203,14 @@ void chopin_worker_wake(chopin_worker *w) {
     (void)r;
 }
 
+int chopin_deferred_websocket_accept(chopin_deferred *d) {
+    chopin_conn *c = d->websocket ? stream_conn(d) : NULL;
+    if (!c || c->state != CONN_DEFERRED || d->streaming) return -1;
+    if (chopin__conn_upgrade(d->worker, c) < 0) return -1;
+    chopin__conn_settle(d->worker, c);
+    return chopin__conn_open_p(c) ? 0 : -1;
+}
+
 int chopin_deferred_websocket_send(chopin_deferred *d, int opcode, const void *data, size_t len) {
     chopin_worker *w = d->worker;
     if (chopin__current_worker != w || !d->websocket ||

@@ -34,23 +34,9 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
     c->requests++;
     CHOPIN_COUNT(w, requests, 1);
     if (res.deferred && res.deferral->websocket) {
-        /* The connection leaves HTTP: whatever follows the request is frames. */
         c->deferral = res.deferral;
         c->deferral->started_ms = w->now_ms;
-        if (chopin__ws_begin(w, c, c->deferral) < 0) {
-            chopin__conn_close(w, c);
-            return 1;
-        }
-        c->state = CONN_WEBSOCKET;
-        c->timer = TK_NONE;
-        /* An open WebSocket is a connection, bounded by max_connections and
-         * its own buffers; held against max_deferred, a few hundred idle
-         * sockets would leave every async request waiting unread. */
-        c->deferral->uncounted = 1;
-        w->ndeferred--;
-        chopin__worker_capacity_freed(w);
-        chopin__metrics_answered(w, 101, w->now_ms);
-        return 0;
+        return chopin__conn_upgrade(w, c) < 0;
     }
     if (res.deferred) {
         /* Later pipelined requests wait in `in` until the answer comes back. */
@@ -72,6 +58,28 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
     }
     c->state = CONN_HEAD;
     return res.close;
+}
+
+/* The connection leaves HTTP for its deferral's WebSocket: the 101 is
+ * queued, and whatever follows the request is frames. Returns -1 when the
+ * connection closed instead (out of memory). */
+int chopin__conn_upgrade(chopin_worker *w, chopin_conn *c) {
+    chopin_deferred *d = c->deferral;
+    if (chopin__ws_begin(w, c, d) < 0) {
+        chopin__conn_close(w, c);
+        return -1;
+    }
+    c->state = CONN_WEBSOCKET;
+    c->timer = TK_NONE;
+    c->flags &= (uint16_t)~CF_PENDING_INPUT; /* what waits in `in` is frames now */
+    /* An open WebSocket is a connection, bounded by max_connections and
+     * its own buffers; held against max_deferred, a few hundred idle
+     * sockets would leave every async request waiting unread. */
+    d->uncounted = 1;
+    w->ndeferred--;
+    chopin__worker_capacity_freed(w);
+    chopin__metrics_answered(w, 101, d->started_ms);
+    return 0;
 }
 
 /* A request whose body is taken as a stream: the handler runs now, then

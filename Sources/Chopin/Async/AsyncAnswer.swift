@@ -29,10 +29,12 @@ final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
     let executor: WorkerExecutor
     /// The body, for an endpoint that reads it as a stream.
     let bodyStream: RequestBodyStream?
-    /// The accepted upgrade, for a WebSocket endpoint.
+    /// The messages of a WebSocket endpoint's connection.
     let webSocket: MessageChannel?
-    /// The upgrade it accepted (its subprotocol for the handler).
-    let webSocketUpgrade: Prepared.Upgrade?
+    /// The upgrade it accepted (its subprotocol for the handler): at init,
+    /// or later, on the worker, when a middleware in front of the endpoint
+    /// awaited first (``acceptLate(_:)``).
+    private(set) var webSocketUpgrade: Prepared.Upgrade?
     /// The task, so that the core can cancel it.
     let task = Mutex<Task<Void, Never>?>(nil)
     /// A streamed response waiting for its client to read (``ResponseStream``).
@@ -49,8 +51,10 @@ final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
     var writer: ResponseWriter { ResponseWriter(chopin_deferred_response(deferral.pointer)) }
 
     /// Defers `view`'s response; nil when it cannot be (no worker
-    /// executor, out of memory).
-    init?(_ view: Request, streamsBody: Bool, webSocket upgrade: Prepared.Upgrade? = nil) {
+    /// executor, out of memory). A WebSocket endpoint's upgrade is accepted
+    /// now when it is given, or later with ``acceptLate(_:)`` when
+    /// `upgradesLater` (something in front of the endpoint awaits first).
+    init?(_ view: Request, streamsBody: Bool, webSocket upgrade: Prepared.Upgrade? = nil, upgradesLater: Bool = false) {
         guard let executor = view.writer.workerExecutor, let d = view.writer.deferToLater() else { return nil }
         self.executor = executor
         deferral = Deferral(pointer: d)
@@ -65,7 +69,7 @@ final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
         } else {
             bodyStream = nil
         }
-        webSocket = upgrade.map { [deferral] _ in MessageChannel(deferral: deferral, executor: executor) }
+        webSocket = upgrade != nil || upgradesLater ? MessageChannel(deferral: deferral, executor: executor) : nil
         webSocketUpgrade = upgrade
         // Whole now: the core may call back from here on (worker thread).
         chopin_deferred_observe(d, cancelAsyncAnswer, drainAsyncAnswer, releaseAsyncAnswer, Unmanaged.passRetained(self).toOpaque())
@@ -75,18 +79,7 @@ final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
         // it has not within this grace.
         chopin_deferred_answers_timeout(d, Self.deadlineGraceMilliseconds)
         if streamsBody && view.head.pointee.body_streamed != 0 { chopin_deferred_take_body(d, bodyPieceAsyncAnswer) }
-        if let upgrade {
-            // The router refused a limit that is not positive: 0 would be
-            // the core's "no limit".
-            upgrade.accept.withUnsafeBufferPointer {
-                chopin_deferred_websocket(d, $0.baseAddress, webSocketPiece, UInt64(max(upgrade.maxMessageBytes, 1)))
-            }
-            if let name = upgrade.subprotocol {
-                name.withUTF8Bytes { bytes in
-                    bytes.withMemoryRebound(to: CChar.self) { _ = chopin_deferred_websocket_protocol(d, $0.baseAddress, $0.count) }
-                }
-            }
-        }
+        if let upgrade { Self.accept(upgrade, on: d) }
         // The worker's record of what runs: this request's async code from now on.
         let method = view.head.pointee.method_name
         view.route.withUTF8Bytes { bytes in
@@ -94,6 +87,30 @@ final class AsyncAnswer: TaskExecutor, @unchecked Sendable {
                 chopin_deferred_handling_async(d, method.ptr, method.len, chars.baseAddress, chars.count)
             }
         }
+    }
+
+    /// The deferral becomes `upgrade`'s WebSocket when it is decided.
+    private static func accept(_ upgrade: Prepared.Upgrade, on d: OpaquePointer) {
+        // The router refused a limit that is not positive: 0 would be
+        // the core's "no limit".
+        upgrade.accept.withUnsafeBufferPointer {
+            chopin_deferred_websocket(d, $0.baseAddress, webSocketPiece, UInt64(max(upgrade.maxMessageBytes, 1)))
+        }
+        if let name = upgrade.subprotocol {
+            name.withUTF8Bytes { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { _ = chopin_deferred_websocket_protocol(d, $0.baseAddress, $0.count) }
+            }
+        }
+    }
+
+    /// Accepts the upgrade of a WebSocket endpoint that a middleware in
+    /// front of it awaited before (on the worker, in the task): the 101 is
+    /// queued at once. False when the connection is gone.
+    func acceptLate(_ upgrade: Prepared.Upgrade) -> Bool {
+        guard webSocket != nil, webSocketUpgrade == nil else { return false }
+        webSocketUpgrade = upgrade
+        Self.accept(upgrade, on: deferral.pointer)
+        return chopin_deferred_websocket_accept(deferral.pointer) == 0
     }
 
     func enqueue(_ job: consuming ExecutorJob) {

@@ -19,6 +19,11 @@ enum Endpoint: Sendable {
         if case .streamingBody = self { return true }
         return false
     }
+
+    var isWebSocket: Bool {
+        if case .webSocket = self { return true }
+        return false
+    }
 }
 
 typealias AsyncBody = @Sendable (Request) async throws -> Response
@@ -28,7 +33,9 @@ typealias StreamBody = @Sendable (Request, RequestBodyStream) async throws -> Re
 enum Prepared: Sendable {
     case body(AsyncBody)
     case stream(StreamBody)
-    /// A WebSocket upgrade, checked; accepted when the response is deferred.
+    /// A WebSocket upgrade, checked; accepted when the response is deferred
+    /// (only where nothing in front of the endpoint awaits: otherwise it is
+    /// checked and accepted in the task, when the endpoint is reached).
     case webSocket(Upgrade)
 
     var upgrade: Upgrade? {
@@ -180,7 +187,11 @@ final class Chain: Sendable {
             unwind(entered, request, &response)
             return response
         }
-        guard let answer = AsyncAnswer(request, streamsBody: endpoint.streamsBody, webSocket: prepared?.upgrade) else {
+        let upgradesLater = endpoint.isWebSocket && prepared == nil
+        guard
+            let answer = AsyncAnswer(
+                request, streamsBody: endpoint.streamsBody, webSocket: prepared?.upgrade, upgradesLater: upgradesLater)
+        else {
             var response = errors.answer(HTTPError(.serviceUnavailable, "out of memory"), request)
             unwind(entered, request, &response)
             return response
@@ -224,8 +235,7 @@ final class Chain: Sendable {
         }
     }
 
-    /// The extractors of an async endpoint; a WebSocket's upgrade, checked
-    /// (on the view: the router keeps async middleware from its routes).
+    /// The extractors of an async endpoint; a WebSocket's upgrade, checked.
     private func prepare(_ request: Request) throws -> Prepared? {
         switch endpoint {
         case .async(let extract): .body(try extract(request))
@@ -248,7 +258,13 @@ final class Chain: Sendable {
             switch endpoint {
             case .sync(let handler):
                 return try handler(request)
-            case .webSocket(_, let handler):
+            case .webSocket(let options, let handler):
+                if answer.webSocketUpgrade == nil {
+                    // A middleware in front awaited: the upgrade is checked
+                    // and accepted now, on the worker, in this task.
+                    let upgrade = try Prepared.upgrade(request, options).get()
+                    guard answer.acceptLate(upgrade) else { throw CancellationError() }  // the client left
+                }
                 return await answer.runWebSocket(request, handler)
             case .async, .streamingBody:
                 switch try prepared ?? prepare(request) {

@@ -172,10 +172,6 @@ struct RouteTree: Sendable {
         if case .webSocket(let options, _) = r.endpoint, let problem = options.problem {
             return "\(where_): \(problem)"
         }
-        if case .webSocket = r.endpoint, chain.firstAsync != chain.layers.count {
-            // Its upgrade is accepted on the worker, before anything awaits.
-            return "\(where_): a WebSocket route cannot be behind a middleware that awaits; make it a SyncMiddleware"
-        }
         let endsInWildcard = segments.last?.hasPrefix("*") ?? false
         let route = Route(
             pattern: r.pattern, paramNames: names, endsInWildcard: endsInWildcard, chain: chain,
