@@ -63,7 +63,8 @@ extension EndToEndTests {
             router.files("/cached", directory: tree.root, cacheControl: "public, max-age=60", precompressed: true)
             router.files("/open", directory: tree.root, dotfiles: .served)
             // Behind a middleware that awaits, the request is owned and the
-            // file is read into the answer: the same rules apply.
+            // answer deferred; its file is handed to the connection and sent
+            // as any other (sendfile): the same rules apply.
             router.group("/owned") { g in
                 g.use(Awaits())
                 g.files("/cached", directory: tree.root, cacheControl: "no-cache", precompressed: true)
@@ -217,6 +218,32 @@ extension EndToEndTests {
             // HEAD: no bytes (the next answer is read right after the head).
             try c.send("HEAD /assets/big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try c.readHead().status == 200)  // its Content-Length: Tests/c/test_files.c
+            #expect(try c.request("GET", "/assets/a.txt").text == "hello, files")
+        }
+
+        /// Behind a middleware that awaits, a file goes out after its
+        /// deferred head as the worker's own do: whole, in part, for HEAD,
+        /// and with pipelined requests behind it answered after it, in order.
+        @Test(arguments: backends) func aFileBehindAMiddlewareThatAwaits(backend: Backend) throws {
+            let tree = FileTree()
+            defer { tree.remove() }
+            let server = try Self.serve(tree, backend)
+            defer { server.stop() }
+            let c = try TestClient(port: server.port)
+            let big = try c.request("GET", "/owned/cached/big.bin")
+            #expect(big.status == 200 && big.body == tree.big && big.header("Cache-Control") == "no-cache")
+            let mid = try c.request("GET", "/owned/cached/big.bin", headers: ["Range": "bytes=500000-599999"])
+            #expect(mid.status == 206 && mid.body == Array(tree.big[500_000..<600_000]))
+            try c.send("HEAD /owned/cached/big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            let head = try c.readHead()
+            #expect(head.status == 200 && head.header("Content-Length") == "\(tree.big.count)")
+            // Three in one write: the file, a small one, the file again.
+            try c.send(
+                "GET /owned/cached/big.bin HTTP/1.1\r\nHost: t\r\n\r\nGET /owned/cached/a.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+                    + "GET /owned/cached/big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(try c.read().body == tree.big)
+            #expect(try c.read().text == "hello, files")
+            #expect(try c.read().body == tree.big)
             #expect(try c.request("GET", "/assets/a.txt").text == "hello, files")
         }
 

@@ -75,8 +75,10 @@ void chopin_response_send(chopin_response *res, int status, const char *content_
  * sent). Call it after the headers instead of writing a body; it ends the
  * response (Content-Length: len). The core owns fd from then on, and closes
  * it once the body is out, when the connection ends, or at once for HEAD,
- * 304 or a writer that cannot take it (a deferred response's: the response
- * then becomes a 500). Bounded like any other response: later pipelined
+ * 304 or a writer that cannot take it (a streaming response's: the
+ * response then becomes a 500). A deferred answer's own writer takes a
+ * file too: it follows the deferred head, from the worker, when the answer
+ * is delivered. Bounded like any other response: later pipelined
  * requests wait until the file is sent, reads pause while the client is
  * slow, and write_timeout_ms counts from the last progress. A file that
  * shrinks while it is sent ends the connection. */

@@ -175,6 +175,14 @@ void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferre
         chopin__conn_close(w, c);
         return;
     }
+    if (d->res.file_fd >= 0) {
+        /* Its file follows the head, sent as the worker's own are (sendfile). */
+        c->file_fd = d->res.file_fd;
+        c->file_off = d->res.file_off;
+        c->file_left = d->res.file_len;
+        c->flags |= CF_FILE;
+        d->res.file_fd = -1;
+    }
     after_deferred_answer(w, c, d->res.close);
     chopin__conn_settle(w, c);
 }

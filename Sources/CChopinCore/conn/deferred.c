@@ -29,6 +29,7 @@ chopin_deferred *chopin_response_defer(chopin_response *res) {
     memcpy(d->date, res->date, 29);
     chopin__response_init(&d->res, &d->buf, NULL, d->date, res->head_only, res->close, res->http10_keep_alive);
     d->res.http10 = res->http10;
+    d->res.takes_file = 1;
     /* Compression chosen by middleware applies to the answer written later. */
     d->res.compress_on = res->compress_on;
     d->res.compress = res->compress;

@@ -77,6 +77,7 @@ void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d) {
 
 void chopin__deferral_free(chopin_deferred *d) {
     if (d->release) d->release(d->arg);
+    if (d->res.file_fd >= 0) close(d->res.file_fd); /* an answer with a file that was never delivered */
     chopin__buf_release(&d->buf, NULL);
     free(d);
 }

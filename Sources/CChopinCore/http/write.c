@@ -41,6 +41,7 @@ void chopin__response_init(chopin_response *res, chopin_buf *out, chopin_bufpool
     res->http10_keep_alive = (uint8_t)http10_keep_alive;
     res->failed = 0;
     res->deferred = 0;
+    res->takes_file = 0;
     res->deferral = NULL;
     res->file_fd = -1;
     res->file_len = 0;
@@ -484,8 +485,9 @@ void chopin_response_send(chopin_response *res, int status, const char *content_
 }
 
 void chopin_response_file(chopin_response *res, int fd, uint64_t offset, uint64_t len) {
-    if (res->failed || res->state != RS_HEAD || !res->worker || res->deferred) {
-        /* Only a head with no body yet, on the worker's own writer. */
+    if (res->failed || res->state != RS_HEAD || !(res->worker || res->takes_file) || res->deferred) {
+        /* Only a head with no body yet, on the worker's own writer or a
+         * deferred answer's (its file is handed to the connection). */
         res->failed = 1;
         if (fd >= 0) close(fd);
         return;

@@ -29,6 +29,7 @@ struct chopin_response {
     uint8_t http10;            /* an HTTP/1.0 client: a stream is delimited by the close */
     uint8_t failed;            /* misuse or out of memory: becomes a 500 */
     uint8_t deferred;
+    uint8_t takes_file;        /* a deferred answer's own writer: its file goes to the connection */
     chopin_deferred *deferral;
     uint8_t compress_on;       /* chopin_response_compress was called: Vary, and maybe compression */
     uint8_t compress;          /* CHOPIN_ENCODING_*, the client's choice */

@@ -201,17 +201,6 @@ final class FileRoot: Sendable {
             (offset, length) = (0, size)
         }
         let type = MediaTypes.forFile(name.split(separator: "/").last ?? "")
-        guard !ctx.isOwned else {
-            // An owned request (behind a middleware that awaits) answers
-            // through a deferred response, which cannot send a file: read it.
-            defer { close(fd) }
-            var bytes = [UInt8](repeating: 0, count: Int(length))
-            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(length), off_t(offset)) }
-            guard got == Int(length) else { return Response(status: .internalServerError) }
-            var answer = Response.bytes(bytes, contentType: type, status: status)
-            answer.headers = headers
-            return answer
-        }
         let res = ctx.writer
         res.start(status)
         res.header("Content-Type", type)
