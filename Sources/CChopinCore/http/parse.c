@@ -16,7 +16,7 @@
  * so for a name already known to be a token this is exact. (It would also
  * take CR to '-': a name not yet checked must have its dashes compared as
  * they are.) Two loads that may overlap, whatever the length. */
-int chopin__name_is(const char *name, size_t len, const char *lit) {
+static int name_is(const char *name, size_t len, const char *lit) {
     if (len >= 8) {
         uint64_t a, b, x, y, fold = 0x2020202020202020ull;
         memcpy(&a, name, 8);
@@ -31,6 +31,38 @@ int chopin__name_is(const char *name, size_t len, const char *lit) {
     memcpy(&x, lit, 4);
     memcpy(&y, lit + len - 4, 4);
     return ((a | fold) == x) & ((b | fold) == y);
+}
+
+/* name (len bytes) is lit in any case. The name is not checked yet, and
+ * name_is would take a CR for a '-': dash is where lit has one
+ * (0: none), compared as it is. */
+static inline int name_is_dashed(const char *name, size_t len, const char *lit, size_t dash) {
+    return name_is(name, len, lit) && (dash == 0 || name[dash] == '-');
+}
+
+/* Switched on the length first, so most names meet one compare. */
+int chopin__header_kind(const char *name, size_t len) {
+    switch (len) {
+    case 10:
+        if (name_is_dashed(name, len, "connection", 0)) return H_CORE;
+        break;
+    case 12:
+        if (name_is_dashed(name, len, "content-type", 7)) return H_CONTENT_TYPE;
+        break;
+    case 14:
+        if (name_is_dashed(name, len, "content-length", 7)) return H_CORE;
+        break;
+    case 16:
+        if (name_is_dashed(name, len, "content-encoding", 7)) return H_CONTENT_ENCODING;
+        break;
+    case 17:
+        if (name_is_dashed(name, len, "transfer-encoding", 8)) return H_CORE;
+        break;
+    }
+    if (len == 0) return H_INVALID;
+    for (size_t i = 0; i < len; i++)
+        if (!(chopin__char_class[(unsigned char)name[i]] & CHOPIN_C_TCHAR)) return H_INVALID;
+    return H_OTHER;
 }
 
 static inline int is_host(unsigned char c) { return chopin__char_class[c] & CHOPIN_C_HOST; }
@@ -198,7 +230,7 @@ static int note_host(framing_state *fs, const char *v, size_t vl, const char *li
 /* Interprets the header fields that decide framing and connection
  * handling. Every request has some fields and few of them matter here: the
  * name's length picks the one candidate, and one compare decides (the name
- * is a token, so chopin__name_is is exact). */
+ * is a token, so name_is is exact). */
 static int note_header(framing_state *fs, const chopin_header *h, const char *limit) {
     const char *n = h->name.ptr;
     size_t nl = h->name.len;
@@ -210,10 +242,10 @@ static int note_header(framing_state *fs, const chopin_header *h, const char *li
 
     switch (nl) {
     case 4:
-        if (chopin__name_is(n, nl, "host")) return note_host(fs, v, vl, limit);
+        if (name_is(n, nl, "host")) return note_host(fs, v, vl, limit);
         break;
     case 6:
-        if (chopin__name_is(n, nl, "expect")) {
+        if (name_is(n, nl, "expect")) {
             if (IEQ(v, vl, "100-continue"))
                 fs->expect_continue = 1;
             else
@@ -221,7 +253,7 @@ static int note_header(framing_state *fs, const chopin_header *h, const char *li
         }
         break;
     case 10:
-        if (chopin__name_is(n, nl, "connection")) {
+        if (name_is(n, nl, "connection")) {
             while (list_next(&it, &el, &ell)) {
                 if (IEQ(el, ell, "close"))
                     fs->conn_close = 1;
@@ -231,7 +263,7 @@ static int note_header(framing_state *fs, const chopin_header *h, const char *li
         }
         break;
     case 14:
-        if (chopin__name_is(n, nl, "content-length")) {
+        if (name_is(n, nl, "content-length")) {
             uint64_t x;
             if (parse_content_length(v, vl, &x) < 0) return CHOPIN_PARSE_BAD_REQUEST;
             if (fs->content_length_seen && x != fs->content_length) return CHOPIN_PARSE_BAD_REQUEST;
@@ -240,7 +272,7 @@ static int note_header(framing_state *fs, const chopin_header *h, const char *li
         }
         break;
     case 17:
-        if (chopin__name_is(n, nl, "transfer-encoding")) {
+        if (name_is(n, nl, "transfer-encoding")) {
             int any = 0;
             fs->te_seen = 1;
             while (list_next(&it, &el, &ell)) {

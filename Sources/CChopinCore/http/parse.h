@@ -1,14 +1,17 @@
-/* parse.h - what the request parser (parse.c) lends the rest of http/:
- * the header-name match it frames requests with, which the response writer
- * uses for the names a handler sets. */
+/* parse.h - what the request parser (parse.c), which knows header names,
+ * tells the response writer about the names a handler sets. */
 #ifndef CHOPIN_HTTP_PARSE_H
 #define CHOPIN_HTTP_PARSE_H
 
 #include <stddef.h>
 
-/* Whether the len bytes at name (4 to 16 of them) are the lower-case
- * literal lit (letters and '-'), in any case; exact for a name known to be
- * a token (a CR would pass for a '-'). */
-int chopin__name_is(const char *name, size_t len, const char *lit);
+/* The header names the writer treats apart: Content-Type (compression
+ * looks at it), Content-Encoding (the handler compressed already), and the
+ * framing headers, which are the core's to write. */
+enum { H_OTHER, H_CONTENT_TYPE, H_CONTENT_ENCODING, H_CORE, H_INVALID };
+
+/* What a response header name is: one of the above, any other token, or
+ * not a token (H_INVALID). */
+int chopin__header_kind(const char *name, size_t len);
 
 #endif

@@ -118,49 +118,11 @@ void chopin_response_start(chopin_response *res, int status) {
     res->state = RS_HEAD;
 }
 
-/* The header names the writer treats apart: Content-Type (compression
- * looks at it), Content-Encoding (the handler compressed already), and the
- * framing headers, which are the core's to write. */
-enum { H_OTHER, H_CONTENT_TYPE, H_CONTENT_ENCODING, H_CORE, H_INVALID };
-
-/* name (len bytes) is lit in any case. The name is not checked yet, and
- * chopin__name_is would take a CR for a '-': dash is where lit has one
- * (0: none), compared as it is. */
-static inline int name_is(const char *name, size_t len, const char *lit, size_t dash) {
-    return chopin__name_is(name, len, lit) && (dash == 0 || name[dash] == '-');
-}
-
-/* What a header name is: one of the above, any other token, or not a
- * token. Switched on the length first, so most names meet one compare. */
-static int header_kind(const char *name, size_t len) {
-    switch (len) {
-    case 10:
-        if (name_is(name, len, "connection", 0)) return H_CORE;
-        break;
-    case 12:
-        if (name_is(name, len, "content-type", 7)) return H_CONTENT_TYPE;
-        break;
-    case 14:
-        if (name_is(name, len, "content-length", 7)) return H_CORE;
-        break;
-    case 16:
-        if (name_is(name, len, "content-encoding", 7)) return H_CONTENT_ENCODING;
-        break;
-    case 17:
-        if (name_is(name, len, "transfer-encoding", 8)) return H_CORE;
-        break;
-    }
-    if (len == 0) return H_INVALID;
-    for (size_t i = 0; i < len; i++)
-        if (!(chopin__char_class[(unsigned char)name[i]] & CHOPIN_C_TCHAR)) return H_INVALID;
-    return H_OTHER;
-}
-
 /* A header a handler may write: its name a token and not the core's, its
  * value free of CR, LF, NUL and every other control but HTAB (response
  * splitting). Returns its kind, or H_INVALID. */
 static int handler_header(const char *name, size_t nlen, const char *value, size_t vlen) {
-    int kind = header_kind(name, nlen);
+    int kind = chopin__header_kind(name, nlen);
     if (kind == H_CORE || !chopin__all_field(value, vlen)) return H_INVALID;
     return kind;
 }
@@ -499,50 +461,46 @@ void chopin_response_file(chopin_response *res, int fd, uint64_t offset, uint64_
     if (res->head_only || status_bodyless(res->status) || len == 0) drop_file(res);
 }
 
-/* Puts the line "name: value" into a head already written whole (RS_DONE),
- * before its blank line. Returns -1 (nothing changed) when there is no room. */
+/* Where the blank line of a head written whole (RS_DONE) begins; NULL if none. */
+static char *done_head_end(const chopin_response *res) {
+    return memmem(res->out->data + res->start, res->out->len - res->start, "\r\n\r\n", 4);
+}
+
+/* Puts the line "name: value" into a head written whole, before its blank
+ * line. Returns -1 (nothing changed) when there is no room. */
 static int insert_into_done_head(chopin_response *res, const char *name, size_t nlen, const char *value, size_t vlen) {
     chopin_buf *o = res->out;
-    char *head = o->data + res->start;
-    char *end = memmem(head, o->len - res->start, "\r\n\r\n", 4);
+    char *end = done_head_end(res);
     if (!end) return -1;
-    size_t at = (size_t)(end - o->data) + 2; /* before the blank line */
-    size_t add = nlen + vlen + 4;
+    size_t at = (size_t)(end - o->data) + 2, add = nlen + vlen + 4; /* before the blank line */
     if (chopin__buf_reserve(o, res->pool, (size_t)o->len + add) < 0) return -1;
     char *p = o->data + at;
     memmove(p + add, p, o->len - at);
-    p = put(p, name, nlen);
-    p = PUT(p, ": ");
-    p = put(p, value, vlen);
-    PUT(p, "\r\n");
+    p = PUT(put(p, name, nlen), ": ");
+    PUT(put(p, value, vlen), "\r\n");
     o->len += (uint32_t)add;
     return 0;
 }
 
 void chopin_response_header_late(chopin_response *res, const char *name, size_t nlen, const char *value, size_t vlen) {
-    if (res->state != RS_DONE || handler_header(name, nlen, value, vlen) == H_INVALID) {
-        if (res->state != RS_DONE)
-            chopin_response_header(res, name, nlen, value, vlen);
-        else
-            res->failed = 1;
-        return;
-    }
-    insert_into_done_head(res, name, nlen, value, vlen);
+    if (res->state != RS_DONE)
+        chopin_response_header(res, name, nlen, value, vlen);
+    else if (handler_header(name, nlen, value, vlen) == H_INVALID)
+        res->failed = 1;
+    else
+        insert_into_done_head(res, name, nlen, value, vlen);
 }
 
-/* The keep-alive line an HTTP/1.0 head carries, dropped from a head
- * written whole: the connection closes after it instead. */
+/* An HTTP/1.0 head written whole loses its keep-alive line: the
+ * connection closes after it instead. */
 static void drop_keep_alive_line(chopin_response *res) {
     static const char line[] = "Connection: keep-alive\r\n";
-    chopin_buf *o = res->out;
-    char *head = o->data + res->start;
-    char *end = memmem(head, o->len - res->start, "\r\n\r\n", 4);
-    if (!end) return;
-    char *found = memmem(head, (size_t)(end - head) + 2, line, sizeof line - 1);
+    char *head = res->out->data + res->start, *end = done_head_end(res);
+    char *found = end ? memmem(head, (size_t)(end - head) + 2, line, sizeof line - 1) : NULL;
     if (!found) return;
     char *rest = found + sizeof line - 1;
-    memmove(found, rest, (size_t)(o->data + o->len - rest));
-    o->len -= (uint32_t)(sizeof line - 1);
+    memmove(found, rest, (size_t)(res->out->data + res->out->len - rest));
+    res->out->len -= (uint32_t)(sizeof line - 1);
 }
 
 void chopin_response_close(chopin_response *res) {
