@@ -54,6 +54,29 @@ extension EndToEndTests {
         /// requestCount after stop() is the count at the stop, read from
         /// what stop() kept, not from the freed C server (which ASan would
         /// flag and which, without it, returned whatever the memory held).
+        /// Two stops at once: the one that came second waits for the first
+        /// to end (its drain period included), then the port is closed.
+        @Test(arguments: backends) func aSecondStopWaitsForTheFirst(backend: Backend) throws {
+            var (server, router) = server(backend)
+            server.configuration.drainMilliseconds = 400
+            let running = try server.start(router)
+            let port = running.port
+            let t = ContinuousClock.now
+            let first = OwnThread { running.stop() }
+            // The second starts while the first drains (the readiness route says 503).
+            var draining = false
+            for _ in 0..<1000 where !draining {
+                draining = (try? TestClient(port: port).request("GET", "/ready").status) == 503
+                if !draining { usleep(1000) }
+            }
+            #expect(draining)
+            running.stop()
+            let elapsed = ContinuousClock.now - t
+            #expect(elapsed >= .milliseconds(350), "the second stop returned after \(elapsed), before the drain ended")
+            #expect(throws: (any Error).self, "nothing listens once stop() returned") { try TestClient(port: port) }
+            first.join()
+        }
+
         @Test(arguments: backends) func requestCountAfterStopIsTheCountAtTheStop(backend: Backend) throws {
             let (server, router) = server(backend)
             let running = try server.start(router)

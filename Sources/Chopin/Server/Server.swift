@@ -136,8 +136,10 @@ public final class RunningServer: @unchecked Sendable {
     private let app: Unmanaged<App>
     private let observation: ServerObservation
     private let stopped = Mutex<chopin_metrics?>(nil)
-    /// The first stop() began (a second one returns at once).
+    /// The first stop() began; a later one waits until it has ended.
     private let draining = Mutex(false)
+    /// The first stop() has ended: every worker is gone.
+    private let ended = Atomic<Bool>(false)
 
     /// The bound port (useful with port 0).
     public let port: UInt16
@@ -157,9 +159,9 @@ public final class RunningServer: @unchecked Sendable {
     /// everything is still served), then in-flight requests finish and every
     /// worker ends. A handler still running at the deadline is left behind
     /// (and what it uses with it) rather than holding the caller past it.
-    /// Only the first call stops: a later one (or one while a
-    /// ``ChopinService`` stops this server) returns at once, before the
-    /// stop has finished.
+    /// Only the first call stops; a later one (from another thread, or
+    /// while a ``ChopinService`` stops this server) waits until that stop
+    /// has ended, so that whoever returns from stop() finds the server gone.
     public func stop() { stop(draining: true) }
 
     /// ``stop()``, awaited (``ChopinService``): the drain period is a sleep
@@ -167,7 +169,10 @@ public final class RunningServer: @unchecked Sendable {
     /// its own, so that no thread of Swift's executors is held while
     /// in-flight requests finish.
     func stopWithoutBlocking() async {
-        guard beginsTheStop() else { return }
+        guard beginsTheStop() else {
+            while !ended.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(5)) }
+            return
+        }
         let drainMs = chopin_server_drain_begin(server)
         if drainMs > 0 { try? await Task.sleep(for: .milliseconds(drainMs)) }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -182,12 +187,15 @@ public final class RunningServer: @unchecked Sendable {
     /// without stop() stops at once (its deinit must not hold a thread for
     /// the drain).
     private func stop(draining drains: Bool) {
-        guard beginsTheStop() else { return }
+        guard beginsTheStop() else {
+            while !ended.load(ordering: .acquiring) { usleep(1000) }
+            return
+        }
         if drains { chopin_server_drain(server) }
         finishStop()
     }
 
-    /// Whether this call is the first stop (later ones return at once).
+    /// Whether this call is the first stop (later ones wait for it to end).
     private func beginsTheStop() -> Bool {
         draining.withLock { began in
             defer { began = true }
@@ -201,6 +209,7 @@ public final class RunningServer: @unchecked Sendable {
         observation.detach()  // before the counters are freed
         chopin_server_stop(server)
         if chopin_server_wait(server) == 0 { app.release() }
+        ended.store(true, ordering: .releasing)
     }
 
     func waitForSignalThenStop() {
