@@ -221,6 +221,24 @@ static int echo_piece(void *arg, const char *data, size_t len, int status) {
     return 0;
 }
 
+/* /late: the upgrade decided after the handler call returned, in a later
+ * turn of the worker (as an async chain that awaited first decides it):
+ * the worker_turn hook accepts it. */
+static echo *late_pending;
+static char late_accept[CHOPIN_WS_ACCEPT_LEN];
+static int late_early_rc = 99, late_rc = 99;
+
+static int accept_late(void *state) {
+    (void)state;
+    echo *e = late_pending;
+    if (!e) return 0;
+    late_pending = NULL;
+    late_early_rc = chopin_deferred_websocket_accept(e->d); /* not a WebSocket deferral yet: refused */
+    chopin_deferred_websocket(e->d, late_accept, echo_piece, 100000);
+    late_rc = chopin_deferred_websocket_accept(e->d);
+    return 0;
+}
+
 static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     (void)ctx;
     char accept[CHOPIN_WS_ACCEPT_LEN];
@@ -234,6 +252,11 @@ static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     echo *e = calloc(1, sizeof *e);
     e->d = chopin_response_defer(res);
     chopin_deferred_observe(e->d, NULL, NULL, echo_release, e);
+    if (req->path.len == 5 && memcmp(req->path.ptr, "/late", 5) == 0) {
+        memcpy(late_accept, accept, sizeof accept);
+        late_pending = e;
+        return;
+    }
     chopin_deferred_websocket(e->d, accept, echo_piece, 100000);
     /* The server's subprotocols, in its order of preference. */
     static const char *const ours[] = {"chat.v2", "chat.v1"};
@@ -364,6 +387,7 @@ static void run_backend(const char *backend) {
     (void)backend;
     chopin_config cfg = fixture_config(app);
     cfg.idle_timeout_ms = 400;
+    cfg.worker_turn = accept_late;
     chopin_server *s = fixture_start(&cfg);
     CHECK(s != NULL, "start");
     if (!s) return;
@@ -423,6 +447,27 @@ static void run_backend(const char *backend) {
           "op %d len %zu", op, len);
     CHECK(client_wait_eof(&c, 2000), "closed");
     client_close(&c);
+
+    t_case = "upgraded in a later turn, a frame sent behind the upgrade request";
+    {
+        static const char late[] = "GET /late HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        CHECK(client_connect(&c, port) == 0, "connect");
+        size_t hn = sizeof late - 1;
+        memcpy(f, late, hn);
+        hn += frame(f + hn, 0x81, "early", 5, 1);
+        client_send(&c, (const char *)f, hn);
+        CHECK(client_read_response(&c, &r, 2000, 0) == 0 && r.status == 101, "status %d", r.status);
+        CHECK(late_early_rc == -1 && late_rc == 0, "accept before chopin_deferred_websocket %d, after %d",
+              late_early_rc, late_rc);
+        CHECK(read_frame(&c, &op, got, sizeof got, &len) == 0 && op == 1 && len == 5 && memcmp(got, "early", 5) == 0,
+              "op %d len %zu", op, len);
+        client_send(&c, (const char *)f, frame(f, 0x81, "later", 5, 1));
+        CHECK(read_frame(&c, &op, got, sizeof got, &len) == 0 && op == 1 && len == 5 && memcmp(got, "later", 5) == 0,
+              "op %d len %zu", op, len);
+        client_close(&c);
+        late_early_rc = late_rc = 99;
+    }
 
     t_case = "the handler closes with 4000";
     CHECK(open_ws(&c, port) == 0, "upgrade");
