@@ -48,18 +48,18 @@ if [ "$WHAT" = instructions ] || [ "$WHAT" = all ]; then
     strip -g -o "$OUT/chopin-example-nodebug" "$BIN"
     echo "| instructions per request, /plaintext (callgrind, epoll, 1 worker) | |" >"$OUT/instructions.md"
     echo "|---|---|" >>"$OUT/instructions.md"
-    for mode in threads process-per-worker; do
+    for mode in threads shared-process process-per-worker; do
         a=$(count "$mode" "$N" 9131)
         b=$(count "$mode" $((N * 3)) 9131)
         ipr=$(awk -v a="$a" -v b="$b" -v n=$((N * 2)) 'BEGIN { printf "%.0f", (b - a) / n }')
-        if [ "$mode" = process-per-worker ]; then
+        if [ "$mode" != threads ]; then
             # The supervisor starts first, then its worker. Under valgrind the
             # supervisor has no pidfd_open and polls every 10 ms: its count
             # follows the run's duration, not its requests.
             paste <(each "$mode" "$N") <(each "$mode" $((N * 3))) | awk -v n=$((N * 2)) \
                 '{ printf "%s %.0f", (NR == 1 ? "supervisor" : ", worker"), ($2 - $1) / n } END { print "" }' \
-                >"$OUT/processes-each.txt"
-            ipr="$ipr ($(cat "$OUT/processes-each.txt"))"
+                >"$OUT/processes-each-$mode.txt"
+            ipr="$ipr ($(cat "$OUT/processes-each-$mode.txt"))"
         fi
         echo "| $mode | $ipr |" >>"$OUT/instructions.md"
     done
