@@ -179,7 +179,7 @@ extension EndToEndTests {
             // ticket in the handler's request, and a frame sent right behind
             // the upgrade (before the 101 came) taken as a frame.
             let c = try TestClient(port: server.port)
-            var frame = Self.maskedText("early")
+            var frame = TestClient.frame(0x1, Array("early".utf8))
             try c.send(
                 "GET /guarded/echo?ticket=ada HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
@@ -200,13 +200,6 @@ extension EndToEndTests {
             let plain = try bad.readHead()
             #expect(plain.status == 400)
             #expect(plain.headers.contains { $0.0 == "X-Checked" && $0.1 == "yes" })
-        }
-
-        /// One masked text frame, as a client sends it.
-        private static func maskedText(_ text: String) -> [UInt8] {
-            let payload = Array(text.utf8)
-            let key: [UInt8] = [1, 2, 3, 4]
-            return [0x81, 0x80 | UInt8(payload.count)] + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
         }
 
         @Test func badWebSocketOptionsAreRouterErrors() throws {

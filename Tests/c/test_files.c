@@ -108,17 +108,22 @@ static int open_fds(void) {
     return n;
 }
 
+/* Reads a 200 whose body is len bytes of the file from offset `from`. */
+static void expect_file(client *c, uint64_t len, uint64_t from) {
+    uint64_t cl;
+    int bad = 0;
+    CHECK_EQ_INT(read_head(c, &cl), 200);
+    CHECK_EQ_INT(cl, len);
+    CHECK_EQ_INT(read_body(c, cl, from, &bad), len);
+    CHECK(!bad, "the bytes differ from the file's, from %llu", (unsigned long long)from);
+}
+
 static void whole_file(uint16_t port) {
     t_case = "whole file";
     static client c;
     client_connect(&c, port);
     SEND(&c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
-    uint64_t cl;
-    CHECK_EQ_INT(read_head(&c, &cl), 200);
-    CHECK_EQ_INT(cl, FILE_SIZE);
-    int bad;
-    CHECK_EQ_INT(read_body(&c, cl, 0, &bad), FILE_SIZE);
-    CHECK(!bad, "the bytes differ from the file's");
+    expect_file(&c, FILE_SIZE, 0);
     /* The connection goes on. */
     static response r;
     SEND(&c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -133,12 +138,8 @@ static void part_and_head(uint16_t port) {
     /* Three requests in one write: the file's bytes come before the answers behind it. */
     SEND(&c, "GET /part HTTP/1.1\r\nHost: x\r\n\r\nHEAD /file HTTP/1.1\r\nHost: x\r\n\r\n"
              "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_file(&c, 5000, 1000);
     uint64_t cl;
-    int bad;
-    CHECK_EQ_INT(read_head(&c, &cl), 200);
-    CHECK_EQ_INT(cl, 5000);
-    CHECK_EQ_INT(read_body(&c, cl, 1000, &bad), 5000);
-    CHECK(!bad, "the part's bytes differ");
     CHECK_EQ_INT(read_head(&c, &cl), 200);
     CHECK_EQ_INT(cl, FILE_SIZE); /* HEAD: the length, no bytes */
     static response r;
@@ -153,12 +154,7 @@ static void deferred_file(uint16_t port) {
     static client c;
     client_connect(&c, port);
     SEND(&c, "GET /deferred HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-    uint64_t cl;
-    int bad;
-    CHECK_EQ_INT(read_head(&c, &cl), 200);
-    CHECK_EQ_INT(cl, FILE_SIZE);
-    CHECK_EQ_INT(read_body(&c, cl, 0, &bad), FILE_SIZE);
-    CHECK(!bad, "the deferred file's bytes differ");
+    expect_file(&c, FILE_SIZE, 0);
     static response r;
     CHECK(client_read_response(&c, &r, 3000, 0) == 0 && r.status == 200 && r.body_len == 5,
           "the request behind it, after the file");

@@ -120,8 +120,8 @@ void chopin_response_header_late(chopin_response *res, const char *name, size_t 
 void chopin_response_discard(chopin_response *res);
 
 /* Asks for the connection to close after this response, also once the
- * response is written whole (its head then gains Connection: close, or, for
- * HTTP/1.0, loses its keep-alive). */
+ * response is written whole (its head then gains Connection: close, in
+ * place of an HTTP/1.0 client's keep-alive line). */
 void chopin_response_close(chopin_response *res);
 
 /* The status written so far; 0 before chopin_response_start. */

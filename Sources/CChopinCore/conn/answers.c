@@ -79,25 +79,6 @@ int chopin__conn_ws_send(chopin_worker *w, chopin_conn *c, int opcode, const voi
     return 1;
 }
 
-/* Appends a deferred response written before the stop began, so that it
- * says Connection: close after all: the core's own keep-alive line (an
- * HTTP/1.0 client's) is dropped, the close line goes before the blank line. */
-static int append_with_close(chopin_worker *w, chopin_conn *c, const char *bytes, size_t len) {
-    static const char keep_alive_line[] = "Connection: keep-alive\r\n";
-    static const char close_line[] = "Connection: close\r\n";
-    const char *end = memmem(bytes, len, "\r\n\r\n", 4);
-    if (!end) return chopin__buf_append(&c->out, &w->pool, bytes, len);
-    size_t head = (size_t)(end - bytes) + 2; /* up to the last header line's CRLF */
-    const char *ka = memmem(bytes, head, keep_alive_line, sizeof keep_alive_line - 1);
-    size_t cut_at = ka ? (size_t)(ka - bytes) : head;
-    size_t cut_len = ka ? sizeof keep_alive_line - 1 : 0;
-    if (chopin__buf_append(&c->out, &w->pool, bytes, cut_at) < 0 ||
-        chopin__buf_append(&c->out, &w->pool, bytes + cut_at + cut_len, head - cut_at - cut_len) < 0 ||
-        chopin__buf_append(&c->out, &w->pool, close_line, sizeof close_line - 1) < 0)
-        return -1;
-    return chopin__buf_append(&c->out, &w->pool, bytes + head, len - head);
-}
-
 int chopin__conn_stream(chopin_worker *w, chopin_conn *c, chopin_deferred *d, const void *data, size_t n) {
     int rc = 0;
     if (d->buf.len) {
@@ -164,25 +145,16 @@ void chopin__conn_deferred_done(chopin_worker *w, chopin_conn *c, chopin_deferre
         end_stream(w, c, d);
         return;
     }
-    int rc;
     if (w->stopping && !d->res.close) {
-        rc = append_with_close(w, c, d->buf.data, d->buf.len);
+        /* Written before the stop began: it is the connection's last, and says so. */
+        chopin_response_close(&d->res);
         d->res.close = 1;
-    } else {
-        rc = chopin__buf_append(&c->out, &w->pool, d->buf.data, d->buf.len);
     }
-    if (rc < 0) {
+    if (chopin__buf_append(&c->out, &w->pool, d->buf.data, d->buf.len) < 0) {
         chopin__conn_close(w, c);
         return;
     }
-    if (d->res.file_fd >= 0) {
-        /* Its file follows the head, sent as the worker's own are (sendfile). */
-        c->file_fd = d->res.file_fd;
-        c->file_off = d->res.file_off;
-        c->file_left = d->res.file_len;
-        c->flags |= CF_FILE;
-        d->res.file_fd = -1;
-    }
+    chopin__conn_take_file(c, &d->res); /* sent as the worker's own are (sendfile) */
     after_deferred_answer(w, c, d->res.close);
     chopin__conn_settle(w, c);
 }

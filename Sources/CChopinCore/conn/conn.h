@@ -371,6 +371,10 @@ void chopin__worker_capacity_freed(chopin_worker *w);
  * sendfile_part is a backend's send_file: sendfile of what the socket
  * takes of c's file body (a fair share of a turn at most); the bytes sent,
  * or -errno; c is untouched. done closes the file once its body is out. */
+/* take_file: the file of a response just finished (the handler's, or a
+ * deferred answer's when it is delivered) follows its head on c; later
+ * requests wait until it is out. */
+void chopin__conn_take_file(chopin_conn *c, chopin_response *res);
 long chopin__file_read_part(chopin_worker *w, chopin_conn *c);
 long chopin__file_sendfile_part(chopin_conn *c);
 void chopin__file_done(chopin_conn *c);

@@ -49,13 +49,7 @@ static int dispatch(chopin_worker *w, chopin_conn *c, const chopin_request *req)
     }
     chopin__response_finish(&res);
     chopin__metrics_answered_now(w, res.status);
-    if (res.file_fd >= 0) {
-        /* Its file follows the head; later requests wait until it is out. */
-        c->file_fd = res.file_fd;
-        c->file_off = res.file_off;
-        c->file_left = res.file_len;
-        c->flags |= CF_FILE;
-    }
+    chopin__conn_take_file(c, &res);
     c->state = CONN_HEAD;
     return res.close;
 }

@@ -137,6 +137,15 @@ long chopin__file_read_part(chopin_worker *w, chopin_conn *c) {
     return (long)n;
 }
 
+void chopin__conn_take_file(chopin_conn *c, chopin_response *res) {
+    if (res->file_fd < 0) return;
+    c->file_fd = res->file_fd;
+    c->file_off = res->file_off;
+    c->file_left = res->file_len;
+    c->flags |= CF_FILE;
+    res->file_fd = -1; /* the connection's to close now */
+}
+
 void chopin__file_done(chopin_conn *c) {
     if (!(c->flags & CF_FILE)) return;
     close(c->file_fd);

@@ -491,8 +491,8 @@ void chopin_response_header_late(chopin_response *res, const char *name, size_t 
         insert_into_done_head(res, name, nlen, value, vlen);
 }
 
-/* An HTTP/1.0 head written whole loses its keep-alive line: the
- * connection closes after it instead. */
+/* A head written whole loses the keep-alive line an HTTP/1.0 client's
+ * carries, for a close line in its place. */
 static void drop_keep_alive_line(chopin_response *res) {
     static const char line[] = "Connection: keep-alive\r\n";
     char *head = res->out->data + res->start, *end = done_head_end(res);
@@ -506,9 +506,10 @@ static void drop_keep_alive_line(chopin_response *res) {
 void chopin_response_close(chopin_response *res) {
     if (res->close) return;
     if (res->state == RS_DONE) {
-        /* Written whole already (in place, by ctx.json): its head is told too. */
+        /* Written whole already (in place by ctx.json, or a deferred answer
+         * delivered after a stop began): its head says so as put_tail's would. */
         if (res->http10_keep_alive) drop_keep_alive_line(res);
-        if (!res->http10 && insert_into_done_head(res, "Connection", 10, "close", 5) < 0) return;
+        if (insert_into_done_head(res, "Connection", 10, "close", 5) < 0) return;
     }
     res->close = 1;
 }
@@ -524,7 +525,6 @@ void chopin_response_discard(chopin_response *res) {
     res->status = 0;
     res->body_len = 0;
 }
-
 
 int chopin_response_status(const chopin_response *res) { return res->status; }
 

@@ -14,6 +14,13 @@ extension TestClient {
 
     /// Sends one frame, masked as a client must (unless `masked` is false).
     func sendFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, masked: Bool = true) throws {
+        var bytes = Self.frame(opcode, payload, fin: fin, masked: masked)
+        try send(&bytes)
+    }
+
+    /// One frame's bytes, masked as a client must (unless `masked` is false):
+    /// for a test that sends it together with something else.
+    static func frame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, masked: Bool = true) -> [UInt8] {
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         let m: UInt8 = masked ? 0x80 : 0
         if payload.count < 126 {
@@ -31,7 +38,7 @@ extension TestClient {
         } else {
             frame += payload
         }
-        try send(&frame)
+        return frame
     }
 
     /// The server's next frame: its opcode and payload.
