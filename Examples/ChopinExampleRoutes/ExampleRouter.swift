@@ -34,6 +34,7 @@ struct ExampleFailure: Error {}
 ///     GET  /layered/plaintext  /plaintext behind three synchronous middleware (LayeredRoutes.swift)
 ///     GET  /layered/json       /json behind the same three
 ///     GET  /awaiting/json      /json behind one middleware that may await (and does not)
+///     GET  /traced/json        /json behind TracingMiddleware (a span per request when a tracer is bootstrapped)
 ///     POST /notes            {"text": "..."}: kept in memory, answered 201 with its id (NotesRoutes.swift)
 ///     GET  /notes            every note kept: one list, whichever worker answers
 public func exampleRouter(assets: String = exampleAssetsDirectory) -> Router {

@@ -20,7 +20,9 @@ struct PassThrough: Middleware {
 
 /// The middleware costs the benchmarks measure, beside `/plaintext` and
 /// `/json`: `GET /layered/plaintext` behind three synchronous middleware,
-/// `GET /awaiting/json` behind one that may await.
+/// `GET /awaiting/json` behind one that may await, `GET /traced/json` behind
+/// ``TracingMiddleware`` (a span per request once a tracer is bootstrapped;
+/// nothing at all without one).
 func addLayeredRoutes(to router: Router) {
     router.group("/layered") { layered in
         layered.use(FeatureGate(header: "X-Gate-1"))
@@ -32,5 +34,9 @@ func addLayeredRoutes(to router: Router) {
     router.group("/awaiting") { awaiting in
         awaiting.use(PassThrough())
         awaiting.get("/json") { ctx in ctx.json(Message(message: "Hello, World!")) }
+    }
+    router.group("/traced") { traced in
+        traced.use(TracingMiddleware())
+        traced.get("/json") { ctx in ctx.json(Message(message: "Hello, World!")) }
     }
 }

@@ -20,7 +20,8 @@ import Testing
                 "POST /upload", "GET /crash", "GET /crash/async", "GET /crash/ws", "GET /assets", "GET /assets/*path",
                 "GET /large.json", "POST /inflate", "GET /ws", "GET /api/me", "GET /api/me/async",
                 "GET /api/ws",
-                "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json", "POST /notes", "GET /notes",
+                "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json", "GET /traced/json", "POST /notes",
+                "GET /notes",
             ])
     }
 
@@ -50,6 +51,7 @@ import Testing
         #expect(try c.request("GET", "/layered/plaintext").text == "Hello, World!")
         #expect(try c.request("GET", "/layered/plaintext", headers: ["X-Gate-2": "1"]).status == 403)
         #expect(try c.request("GET", "/awaiting/json").text == #"{"message":"Hello, World!"}"#)
+        #expect(try c.request("GET", "/traced/json").text == #"{"message":"Hello, World!"}"#)
     }
 
     /// `/assets/*`: css/site.css.gz for a client that takes gzip, cached

@@ -78,6 +78,7 @@ struct ErrorAnswers: Sendable {
     @inline(never)  // the error path, kept out of every caller's hot code
     func answer(_ error: any Error, _ request: Request) -> Response {
         let report = ErrorReport(error)
+        ThrownErrors.observer?(error)
         if !(error is HTTPError || error is ExtractionError || error is CancellationError) {
             logError(
                 "handler threw \(error)",

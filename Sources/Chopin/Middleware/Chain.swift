@@ -52,6 +52,11 @@ enum Layer: Sendable {
     init(_ m: any Middleware) {
         if let s = m as? any SyncMiddleware { self = .sync(SyncStep.holding(s)) } else { self = .async(m) }
     }
+
+    var isScoped: Bool {
+        if case .sync(let step) = self { return step.isScoped }
+        return false
+    }
 }
 
 /// A ``SyncMiddleware`` held so that calling it copies nothing: its value
@@ -61,9 +66,19 @@ class SyncStep: @unchecked Sendable {
     // @unchecked: immutable; the middleware it holds is Sendable.
     func before(_ request: inout Request) throws -> Response? { nil }
     func after(_ request: Request, response: inout Response) throws {}
+    /// Whether the middleware is a ``ScopedMiddleware``.
+    var isScoped: Bool { false }
+    func withScope(_ request: Request, _ rest: () -> Response) -> Response { rest() }
+    nonisolated(nonsending) func withScope(
+        _ request: Request, _ rest: nonisolated(nonsending) () async -> Response
+    ) async -> Response { await rest() }
 
-    static func holding(_ m: any SyncMiddleware) -> SyncStep { typed(m) }
+    static func holding(_ m: any SyncMiddleware) -> SyncStep {
+        if let scoped = m as? any ScopedMiddleware { return typedScoped(scoped) }
+        return typed(m)
+    }
     private static func typed<M: SyncMiddleware>(_ m: M) -> SyncStep { TypedSyncStep(m) }
+    private static func typedScoped<M: ScopedMiddleware>(_ m: M) -> SyncStep { TypedScopedStep(m) }
 }
 
 private final class TypedSyncStep<M: SyncMiddleware>: SyncStep, @unchecked Sendable {
@@ -72,6 +87,24 @@ private final class TypedSyncStep<M: SyncMiddleware>: SyncStep, @unchecked Senda
     override func before(_ request: inout Request) throws -> Response? { try middleware.before(&request) }
     override func after(_ request: Request, response: inout Response) throws {
         try middleware.after(request, response: &response)
+    }
+}
+
+private final class TypedScopedStep<M: ScopedMiddleware>: SyncStep, @unchecked Sendable {
+    let middleware: M
+    init(_ middleware: M) { self.middleware = middleware }
+    override func before(_ request: inout Request) throws -> Response? { try middleware.before(&request) }
+    override func after(_ request: Request, response: inout Response) throws {
+        try middleware.after(request, response: &response)
+    }
+    override var isScoped: Bool { true }
+    override func withScope(_ request: Request, _ rest: () -> Response) -> Response {
+        middleware.withScope(request, rest)
+    }
+    nonisolated(nonsending) override func withScope(
+        _ request: Request, _ rest: nonisolated(nonsending) () async -> Response
+    ) async -> Response {
+        await middleware.withScope(request, rest)
     }
 }
 
@@ -97,6 +130,9 @@ final class Chain: Sendable {
     /// The index of the first layer that awaits; `layers.count` when only
     /// the endpoint does; nil when nothing does.
     let firstAsync: Int?
+    /// Whether a layer is a ``ScopedMiddleware``: the rest of the chain
+    /// then runs nested inside it, not as a loop.
+    private let hasScopes: Bool
 
     init(_ middleware: [any Middleware], _ endpoint: Endpoint, errors: ErrorAnswers) {
         layers = middleware.filter(\.isActive).map(Layer.init)
@@ -107,6 +143,7 @@ final class Chain: Sendable {
         } else {
             firstAsync = endpoint.isSync ? nil : layers.count
         }
+        hasScopes = layers.contains { $0.isScoped }
         syncSteps = layers.compactMap { if case .sync(let step) = $0 { Unmanaged.passUnretained(step) } else { nil } }
         if case .sync(let handler) = endpoint, layers.isEmpty { direct = handler } else { direct = nil }
     }
@@ -126,6 +163,7 @@ final class Chain: Sendable {
     // `after`s of the layers entered, innermost first (a layer that
     // answered in its `before`, or threw there, gets no `after`).
     private func runSync(_ request: inout Request) -> Response {
+        if hasScopes { return runSyncNested(0, &request) }
         let count = syncSteps.count
         var entered = 0
         var response: Response
@@ -145,6 +183,19 @@ final class Chain: Sendable {
             syncSteps[entered]._withUnsafeGuaranteedRef { leave($0, request, &response) }
         }
         return response
+    }
+
+    /// The synchronous path of a chain with a scope: each layer's rest
+    /// runs inside the layer (a scope is a call that the rest runs in).
+    private func runSyncNested(_ i: Int, _ request: inout Request) -> Response {
+        guard i < syncSteps.count else { return runSyncEndpoint(request) }
+        return syncSteps[i]._withUnsafeGuaranteedRef { step in
+            if let early = before(step, &request) { return early }
+            let entered = request
+            var response = step.withScope(entered) { runSyncNested(i + 1, &request) }
+            leave(step, request, &response)
+            return response
+        }
     }
 
     private func before(_ step: SyncStep, _ request: inout Request) -> Response? {
@@ -198,20 +249,48 @@ final class Chain: Sendable {
         }
         let owned = Request(owning: request, writer: answer.writer)
         answer.run { [self, entered, prepared] in
-            var response = await runAsync(stop, owned, prepared, answer)
-            unwind(entered, owned, &response)
-            return response
+            guard hasScopes else {
+                var response = await runAsync(stop, owned, prepared, answer)
+                unwind(entered, owned, &response)
+                return response
+            }
+            return await resumeNested(0, entered, owned) { await runAsync(stop, owned, prepared, answer) }
         }
         return nil
     }
 
-    /// The `after`s of the first `count` layers, innermost first.
+    /// In the task, the layers whose `before` ran on the worker: each one's
+    /// scope entered again around the rest, then its `after`.
+    nonisolated(nonsending) private func resumeNested(
+        _ i: Int, _ entered: Int, _ request: Request, _ rest: nonisolated(nonsending) () async -> Response
+    ) async -> Response {
+        guard i < entered else { return await rest() }
+        guard case .sync(let step) = layers[i] else { return await resumeNested(i + 1, entered, request, rest) }
+        var response = await step.withScope(request) { await resumeNested(i + 1, entered, request, rest) }
+        leave(step, request, &response)
+        return response
+    }
+
+    /// The `after`s of the first `count` layers, innermost first (each
+    /// inside the scopes of the layers around it).
     private func unwind(_ count: Int, _ request: Request, _ response: inout Response) {
+        if hasScopes { return unwindNested(0, count, request, &response) }
         var i = count - 1
         while i >= 0 {
             if case .sync(let step) = layers[i] { leave(step, request, &response) }
             i -= 1
         }
+    }
+
+    private func unwindNested(_ i: Int, _ count: Int, _ request: Request, _ response: inout Response) {
+        guard i < count, case .sync(let step) = layers[i] else { return }
+        let inner = response
+        response = step.withScope(request) {
+            var r = inner
+            unwindNested(i + 1, count, request, &r)
+            return r
+        }
+        leave(step, request, &response)
     }
 
     // MARK: The async path
@@ -226,7 +305,10 @@ final class Chain: Sendable {
             } catch {
                 return errors.answer(error, request)
             }
-            var response = await runAsync(i + 1, request, prepared, answer)
+            var response =
+                step.isScoped
+                ? await step.withScope(request) { await runAsync(i + 1, request, prepared, answer) }
+                : await runAsync(i + 1, request, prepared, answer)
             leave(step, request, &response)
             return response
         case .async(let m):
