@@ -56,7 +56,7 @@ PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: test-scripts docs all run run-c bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras format test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: test-scripts docs all run run-c example-otel bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras format test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
@@ -81,6 +81,12 @@ $(BUILD)/tests/%: Tests/c/%.c $(wildcard Tests/c/support/*.h) $(BUILD)/libchopin
 run:
 	swift build -c release --product chopin-example
 	.build/release/chopin-example --port $(PORT) --workers $(WORKERS) --backend $(BACKEND)
+
+# Chopin with swift-otel (Examples/tracing-otel, the DocC "Tracing"
+# article's bootstrap): a package of its own, since swift-otel and its OTLP
+# exporter take minutes to build; not part of `make test`.
+example-otel:
+	cd Examples/tracing-otel && swift build
 
 run-c: $(BUILD)/chopin-hello
 	$(BUILD)/chopin-hello --port $(PORT) --workers $(WORKERS) --backend $(BACKEND)

@@ -17,6 +17,9 @@ let package = Package(
         // Serving a Router in a test, in process or on a live port, and
         // reading its answers as a client would.
         .library(name: "ChopinTesting", targets: ["ChopinTesting"]),
+        // A swift-openapi-generator server on a Router. A separate product so
+        // that users who do not use OpenAPI never build swift-openapi-runtime.
+        .library(name: "ChopinOpenAPI", targets: ["ChopinOpenAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftlang/swift-syntax.git", exact: "603.0.1"),
@@ -37,6 +40,8 @@ let package = Package(
         // TracingMiddleware: swift-distributed-tracing is an API package (the
         // tracer, swift-otel or another, is the app's to bootstrap).
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // ChopinOpenAPI's ServerTransport (only that product depends on it).
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
     ],
     targets: [
         .target(
@@ -58,6 +63,14 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .target(
+            name: "ChopinOpenAPI",
+            dependencies: [
+                "Chopin", .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
@@ -127,13 +140,15 @@ let package = Package(
         .testTarget(
             name: "ChopinTests",
             dependencies: [
-                "Chopin", "ChopinJSON", "ChopinTesting", "ChopinExampleRoutes", "ChopinExampleDatabase", "CMallocCounter",
+                "Chopin", "ChopinJSON", "ChopinTesting", "ChopinOpenAPI", "ChopinExampleRoutes", "ChopinExampleDatabase", "CMallocCounter",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -1,3 +1,4 @@
+import Foundation
 import ChopinJSON
 import HTTPTypes
 import Logging
@@ -349,6 +350,23 @@ struct Order {
         try config.validate()
         let server = Server(configuration: config)
         #expect(server.configuration.headerTimeoutMilliseconds == 5000)
+    }
+
+    // Tracing.md: its swift-otel bootstrap is Examples/tracing-otel's main.swift
+    // (compiled by `make example-otel`), its code word for word.
+    @Test func tracingBootstrapIsTheOTelExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let article = try String(
+            contentsOf: root.appendingPathComponent("Sources/Chopin/Chopin.docc/Tracing.md"), encoding: .utf8)
+        let example = try String(
+            contentsOf: root.appendingPathComponent("Examples/tracing-otel/Sources/chopin-otel/main.swift"),
+            encoding: .utf8)
+        let code = example.split(separator: "\n", omittingEmptySubsequences: false)
+            .drop { $0.hasPrefix("//") }.joined(separator: "\n")
+        let blocks = article.components(separatedBy: "```swift\n").dropFirst()
+            .map { $0.components(separatedBy: "```")[0] }
+        #expect(blocks.contains(code), "Tracing.md's bootstrap differs from Examples/tracing-otel")
     }
 }
 

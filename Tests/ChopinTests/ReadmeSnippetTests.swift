@@ -36,6 +36,15 @@ private let hits = Mutex(0)
         #expect(try router.freeze().nodes.count > 1)
     }
 
+    /// "Tracing": the two lines, registered and frozen.
+    @Test func tracingSnippet() throws {
+        let router = Router()
+        router.use(TracingMiddleware())  // first: its span covers the middleware after it
+        router.use(RequestLogger())
+        router.get("/user/:id") { (req: Request, id: Path<UInt64>) in .text("user \(id.value)") }
+        #expect(try router.freeze().nodes.count > 1)
+    }
+
     /// "Crash isolation": the snippet, its last line compiled, not run.
     /// "One request pipeline": the middleware, storage and error renderer, registered and frozen.
     @Test func pipelineSnippet() throws {

@@ -1,0 +1,93 @@
+import Chopin
+import HTTPTypes
+import OpenAPIRuntime
+import Synchronization
+
+/// One registered operation: its template and the generated handler.
+struct Operation: Sendable {
+    let template: PathTemplate
+    let handler: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+}
+
+/// The operations that share one route of the router (one method, one
+/// router pattern): `/files/{name}.zip` and `/files/{name}.tar` do.
+final class Operations: Sendable {
+    /// The most specific template first.
+    private let list: Mutex<[Operation]>
+
+    init(_ first: Operation) { list = Mutex([first]) }
+
+    func add(_ operation: Operation) {
+        list.withLock { list in
+            list.append(operation)
+            list.sort { $0.template.specificity > $1.template.specificity }
+        }
+    }
+
+    /// Runs the operation whose template fits the request's path.
+    func answer(_ request: Request, _ body: RequestBodyStream) async throws -> Response {
+        let operations = list.withLock { $0 }
+        // A group's prefix is before the template's segments: match the path's last ones.
+        let path = request.path
+        let count = operations[0].template.segments.count
+        var start = path.endIndex
+        var seen = 0
+        while start > path.startIndex && seen < count {
+            start = path.index(before: start)
+            if path[start] == "/" { seen += 1 }
+        }
+        let tail = path[start...]
+        for operation in operations {
+            guard let parameters = operation.template.match(tail) else { continue }
+            return try await run(operation, parameters, request, body)
+        }
+        throw HTTPError(.notFound)
+    }
+
+    private func run(
+        _ operation: Operation, _ parameters: [String: Substring], _ request: Request, _ body: RequestBodyStream
+    ) async throws -> Response {
+        let query = request.query
+        let head = HTTPRequest(
+            method: request.httpMethod, scheme: nil, authority: request.header("Host"),
+            path: query.isEmpty ? request.path : request.path + "?" + query, headerFields: request.headerFields)
+        let declared = request.header("Content-Length").flatMap { Int64($0) }
+        let hasBody = (declared ?? 0) > 0 || request.header("Transfer-Encoding") != nil
+        let requestBody = hasBody ? HTTPBody(body, length: declared.map { .known($0) } ?? .unknown, iterationBehavior: .single) : nil
+        do {
+            let (response, responseBody) = try await CurrentRequest.$value.withValue(request) {
+                try await operation.handler(head, requestBody, ServerRequestMetadata(pathParameters: parameters))
+            }
+            return try await Self.response(response, responseBody)
+        } catch let error as any HTTPResponseConvertible where error.httpStatus.code < 500 {
+            // The client's mistake (a body or parameter the operation cannot
+            // decode): its status, through the router's error answers.
+            let message = (error as? ServerError)?.causeDescription ?? ""
+            throw HTTPError(
+                HTTPStatus(error.httpStatus), message,
+                headers: error.httpHeaderFields.map { ($0.name.rawName, $0.value) })
+        }
+    }
+
+    /// Bodies up to this size, when their length is known, are written at
+    /// once (with a Content-Length); longer or unknown ones are streamed.
+    static let writtenWhole: Int64 = 64 * 1024
+
+    static func response(_ head: HTTPResponse, _ body: HTTPBody?) async throws -> Response {
+        var fields = head.headerFields
+        let contentType = fields[.contentType] ?? "application/octet-stream"
+        // Chopin writes the framing itself (and the Content-Type below).
+        fields[.contentType] = nil
+        fields[.contentLength] = nil
+        fields[.transferEncoding] = nil
+        let status = HTTPStatus(head.status)
+        guard let body else { return Response(status: head.status, headerFields: fields) }
+        if case .known(let length) = body.length, length <= writtenWhole {
+            let bytes = try await [UInt8](collecting: body, upTo: Int(length))
+            return Response.bytes(bytes, contentType: contentType, status: status).headerFields(fields)
+        }
+        return Response.stream(contentType: contentType, status: status) { out in
+            for try await chunk in body { try await out.write(Array(chunk)) }
+        }.headerFields(fields)
+    }
+}

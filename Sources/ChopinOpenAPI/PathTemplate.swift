@@ -1,0 +1,140 @@
+/// An OpenAPI path template (`/pets/{petId}`, `/files/{name}.zip`) as the
+/// router takes it, and how to read its parameters out of a request path.
+///
+/// A segment that is one parameter (`{petId}`) becomes a router parameter
+/// (`:petId`). A segment that mixes text and parameters (`{name}.zip`,
+/// `v{major}.{minor}`) also becomes one router parameter, and the template
+/// reads its parts from the segment: so `/files/{name}.zip` and
+/// `/files/{name}.tar.gz` are one route of the router, and the transport
+/// picks the template whose text matches.
+struct PathTemplate: Sendable {
+    /// One segment of the template.
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        /// Text and parameters, in order: `{name}.zip` is [.parameter("name"), .text(".zip")].
+        case pattern([Piece])
+
+        var isParameter: Bool {
+            if case .pattern = self { return true }
+            return false
+        }
+    }
+
+    enum Piece: Sendable, Equatable {
+        case text(String)
+        case parameter(String)
+    }
+
+    let template: String
+    let segments: [Segment]
+
+    /// Parses `template`; nil when a brace is not closed, a parameter has
+    /// no name, or two parameters touch (`{a}{b}`: where one ends is unknowable).
+    init?(_ template: String) {
+        self.template = template
+        var segments: [Segment] = []
+        for part in template.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            guard part.contains("{") || part.contains("}") else {
+                segments.append(.literal(String(part)))
+                continue
+            }
+            var pieces: [Piece] = []
+            var rest = Substring(part)
+            while !rest.isEmpty {
+                if rest.first == "{" {
+                    guard let close = rest.firstIndex(of: "}") else { return nil }
+                    let name = rest[rest.index(after: rest.startIndex)..<close]
+                    guard !name.isEmpty, !name.contains("{") else { return nil }
+                    if case .parameter? = pieces.last { return nil }
+                    pieces.append(.parameter(String(name)))
+                    rest = rest[rest.index(after: close)...]
+                } else {
+                    let end = rest.firstIndex(of: "{") ?? rest.endIndex
+                    let text = rest[..<end]
+                    guard !text.contains("}") else { return nil }
+                    pieces.append(.text(String(text)))
+                    rest = rest[end...]
+                }
+            }
+            segments.append(.pattern(pieces))
+        }
+        self.segments = segments
+    }
+
+    /// The router's pattern: each parameter segment named by `name(i, pieces)`.
+    func routerPattern(naming name: (Int, [Piece]) -> String) -> String {
+        var pattern = ""
+        for (i, segment) in segments.enumerated() {
+            pattern += "/"
+            switch segment {
+            case .literal(let text): pattern += text
+            case .pattern(let pieces): pattern += ":" + name(i, pieces)
+            }
+        }
+        return pattern
+    }
+
+    /// Whether the template's segment at `i` is exactly one parameter.
+    func isWholeParameter(_ pieces: [Piece]) -> Bool {
+        if pieces.count == 1, case .parameter = pieces[0] { return true }
+        return false
+    }
+
+    /// Texts in a pattern segment: a template with more of them is tried
+    /// first (`{name}.tar.gz` before `{name}.gz` before `{name}`).
+    var specificity: Int {
+        segments.reduce(0) { sum, segment in
+            guard case .pattern(let pieces) = segment else { return sum }
+            return sum + pieces.reduce(0) { if case .text(let t) = $1 { $0 + t.utf8.count } else { $0 } }
+        }
+    }
+
+    /// The parameters of `path` (still percent-encoded, as the runtime
+    /// wants them), or nil when the path does not fit the template.
+    func match(_ path: Substring) -> [String: Substring]? {
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard parts.count == segments.count else { return nil }
+        var found: [String: Substring] = [:]
+        for segment in segments {
+            let part = parts.removeFirst()
+            switch segment {
+            case .literal(let text):
+                guard part == text else { return nil }
+            case .pattern(let pieces):
+                guard Self.read(pieces[...], from: part, into: &found) else { return nil }
+            }
+        }
+        return found
+    }
+
+    /// Matches a segment's pieces: a text must be there; a parameter takes
+    /// everything up to the next text (the shortest match that lets the
+    /// rest fit) or to the end, and is never empty.
+    private static func read(_ pieces: ArraySlice<Piece>, from part: Substring, into found: inout [String: Substring]) -> Bool {
+        guard let first = pieces.first else { return part.isEmpty }
+        switch first {
+        case .text(let text):
+            guard part.hasPrefix(text) else { return false }
+            return read(pieces.dropFirst(), from: part.dropFirst(text.count), into: &found)
+        case .parameter(let name):
+            let rest = pieces.dropFirst()
+            guard case .text(let next)? = rest.first else {
+                guard !part.isEmpty else { return false }
+                found[name] = part
+                return true
+            }
+            guard !part.isEmpty else { return false }
+            var search = part.index(after: part.startIndex)
+            while search < part.endIndex, let hit = part[search...].firstRange(of: next) {
+                var attempt = found
+                attempt[name] = part[..<hit.lowerBound]
+                if read(rest, from: part[hit.lowerBound...], into: &attempt) {
+                    found = attempt
+                    return true
+                }
+                search = part.index(after: hit.lowerBound)
+            }
+            return false
+        }
+    }
+}
