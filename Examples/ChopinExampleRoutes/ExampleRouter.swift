@@ -1,4 +1,5 @@
 import Chopin
+import ChopinExampleOpenAPI
 
 /// What `GET /fail` throws, to show that a throwing handler answers 500
 /// and the server goes on.
@@ -35,6 +36,9 @@ struct ExampleFailure: Error {}
 ///     GET  /layered/json       /json behind the same three
 ///     GET  /awaiting/json      /json behind one middleware that may await (and does not)
 ///     GET  /traced/json        /json behind TracingMiddleware (a span per request when a tracer is bootstrapped)
+///     /shelf/...             the OpenAPI-defined bookshelf (Examples/chopin-example/openapi.yaml, served
+///                            through ChopinOpenAPI): GET/POST /shelf/books, GET /shelf/books/{isbn},
+///                            GET /shelf/covers/{isbn}.{format}, POST /shelf/books/{isbn}/scan
 ///     POST /notes            {"text": "..."}: kept in memory, answered 201 with its id (NotesRoutes.swift)
 ///     GET  /notes            every note kept: one list, whichever worker answers
 public func exampleRouter(assets: String = exampleAssetsDirectory) -> Router {
@@ -75,6 +79,11 @@ public func exampleRouter(assets: String = exampleAssetsDirectory) -> Router {
     addWebSocketRoute(to: router)
     addAPIRoutes(to: router)
     addLayeredRoutes(to: router)
+    do {
+        try addBookshelf(to: router)
+    } catch {
+        preconditionFailure("the bookshelf's OpenAPI document does not register: \(error)")
+    }
     addNotesRoutes(to: router)
     return router
 }

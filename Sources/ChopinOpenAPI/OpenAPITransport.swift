@@ -24,7 +24,8 @@ import Synchronization
 /// generated code asks for it, up to ``Configuration/maxStreamedBodyBytes``);
 /// the response body is written as it comes.
 ///
-/// An error the operation throws that says its own status (the runtime's
+/// An ``HTTPError`` or ``ExtractionError`` the operation throws is answered
+/// as from any handler. An error the operation throws that says its own status (the runtime's
 /// `ServerError` for a request it could not decode, any
 /// `HTTPResponseConvertible`) is answered with that status through the
 /// router's error renderer, like any ``HTTPError``; any other error is a 500.

@@ -51,14 +51,23 @@ final class Operations: Sendable {
         let head = HTTPRequest(
             method: request.httpMethod, scheme: nil, authority: request.header("Host"),
             path: query.isEmpty ? request.path : request.path + "?" + query, headerFields: request.headerFields)
+        // No body (nil) unless the request has one: bytes, or a chunked
+        // body; an empty one counts when it says its type (Content-Length: 0
+        // with a Content-Type is an empty document; alone, as HTTP clients
+        // send it with every POST, it is no body).
         let declared = request.header("Content-Length").flatMap { Int64($0) }
-        let hasBody = (declared ?? 0) > 0 || request.header("Transfer-Encoding") != nil
+        let hasBody =
+            (declared ?? 0) > 0 || request.header("Transfer-Encoding") != nil
+            || (declared == 0 && request.header("Content-Type") != nil)
         let requestBody = hasBody ? HTTPBody(body, length: declared.map { .known($0) } ?? .unknown, iterationBehavior: .single) : nil
         do {
             let (response, responseBody) = try await CurrentRequest.$value.withValue(request) {
                 try await operation.handler(head, requestBody, ServerRequestMetadata(pathParameters: parameters))
             }
             return try await Self.response(response, responseBody)
+        } catch let error as ServerError where error.underlyingError is HTTPError || error.underlyingError is ExtractionError {
+            // The operation threw Chopin's own error answer: answered as from any handler.
+            throw error.underlyingError
         } catch let error as any HTTPResponseConvertible where error.httpStatus.code < 500 {
             // The client's mistake (a body or parameter the operation cannot
             // decode): its status, through the router's error answers.

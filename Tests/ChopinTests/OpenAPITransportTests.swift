@@ -148,6 +148,35 @@ private struct Boom: Error {}
         #expect(download.body[(64 << 10) * 63] == 63)
     }
 
+    /// nil for no body; an empty body when the request says its type.
+    @Test func anEmptyBodyIsABodyOnlyWithItsType() throws {
+        let app = try Self.app { t in
+            try t.register(
+                { _, body, _ in
+                    let text = body.map { "body \($0.length)" } ?? "none"
+                    return (HTTPResponse(status: .ok), HTTPBody(text))
+                }, method: .post, path: "/body")
+        }
+        defer { app.stop() }
+        #expect(try app.request(.post, "/body").text == "none")  // Content-Length: 0 alone
+        #expect(
+            try app.request(.post, "/body", headers: [("Content-Type", "application/octet-stream")]).text
+                == "body known(0)")
+        #expect(try app.request(.post, "/body", body: [1, 2, 3]).text == "body known(3)")
+    }
+
+    @Test func aHandlersHTTPErrorIsItsAnswer() throws {
+        let app = try Self.app { t in
+            try t.register(
+                { _, _, _ in throw ServerError(operationID: "x", request: .init(method: .get, scheme: nil, authority: nil, path: "/"), requestBody: nil, requestMetadata: .init(), causeDescription: "handler", underlyingError: HTTPError(.conflict, "taken")) },
+                method: .put, path: "/taken")
+        }
+        defer { app.stop() }
+        let response = try app.request(.put, "/taken")
+        #expect(response.status == .conflict)
+        #expect(response.text.contains("taken"))
+    }
+
     @Test func errorsThatSayTheirStatusAreAnsweredWithIt() throws {
         let app = try Self.app { t in
             try t.register({ _, _, _ in throw Refused() }, method: .post, path: "/refused")

@@ -100,6 +100,9 @@ private func router(_ patterns: [String]) -> Router {
         let routed = Router()
         routed.on(Method("PURGE"), "/cache") { _ in .text("purged") }
         #expect(try routed.decide("PURGE", "/cache").status == 200)
+        // QUERY is a standard method: 405 with the path's Allow, not 501.
+        #expect(try r.decide("QUERY", "/cache").status == 405)
+        #expect(try r.decide("QUERY", "/elsewhere").status == 404)
     }
 
     @Test func conflictsAreErrorsNotOverrides() {

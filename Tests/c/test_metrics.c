@@ -121,8 +121,82 @@ static void test_bounds(void) {
         CHECK(chopin_latency_bound_ms(b) > chopin_latency_bound_ms(b - 1), "bucket %u", b);
     CHECK(chopin_latency_bound_ms(CHOPIN_LATENCY_BUCKETS - 1) == UINT32_MAX, "+Inf");
     CHECK(chopin_latency_bound_ms(CHOPIN_LATENCY_BUCKETS) == UINT32_MAX, "past the end");
+    for (uint32_t b = 1; b < CHOPIN_ROUTE_BUCKETS; b++)
+        CHECK(chopin_route_bound_ns(b) > chopin_route_bound_ns(b - 1), "route bucket %u", b);
+    CHECK(chopin_route_bound_ns(0) == 50000, "the first route bucket is 50 us");
+    CHECK(chopin_route_bound_ns(CHOPIN_ROUTE_BUCKETS - 1) == UINT64_MAX, "route +Inf");
     CHECK(_Alignof(chopin_worker_metrics) == CHOPIN_CACHELINE, "block alignment");
     CHECK(offsetof(chopin_worker_metrics, latency) % CHOPIN_CACHELINE == 0, "histogram alignment");
+}
+
+/* Records each answer against a route index and a duration the path names. */
+static void route_app(void *ctx, const chopin_request *req, chopin_response *res) {
+    (void)ctx;
+    if (path_is(req, "/fast")) {
+        chopin_response_record_route(res, 0, 200, 70000); /* 70 us: the 100 us bucket */
+        chopin_response_send(res, 200, "text/plain", "ok", 2);
+    } else if (path_is(req, "/missing")) {
+        chopin_response_record_route(res, 1, 404, 3000000); /* 3 ms: the 5 ms bucket */
+        chopin_response_send(res, 404, "text/plain", "no", 2);
+    } else if (path_is(req, "/slow")) {
+        chopin_response_record_route(res, 2, 503, 20000000000ull); /* 20 s: +Inf */
+        chopin_response_send(res, 503, "text/plain", "busy", 4);
+    } else {
+        chopin_response_record_route(res, 3, 200, 1); /* past route_metrics: not counted */
+        chopin_response_send(res, 200, "text/plain", "ok", 2);
+    }
+}
+
+static void test_route_metrics(void) {
+    t_case = "per-route cells count answers by route, status class and nanosecond bucket";
+    chopin_config cfg = fixture_config(route_app);
+    cfg.workers = 1;
+    cfg.route_metrics = 3;
+    chopin_server *s = fixture_start(&cfg);
+    if (!s) {
+        CHECK(0, "no server");
+        return;
+    }
+    CHECK_EQ_INT(chopin_server_route_count(s), 3);
+    CHECK(client_connect(&cl, chopin_server_port(s)) == 0, "connect");
+    const char *paths[] = {"/fast", "/fast", "/missing", "/slow", "/other"};
+    for (int i = 0; i < 5; i++) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
+        client_send(&cl, line, (size_t)n);
+        CHECK(client_read_response(&cl, &r, 2000, 0) == 0, "%s answered", paths[i]);
+    }
+    client_close(&cl);
+    chopin_route_cell c;
+    CHECK(chopin_server_route_metrics(s, 0, 0, 1, &c) == 0, "route 0, 2xx");
+    CHECK_EQ_INT(c.count, 2);
+    CHECK_EQ_INT(c.sum_ns, 140000);
+    CHECK_EQ_INT(c.buckets[1], 2);
+    CHECK(chopin_server_route_metrics(s, 0, 1, 3, &c) == 0, "route 1, 4xx");
+    CHECK_EQ_INT(c.count, 1);
+    CHECK(chopin_route_bound_ns(5) == 2500000 && c.buckets[6] == 1, "3 ms in the 5 ms bucket");
+    CHECK(chopin_server_route_metrics(s, 0, 2, 4, &c) == 0, "route 2, 5xx");
+    CHECK_EQ_INT(c.buckets[CHOPIN_ROUTE_BUCKETS - 1], 1);
+    CHECK(chopin_server_route_metrics(s, 0, 0, 3, &c) == 0 && c.count == 0, "route 0 has no 4xx");
+    CHECK(chopin_server_route_metrics(s, 0, 3, 1, &c) == -1, "route 3 is past the count");
+    CHECK(chopin_server_route_metrics(s, 0, 0, 5, &c) == -1, "class 5 is past the classes");
+    CHECK(chopin_server_route_metrics(s, 1, 0, 1, &c) == -1, "worker 1 does not exist");
+    fixture_stop(s);
+
+    t_case = "without route_metrics nothing is counted and nothing is read";
+    cfg.route_metrics = 0;
+    s = fixture_start(&cfg);
+    if (!s) {
+        CHECK(0, "no server");
+        return;
+    }
+    CHECK_EQ_INT(chopin_server_route_count(s), 0);
+    CHECK(client_connect(&cl, chopin_server_port(s)) == 0, "connect");
+    SEND(&cl, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(client_read_response(&cl, &r, 2000, 0) == 0 && r.status == 200, "answered");
+    client_close(&cl);
+    CHECK(chopin_server_route_metrics(s, 0, 0, 1, &c) == -1, "no cells");
+    fixture_stop(s);
 }
 
 static char logged[1024];
@@ -152,6 +226,7 @@ static void test_log_handler(void) {
 static void run_backend(const char *name) {
     (void)name;
     test_counters_and_histogram();
+    test_route_metrics();
     test_log_handler();
     log_calls = 0;
 }

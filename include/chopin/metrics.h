@@ -35,6 +35,38 @@ typedef struct chopin_latency {
 int chopin_server_worker_metrics(const chopin_server *srv, uint32_t worker, chopin_metrics *out,
                                  chopin_latency *latency);
 
+/* ---- per route ----------------------------------------------------------
+ * Answers counted by route index (the caller's numbering, below
+ * chopin_config.route_metrics) and status class (1xx..5xx as 0..4), with
+ * their durations in nanoseconds, measured by the caller (a 50 us answer
+ * is 50 us, not the loop clock's 0 ms). */
+#define CHOPIN_ROUTE_BUCKETS 18
+#define CHOPIN_STATUS_CLASSES 5
+
+typedef struct chopin_route_cell {
+    uint64_t count;
+    uint64_t sum_ns;
+    uint64_t buckets[CHOPIN_ROUTE_BUCKETS]; /* answers per bucket, not cumulative; the last is +Inf */
+} chopin_route_cell;
+
+/* The upper bound in nanoseconds of bucket i (inclusive), or UINT64_MAX
+ * for the last one: 50 us to 10 s. */
+uint64_t chopin_route_bound_ns(uint32_t bucket);
+
+/* Counts one answer of route `route` with `status`, that took `nanos`, on
+ * the worker answering res (only that worker's thread may call it: the
+ * worker is the cells' one writer). Nothing when route is past
+ * chopin_config.route_metrics. */
+void chopin_response_record_route(const chopin_response *res, uint32_t route, int status, uint64_t nanos);
+
+/* How many route indices are counted (chopin_config.route_metrics). */
+uint32_t chopin_server_route_count(const chopin_server *srv);
+
+/* One worker's answers of one route and status class (0..4). Returns -1
+ * when worker, route or class is out of range. */
+int chopin_server_route_metrics(const chopin_server *srv, uint32_t worker, uint32_t route, uint32_t status_class,
+                                chopin_route_cell *out);
+
 /* The index of the worker answering res (for logs). */
 uint32_t chopin_response_worker_id(const chopin_response *res);
 

@@ -89,6 +89,11 @@ typedef struct chopin_config {
     uint32_t deferred_timeout_ms; /* not finished by then: the client gets 503 and the
                                      deferral's cancel runs (default 30 s) */
 
+    /* Per-route metrics (chopin_response_record_route): how many route
+     * indices each worker counts answers of, by status class (0: none, and
+     * no memory for them). */
+    uint32_t route_metrics;
+
     chopin_handler_fn handler;
     void *handler_ctx;
 

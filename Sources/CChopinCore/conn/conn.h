@@ -308,6 +308,9 @@ struct chopin_worker {
     void *hook_state;         /* what worker_start returned */
 
     chopin_worker_metrics *metrics;
+    /* Its per-route cells (route_count routes x CHOPIN_STATUS_CLASSES), or NULL. */
+    chopin_route_cell *route_cells;
+    uint32_t route_count;
     chopin_handling *now; /* its request record in its slot */
     /* The route name and method `now` holds, when written by
      * chopin_response_handling_static (else NULL): the same again is not

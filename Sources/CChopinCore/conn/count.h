@@ -18,4 +18,7 @@ void chopin__metrics_answered(chopin_worker *w, int status, uint64_t started_ms)
  * latency bucket, and nothing to add to the sum. */
 void chopin__metrics_answered_now(chopin_worker *w, int status);
 
+/* The per-route histogram's upper bounds, in nanoseconds (the last bucket has none). */
+extern const uint64_t chopin__route_bounds_ns[CHOPIN_ROUTE_BUCKETS - 1];
+
 #endif

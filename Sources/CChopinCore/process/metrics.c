@@ -63,4 +63,25 @@ void chopin_server_metrics(const chopin_server *srv, chopin_metrics *out) {
     }
 }
 
+uint64_t chopin_route_bound_ns(uint32_t bucket) {
+    return bucket < CHOPIN_ROUTE_BUCKETS - 1 ? chopin__route_bounds_ns[bucket] : UINT64_MAX;
+}
+
+uint32_t chopin_server_route_count(const chopin_server *srv) { return chopin__server_slot_region(srv)->routes; }
+
+int chopin_server_route_metrics(const chopin_server *srv, uint32_t worker, uint32_t route, uint32_t status_class,
+                                chopin_route_cell *out) {
+    const chopin_slots *region = chopin__server_slot_region(srv);
+    if (worker >= region->count || route >= region->routes || status_class >= CHOPIN_STATUS_CLASSES) return -1;
+    memset(out, 0, sizeof *out);
+    for (uint32_t b = 0; b < CHOPIN_SLOT_BLOCKS; b++) {
+        const chopin_route_cell *c =
+            &chopin__slot_route_cells(region, worker, b)[(size_t)route * CHOPIN_STATUS_CLASSES + status_class];
+        out->count += __atomic_load_n(&c->count, __ATOMIC_RELAXED);
+        out->sum_ns += __atomic_load_n(&c->sum_ns, __ATOMIC_RELAXED);
+        for (uint32_t k = 0; k < CHOPIN_ROUTE_BUCKETS; k++) out->buckets[k] += __atomic_load_n(&c->buckets[k], __ATOMIC_RELAXED);
+    }
+    return 0;
+}
+
 uint32_t chopin_response_worker_id(const chopin_response *res) { return res->worker ? res->worker->id : 0; }

@@ -78,13 +78,21 @@ typedef struct chopin_slots {
     chopin_roll_record *roll; /* in the region's head */
     uint32_t _Atomic *draining; /* in the region's head: the server's drain period has begun */
     uint32_t count;
+    /* Per-route cells after the slots: per slot, per block, routes x
+     * CHOPIN_STATUS_CLASSES (chopin__slot_route_cells). */
+    chopin_route_cell *route_cells;
+    uint32_t routes;
     void *base; /* the mapping or allocation */
     size_t len;
     int fd; /* the memfd (the supervisor), -1 (plain memory) or -2 (a worker's mapping) */
 } chopin_slots;
-int chopin__slots_alloc(chopin_slots *out, uint32_t count, int shared);
+int chopin__slots_alloc(chopin_slots *out, uint32_t count, uint32_t routes, int shared);
+/* The route cells of one block of one slot (NULL when no route is counted). */
+chopin_route_cell *chopin__slot_route_cells(const chopin_slots *s, uint32_t slot, uint32_t block);
 int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len);
 void chopin__slots_free(chopin_slots *s);
+/* The server's slot region, for the per-route readers in metrics.c (server.c). */
+const chopin_slots *chopin__server_slot_region(const chopin_server *s);
 /* What a dead worker's record says it was running, for the supervisor's
  * log ("while handling GET /route", or which async handlers were in
  * flight); clear resets it for the block's next process. */

@@ -228,6 +228,8 @@ static int prepare_worker(chopin_server *s, uint32_t i, uint32_t slot, uint32_t 
     w->id = slot;
     w->cpu = cpu;
     w->metrics = &s->slots.slot[slot].blocks[b];
+    w->route_cells = chopin__slot_route_cells(&s->slots, slot, b);
+    w->route_count = w->route_cells ? s->slots.routes : 0;
     w->now = &s->slots.slot[slot].now[b];
     return 0;
 }
@@ -236,7 +238,7 @@ static int prepare_worker(chopin_server *s, uint32_t i, uint32_t slot, uint32_t 
 static int start_threads(chopin_server *s, char *err, size_t err_len) {
     int cpus[CPU_SETSIZE];
     int ncpus = allowed_cpus(cpus, CPU_SETSIZE);
-    if (chopin__slots_alloc(&s->slots, s->nworkers, 0) < 0) FAIL("out of memory");
+    if (chopin__slots_alloc(&s->slots, s->nworkers, s->cfg.route_metrics, 0) < 0) FAIL("out of memory");
     if (!s->cfg.no_listener && open_listeners(s, s->nworkers, err, err_len) < 0) return -1;
     for (uint32_t i = 0; i < s->nworkers; i++) {
         /* The worker closes its own descriptor when it stops; the server
@@ -297,7 +299,7 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
 
 /* With worker processes, in the program as started: the supervisor. */
 static int start_supervisor(chopin_server *s, char *err, size_t err_len) {
-    int rc = chopin__slots_alloc(&s->slots, s->nworkers, 1);
+    int rc = chopin__slots_alloc(&s->slots, s->nworkers, s->cfg.route_metrics, 1);
     if (rc < 0) FAIL("shared memory for the workers' counters: %s", strerror(-rc));
     int high = fcntl(s->slots.fd, F_DUPFD_CLOEXEC, (int)(WORKER_FIRST_LISTEN_FD + s->nworkers + 10));
     if (high < 0) FAIL("fcntl: %s", strerror(errno));
@@ -373,7 +375,7 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         s->worker_process = 1;
         s->nworkers = 0;
         s->port = cfg->port;
-        if (chopin__slots_alloc(&s->slots, 0, 0) < 0) {
+        if (chopin__slots_alloc(&s->slots, 0, 0, 0) < 0) {
             snprintf(err, err_len, "out of memory");
             server_free(s);
             return NULL;
@@ -581,6 +583,8 @@ pid_t chopin_server_worker_pid(const chopin_server *s, uint32_t worker) {
     if (worker >= s->slots.count) return 0;
     return s->sup ? chopin__supervisor_pid(s->sup, worker) : getpid();
 }
+
+const chopin_slots *chopin__server_slot_region(const chopin_server *s) { return &s->slots; }
 
 const chopin_slot *chopin__server_slots(const chopin_server *s, uint32_t *count) {
     *count = s->slots.count;

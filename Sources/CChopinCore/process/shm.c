@@ -23,16 +23,40 @@ typedef struct region_head {
     uint32_t slot_size;
     uint32_t count;
     uint32_t roll_size;
+    uint32_t routes;    /* route indices counted, after the slots */
+    uint32_t cell_size; /* sizeof(chopin_route_cell) */
     uint32_t _Atomic draining;
     chopin_roll_record roll;
 } __attribute__((aligned(CHOPIN_CACHELINE))) region_head;
 
-static const char MAGIC[8] = "CHOPSLT2";
+static const char MAGIC[8] = "CHOPSLT3";
 
-int chopin__slots_alloc(chopin_slots *out, uint32_t count, int shared) {
+/* The region's size for count slots and routes route indices. */
+static size_t region_len(uint32_t count, uint32_t routes) {
+    return sizeof(region_head) + sizeof(chopin_slot) * count +
+           sizeof(chopin_route_cell) * (size_t)count * CHOPIN_SLOT_BLOCKS * routes * CHOPIN_STATUS_CLASSES;
+}
+
+/* Points out's slots, roll record, drain flag and cells into its region. */
+static void locate(chopin_slots *out, uint32_t count, uint32_t routes) {
+    region_head *h = out->base;
+    out->roll = &h->roll;
+    out->draining = &h->draining;
+    out->slot = (chopin_slot *)(h + 1);
+    out->count = count;
+    out->routes = routes;
+    out->route_cells = routes ? (chopin_route_cell *)(out->slot + count) : NULL;
+}
+
+chopin_route_cell *chopin__slot_route_cells(const chopin_slots *s, uint32_t slot, uint32_t block) {
+    if (!s->route_cells) return NULL;
+    return s->route_cells + ((size_t)slot * CHOPIN_SLOT_BLOCKS + block) * s->routes * CHOPIN_STATUS_CLASSES;
+}
+
+int chopin__slots_alloc(chopin_slots *out, uint32_t count, uint32_t routes, int shared) {
     memset(out, 0, sizeof *out);
     out->fd = -1;
-    out->len = sizeof(region_head) + sizeof(chopin_slot) * count;
+    out->len = region_len(count, routes);
     if (!shared) {
         out->base = aligned_alloc(CHOPIN_CACHELINE, out->len);
         if (!out->base) return -ENOMEM;
@@ -59,10 +83,9 @@ int chopin__slots_alloc(chopin_slots *out, uint32_t count, int shared) {
     h->slot_size = sizeof(chopin_slot);
     h->count = count;
     h->roll_size = sizeof(chopin_roll_record);
-    out->roll = &h->roll;
-    out->draining = &h->draining;
-    out->slot = (chopin_slot *)(h + 1);
-    out->count = count;
+    h->routes = routes;
+    h->cell_size = sizeof(chopin_route_cell);
+    locate(out, count, routes);
     return 0;
 }
 
@@ -71,13 +94,14 @@ int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len) {
     out->fd = -1;
     region_head h;
     if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h.magic, MAGIC, sizeof MAGIC) != 0 ||
-        h.slot_size != sizeof(chopin_slot) || h.roll_size != sizeof(chopin_roll_record) || h.count == 0) {
+        h.slot_size != sizeof(chopin_slot) || h.roll_size != sizeof(chopin_roll_record) || h.count == 0 ||
+        h.cell_size != sizeof(chopin_route_cell)) {
         snprintf(err, err_len,
                  "worker: the supervisor's shared slots are not what this program expects "
                  "(a supervisor from a different Chopin version?)");
         return -1;
     }
-    out->len = sizeof(region_head) + sizeof(chopin_slot) * h.count;
+    out->len = region_len(h.count, h.routes);
     out->base = mmap(NULL, out->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (out->base == MAP_FAILED) {
         snprintf(err, err_len, "worker: cannot map the shared slots: %s", strerror(errno));
@@ -86,10 +110,7 @@ int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len) {
     }
     close(fd);   /* the mapping keeps the memory */
     out->fd = -2; /* mapped, not owned: munmap only */
-    out->slot = (chopin_slot *)((region_head *)out->base + 1);
-    out->roll = &((region_head *)out->base)->roll;
-    out->draining = &((region_head *)out->base)->draining;
-    out->count = h.count;
+    locate(out, h.count, h.routes);
     return 0;
 }
 

@@ -202,6 +202,14 @@ struct RouteTree: Sendable {
         return found
     }
 
+    /// QUERY (the safe method with a body, draft-ietf-httpbis-safe-method-w-body)
+    /// is a standard method the parser has no number for: at a path that
+    /// has routes for other methods it is 405 with their Allow, as GET or
+    /// DELETE would be, not 501, which is for a method no server knows.
+    private static func isStandard(_ name: UnsafeRawBufferPointer) -> Bool {
+        name.elementsEqual("QUERY".utf8)
+    }
+
     /// The chain that answers a request no route takes.
     func missChain(_ found: Lookup) -> Chain {
         switch found {
@@ -236,7 +244,7 @@ struct RouteTree: Sendable {
             let name = request.pointee.method_name.bytes
             route = (nodes[found].otherMethods.first { $0.method.utf8.elementsEqual(name) }?.route ?? nodes[found].anyRoute)
                 .map { Unmanaged.passUnretained($0) }
-            if route == nil && method == CHOPIN_METHOD_OTHER { return .notImplemented }
+            if route == nil && method == CHOPIN_METHOD_OTHER && !Self.isStandard(name) { return .notImplemented }
         }
         guard let route else { return .methodNotAllowed(node: found) }
         return .found(route)
