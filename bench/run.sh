@@ -308,26 +308,28 @@ per_request() {  # name port path command... -> instructions per request
 }
 declare -A IPR
 INSTR="$OUT/instructions.md"
-echo "| instructions per request (callgrind, epoll) | /plaintext | /json | /traced/json |" > "$INSTR"
-echo "|---|---|---|---|" >> "$INSTR"
+echo "| instructions per request (callgrind, epoll) | /plaintext | /json | /traced/json | /metered/json |" > "$INSTR"
+echo "|---|---|---|---|---|" >> "$INSTR"
 # /traced/json: /json behind TracingMiddleware with no tracer bootstrapped
-# (swift-distributed-tracing's no-op one), which must cost nothing.
-for path in /plaintext /json /traced/json; do
+# (swift-distributed-tracing's no-op one), which must cost nothing;
+# /metered/json: /json behind RouteMetrics (two clock readings, one cell).
+for path in /plaintext /json /traced/json /metered/json; do
     # threads, not worker processes: callgrind follows one process; no metrics
     # collector, whose ticks count by time, not by request.
     IPR[chopin$path]=$(per_request chopin 9112 "$path" "$ROOT/build/bench/chopin-example-nodebug" --port 9112 \
         --workers 1 --backend epoll --isolation threads --metrics-interval 0)
-    [ "$path" = /traced/json ] && continue
+    case $path in /traced/* | /metered/*) continue ;; esac
     [ -n "$FLOOR" ] && IPR[floor$path]=$(per_request floor 9114 "$path" "$FLOOR" 9114)
     [ -n "$HYPER" ] && IPR[hyper$path]=$(per_request hyper 9115 "$path" "$HYPER" 9115)
 done
 for s in chopin floor hyper; do
-    echo "| $s | ${IPR[$s/plaintext]:-n/a} | ${IPR[$s/json]:-n/a} | ${IPR[$s/traced/json]:--} |" >> "$INSTR"
+    echo "| $s | ${IPR[$s/plaintext]:-n/a} | ${IPR[$s/json]:-n/a} | ${IPR[$s/traced/json]:--} | ${IPR[$s/metered/json]:--} |" >> "$INSTR"
 done
 cat "$INSTR"
 echo "| instructions per request (callgrind) | /plaintext | ${IPR[chopin/plaintext]} | - |" >> "$COSTS"
 echo "| instructions per request (callgrind) | /json | ${IPR[chopin/json]} | - |" >> "$COSTS"
 echo "| instructions per request (callgrind) | /traced/json (TracingMiddleware, no tracer) | ${IPR[chopin/traced/json]} | - |" >> "$COSTS"
+echo "| instructions per request (callgrind) | /metered/json (RouteMetrics) | ${IPR[chopin/metered/json]} | - |" >> "$COSTS"
 for s in floor hyper; do
     [ -n "${IPR[$s/plaintext]:-}" ] && echo "| instructions per request (callgrind), $s | /plaintext, /json | ${IPR[$s/plaintext]}, ${IPR[$s/json]} | - |" >> "$COSTS"
 done

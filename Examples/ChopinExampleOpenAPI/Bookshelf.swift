@@ -75,7 +75,9 @@ struct Bookshelf: APIProtocol {
     }
 }
 
-/// Serves ``Bookshelf`` under `/shelf` (the document's server URL).
+/// Serves ``Bookshelf`` under `/shelf` (the document's server URL), in a
+/// group whose requests `/metrics` counts per route (``RouteMetrics``).
 public func addBookshelf(to router: Router) throws {
-    try Bookshelf().registerHandlers(on: OpenAPITransport(router), serverURL: Servers.Server1.url())
+    let shelf = router.group(try Servers.Server1.url().path) { shelf in shelf.use(RouteMetrics()) }
+    try Bookshelf().registerHandlers(on: OpenAPITransport(shelf))
 }

@@ -45,6 +45,7 @@ struct BearerAuth: Middleware {
 func addAPIRoutes(to router: Router) {
     let tokens = TokenStore([exampleAPIToken: APIUser(id: 1, name: "kowito")])
     router.group("/api") { api in
+        api.use(RouteMetrics())  // /metrics: http_server_request_duration_seconds for /api/*
         api.use(BearerAuth(tokens: tokens))
         api.get("/me") { req throws in
             guard let user = req.storage[APIUser.self] else { throw HTTPError(.unauthorized) }

@@ -36,6 +36,7 @@ struct ExampleFailure: Error {}
 ///     GET  /layered/json       /json behind the same three
 ///     GET  /awaiting/json      /json behind one middleware that may await (and does not)
 ///     GET  /traced/json        /json behind TracingMiddleware (a span per request when a tracer is bootstrapped)
+///     GET  /metered/json       /json behind RouteMetrics (its series in /metrics, as /api/* and /shelf/*)
 ///     /shelf/...             the OpenAPI-defined bookshelf (Examples/chopin-example/openapi.yaml, served
 ///                            through ChopinOpenAPI): GET/POST /shelf/books, GET /shelf/books/{isbn},
 ///                            GET /shelf/covers/{isbn}.{format}, POST /shelf/books/{isbn}/scan

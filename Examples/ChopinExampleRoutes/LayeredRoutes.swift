@@ -22,7 +22,7 @@ struct PassThrough: Middleware {
 /// `/json`: `GET /layered/plaintext` behind three synchronous middleware,
 /// `GET /awaiting/json` behind one that may await, `GET /traced/json` behind
 /// ``TracingMiddleware`` (a span per request once a tracer is bootstrapped;
-/// nothing at all without one).
+/// nothing at all without one), `GET /metered/json` behind ``RouteMetrics``.
 func addLayeredRoutes(to router: Router) {
     router.group("/layered") { layered in
         layered.use(FeatureGate(header: "X-Gate-1"))
@@ -38,5 +38,9 @@ func addLayeredRoutes(to router: Router) {
     router.group("/traced") { traced in
         traced.use(TracingMiddleware())
         traced.get("/json") { ctx in ctx.json(Message(message: "Hello, World!")) }
+    }
+    router.group("/metered") { metered in
+        metered.use(RouteMetrics())
+        metered.get("/json") { ctx in ctx.json(Message(message: "Hello, World!")) }
     }
 }

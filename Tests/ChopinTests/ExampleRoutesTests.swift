@@ -20,7 +20,7 @@ import Testing
                 "POST /upload", "GET /crash", "GET /crash/async", "GET /crash/ws", "GET /assets", "GET /assets/*path",
                 "GET /large.json", "POST /inflate", "GET /ws", "GET /api/me", "GET /api/me/async",
                 "GET /api/ws",
-                "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json", "GET /traced/json", "GET /shelf/books",
+                "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json", "GET /traced/json", "GET /metered/json", "GET /shelf/books",
                 "POST /shelf/books", "GET /shelf/books/:isbn", "GET /shelf/covers/:isbn", "POST /shelf/books/:isbn/scan",
                 "POST /notes", "GET /notes",
             ])
@@ -53,6 +53,7 @@ import Testing
         #expect(try c.request("GET", "/layered/plaintext", headers: ["X-Gate-2": "1"]).status == 403)
         #expect(try c.request("GET", "/awaiting/json").text == #"{"message":"Hello, World!"}"#)
         #expect(try c.request("GET", "/traced/json").text == #"{"message":"Hello, World!"}"#)
+        #expect(try c.request("GET", "/metered/json").text == #"{"message":"Hello, World!"}"#)
     }
 
     /// `/assets/*`: css/site.css.gz for a client that takes gzip, cached

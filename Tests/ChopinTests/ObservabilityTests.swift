@@ -198,6 +198,67 @@ extension EndToEndTests {
             }
         }
 
+        /// RouteMetrics: a series per route and status class, durations on
+        /// the nanosecond clock (a fast answer is not 0), streams timed to
+        /// their end, the requests no route takes without a route label.
+        @Test(arguments: EndToEndTests.backends) func routeMetricsCountEachRouteAndStatusClass(backend: Backend) throws {
+            let router = Router()
+            let server = observedServer(backend)
+            router.use(RouteMetrics())
+            router.get("/metrics", server.prometheusHandler)
+            router.get("/users/:id") { _ in .text("hi") }
+            router.get("/slow") { (_: Request) async throws -> Response in
+                try await Task.sleep(for: .milliseconds(30))
+                return .text("late", status: .created)
+            }
+            router.get("/stream") { (_: Request) async -> Response in
+                .stream { out in
+                    try await out.write("a")
+                    try await Task.sleep(for: .milliseconds(30))
+                    try await out.write("b")
+                }
+            }
+            router.get("/boom") { _ throws -> Response in throw HTTPError(.serviceUnavailable) }
+            let running = try server.start(router)
+            defer { running.stop() }
+            let c = try TestClient(port: running.port)
+            for id in 1...3 { #expect(try c.request("GET", "/users/\(id)").status == 200) }
+            #expect(try c.request("GET", "/slow").status == 201)
+            let streaming = try TestClient(port: running.port)
+            try streaming.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(try streaming.readStreamed().text == "ab")
+            #expect(try c.request("GET", "/boom").status == 503)
+            #expect(try c.request("GET", "/nowhere").status == 404)
+            let reply = try c.request("GET", "/metrics")
+            var samples: [(String, [String: String], Double)] = []
+            for line in reply.text.split(separator: "\n") where line.hasPrefix("http_server_request_duration_seconds") {
+                guard case .sample(let name, let labels, let value)? = PrometheusLine.parse(line) else {
+                    Issue.record("malformed line: \(line)")
+                    continue
+                }
+                samples.append((name, labels, value))
+            }
+            #expect(reply.text.contains("# TYPE http_server_request_duration_seconds histogram"))
+            func value(_ suffix: String, _ route: String?, _ status: String, le: String? = nil) -> Double? {
+                samples.first { name, labels, _ in
+                    name == "http_server_request_duration_seconds_" + suffix && labels["http_route"] == route
+                        && labels["http_response_status_code"] == status && labels["le"] == le
+                }?.2
+            }
+            #expect(value("count", "/users/:id", "2xx") == 3)
+            #expect((value("sum", "/users/:id", "2xx") ?? 0) > 0, "a fast answer is not 0 on this clock")
+            #expect(samples.contains { $0.1["http_route"] == "/users/:id" && $0.1["http_request_method"] == "GET" })
+            #expect(value("count", "/slow", "2xx") == 1)
+            #expect((value("sum", "/slow", "2xx") ?? 0) >= 0.03)
+            #expect(value("bucket", "/slow", "2xx", le: "0.025") == 0)
+            #expect(value("bucket", "/slow", "2xx", le: "+Inf") == 1)
+            // The stream is timed to its last byte, not to the handler's return.
+            #expect((value("sum", "/stream", "2xx") ?? 0) >= 0.03)
+            #expect(value("count", "/boom", "5xx") == 1)
+            #expect(value("count", nil, "4xx") == 1, "the 404 is counted without a route")
+            #expect(value("count", "/metrics", "2xx") == nil, "the scrape is counted once it is answered")
+        }
+
         @Test func collectorHandsCountersToSwiftMetrics() async throws {
             let router = Router()
             router.get("/hello") { _ in .text("hi") }

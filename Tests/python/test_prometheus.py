@@ -59,6 +59,16 @@ def run(binary, backend, isolation):
             except urllib.error.HTTPError as e:
                 check(e.code == 404, "404")
             sent += 1
+        # RouteMetrics' routes: /metered/json (200) and /api/me without its token (401).
+        for _ in range(4):
+            get(port, "/metered/json")
+            sent += 1
+        for _ in range(2):
+            try:
+                get(port, "/api/me")
+            except urllib.error.HTTPError as e:
+                check(e.code == 401, "401")
+            sent += 1
         status, text = get(port, "/metrics")
         check(status == 200, "GET /metrics answers 200")
         families = {f.name: f for f in text_string_to_metric_families(text)}
@@ -74,7 +84,21 @@ def run(binary, backend, isolation):
         check(total == sent, f"{where} chopin_requests_total {total} == requests sent {sent}")
         errors = sum(s.value for s in families["chopin_client_error_responses"].samples
                      if s.name == "chopin_client_error_responses_total")
-        check(errors == 3, f"{where} 4xx responses {errors} == 3")
+        check(errors == 5, f"{where} 4xx responses {errors} == 5")
+        # Per route and status class, whichever worker (thread or process) answered.
+        route = families.get("http_server_request_duration_seconds")
+        check(route is not None and route.type == "histogram", f"{where} per-route histogram present")
+        if route is not None:
+            def count(path, status):
+                return sum(s.value for s in route.samples
+                           if s.name == "http_server_request_duration_seconds_count"
+                           and s.labels.get("http_route") == path
+                           and s.labels.get("http_response_status_code") == status)
+            check(count("/metered/json", "2xx") == 4, f"{where} /metered/json 2xx {count('/metered/json', '2xx')} == 4")
+            check(count("/api/me", "4xx") == 2, f"{where} /api/me 4xx {count('/api/me', '4xx')} == 2")
+            sums = [s.value for s in route.samples if s.name == "http_server_request_duration_seconds_sum"
+                    and s.labels.get("http_route") == "/metered/json"]
+            check(sum(sums) > 0, f"{where} /metered/json durations are not 0")
         counts = [s for s in families["chopin_request_duration_seconds"].samples
                   if s.name == "chopin_request_duration_seconds_count"]
         check(sum(s.value for s in counts) >= sent - 1, f"{where} latency count covers the requests")

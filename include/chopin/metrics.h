@@ -54,9 +54,10 @@ typedef struct chopin_route_cell {
 uint64_t chopin_route_bound_ns(uint32_t bucket);
 
 /* Counts one answer of route `route` with `status`, that took `nanos`, on
- * the worker answering res (only that worker's thread may call it: the
- * worker is the cells' one writer). Nothing when route is past
- * chopin_config.route_metrics. */
+ * the worker answering res, or for a deferred answer's response, on the
+ * worker whose thread calls (only a worker's own thread may call it: the
+ * worker is its cells' one writer). Nothing when route is past
+ * chopin_config.route_metrics, or off every worker's thread. */
 void chopin_response_record_route(const chopin_response *res, uint32_t route, int status, uint64_t nanos);
 
 /* How many route indices are counted (chopin_config.route_metrics). */

@@ -3,8 +3,9 @@
 enum PrometheusText {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
     static let latencyName = "chopin_request_duration_seconds"
+    static let routeName = "http_server_request_duration_seconds"
 
-    static func render(_ workers: [WorkerCounters]) -> String {
+    static func render(_ workers: [WorkerCounters], routes: [RouteCounters] = []) -> String {
         var out = ""
         out.reserveCapacity(2048 + workers.count * 2048)
         for family in CounterFamily.all {
@@ -25,7 +26,44 @@ enum PrometheusText {
             out += "\(latencyName)_sum{worker=\"\(worker)\"} \(Double(reading.latency.sum_ms) / 1000)\n"
             out += "\(latencyName)_count{worker=\"\(worker)\"} \(cumulative.last ?? 0)\n"
         }
+        if !routes.isEmpty { renderRoutes(&out, routes) }
         return out
+    }
+
+    /// RouteMetrics' histogram: a series per worker, route and status class.
+    private static func renderRoutes(_ out: inout String, _ routes: [RouteCounters]) {
+        header(
+            &out, routeName,
+            "Duration of HTTP server requests by route and status class (RouteMetrics), on the monotonic clock.",
+            "histogram")
+        for r in routes {
+            var labels = "worker=\"\(r.worker)\""
+            if !r.pattern.isEmpty {
+                labels += ",http_request_method=\"\(escape(r.method))\",http_route=\"\(escape(r.pattern))\""
+            }
+            labels += ",http_response_status_code=\"\(r.statusClass)\""
+            let cumulative = r.cumulative
+            for (bound, count) in zip(RouteCounters.bounds, cumulative) {
+                let le = bound.map { "\($0)" } ?? "+Inf"
+                out += "\(routeName)_bucket{\(labels),le=\"\(le)\"} \(count)\n"
+            }
+            out += "\(routeName)_sum{\(labels)} \(Double(r.cell.sum_ns) / 1_000_000_000)\n"
+            out += "\(routeName)_count{\(labels)} \(r.cell.count)\n"
+        }
+    }
+
+    /// A label value as the text format writes it: backslash, quote and newline escaped.
+    private static func escape(_ value: String) -> String {
+        var escaped = ""
+        for c in value.unicodeScalars {
+            switch c {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.unicodeScalars.append(c)
+            }
+        }
+        return escaped
     }
 
     private static func header(_ out: inout String, _ name: String, _ help: String, _ type: String) {

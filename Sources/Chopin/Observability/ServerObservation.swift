@@ -13,6 +13,8 @@ final class ServerObservation: Sendable {
         var collector: Task<Void, Never>?
         /// Detached once: a server that is gone, not one still starting.
         var ended = false
+        /// RouteMetrics' routes by number (method, pattern); empty when none counts.
+        var routes: [(method: String, pattern: String)] = []
     }
     private let state = Mutex(State())
     /// The collector's metrics backend; nil: `MetricsSystem.factory` (tests set their own).
@@ -24,7 +26,10 @@ final class ServerObservation: Sendable {
     /// supervisor is the one process that lives as long as the server (a
     /// worker's collector would die with it, losing what changed since its
     /// last reading, and its replacement would report the totals again).
-    func attach(_ server: OpaquePointer, isolation: Isolation, collectEvery interval: Duration?) {
+    func attach(
+        _ server: OpaquePointer, isolation: Isolation, collectEvery interval: Duration?,
+        routes: [(method: String, pattern: String)] = []
+    ) {
         let reports = isolation == .threads || chopin_server_is_supervisor(server) != 0
         let collector = (reports ? interval : nil).map { interval in
             Task.detached(priority: .background) { [self] in
@@ -32,7 +37,7 @@ final class ServerObservation: Sendable {
                 await MetricsCollector(observation: self, interval: interval, factory: factory).run()
             }
         }
-        state.withLock { $0 = State(server: server, collector: collector) }
+        state.withLock { $0 = State(server: server, collector: collector, routes: routes) }
     }
 
     /// Before the C server is freed: readers find nothing from now on.
@@ -76,10 +81,13 @@ final class ServerObservation: Sendable {
     /// Answers `GET /metrics` in Prometheus' text format (503 when the
     /// server is not running).
     func prometheus(_ ctx: Context) -> Response {
-        guard let workers = read() else {
+        let reading = state.withLock { state in
+            state.server.map { (WorkerCounters.read($0), RouteCounters.read($0, routes: state.routes)) }
+        }
+        guard let (workers, routes) = reading else {
             return .text("the server is not running\n", status: .serviceUnavailable)
         }
-        return .bytes(Array(PrometheusText.render(workers).utf8), contentType: PrometheusText.contentType)
+        return .bytes(Array(PrometheusText.render(workers, routes: routes).utf8), contentType: PrometheusText.contentType)
     }
 }
 

@@ -16,6 +16,11 @@ struct ResponseWriter {
     /// The index of the worker answering (for logs).
     var workerID: UInt32 { chopin_response_worker_id(res) }
 
+    /// Counts an answer of route number `route` in this worker's cells (``RouteMetrics``).
+    func recordRoute(_ route: UInt32, status: Int, nanoseconds: UInt64) {
+        chopin_response_record_route(res, route, Int32(clamping: status), nanoseconds)
+    }
+
     /// Starts the response over with `status`. Whatever was written before
     /// (by a handler that then threw, say) is dropped first: the C writer
     /// takes one status line per response.

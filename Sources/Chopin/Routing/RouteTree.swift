@@ -17,9 +17,15 @@ final class Route: Sendable {
     let streamsBody: Bool
     /// Its middleware, for the answers given at its path to other methods (405).
     let middleware: [any Middleware]
+    /// Its number in the per-route metrics (``RouteMetrics``); 0 is no route's.
+    let metricsIndex: UInt32
 
-    init(pattern: String, paramNames: [String], endsInWildcard: Bool, chain: Chain, middleware: [any Middleware]) {
+    init(
+        pattern: String, paramNames: [String], endsInWildcard: Bool, chain: Chain, middleware: [any Middleware],
+        metricsIndex: UInt32
+    ) {
         self.pattern = pattern
+        self.metricsIndex = metricsIndex
         let utf8 = Array(pattern.utf8)
         patternBytes = .allocate(capacity: max(utf8.count, 1))
         for (i, byte) in utf8.enumerated() { patternBytes[i] = CChar(bitPattern: byte) }
@@ -73,6 +79,13 @@ struct RouteTree: Sendable {
     private(set) var nodes: [Node] = [Node()]
     /// The same tree, flattened for matching.
     private var table = RouteTable([Node()])
+    /// The routes by their metrics number (``Route/metricsIndex``): method
+    /// and pattern; the first, for the requests no route takes, is empty.
+    private(set) var metricsLabels: [(method: String, pattern: String)] = [("", "")]
+    /// Whether a ``RouteMetrics`` is in some route's chain: the server then
+    /// keeps a cell per route and status class for each worker.
+    private(set) var countsRoutes = false
+
     /// The answers to requests no route takes, through the router's middleware.
     let notFound: Chain
     let notImplemented: Chain
@@ -83,6 +96,7 @@ struct RouteTree: Sendable {
         notFound = Chain(global, .sync { _ in throw HTTPError(.notFound) }, errors: errors)
         notImplemented = Chain(global, .sync { _ in throw HTTPError(.notImplemented, "method not implemented") }, errors: errors)
         var problems: [String] = []
+        countsRoutes = global.contains { $0 is RouteMetrics && $0.isActive }
         for r in registrations {
             if let problem = insert(r, global: global, errors: errors) { problems.append(problem) }
         }
@@ -169,13 +183,15 @@ struct RouteTree: Sendable {
         // a route without any runs its endpoint directly.
         let middleware = global + r.middleware
         let chain = Chain(middleware, r.endpoint, errors: errors)
+        if !countsRoutes { countsRoutes = r.middleware.contains { $0 is RouteMetrics && $0.isActive } }
         if case .webSocket(let options, _) = r.endpoint, let problem = options.problem {
             return "\(where_): \(problem)"
         }
         let endsInWildcard = segments.last?.hasPrefix("*") ?? false
         let route = Route(
             pattern: r.pattern, paramNames: names, endsInWildcard: endsInWildcard, chain: chain,
-            middleware: middleware)
+            middleware: middleware, metricsIndex: UInt32(metricsLabels.count))
+        metricsLabels.append((r.method.name, r.pattern))
         if r.method == .any {
             if nodes[node].anyRoute != nil { return "\(where_): registered twice" }
             nodes[node].anyRoute = route

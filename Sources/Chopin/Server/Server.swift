@@ -114,6 +114,8 @@ public struct Server: Sendable {
             c.worker_stop = workerStopHook
             // Routes that take their body as a stream are asked for before it is read.
             c.body_stream = bodyStreamHook
+            // RouteMetrics' cells: a number per route, and one for no route.
+            c.route_metrics = app.tree.countsRoutes ? UInt32(app.tree.metricsLabels.count) : 0
             return chopin_server_start(&c, &message, message.count)
         }
         guard let server else {
@@ -121,7 +123,9 @@ public struct Server: Sendable {
             let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw ConfigurationError(description: text)
         }
-        observation.attach(server, isolation: isolation, collectEvery: metricsInterval)
+        observation.attach(
+            server, isolation: isolation, collectEvery: metricsInterval,
+            routes: app.tree.countsRoutes ? app.tree.metricsLabels : [])
         return RunningServer(server: server, app: context, observation: observation)
     }
 }
