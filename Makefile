@@ -56,7 +56,7 @@ PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: test-scripts docs all run run-c example-otel bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras format test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: test-scripts docs all run run-c example-otel openapi-generate bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras format test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
@@ -81,6 +81,12 @@ $(BUILD)/tests/%: Tests/c/%.c $(wildcard Tests/c/support/*.h) $(BUILD)/libchopin
 run:
 	swift build -c release --product chopin-example
 	.build/release/chopin-example --port $(PORT) --workers $(WORKERS) --backend $(BACKEND)
+
+# chopin-example's OpenAPI server code, written again from its document
+# (Examples/chopin-example/openapi.yaml) after a change; committed, not built
+# by every build (see the script).
+openapi-generate:
+	bash scripts/openapi-generate.sh
 
 # Chopin with swift-otel (Examples/tracing-otel, the DocC "Tracing"
 # article's bootstrap): a package of its own, since swift-otel and its OTLP
@@ -168,7 +174,7 @@ bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-ext
 # scripts/doc-coverage.py then lists public symbols without a /// comment.
 docs:
 	@mkdir -p $(BUILD)/docs
-	@for t in Chopin ChopinJSON ChopinTesting; do \
+	@for t in Chopin ChopinJSON ChopinTesting ChopinOpenAPI; do \
 	    swift package --allow-writing-to-directory $(BUILD)/docs/$$t generate-documentation --target $$t \
 	        --output-path $(BUILD)/docs/$$t --warnings-as-errors \
 	        > $(BUILD)/docs/$$t.log 2>&1; rc=$$?; \
@@ -176,7 +182,7 @@ docs:
 	    if [ $$rc -ne 0 ] || grep -qE "^(warning|error):" $(BUILD)/docs/$$t.log; then \
 	        tail -20 $(BUILD)/docs/$$t.log; echo "make docs: $$t has DocC warnings or errors"; exit 1; fi; \
 	    python3 scripts/doc-coverage.py .build/*/extracted-symbols/*/$$t || exit 1; \
-	done; echo "make docs: build/docs/Chopin, ChopinJSON and ChopinTesting, no warnings"
+	done; echo "make docs: build/docs/Chopin, ChopinJSON, ChopinTesting and ChopinOpenAPI, no warnings"
 
 # Style: .clang-format for C (Debian's clang-format), .swift-format for Swift
 # (swift-format ships with the toolchain).

@@ -36,7 +36,7 @@ CONNS=${CONNS:-64}
 DEPTH=${DEPTH:-16}
 SERVER_CPU=${SERVER_CPU:-1}
 WRK_CPU=${WRK_CPU:-0}
-TESTS=${TESTS:-"plaintext json pipelined asyncjson db"}
+TESTS=${TESTS:-"plaintext json pipelined asyncjson openapi db"}
 OUT=$HERE/results/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT" "$ROOT/build/bench"
 HZ=$(getconf CLK_TCK)
@@ -117,6 +117,11 @@ test_path() {  # server test
     plaintext | pipelined) echo /plaintext ;;
     json) echo /json ;;
     asyncjson) [[ $1 == chopin* ]] && echo /async/json || echo /json ;;
+    # The /json body from an operation of an OpenAPI document, served through
+    # each framework's swift-openapi-runtime transport (ChopinOpenAPI,
+    # swift-openapi-hummingbird).
+    openapi)
+        if [[ $1 == chopin* ]]; then echo /shelf/hello; elif [[ $1 == hummingbird ]]; then echo /openapi/hello; fi ;;
     db) [[ $1 == chopin* || $1 == hummingbird ]] && echo /db ;;
     esac
 }

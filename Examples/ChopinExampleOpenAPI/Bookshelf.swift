@@ -14,6 +14,10 @@ import OpenAPIRuntime
 /// through Chopin's error answers, as any handler's `HTTPError` (lengths
 /// in Unicode scalars, as JSON Schema counts them).
 struct Bookshelf: APIProtocol {
+    func hello(_ input: Operations.hello.Input) async throws -> Operations.hello.Output {
+        .ok(.init(body: .json(.init(message: "Hello, World!"))))
+    }
+
     func listBooks(_ input: Operations.listBooks.Input) async throws -> Operations.listBooks.Output {
         let author = input.query.author ?? "Anonymous"
         try check(author.unicodeScalars.count <= 100, "author: at most 100 characters", field: "author")

@@ -38,7 +38,7 @@ struct ExampleFailure: Error {}
 ///     GET  /traced/json        /json behind TracingMiddleware (a span per request when a tracer is bootstrapped)
 ///     GET  /metered/json       /json behind RouteMetrics (its series in /metrics, as /api/* and /shelf/*)
 ///     /shelf/...             the OpenAPI-defined bookshelf (Examples/chopin-example/openapi.yaml, served
-///                            through ChopinOpenAPI): GET/POST /shelf/books, GET /shelf/books/{isbn},
+///                            through ChopinOpenAPI): GET /shelf/hello, GET/POST /shelf/books, GET /shelf/books/{isbn},
 ///                            GET /shelf/covers/{isbn}.{format}, POST /shelf/books/{isbn}/scan
 ///     POST /notes            {"text": "..."}: kept in memory, answered 201 with its id (NotesRoutes.swift)
 ///     GET  /notes            every note kept: one list, whichever worker answers

@@ -20,7 +20,7 @@ import Testing
                 "POST /upload", "GET /crash", "GET /crash/async", "GET /crash/ws", "GET /assets", "GET /assets/*path",
                 "GET /large.json", "POST /inflate", "GET /ws", "GET /api/me", "GET /api/me/async",
                 "GET /api/ws",
-                "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json", "GET /traced/json", "GET /metered/json", "GET /shelf/books",
+                "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json", "GET /traced/json", "GET /metered/json", "GET /shelf/hello", "GET /shelf/books",
                 "POST /shelf/books", "GET /shelf/books/:isbn", "GET /shelf/covers/:isbn", "POST /shelf/books/:isbn/scan",
                 "POST /notes", "GET /notes",
             ])

@@ -95,6 +95,21 @@ extension Components {
                 case checksum
             }
         }
+        /// - Remark: Generated from `#/components/schemas/Message`.
+        internal struct Message: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Message/message`.
+            internal var message: Swift.String
+            /// Creates a new `Message`.
+            ///
+            /// - Parameters:
+            ///   - message:
+            internal init(message: Swift.String) {
+                self.message = message
+            }
+            internal enum CodingKeys: String, CodingKey {
+                case message
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Error`.
         internal struct _Error: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Error/error`.

@@ -5,6 +5,11 @@ import struct Foundation.Data
 import struct Foundation.Date
 /// A type that performs HTTP operations defined by the OpenAPI document.
 internal protocol APIProtocol: Sendable {
+    /// The /json body, through the transport (make bench compares the two).
+    ///
+    /// - Remark: HTTP `GET /hello`.
+    /// - Remark: Generated from `#/paths//hello/get(hello)`.
+    func hello(_ input: Operations.hello.Input) async throws -> Operations.hello.Output
     /// Books by an author, at most `limit` of them.
     ///
     /// - Remark: HTTP `GET /books`.
@@ -32,6 +37,13 @@ internal protocol APIProtocol: Sendable {
 
 /// Convenience overloads for operation inputs.
 extension APIProtocol {
+    /// The /json body, through the transport (make bench compares the two).
+    ///
+    /// - Remark: HTTP `GET /hello`.
+    /// - Remark: Generated from `#/paths//hello/get(hello)`.
+    internal func hello(headers: Operations.hello.Input.Headers = .init()) async throws -> Operations.hello.Output {
+        try await hello(Operations.hello.Input(headers: headers))
+    }
     /// Books by an author, at most `limit` of them.
     ///
     /// - Remark: HTTP `GET /books`.

@@ -21,6 +21,7 @@ import Glibc
 /// other counters: a scrape of any worker sees every worker, and a request
 /// pays two clock readings and three stores, with no allocation and no lock.
 public struct RouteMetrics: ScopedMiddleware {
+    /// Counts the routes it covers (place it first: it times what comes after it).
     public init() {}
 
     /// Times the rest of the chain and counts its answer.

@@ -10,9 +10,17 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOPosix
+import OpenAPIHummingbird
+import OpenAPIRuntime
 import PostgresNIO
 
 struct Message: ResponseEncodable { let message: String }
+
+struct Greeting: APIProtocol {
+    func hello(_ input: Operations.hello.Input) async throws -> Operations.hello.Output {
+        .ok(.init(body: .json(.init(message: "Hello, World!"))))
+    }
+}
 struct World: ResponseEncodable {
     let id: Int32
     let randomNumber: Int32
@@ -23,6 +31,9 @@ let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let router = Router()
 router.get("plaintext") { _, _ -> String in "Hello, World!" }
 router.get("json") { _, _ -> Message in Message(message: "Hello, World!") }
+// The /json body from an OpenAPI operation, through swift-openapi-hummingbird
+// (bench/peers/hello-openapi.yaml; Generated/ by swift-openapi-generator).
+try Greeting().registerHandlers(on: router, serverURL: Servers.Server1.url())
 
 var database: PostgresClient?
 if let url = ProcessInfo.processInfo.environment["CHOPIN_DATABASE_URL"], let parts = URLComponents(string: url) {
