@@ -31,11 +31,7 @@ const uint64_t chopin__route_bounds_ns[CHOPIN_ROUTE_BUCKETS - 1] = {
     50000,     100000,    250000,     500000,     1000000,    2500000,    5000000,    10000000,  25000000,
     50000000,  100000000, 250000000,  500000000,  1000000000, 2500000000, 5000000000, 10000000000};
 
-void chopin_response_record_route(const chopin_response *res, uint32_t route, int status, uint64_t nanos) {
-    /* A deferred answer's response names no worker (other threads may write
-     * it): the cells are then those of the worker whose thread this is, the
-     * one an async handler's task runs on, which keeps them single-writer. */
-    chopin_worker *w = res->worker ? res->worker : chopin__current_worker;
+void chopin__metrics_route(chopin_worker *w, uint32_t route, int status, uint64_t nanos) {
     if (!w || route >= w->route_count) return;
     int c = status / 100 - 1;
     if (c < 0) c = 0;

@@ -18,6 +18,10 @@ void chopin__metrics_answered(chopin_worker *w, int status, uint64_t started_ms)
  * latency bucket, and nothing to add to the sum. */
 void chopin__metrics_answered_now(chopin_worker *w, int status);
 
+/* One answer of route `route` in w's per-route cells (w's own thread only;
+ * nothing for a route past w->route_count). */
+void chopin__metrics_route(chopin_worker *w, uint32_t route, int status, uint64_t nanos);
+
 /* The per-route histogram's upper bounds, in nanoseconds (the last bucket has none). */
 extern const uint64_t chopin__route_bounds_ns[CHOPIN_ROUTE_BUCKETS - 1];
 

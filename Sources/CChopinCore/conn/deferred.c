@@ -10,6 +10,7 @@
  * handler, and a worker that ends can orphan what is still being written
  * instead of leaving a handler to push into freed memory. */
 #include "conn.h"
+#include "count.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -45,6 +46,13 @@ chopin_deferred *chopin_response_defer(chopin_response *res) {
 }
 
 chopin_response *chopin_deferred_response(chopin_deferred *d) { return &d->res; }
+
+void chopin_response_record_route(const chopin_response *res, uint32_t route, int status, uint64_t nanos) {
+    /* A deferred answer's response names no worker (other threads may write
+     * it): the cells are then those of the worker whose thread this is, the
+     * one an async handler's task runs on, which keeps them single-writer. */
+    chopin__metrics_route(res->worker ? res->worker : chopin__current_worker, route, status, nanos);
+}
 
 void chopin_deferred_answers_timeout(chopin_deferred *d, uint32_t grace_ms) { d->timeout_grace_ms = grace_ms; }
 
