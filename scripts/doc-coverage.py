@@ -17,7 +17,7 @@ for directory in sys.argv[1:]:
             uri = s.get("location", {}).get("uri", "")
             # Ours (not a dependency's extension on our types), public, and a
             # declaration: an `extension String` line needs no comment of its own.
-            ours = any(f"/Sources/{t}/" in uri for t in ("Chopin", "ChopinJSON", "ChopinTesting"))
+            ours = any(f"/Sources/{t}/" in uri for t in ("Chopin", "ChopinJSON", "ChopinTesting", "ChopinOpenAPI"))
             if not ours or s.get("accessLevel") not in ("public", "open") or s["kind"]["identifier"] == "swift.extension":
                 continue
             total += 1

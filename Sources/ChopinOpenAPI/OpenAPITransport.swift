@@ -4,7 +4,7 @@ public import OpenAPIRuntime
 import Synchronization
 
 /// Serves the operations of a swift-openapi-generator server on a Chopin
-/// ``Router`` or ``RouteGroup``.
+/// `Router` or `RouteGroup`.
 ///
 /// ```swift
 /// let router = Router()
@@ -16,19 +16,19 @@ import Synchronization
 ///
 /// Each operation is an async route of the router: the router's (or the
 /// group's) middleware run around it, and ``OpenAPITransport/request`` gives
-/// the operation the ``Request`` the middleware saw, with its
-/// ``Request/storage``. Path templates may have whole-segment parameters
+/// the operation the `Request` the middleware saw, with its
+/// `Request/storage`. Path templates may have whole-segment parameters
 /// (`/pets/{petId}`) and parameters mixed with text in a segment
 /// (`/files/{name}.zip`). The request body reaches the operation as it
 /// arrives (an `HTTPBody` over the connection, collected only if the
-/// generated code asks for it, up to ``Configuration/maxStreamedBodyBytes``);
+/// generated code asks for it, up to `Configuration/maxStreamedBodyBytes`);
 /// the response body is written as it comes.
 ///
-/// An ``HTTPError`` or ``ExtractionError`` the operation throws is answered
+/// An `HTTPError` or `ExtractionError` the operation throws is answered
 /// as from any handler. An error the operation throws that says its own status (the runtime's
 /// `ServerError` for a request it could not decode, any
 /// `HTTPResponseConvertible`) is answered with that status through the
-/// router's error renderer, like any ``HTTPError``; any other error is a 500.
+/// router's error renderer, like any `HTTPError`; any other error is a 500.
 public final class OpenAPITransport: ServerTransport, Sendable {
     /// Where the operations are registered.
     let registrar: any RouteRegistrar & Sendable
@@ -46,7 +46,7 @@ public final class OpenAPITransport: ServerTransport, Sendable {
 
     /// The request being answered, inside an operation's handler (and the
     /// middleware of swift-openapi-runtime): its headers, its peer and the
-    /// ``Request/storage`` Chopin's middleware filled (the authenticated
+    /// `Request/storage` Chopin's middleware filled (the authenticated
     /// user, say). Nil outside an operation.
     ///
     /// ```swift
