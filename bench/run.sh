@@ -15,7 +15,9 @@
 # /async/json, the /json body from an async handler; the peers' own /json,
 # whose handlers are async already) and db (/db, one World row from a private
 # PostgreSQL server, scripts/pg.sh; Chopin and Hummingbird, both on
-# postgres-nio 1.33.2 with a pool of 16).
+# postgres-nio 1.33.2 with a pool of 16), openapi (the /json body from an
+# OpenAPI operation: Chopin's /shelf/hello through ChopinOpenAPI,
+# Hummingbird's through swift-openapi-hummingbird).
 # Knobs: ROUNDS DURATION WARMUP CONNS DEPTH SERVER_CPU WRK_CPU IDLE_CONNS
 #        ONLY="chopin-epoll hummingbird" (servers) TESTS="json db" (tests)
 #        WS_CONNS WS_SIZE (extras' WebSocket connections and message bytes)

@@ -79,9 +79,22 @@ public final class OpenAPITransport: ServerTransport, Sendable {
             return operations
         }
         guard let operations = fresh else { return }
-        registrar.on(Chopin.Method(method), pattern) { (request: Request, body: RequestBodyStream) async throws -> Response in
-            try await operations.answer(request, body)
+        // Methods whose requests carry bodies take them as a stream; the others
+        // (GET, HEAD, DELETE, OPTIONS, TRACE) are served without setting one
+        // up, a body they have (rare) read whole, up to Configuration.maxBody.
+        if Self.readsBodyWhole(method) {
+            registrar.on(Chopin.Method(method), pattern) { (request: Request) async throws -> Response in
+                try await operations.answer(request, nil)
+            }
+        } else {
+            registrar.on(Chopin.Method(method), pattern) { (request: Request, body: RequestBodyStream) async throws -> Response in
+                try await operations.answer(request, body)
+            }
         }
+    }
+
+    private static func readsBodyWhole(_ method: HTTPRequest.Method) -> Bool {
+        [.get, .head, .delete, .options, .trace].contains(method)
     }
 
     /// The router's name for the parameter segment `i` of `template`: the

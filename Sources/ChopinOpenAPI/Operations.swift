@@ -25,16 +25,18 @@ final class Operations: Sendable {
     }
 
     /// Runs the operation whose template fits the request's path.
-    func answer(_ request: Request, _ body: RequestBodyStream) async throws -> Response {
+    /// `body`: the request's body as a stream; nil when it was read whole (`request.body`).
+    func answer(_ request: Request, _ body: RequestBodyStream?) async throws -> Response {
         let operations = list.withLock { $0 }
         // A group's prefix is before the template's segments: match the path's last ones.
         let path = request.path
         let count = operations[0].template.segments.count
-        var start = path.endIndex
+        let bytes = path.utf8
+        var start = bytes.endIndex
         var seen = 0
-        while start > path.startIndex && seen < count {
-            start = path.index(before: start)
-            if path[start] == "/" { seen += 1 }
+        while start > bytes.startIndex && seen < count {
+            start = bytes.index(before: start)
+            if bytes[start] == UInt8(ascii: "/") { seen += 1 }
         }
         let tail = path[start...]
         for operation in operations {
@@ -45,7 +47,7 @@ final class Operations: Sendable {
     }
 
     private func run(
-        _ operation: Operation, _ parameters: [String: Substring], _ request: Request, _ body: RequestBodyStream
+        _ operation: Operation, _ parameters: [String: Substring], _ request: Request, _ body: RequestBodyStream?
     ) async throws -> Response {
         let query = request.query
         let head = HTTPRequest(
@@ -59,7 +61,14 @@ final class Operations: Sendable {
         let hasBody =
             (declared ?? 0) > 0 || request.header("Transfer-Encoding") != nil
             || (declared == 0 && request.header("Content-Type") != nil)
-        let requestBody = hasBody ? HTTPBody(body, length: declared.map { .known($0) } ?? .unknown, iterationBehavior: .single) : nil
+        var requestBody: HTTPBody?
+        if hasBody {
+            if let body {
+                requestBody = HTTPBody(body, length: declared.map { .known($0) } ?? .unknown, iterationBehavior: .single)
+            } else {
+                requestBody = HTTPBody(Array(request.body))
+            }
+        }
         do {
             let (response, responseBody) = try await CurrentRequest.$value.withValue(request) {
                 try await operation.handler(head, requestBody, ServerRequestMetadata(pathParameters: parameters))

@@ -92,11 +92,17 @@ struct PathTemplate: Sendable {
     /// The parameters of `path` (still percent-encoded, as the runtime
     /// wants them), or nil when the path does not fit the template.
     func match(_ path: Substring) -> [String: Substring]? {
-        var parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        guard parts.count == segments.count else { return nil }
+        // Segment by segment over the bytes: no array of parts, no
+        // Character (grapheme) walking; "/" is one byte in UTF-8.
+        let slash = UInt8(ascii: "/")
+        var rest = path.utf8[...]
         var found: [String: Substring] = [:]
         for segment in segments {
-            let part = parts.removeFirst()
+            guard rest.first == slash else { return nil }
+            rest = rest.dropFirst()
+            let end = rest.firstIndex(of: slash) ?? rest.endIndex
+            let part = Substring(rest[..<end])
+            rest = rest[end...]
             switch segment {
             case .literal(let text):
                 guard part == text else { return nil }
@@ -104,7 +110,7 @@ struct PathTemplate: Sendable {
                 guard Self.read(pieces[...], from: part, into: &found) else { return nil }
             }
         }
-        return found
+        return rest.isEmpty ? found : nil
     }
 
     /// Matches a segment's pieces: a text must be there; a parameter takes
