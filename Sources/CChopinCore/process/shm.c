@@ -1,5 +1,6 @@
 /* shm.c - the worker slots: every worker's counters, its request record and
- * its readiness. Plain memory with worker threads; with worker processes a
+ * its readiness, and after them the per-route cells (RouteMetrics' counts by
+ * route and status class, chopin_config.route_metrics routes per block). Plain memory with worker threads; with worker processes a
  * memfd the supervisor creates and maps MAP_SHARED before any worker
  * starts, so counters outlive the worker that wrote them and any worker can
  * read every slot (a /metrics route answers for the whole server). */
