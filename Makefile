@@ -38,15 +38,19 @@ FUZZ_SECONDS ?= 60
 # code @JSON generates, the forwarding headers), the latter built with swiftc -sanitize=fuzzer over the
 # Chopin sources. swiftc cannot run the macro: fuzz_json_generated compiles its
 # committed expansion, which a test in ChopinMacrosTests keeps current.
-FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_websocket fuzz_inflate fuzz_json fuzz_router fuzz_json_generated fuzz_forwarded
+FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_websocket fuzz_inflate fuzz_json fuzz_router fuzz_json_generated fuzz_forwarded \
+                fuzz_path_template
 FUZZ_SWIFT_EXTRA_fuzz_json_generated := fuzz/swift/GeneratedModels.swift
+# ChopinOpenAPI's path templates (the file needs nothing of swift-openapi-runtime).
+FUZZ_SWIFT_EXTRA_fuzz_path_template := Sources/ChopinOpenAPI/PathTemplate.swift
 # The fuzzers build with swiftc alone, without SwiftPM's packages: the files
-# that import one (the server, logging, observability, the swift-http-types
-# interop) are left out, and fuzz/swift/ServerShims.swift stands in for the
+# that import one (the server, logging, observability, tracing, the
+# swift-http-types interop) are left out, and fuzz/swift/ServerShims.swift stands in for the
 # two functions of theirs that the fuzzed code calls.
 SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift' -not -path 'Sources/Chopin/HTTPTypes/*' \
                   -not -path 'Sources/Chopin/Observability/*' -not -path 'Sources/Chopin/Testing/*' \
-                  -not -name Server.swift -not -name Log.swift -not -name RequestLogger.swift) fuzz/swift/ServerShims.swift
+                  -not -name Server.swift -not -name Log.swift -not -name RequestLogger.swift \
+                  -not -name TracingMiddleware.swift) fuzz/swift/ServerShims.swift
 
 TEST_UNITS := test_parse test_chunked test_write test_slab test_buf test_timer test_conn test_inflate
 TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files test_supervisor test_compress test_websocket
@@ -141,7 +145,9 @@ $(BUILD)/fuzz/core/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
 	@$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer-no-link,address -c $< -o $@
 
 $(BUILD)/fuzz/fuzz_json_generated: $(FUZZ_SWIFT_EXTRA_fuzz_json_generated)
-$(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router $(BUILD)/fuzz/fuzz_json_generated $(BUILD)/fuzz/fuzz_forwarded: $(BUILD)/fuzz/%: fuzz/swift/%.swift $(SWIFT_SRC) \
+$(BUILD)/fuzz/fuzz_path_template: $(FUZZ_SWIFT_EXTRA_fuzz_path_template)
+$(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router $(BUILD)/fuzz/fuzz_json_generated $(BUILD)/fuzz/fuzz_forwarded \
+        $(BUILD)/fuzz/fuzz_path_template: $(BUILD)/fuzz/%: fuzz/swift/%.swift $(SWIFT_SRC) \
         $(patsubst Sources/CChopinCore/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC))
 	@echo "  SWIFTC $@"
 	@$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -module-name ChopinFuzz \

@@ -107,40 +107,54 @@ struct PathTemplate: Sendable {
             case .literal(let text):
                 guard part == text else { return nil }
             case .pattern(let pieces):
-                guard Self.read(pieces[...], from: part, into: &found) else { return nil }
+                guard Self.read(pieces[...], from: part.utf8, into: &found) else { return nil }
             }
         }
         return rest.isEmpty ? found : nil
     }
 
-    /// Matches a segment's pieces: a text must be there; a parameter takes
-    /// everything up to the next text (the shortest match that lets the
-    /// rest fit) or to the end, and is never empty.
-    private static func read(_ pieces: ArraySlice<Piece>, from part: Substring, into found: inout [String: Substring]) -> Bool {
+    /// Matches a segment's pieces over its bytes: a text must be there; a
+    /// parameter takes everything up to the next text (the shortest match
+    /// that lets the rest fit) or to the end, and is never empty.
+    private static func read(
+        _ pieces: ArraySlice<Piece>, from part: Substring.UTF8View, into found: inout [String: Substring]
+    ) -> Bool {
         guard let first = pieces.first else { return part.isEmpty }
         switch first {
         case .text(let text):
-            guard part.hasPrefix(text) else { return false }
-            return read(pieces.dropFirst(), from: part.dropFirst(text.count), into: &found)
+            guard part.starts(with: text.utf8) else { return false }
+            return read(pieces.dropFirst(), from: part.dropFirst(text.utf8.count), into: &found)
         case .parameter(let name):
+            guard !part.isEmpty else { return false }
             let rest = pieces.dropFirst()
             guard case .text(let next)? = rest.first else {
-                guard !part.isEmpty else { return false }
-                found[name] = part
+                found[name] = Substring(part)
                 return true
             }
-            guard !part.isEmpty else { return false }
+            // A text's first byte is never a UTF-8 continuation byte: where
+            // it is found, a character of the path starts.
             var search = part.index(after: part.startIndex)
-            while search < part.endIndex, let hit = part[search...].firstRange(of: next) {
+            while let hit = firstOccurrence(of: next.utf8, in: part[search...]) {
                 var attempt = found
-                attempt[name] = part[..<hit.lowerBound]
-                if read(rest, from: part[hit.lowerBound...], into: &attempt) {
+                attempt[name] = Substring(part[..<hit])
+                if read(rest, from: part[hit...], into: &attempt) {
                     found = attempt
                     return true
                 }
-                search = part.index(after: hit.lowerBound)
+                search = part.index(after: hit)
             }
             return false
         }
+    }
+
+    private static func firstOccurrence(
+        of needle: String.UTF8View, in haystack: Substring.UTF8View
+    ) -> Substring.UTF8View.Index? {
+        var i = haystack.startIndex
+        while i < haystack.endIndex {
+            if haystack[i...].starts(with: needle) { return i }
+            i = haystack.index(after: i)
+        }
+        return nil
     }
 }

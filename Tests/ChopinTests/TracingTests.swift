@@ -220,6 +220,28 @@ private func attribute(_ span: FinishedInMemorySpan, _ name: String) -> SpanAttr
         #expect(attribute(span, "http.response.status_code") == .int64(200))
     }
 
+    /// A WebSocket route: the span is the upgrade's (101), ended once it is
+    /// accepted; the session itself runs in the span's context.
+    @Test(arguments: backends) func aWebSocketUpgradeHasItsSpan(backend: Backend) throws {
+        let tracer = W3CMemoryTracer()
+        let seen = Seen()
+        let router = Router()
+        router.use(TracingMiddleware(tracer: tracer))
+        router.webSocket("/ws") { ws in
+            seen.context.withLock { $0 = ServiceContext.current?.inMemorySpanContext }
+            try await ws.send(text: "hello")
+        }
+        let app = try TestApp(router, mode: .live) { $0.backend = backend }
+        defer { app.stop() }
+        let client = try TestClient(port: try #require(app.port))
+        #expect(try client.upgradeReply("/ws").status == 101)
+        #expect(try client.readFrame() == (0x1, Array("hello".utf8)))
+        let span = try #require(tracer.finished().first)
+        #expect(span.operationName == "GET /ws")
+        #expect(attribute(span, "http.response.status_code") == .int64(101))
+        #expect(seen.context.withLock { $0 } == span.spanContext)
+    }
+
     @Test func withNoTracerInstalledTheMiddlewareLeavesTheChain() {
         #expect(TracingMiddleware().isActive == false)
         #expect(TracingMiddleware(tracer: NoOpTracer()).isActive == false)

@@ -121,10 +121,3 @@ public struct TracingMiddleware: ScopedMiddleware {
         func extract(key: String, from request: Request) -> String? { request.header(key) }
     }
 }
-
-/// Who is told of an error a handler or middleware threw, as it becomes
-/// its error answer: bound by ``TracingMiddleware`` around the rest of
-/// its chain, read only on the error path.
-enum ThrownErrors {
-    @TaskLocal static var observer: (@Sendable (any Error) -> Void)?
-}
