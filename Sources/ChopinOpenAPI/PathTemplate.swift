@@ -113,17 +113,31 @@ struct PathTemplate: Sendable {
         return rest.isEmpty ? found : nil
     }
 
+    /// How many places a segment's parameters may try before the segment
+    /// is taken not to fit: a path made to fit many ways (`/a/----...` for
+    /// `{x}-{y}-{z}`) would otherwise cost the cube of its length.
+    static let attemptBudget = 64
+
     /// Matches a segment's pieces over its bytes: a text must be there; a
     /// parameter takes everything up to the next text (the shortest match
-    /// that lets the rest fit) or to the end, and is never empty.
+    /// that lets the rest fit, within ``attemptBudget`` tries) or to the
+    /// end, and is never empty.
     private static func read(
         _ pieces: ArraySlice<Piece>, from part: Substring.UTF8View, into found: inout [String: Substring]
+    ) -> Bool {
+        var budget = attemptBudget
+        return read(pieces, from: part, into: &found, budget: &budget)
+    }
+
+    private static func read(
+        _ pieces: ArraySlice<Piece>, from part: Substring.UTF8View, into found: inout [String: Substring],
+        budget: inout Int
     ) -> Bool {
         guard let first = pieces.first else { return part.isEmpty }
         switch first {
         case .text(let text):
             guard part.starts(with: text.utf8) else { return false }
-            return read(pieces.dropFirst(), from: part.dropFirst(text.utf8.count), into: &found)
+            return read(pieces.dropFirst(), from: part.dropFirst(text.utf8.count), into: &found, budget: &budget)
         case .parameter(let name):
             guard !part.isEmpty else { return false }
             let rest = pieces.dropFirst()
@@ -134,10 +148,11 @@ struct PathTemplate: Sendable {
             // A text's first byte is never a UTF-8 continuation byte: where
             // it is found, a character of the path starts.
             var search = part.index(after: part.startIndex)
-            while let hit = firstOccurrence(of: next.utf8, in: part[search...]) {
+            while budget > 0, let hit = firstOccurrence(of: next.utf8, in: part[search...]) {
+                budget -= 1
                 var attempt = found
                 attempt[name] = Substring(part[..<hit])
-                if read(rest, from: part[hit...], into: &attempt) {
+                if read(rest, from: part[hit...], into: &attempt, budget: &budget) {
                     found = attempt
                     return true
                 }

@@ -74,6 +74,19 @@ private struct Boom: Error {}
         #expect(try app.post("/pets/7", body: "{}").status == .methodNotAllowed)
     }
 
+    /// A segment that fits a mixed template in very many ways (8 KiB of
+    /// dashes for `{x}-{y}-{z}`) is refused after a bounded number of tries,
+    /// at once, not after the cube of its length; a plain one still fits.
+    @Test func aPathMadeToFitManyWaysCostsLittle() throws {
+        let app = try Self.app { t in try t.register(echo("dashes"), method: .get, path: "/a/{x}-{y}-{z}!") }
+        defer { app.stop() }
+        #expect(try app.get("/a/1-2-3!").text == "dashes x=1,y=2,z=3 /a/1-2-3!")
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(try app.get("/a/" + String(repeating: "-", count: 8000)).status == .notFound)
+        #expect(clock.now - start < .seconds(2))
+    }
+
     @Test func aGroupsPrefixAndMiddleware() throws {
         let router = Router()
         router.group("/api/v1") { api in
