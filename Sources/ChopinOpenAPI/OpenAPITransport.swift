@@ -118,8 +118,8 @@ public final class OpenAPITransport: ServerTransport, Sendable {
         }.joined(separator: "/") + "/#\(i)"
     }
 
+    /// A segment's own name for the router: its first parameter's.
     private static func ownName(_ pieces: [PathTemplate.Piece], _ i: Int) -> String {
-        if pieces.count == 1, case .parameter(let name) = pieces[0] { return name }
         for piece in pieces { if case .parameter(let name) = piece { return name } }
         return "segment\(i)"
     }

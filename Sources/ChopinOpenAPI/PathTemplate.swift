@@ -13,11 +13,6 @@ struct PathTemplate: Sendable {
         case literal(String)
         /// Text and parameters, in order: `{name}.zip` is [.parameter("name"), .text(".zip")].
         case pattern([Piece])
-
-        var isParameter: Bool {
-            if case .pattern = self { return true }
-            return false
-        }
     }
 
     enum Piece: Sendable, Equatable {
@@ -25,13 +20,11 @@ struct PathTemplate: Sendable {
         case parameter(String)
     }
 
-    let template: String
     let segments: [Segment]
 
     /// Parses `template`; nil when a brace is not closed, a parameter has
     /// no name, or two parameters touch (`{a}{b}`: where one ends is unknowable).
     init?(_ template: String) {
-        self.template = template
         var segments: [Segment] = []
         for part in template.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
             guard part.contains("{") || part.contains("}") else {
@@ -72,12 +65,6 @@ struct PathTemplate: Sendable {
             }
         }
         return pattern
-    }
-
-    /// Whether the template's segment at `i` is exactly one parameter.
-    func isWholeParameter(_ pieces: [Piece]) -> Bool {
-        if pieces.count == 1, case .parameter = pieces[0] { return true }
-        return false
     }
 
     /// Texts in a pattern segment: a template with more of them is tried

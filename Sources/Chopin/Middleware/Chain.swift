@@ -81,7 +81,7 @@ class SyncStep: @unchecked Sendable {
     private static func typedScoped<M: ScopedMiddleware>(_ m: M) -> SyncStep { TypedScopedStep(m) }
 }
 
-private final class TypedSyncStep<M: SyncMiddleware>: SyncStep, @unchecked Sendable {
+private class TypedSyncStep<M: SyncMiddleware>: SyncStep, @unchecked Sendable {
     let middleware: M
     init(_ middleware: M) { self.middleware = middleware }
     override func before(_ request: inout Request) throws -> Response? { try middleware.before(&request) }
@@ -90,13 +90,8 @@ private final class TypedSyncStep<M: SyncMiddleware>: SyncStep, @unchecked Senda
     }
 }
 
-private final class TypedScopedStep<M: ScopedMiddleware>: SyncStep, @unchecked Sendable {
-    let middleware: M
-    init(_ middleware: M) { self.middleware = middleware }
-    override func before(_ request: inout Request) throws -> Response? { try middleware.before(&request) }
-    override func after(_ request: Request, response: inout Response) throws {
-        try middleware.after(request, response: &response)
-    }
+/// A ``ScopedMiddleware``: its `before` and `after` as any, and its scope.
+private final class TypedScopedStep<M: ScopedMiddleware>: TypedSyncStep<M>, @unchecked Sendable {
     override var isScoped: Bool { true }
     override func withScope(_ request: Request, _ rest: () -> Response) -> Response {
         middleware.withScope(request, rest)

@@ -19,12 +19,9 @@ enum PrometheusText {
             "Time from a request's dispatch to its response being queued, on the worker's loop clock.", "histogram")
         for (worker, reading) in workers.enumerated() {
             let cumulative = reading.cumulativeLatency
-            for (bound, count) in zip(WorkerCounters.latencyBounds, cumulative) {
-                let le = bound.map { "\($0)" } ?? "+Inf"
-                out += "\(latencyName)_bucket{worker=\"\(worker)\",le=\"\(le)\"} \(count)\n"
-            }
-            out += "\(latencyName)_sum{worker=\"\(worker)\"} \(Double(reading.latency.sum_ms) / 1000)\n"
-            out += "\(latencyName)_count{worker=\"\(worker)\"} \(cumulative.last ?? 0)\n"
+            series(
+                &out, latencyName, labels: "worker=\"\(worker)\"", bounds: WorkerCounters.latencyBounds,
+                cumulative: cumulative, sum: Double(reading.latency.sum_ms) / 1000, count: cumulative.last ?? 0)
         }
         if !routes.isEmpty { renderRoutes(&out, routes) }
         return out
@@ -42,14 +39,24 @@ enum PrometheusText {
                 labels += ",http_request_method=\"\(escape(r.method))\",http_route=\"\(escape(r.pattern))\""
             }
             labels += ",http_response_status_code=\"\(r.statusClass)\""
-            let cumulative = r.cumulative
-            for (bound, count) in zip(RouteCounters.bounds, cumulative) {
-                let le = bound.map { "\($0)" } ?? "+Inf"
-                out += "\(routeName)_bucket{\(labels),le=\"\(le)\"} \(count)\n"
-            }
-            out += "\(routeName)_sum{\(labels)} \(Double(r.cell.sum_ns) / 1_000_000_000)\n"
-            out += "\(routeName)_count{\(labels)} \(r.cell.count)\n"
+            series(
+                &out, routeName, labels: labels, bounds: RouteCounters.bounds, cumulative: r.cumulative,
+                sum: Double(r.cell.sum_ns) / 1_000_000_000, count: r.cell.count)
         }
+    }
+
+    /// One histogram series: its cumulative buckets (`le` in seconds, nil
+    /// for +Inf), its sum in seconds and its count.
+    private static func series(
+        _ out: inout String, _ name: String, labels: String, bounds: [Double?], cumulative: [UInt64], sum: Double,
+        count: UInt64
+    ) {
+        for (bound, inBucket) in zip(bounds, cumulative) {
+            let le = bound.map { "\($0)" } ?? "+Inf"
+            out += "\(name)_bucket{\(labels),le=\"\(le)\"} \(inBucket)\n"
+        }
+        out += "\(name)_sum{\(labels)} \(sum)\n"
+        out += "\(name)_count{\(labels)} \(count)\n"
     }
 
     /// A label value as the text format writes it: backslash, quote and newline escaped.

@@ -34,15 +34,7 @@ struct RouteCounters {
     }
 
     /// Answers per bucket, cumulative (Prometheus' `le` buckets).
-    var cumulative: [UInt64] {
-        var total: UInt64 = 0
-        return withUnsafeBytes(of: cell.buckets) { raw in
-            raw.bindMemory(to: UInt64.self).map { count in
-                total &+= count
-                return total
-            }
-        }
-    }
+    var cumulative: [UInt64] { cumulativeCounts(cell.buckets) }
 
     /// Upper bounds of the buckets in seconds; nil for +Inf.
     static let bounds: [Double?] = (0..<UInt32(CHOPIN_ROUTE_BUCKETS)).map { bucket in

@@ -16,20 +16,24 @@ struct WorkerCounters {
     }
 
     /// Requests per latency bucket, cumulative (Prometheus' `le` buckets).
-    var cumulativeLatency: [UInt64] {
-        var total: UInt64 = 0
-        return withUnsafeBytes(of: latency.buckets) { raw in
-            raw.bindMemory(to: UInt64.self).map { count in
-                total &+= count
-                return total
-            }
-        }
-    }
+    var cumulativeLatency: [UInt64] { cumulativeCounts(latency.buckets) }
 
     /// Upper bounds of the latency buckets in seconds; nil for +Inf.
     static let latencyBounds: [Double?] = (0..<UInt32(CHOPIN_LATENCY_BUCKETS)).map { bucket in
         let ms = chopin_latency_bound_ms(bucket)
         return ms == UInt32.max ? nil : Double(ms) / 1000
+    }
+}
+
+/// The running totals of a C array of per-bucket counts (a tuple of
+/// UInt64 in Swift): Prometheus' cumulative `le` buckets.
+func cumulativeCounts<Buckets>(_ buckets: Buckets) -> [UInt64] {
+    var total: UInt64 = 0
+    return withUnsafeBytes(of: buckets) { raw in
+        raw.bindMemory(to: UInt64.self).map { count in
+            total &+= count
+            return total
+        }
     }
 }
 
