@@ -29,7 +29,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS_COMMON := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARN)
 CFLAGS_REL := $(CFLAGS_COMMON) -O2 -g
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-LIBS    := -l:liburing.a -lpthread -lz
+LIBS    := -l:liburing.a -lpthread -lz -lssl -lcrypto
 
 FUZZ_CC      ?= $(shell command -v clang 2>/dev/null || echo /opt/swift/usr/bin/clang)
 SWIFTC       ?= $(shell command -v swiftc 2>/dev/null || echo /opt/swift/usr/bin/swiftc)

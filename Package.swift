@@ -54,6 +54,8 @@ let package = Package(
                 .linkedLibrary(":liburing.a"), .linkedLibrary("pthread"),
                 // zlib (Debian's zlib1g-dev): gzip and deflate for responses.
                 .linkedLibrary("z"),
+                // OpenSSL 3 (Debian's libssl-dev): TLS, used only by a server given a certificate.
+                .linkedLibrary("ssl"), .linkedLibrary("crypto"),
             ]
         ),
         .target(

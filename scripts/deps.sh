@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # deps.sh - installs what Chopin needs to build and test, only what is missing.
-# Debian packages: liburing-dev (io_uring), zlib1g-dev (compression), gcc's sanitizer runtimes, curl and
+# Debian packages: liburing-dev (io_uring), zlib1g-dev (compression), libssl-dev and openssl (TLS,
+# and the test certificates), gcc's sanitizer runtimes, curl and
 # wrk (integration checks and benchmarks), PostgreSQL (the example's /db
 # routes are tested against a private server, scripts/pg.sh), nginx (the deployment test
 # runs chopin-example behind it, Tests/scripts/nginx_deploy.sh). Swift 6.3 is expected at /opt/swift
 # or on PATH; it is not installed from here.
 set -eu
-want=(liburing-dev zlib1g-dev libasan8 libubsan1 curl wrk postgresql nginx)
+want=(liburing-dev zlib1g-dev libssl-dev openssl libasan8 libubsan1 curl wrk postgresql nginx)
 missing=()
 for p in "${want[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -3,7 +3,8 @@
  *   GET /json      -> 200 application/json {"message":"Hello, World!"}
  *   POST /echo     -> 200 with the request body
  *   anything else  -> 404 (501 for methods the server does not know)
- * Usage: chopin-hello [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|shared-process|processes] [--host ADDR] */
+ * Usage: chopin-hello [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|shared-process|processes] [--host ADDR]
+ *                    [--tls-cert PEM --tls-key PEM]   (HTTPS; the bench's TLS rows use it) */
 #include <chopin/chopin.h>
 
 #include <stdio.h>
@@ -38,7 +39,7 @@ static void handle(void *ctx, const chopin_request *req, chopin_response *res) {
 }
 
 static void usage(const char *argv0) {
-    fprintf(stderr, "usage: %s [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|shared-process|processes] [--host ADDR]\n", argv0);
+    fprintf(stderr, "usage: %s [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|shared-process|processes] [--host ADDR] [--tls-cert PEM --tls-key PEM]\n", argv0);
     exit(2);
 }
 
@@ -55,6 +56,7 @@ static long number(const char *s, const char *what, long lo, long hi) {
 int main(int argc, char **argv) {
     chopin_config cfg;
     chopin_config_init(&cfg);
+    chopin_tls_options tls_opts = {0};
     cfg.handler = handle;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -65,6 +67,10 @@ int main(int argc, char **argv) {
             cfg.workers = (uint32_t)number(argv[++i], "--workers", 0, 1024);
         else if (strcmp(a, "--host") == 0)
             cfg.host = argv[++i];
+        else if (strcmp(a, "--tls-cert") == 0)
+            tls_opts.cert_file = argv[++i];
+        else if (strcmp(a, "--tls-key") == 0)
+            tls_opts.key_file = argv[++i];
         else if (strcmp(a, "--backend") == 0) {
             if (chopin_backend_parse(argv[++i], &cfg.backend) < 0) {
                 fprintf(stderr, "chopin-hello: --backend must be auto, uring or epoll, got '%s'\n", argv[i]);
@@ -83,6 +89,13 @@ int main(int argc, char **argv) {
             usage(argv[0]);
     }
     char err[256];
+    if (tls_opts.cert_file || tls_opts.key_file) {
+        cfg.tls = chopin_tls_new(&tls_opts, err, sizeof err);
+        if (!cfg.tls) {
+            fprintf(stderr, "chopin-hello: TLS: %s\n", err);
+            return 1;
+        }
+    }
     chopin_server *srv = chopin_server_start(&cfg, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "chopin-hello: %s\n", err);

@@ -10,6 +10,7 @@
 #include "chopin/metrics.h"
 #include "chopin/response.h"
 #include "chopin/server.h"
+#include "chopin/tls.h"
 #include "chopin/websocket.h"
 
 #endif

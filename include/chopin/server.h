@@ -94,6 +94,13 @@ typedef struct chopin_config {
      * no memory for them). */
     uint32_t route_metrics;
 
+    /* HTTPS (tls.h): every connection speaks TLS first. NULL: plain HTTP,
+     * and nothing of OpenSSL runs. The server does not own it. */
+    struct chopin_tls *tls;
+    uint32_t tls_handshake_timeout_ms; /* from accept to the handshake's end (default 10 s) */
+    uint32_t max_tls_handshakes;       /* per worker in progress at once; past it, accepting
+                                          waits for one to end (default 256) */
+
     chopin_handler_fn handler;
     void *handler_ctx;
 

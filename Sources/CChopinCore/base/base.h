@@ -1,5 +1,6 @@
 /* base.h - the ground floor, for the floors above it: byte buffers, the
- * connection slab, the timer wheel, the log and the byte scans. Nothing
+ * connection slab, the timer wheel, the log, the byte scans and TLS over
+ * memory. Nothing
  * here knows HTTP, a connection or a thread; the files of base/ include
  * the one header each of them needs, never this one. */
 #ifndef CHOPIN_BASE_H
@@ -17,5 +18,6 @@
 #include "scan.h"
 #include "slab.h"
 #include "timer.h"
+#include "tls.h"
 
 #endif

@@ -4,6 +4,9 @@
  * The files of conn/, each over this header, from the bottom up:
  *   count.c          the worker's counters for an answer (status class, latency)
  *   peer.c           the client's address
+ *   tls.c            a TLS server's sessions, its handshakes counted, file
+ *                    parts sealed (the transport's two passes are in events.c
+ *                    and lifecycle.c)
  *   websocket_frames.c  frames in and out of an upgraded connection
  *   lifecycle.c      open, deadlines, the output pump, reads paused and
  *                    resumed, a deferral's lifetime, the last response,
@@ -132,6 +135,7 @@ typedef enum timer_kind {
     TK_WRITE,
     TK_LINGER,
     TK_DEFERRED,
+    TK_HANDSHAKE, /* TLS: from accept to the end of the handshake */
 } timer_kind;
 
 typedef struct chopin_conn {
@@ -160,6 +164,9 @@ typedef struct chopin_conn {
     uint64_t file_off;
     uint64_t file_left;
     chopin_ws_parser *ws; /* CONN_WEBSOCKET and after: the client's frames (malloc'd at the upgrade) */
+    /* A TLS server's connection: its session, between the backend's
+     * ciphertext and everything above, which sees plaintext only (tls.c). */
+    chopin_tls_session *tls;
 } chopin_conn;
 
 
@@ -287,6 +294,7 @@ struct chopin_worker {
 
     int accepting;            /* accept armed */
     int accept_full;          /* paused: slab full */
+    int accept_handshakes;    /* paused: max_tls_handshakes in progress */
     uint64_t accept_retry_ms; /* paused after EMFILE/ENFILE until then; 0 = not */
     int stopping;             /* graceful stop under way */
     uint64_t stop_deadline_ms;
@@ -317,6 +325,14 @@ struct chopin_worker {
      * copied again. */
     const char *named_route;
     int named_method;
+
+    /* TLS (cfg->tls): a record's plaintext as it is decrypted, a file
+     * body's part before it is sealed, and the handshakes in progress. */
+    char *tls_plain;
+    char *tls_file_part;
+    uint32_t tls_handshaking;
+    uint32_t tls_failures;         /* since the last line that said why (tls.c) */
+    uint64_t tls_failure_logged_ms;
 };
 
 
@@ -327,19 +343,33 @@ static inline chopin_conn *chopin__conn_lookup(chopin_worker *w, uint32_t idx, u
 }
 static inline int chopin__conn_open_p(const chopin_conn *c) { return c->state != CONN_FREE && c->state != CONN_DEAD; }
 
-/* Bytes waiting to reach the client: queued, being sent, and a file body's rest. */
+/* Bytes waiting to reach the client: queued, sealed by TLS, being sent, and a file body's rest. */
 static inline size_t chopin__conn_pending_output(const chopin_conn *c) {
     size_t file = (c->flags & CF_FILE) ? (c->file_left > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)c->file_left) : 0;
-    return (size_t)c->out.len + (c->tx.len - c->tx.off) + file;
+    size_t sealed = c->tls ? c->tls->out.len : 0;
+    return (size_t)c->out.len + sealed + (c->tx.len - c->tx.off) + file;
 }
 static inline int chopin__conn_output_queued(const chopin_conn *c) {
-    return c->out.len > 0 || (c->flags & (CF_SENDING | CF_FILE));
+    return c->out.len > 0 || (c->flags & (CF_SENDING | CF_FILE)) || (c->tls && c->tls->out.len > 0);
 }
 
 /* ---- the floor's calls, by file (bottom up) ------------------------------------ */
 
 /* peer.c: converts an accepted sockaddr into a chopin_peer (family 0 when unknown). */
 void chopin__peer_set(chopin_peer *out, const void *addr, uint32_t addr_len);
+
+/* tls.c. begin gives a new connection of a TLS server its session and the
+ * handshake's deadline (-1: out of memory); handshake_ended counts one
+ * handshake done or abandoned (accepting resumes below the cap);
+ * seal_file_part reads the next part of c's file body and seals it into the
+ * session's output: its length, 0 when the file ended early, or -errno. */
+#define CHOPIN_TLS_RECORD 16384 /* the most plaintext one record holds */
+#define CHOPIN_TLS_FILE_PART (64u << 10) /* a file body's part per seal: four full records */
+int chopin__conn_tls_begin(chopin_worker *w, chopin_conn *c);
+void chopin__conn_tls_handshake_ended(chopin_worker *w);
+/* A session failed (counted by the caller): logged, a line per worker per 10 s at most. */
+void chopin__conn_tls_failed(chopin_worker *w, chopin_conn *c);
+long chopin__conn_tls_seal_file_part(chopin_worker *w, chopin_conn *c);
 
 /* websocket_frames.c. begin queues the 101 and sets up the parser (-1: out
  * of memory); feed parses data[0..len), answers pings, hands message pieces

@@ -10,13 +10,11 @@ static void discard(chopin_worker *w, chopin_conn *c, size_t len) {
     if (c->state == CONN_LINGER && c->discarded > w->cfg->max_linger_bytes) chopin__conn_close(w, c);
 }
 
-void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
-    if (!chopin__conn_open_p(c)) return;
-    CHOPIN_COUNT(w, bytes_in, len);
-    if (c->state == CONN_CLOSING || c->state == CONN_LINGER) {
-        discard(w, c, len);
-        return;
-    }
+static void tls_data(chopin_worker *w, chopin_conn *c, char *data, size_t len);
+
+/* Plaintext: a plain connection's bytes as they arrived, or a TLS
+ * connection's as its session decrypted them. */
+static void plain_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
     if (c->state == CONN_WEBSOCKET) {
         c->flags &= (uint16_t)~CF_WS_PINGED; /* the client is there */
         if (c->timer == TK_IDLE) chopin__conn_set_timer(w, c, TK_IDLE, w->cfg->idle_timeout_ms, 1);
@@ -57,6 +55,59 @@ void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len)
         if (used < n && c->state != CONN_CLOSING && chopin__conn_keep_input(w, c, data + used, n - used) < 0) return;
     }
     if (c->state == CONN_CLOSING) c->in.len = 0;
+    chopin__conn_settle(w, c);
+}
+
+void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
+    if (!chopin__conn_open_p(c)) return;
+    CHOPIN_COUNT(w, bytes_in, len);
+    if (c->state == CONN_CLOSING || c->state == CONN_LINGER) {
+        discard(w, c, len);
+        return;
+    }
+    if (c->tls)
+        tls_data(w, c, data, len);
+    else
+        plain_data(w, c, data, len);
+}
+
+/* TLS: the ciphertext goes through the connection's session, every byte of
+ * it (the backend's buffer is gone after this call); each record's
+ * plaintext is handled as a plain connection's bytes are, in order. A
+ * connection that closes, or answers for the last time, drops the rest. */
+static void tls_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
+    chopin_tls_session *s = c->tls;
+    int established = s->established;
+    chopin__tls_feed(s, data, len);
+    for (;;) {
+        long n = chopin__tls_read(s, w->tls_plain, CHOPIN_TLS_RECORD);
+        if (!established && s->established) {
+            established = 1;
+            chopin__conn_tls_handshake_ended(w);
+            c->timer = TK_NONE; /* the head's deadline next (settle arms it) */
+        }
+        if (n > 0) {
+            plain_data(w, c, w->tls_plain, (size_t)n);
+            if (!chopin__conn_open_p(c)) return;
+            if (c->state == CONN_CLOSING || c->state == CONN_LINGER) break;
+            continue;
+        }
+        if (n == CHOPIN_TLS_CLOSED) {
+            /* The client's close_notify: as a FIN, with nothing after it. */
+            chopin__tls_feed(s, NULL, 0);
+            chopin__conn_eof(w, c, 0);
+            return;
+        }
+        if (n == CHOPIN_TLS_FAILED) {
+            /* A failed handshake or a forged record: the alert OpenSSL
+             * queued goes out, then the connection closes. */
+            CHOPIN_COUNT(w, parse_errors, 1);
+            chopin__conn_tls_failed(w, c);
+            chopin__conn_close_after_response(w, c, 0);
+        }
+        break;
+    }
+    chopin__tls_feed(s, NULL, 0);
     chopin__conn_settle(w, c);
 }
 

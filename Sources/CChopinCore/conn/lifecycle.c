@@ -50,7 +50,9 @@ void chopin__conn_arm_timer(chopin_worker *w, chopin_conn *c) {
     case CONN_LINGER: chopin__conn_set_timer(w, c, TK_LINGER, cfg->linger_timeout_ms, 0); break;
     case CONN_WEBSOCKET: chopin__conn_set_timer(w, c, TK_IDLE, cfg->idle_timeout_ms, 0); break; /* restarted by input */
     default:
-        if (c->in.len > 0 || c->requests == 0)
+        if (c->tls && !c->tls->established)
+            chopin__conn_set_timer(w, c, TK_HANDSHAKE, cfg->tls_handshake_timeout_ms, 0);
+        else if (c->in.len > 0 || c->requests == 0)
             chopin__conn_set_timer(w, c, TK_HEADER, cfg->header_timeout_ms, 0);
         else
             chopin__conn_set_timer(w, c, TK_IDLE, cfg->idle_timeout_ms, 1);
@@ -228,10 +230,61 @@ static inline int send_out(chopin_worker *w, chopin_conn *c) {
     return send_more(w, c);
 }
 
+/* ---- the output pump under TLS ------------------------------------------------- */
+
+/* TLS: the next plaintext in line (the queued responses, else a file
+ * body's next part, else, on a closing connection, our close_notify) is
+ * sealed into the session's output. Returns -1 when the connection closed. */
+static int tls_seal(chopin_worker *w, chopin_conn *c) {
+    chopin_tls_session *s = c->tls;
+    if (!s->established) return 0; /* only the handshake's own messages go out */
+    long n = 0;
+    if (c->out.len > 0) {
+        n = chopin__tls_write(s, c->out.data, c->out.len) < 0 ? -ENOMEM : 1;
+        c->out.len = c->out.off = 0;
+    } else if (c->flags & CF_FILE) {
+        n = chopin__conn_tls_seal_file_part(w, c);
+        if (n > 0) {
+            c->file_off += (uint64_t)n;
+            c->file_left -= (uint64_t)n;
+            if (c->file_left == 0) chopin__file_done(c);
+        } else if (n == 0) {
+            n = -EIO; /* the file shrank: the promised length cannot be kept */
+        }
+    } else if (c->state == CONN_CLOSING) {
+        chopin__tls_notify_close(s);
+    }
+    if (n < 0) {
+        chopin__conn_close(w, c);
+        return -1;
+    }
+    return 0;
+}
+
+/* TLS: sealed records leave as tx does on a plain connection; the old tx
+ * buffer, empty now, takes the next records. */
+static int tls_flush(chopin_worker *w, chopin_conn *c) {
+    chopin_tls_session *s = c->tls;
+    while (!(c->flags & CF_SENDING)) {
+        if (tls_seal(w, c) < 0) return -1;
+        if (s->out.len == 0) break;
+        chopin_buf t = c->tx;
+        c->tx = s->out;
+        c->tx.off = 0;
+        s->out = t;
+        s->out.len = s->out.off = 0;
+        c->flags |= CF_SENDING;
+        c->timer = TK_NONE; /* a new send: the stall clock restarts */
+        if (send_more(w, c) < 0) return -1;
+    }
+    return 0;
+}
+
 /* Hands queued responses to the backend: all the responses of one read
  * leave in one send, then the file body that follows them, if any.
  * Returns -1 when the connection closed. */
 int chopin__conn_flush(chopin_worker *w, chopin_conn *c) {
+    if (c->tls) return tls_flush(w, c);
     while (!(c->flags & CF_SENDING)) {
         if (c->out.len > 0) {
             if (send_out(w, c) < 0) return -1;
@@ -381,6 +434,7 @@ void chopin__conn_stream_drained(chopin_worker *w, chopin_conn *c) {
  * calm to begin with. Returns 1 when the connection is settled (or closed). */
 int chopin__conn_settle_calm(chopin_worker *w, chopin_conn *c) {
     if (c->state != CONN_HEAD || (c->flags & CF_NOT_CALM) || c->in.len || w->stopping) return 0;
+    if (c->tls) return 0; /* its output is sealed first (tls_flush) */
     if (c->out.len > 0) {
         if (send_out(w, c) < 0) return 1;
         if (c->flags & CF_SENDING) return 0;
@@ -451,6 +505,7 @@ void chopin__conn_close(chopin_worker *w, chopin_conn *c) {
     c->timer = TK_NONE;
     chopin__wheel_cancel(&w->wheel, c->idx);
     CHOPIN_COUNT(w, closed, 1);
+    if (c->tls && !c->tls->established) chopin__conn_tls_handshake_ended(w);
     chopin__file_done(c);
     int busy = w->ops->cancel(w, c);
     /* Shutting down writes first sends the FIN after the last response
@@ -469,6 +524,8 @@ void chopin__conn_release(chopin_worker *w, chopin_conn *c) {
     chopin__buf_release(&c->in, &w->pool);
     chopin__buf_release(&c->out, &w->pool);
     chopin__buf_release(&c->tx, &w->pool);
+    chopin__tls_session_free(c->tls);
+    c->tls = NULL;
     c->state = CONN_FREE;
     c->flags = 0;
     c->fd = -1;
@@ -476,6 +533,6 @@ void chopin__conn_release(chopin_worker *w, chopin_conn *c) {
     c->gen = chopin__slab_gen(&w->slab, c->idx);
     if (w->accept_full && !w->stopping) {
         w->accept_full = 0;
-        w->ops->accept_start(w);
+        if (!w->accept_handshakes) w->ops->accept_start(w);
     }
 }

@@ -54,6 +54,7 @@ void chopin__conn_settle(chopin_worker *w, chopin_conn *c) {
     if (c->in.len == 0 && c->in.data) chopin__buf_release(&c->in, &w->pool);
     if (c->out.len == 0 && c->out.data) chopin__buf_release(&c->out, &w->pool);
     if (!(c->flags & CF_SENDING) && c->tx.data) chopin__buf_release(&c->tx, &w->pool);
+    if (c->tls && c->tls->out.len == 0 && c->tls->out.data) chopin__buf_release(&c->tls->out, &w->pool);
     chopin__conn_arm_timer(w, c);
 }
 

@@ -56,7 +56,7 @@ static void open_connection(chopin_worker *w, int fd, const void *addr, uint32_t
     chopin__conn_open(w, c, fd);
     chopin__peer_set(&c->peer, addr, addr_len);
     CHOPIN_COUNT(w, accepted, 1);
-    if (w->ops->conn_start(w, c) < 0) chopin__conn_close(w, c);
+    if (w->ops->conn_start(w, c) < 0 || (w->cfg->tls && chopin__conn_tls_begin(w, c) < 0)) chopin__conn_close(w, c);
 }
 
 /* A new connection, taken while the worker accepts (so neither stopping
@@ -68,6 +68,12 @@ static void accepted(chopin_worker *w, int fd, const void *addr, uint32_t addr_l
     if (w->slab.nfree == 0 && w->accepting) {
         /* Full: leave further connections in the kernel's backlog. */
         w->accept_full = 1;
+        w->ops->accept_stop(w);
+    }
+    if (w->cfg->tls && w->tls_handshaking >= w->cfg->max_tls_handshakes && w->accepting) {
+        /* As many handshakes as a worker takes on at once: the next clients
+         * wait in the backlog until one ends (done, failed or timed out). */
+        w->accept_handshakes = 1;
         w->ops->accept_stop(w);
     }
 }
@@ -168,6 +174,8 @@ void chopin__worker_teardown(chopin_worker *w) {
         chopin__buf_release(&c->in, &w->pool);
         chopin__buf_release(&c->out, &w->pool);
         chopin__buf_release(&c->tx, &w->pool);
+        chopin__tls_session_free(c->tls);
+        c->tls = NULL;
     }
     if (w->listen_fd >= 0) close(w->listen_fd);
     w->listen_fd = -1;
@@ -179,6 +187,9 @@ void chopin__worker_teardown(chopin_worker *w) {
     free(w->ready);
     free(w->interest_due);
     free(w->cap_wait);
+    free(w->tls_plain);
+    free(w->tls_file_part);
+    w->tls_plain = w->tls_file_part = NULL;
     w->ready = NULL;
     w->interest_due = NULL;
     w->cap_wait = NULL;
@@ -203,6 +214,11 @@ int chopin__worker_setup(chopin_worker *w) {
     if ((rc = chopin__slab_init(&w->slab, cap)) < 0) return rc;
     if ((rc = chopin__wheel_init(&w->wheel, cap, WHEEL_SLOTS, WHEEL_TICK_MS, w->now_ms)) < 0) return rc;
     if ((rc = chopin__pool_init(&w->pool, 16384, 1024)) < 0) return rc;
+    if (cfg->tls) {
+        w->tls_plain = malloc(CHOPIN_TLS_RECORD);
+        w->tls_file_part = malloc(CHOPIN_TLS_FILE_PART);
+        if (!w->tls_plain || !w->tls_file_part) return -ENOMEM;
+    }
     w->pool.held = &w->metrics->buffer_bytes;
     w->pool.heap_allocations = &w->metrics->buffer_heap_allocations;
     return 0;
@@ -284,7 +300,7 @@ void *chopin__worker_main(void *arg) {
         if (chopin__wheel_due(&w->wheel, w->now_ms)) chopin__wheel_advance(&w->wheel, w->now_ms, on_timer, w);
         if (w->accept_retry_ms && w->now_ms >= w->accept_retry_ms) {
             w->accept_retry_ms = 0;
-            if (!w->stopping && !w->accept_full) w->ops->accept_start(w);
+            if (!w->stopping && !w->accept_full && !w->accept_handshakes) w->ops->accept_start(w);
         }
         if (w->stopping) {
             if (w->drain_idle_ms && w->now_ms >= w->drain_idle_ms) drain_idle(w);

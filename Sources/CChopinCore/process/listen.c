@@ -40,6 +40,8 @@ void chopin_config_init(chopin_config *c) {
     c->max_linger_bytes = 4u << 20;
     c->max_deferred = 1024;
     c->deferred_timeout_ms = 30000;
+    c->tls_handshake_timeout_ms = 10000;
+    c->max_tls_handshakes = 256;
 }
 
 int chopin_backend_parse(const char *name, chopin_backend_kind *out) {
@@ -101,6 +103,8 @@ int chopin_config_validate(const chopin_config *c, char *err, size_t err_len) {
         !c->deferred_timeout_ms || !c->worker_start_timeout_ms)
         FAIL("timeouts must be above 0 ms");
     if (c->max_deferred < 1) FAIL("max_deferred must be at least 1");
+    if (c->tls && (!c->tls_handshake_timeout_ms || c->max_tls_handshakes < 1))
+        FAIL("with TLS, tls_handshake_timeout_ms and max_tls_handshakes must be at least 1");
     if (c->isolation != CHOPIN_ISOLATION_THREADS && c->isolation != CHOPIN_ISOLATION_PROCESSES &&
         c->isolation != CHOPIN_ISOLATION_SHARED_PROCESS)
         FAIL("isolation must be threads, processes or shared_process");

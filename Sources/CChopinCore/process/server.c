@@ -417,10 +417,17 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         } else {
             memory = "; no supervisor: a trap in a handler ends the server";
         }
-        chopin__log("chopin: listening on %s:%u with %u worker %s%s, backend %s%s", cfg->host, s->port, n,
+        char tls[200] = "";
+        if (cfg->tls) {
+            /* Which record layer runs: an operator asks this of kTLS. */
+            char why[120];
+            chopin_tls_kernel_offload(why, sizeof why);
+            snprintf(tls, sizeof tls, "; HTTPS (TLS 1.2 and 1.3), records sealed in user space (%s)", why);
+        }
+        chopin__log("chopin: listening on %s:%u with %u worker %s%s, backend %s%s%s", cfg->host, s->port, n,
                     cfg->isolation == CHOPIN_ISOLATION_PROCESSES ? (n == 1 ? "process" : "processes")
                                                                  : (n == 1 ? "thread" : "threads"),
-                    what, s->backend_reason, memory);
+                    what, s->backend_reason, tls, memory);
     }
     return s;
 }

@@ -1,0 +1,57 @@
+/* tls.c - a TLS server's connections: each gets a session when it opens
+ * (base/tls_session.c), the handshakes in progress are counted against
+ * max_tls_handshakes (accepting pauses at the cap, so that a flood of
+ * handshakes cannot take the worker from its established connections), and
+ * a file body's parts are read and sealed here, the kernel's sendfile
+ * having no way to encrypt. The rest of the transport is in the two places
+ * bytes pass: events.c (ciphertext in) and lifecycle.c (sealed out). */
+#include "conn.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+int chopin__conn_tls_begin(chopin_worker *w, chopin_conn *c) {
+    struct ssl_ctx_st *ctx = chopin__tls_context_get(w->cfg->tls);
+    c->tls = ctx ? chopin__tls_session_new(ctx, &w->pool) : NULL;
+    if (ctx) chopin__tls_context_put(ctx); /* the session holds its own reference */
+    if (!c->tls) return -1;
+    w->tls_handshaking++;
+    /* The handshake's deadline, not the head's that the open armed. */
+    c->timer = TK_HANDSHAKE;
+    chopin__wheel_set(&w->wheel, c->idx, w->now_ms + w->cfg->tls_handshake_timeout_ms);
+    return 0;
+}
+
+void chopin__conn_tls_handshake_ended(chopin_worker *w) {
+    w->tls_handshaking--;
+    if (!w->accept_handshakes || w->tls_handshaking >= w->cfg->max_tls_handshakes) return;
+    w->accept_handshakes = 0;
+    if (!w->accept_full && !w->stopping) w->ops->accept_start(w);
+}
+
+/* A scanner, or a client that distrusts the certificate, fails handshakes
+ * by the thousand: one line per worker per interval says why, and how
+ * many failed since the last line. */
+#define TLS_FAILURE_LOG_MS 10000
+
+void chopin__conn_tls_failed(chopin_worker *w, chopin_conn *c) {
+    w->tls_failures++;
+    if (w->tls_failure_logged_ms && w->now_ms - w->tls_failure_logged_ms < TLS_FAILURE_LOG_MS) return;
+    char why[256];
+    chopin__log("chopin: worker %u: a TLS %s failed: %s (%u failure%s since the last such line)", w->id,
+                c->tls->established ? "session" : "handshake", chopin__tls_failure(c->tls, why, sizeof why),
+                w->tls_failures, w->tls_failures == 1 ? "" : "s");
+    w->tls_failures = 0;
+    w->tls_failure_logged_ms = w->now_ms ? w->now_ms : 1;
+}
+
+long chopin__conn_tls_seal_file_part(chopin_worker *w, chopin_conn *c) {
+    size_t want = c->file_left < CHOPIN_TLS_FILE_PART ? (size_t)c->file_left : CHOPIN_TLS_FILE_PART;
+    ssize_t n;
+    do
+        n = pread(c->file_fd, w->tls_file_part, want, (off_t)c->file_off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    if (n > 0 && chopin__tls_write(c->tls, w->tls_file_part, (size_t)n) < 0) return -ENOMEM;
+    return (long)n;
+}
