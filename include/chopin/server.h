@@ -197,6 +197,14 @@ int chopin_server_await_signal(chopin_server *srv);
 /* Blocks until SIGINT or SIGTERM, stops gracefully, waits, frees the server. */
 int chopin_server_run_until_signal(chopin_server *srv);
 
+/* Loads the certificate and key of cfg.tls again from their files (see
+ * chopin_tls_reload): new connections use them, established ones keep
+ * theirs, in every isolation mode (a supervisor checks them first, then its
+ * worker processes load their own before their next connection). SIGHUP
+ * does the same for a server with TLS. 0, or -1 with the reason in err
+ * (the old certificate stays in use). */
+int chopin_server_tls_reload(chopin_server *srv, char *err, size_t err_len);
+
 /* Counters summed over the workers' own blocks. */
 typedef struct chopin_metrics {
     uint64_t requests;

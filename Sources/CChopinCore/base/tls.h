@@ -41,6 +41,10 @@ enum {
  * lock; NULL when out of memory. */
 struct ssl_ctx_st *chopin__tls_context_get(chopin_tls *tls);
 void chopin__tls_context_put(struct ssl_ctx_st *ctx);
+/* A worker process follows its supervisor's reload number `reload`: the
+ * first of its workers to see it loads the identity again from its sources
+ * (1, or -1 with the reason), the others find it done (0). */
+int chopin__tls_follow(chopin_tls *tls, uint32_t reload, char *err, size_t err_len);
 
 /* tls_session.c. new: a server-side session over ctx, whose output takes
  * blocks of pool (NULL when out of memory). free gives everything back. */

@@ -60,6 +60,7 @@ struct chopin_tls {
     void *cert_pem, *key_pem;
     size_t cert_pem_len, key_pem_len;
     chopin_tls_client_auth client_auth;
+    uint32_t followed; /* the supervisor's reload this process's workers last followed */
     ticket_key current, previous;
     time_t rotated_at;
 };
@@ -376,10 +377,9 @@ void chopin_tls_free(chopin_tls *tls) {
     free(tls);
 }
 
-int chopin_tls_reload(chopin_tls *tls, const chopin_tls_options *opts, char *err, size_t err_len) {
-    /* One reload at a time; sessions keep starting from the old context
-     * while the new one is read and checked. */
-    pthread_mutex_lock(&tls->reload_lock);
+/* Under tls->reload_lock: sessions keep starting from the old context
+ * while the new one is read and checked. */
+static int reload_locked(chopin_tls *tls, const chopin_tls_options *opts, char *err, size_t err_len) {
     chopin_tls_options o = opts ? *opts : remembered(tls);
     SSL_CTX *ctx = build_context(tls, &o, err, err_len);
     int rc = -1;
@@ -394,6 +394,23 @@ int chopin_tls_reload(chopin_tls *tls, const chopin_tls_options *opts, char *err
         pthread_mutex_unlock(&tls->lock);
         SSL_CTX_free(old); /* sessions that started from it hold their own reference */
         rc = 0;
+    }
+    return rc;
+}
+
+int chopin_tls_reload(chopin_tls *tls, const chopin_tls_options *opts, char *err, size_t err_len) {
+    pthread_mutex_lock(&tls->reload_lock);
+    int rc = reload_locked(tls, opts, err, err_len);
+    pthread_mutex_unlock(&tls->reload_lock);
+    return rc;
+}
+
+int chopin__tls_follow(chopin_tls *tls, uint32_t reload, char *err, size_t err_len) {
+    pthread_mutex_lock(&tls->reload_lock);
+    int rc = 0;
+    if (tls->followed != reload) {
+        tls->followed = reload; /* tried once per reload, by whichever worker saw it first */
+        rc = reload_locked(tls, NULL, err, err_len) < 0 ? -1 : 1;
     }
     pthread_mutex_unlock(&tls->reload_lock);
     return rc;

@@ -332,6 +332,10 @@ struct chopin_worker {
     char *tls_file_part;
     uint32_t tls_handshaking;
     uint32_t tls_failures;         /* since the last line that said why (tls.c) */
+    /* A worker process's: the supervisor's reload count it follows (NULL
+     * elsewhere), and the last it saw. */
+    const uint32_t _Atomic *tls_reloads;
+    uint32_t tls_reload_seen;
     uint64_t tls_failure_logged_ms;
 };
 

@@ -91,7 +91,20 @@ void chopin__worker_accept_failed(chopin_worker *w, int err) {
     }
 }
 
+/* A worker process: its supervisor reloaded the certificate (and checked
+ * it); this process loads its own copy before the next connection. */
+static void follow_tls_reload(chopin_worker *w) {
+    uint32_t reload = atomic_load_explicit(w->tls_reloads, memory_order_acquire);
+    if (reload == w->tls_reload_seen) return;
+    w->tls_reload_seen = reload;
+    char err[256];
+    if (chopin__tls_follow(w->cfg->tls, reload, err, sizeof err) < 0)
+        chopin__log("chopin: worker %u: the TLS certificate cannot be reloaded here: %s; the old one stays", w->id,
+                    err);
+}
+
 void chopin__worker_accept_ready(chopin_worker *w) {
+    if (w->tls_reloads) follow_tls_reload(w);
     /* A batch at most, so that a flood of new connections does not starve
      * the established ones; the listener is still ready afterwards, so the
      * backend comes back for the rest on its next turn. accepting drops

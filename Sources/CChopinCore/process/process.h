@@ -1,14 +1,14 @@
 /* process.h - the process floor: a server's start and stop and its worker
  * threads (server.c), its configuration and listeners (listen.c), worker
  * processes under a supervisor (supervisor.c, spawn.c, worker_env.c), the
- * slots they share (shm.c), signals (signals.c) and the metrics readers
- * (metrics.c). It calls down into the loop floor to run workers; nothing
+ * slots they share (shm.c), signals (signals.c), certificate reloads
+ * (tls_reload.c) and the metrics readers (metrics.c). It calls down into the loop floor to run workers; nothing
  * below calls it.
  *
  * Within the floor, calls go one way: metrics.c calls server.c; server.c
- * calls listen.c, supervisor.c, worker_env.c, shm.c and signals.c;
- * signals.c calls supervisor.c; supervisor.c calls spawn.c, worker_env.c
- * and shm.c; spawn.c calls worker_env.c. */
+ * calls listen.c, supervisor.c, worker_env.c, shm.c, signals.c and
+ * tls_reload.c; signals.c calls supervisor.c; supervisor.c calls spawn.c,
+ * worker_env.c, shm.c and tls_reload.c; spawn.c calls worker_env.c. */
 #ifndef CHOPIN_PROCESS_H
 #define CHOPIN_PROCESS_H
 
@@ -77,6 +77,7 @@ typedef struct chopin_slots {
     chopin_slot *slot;
     chopin_roll_record *roll; /* in the region's head */
     uint32_t _Atomic *draining; /* in the region's head: the server's drain period has begun */
+    uint32_t _Atomic *tls_reloads; /* in the region's head: certificate reloads (chopin__tls_reload_all) */
     uint32_t count;
     /* Per-route cells after the slots: per slot, per block, routes x
      * CHOPIN_STATUS_CLASSES (chopin__slot_route_cells). */
@@ -87,6 +88,11 @@ typedef struct chopin_slots {
     int fd; /* the memfd (the supervisor), -1 (plain memory) or -2 (a worker's mapping) */
 } chopin_slots;
 int chopin__slots_alloc(chopin_slots *out, uint32_t count, uint32_t routes, int shared);
+/* The certificate loaded again (SIGHUP, chopin_server_tls_reload): tls
+ * first, which checks it (-1 and the reason: nothing changes), then every
+ * worker process that maps slots, which reloads its own at its next
+ * accept. Logs the outcome. */
+int chopin__tls_reload_all(chopin_tls *tls, const chopin_slots *slots, char *err, size_t err_len);
 /* The route cells of one block of one slot (NULL when no route is counted). */
 chopin_route_cell *chopin__slot_route_cells(const chopin_slots *s, uint32_t slot, uint32_t block);
 int chopin__slots_map(chopin_slots *out, int fd, char *err, size_t err_len);

@@ -280,6 +280,11 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
         if (prepare_worker(s, j, slot, id->block, fd, cpu, err, err_len) < 0) return -1;
         s->workers[j].started = worker_started_gated;
         s->workers[j].started_arg = s;
+        if (s->cfg.tls) {
+            /* Reloads the supervisor makes from now on are followed here. */
+            s->workers[j].tls_reloads = s->slots.tls_reloads;
+            s->workers[j].tls_reload_seen = atomic_load(s->slots.tls_reloads);
+        }
     }
     s->gated = 1;
     /* Every thread set up, none serving yet (each waits at the gate): now
@@ -556,7 +561,13 @@ int chopin_server_await_signal(chopin_server *s) {
     for (;;) {
         int sig = chopin__signals_wait();
         if (sig == SIGHUP) {
-            if (s->sup) {
+            if (s->cfg.tls) {
+                /* With HTTPS, a reload is the certificate's (a rolling
+                 * restart stays chopin_server_roll's). */
+                char err[256];
+                chopin__log("chopin: SIGHUP, reloading the TLS certificate");
+                chopin__tls_reload_all(s->cfg.tls, &s->slots, err, sizeof err);
+            } else if (s->sup) {
                 chopin__log("chopin: SIGHUP, restarting the workers one at a time");
                 chopin__supervisor_roll(s->sup);
             } else {
@@ -577,6 +588,14 @@ int chopin_server_run_until_signal(chopin_server *s) {
 }
 
 int chopin_server_is_supervisor(const chopin_server *s) { return s->sup != NULL; }
+
+int chopin_server_tls_reload(chopin_server *s, char *err, size_t err_len) {
+    if (!s->cfg.tls) {
+        snprintf(err, err_len, "this server does not serve HTTPS");
+        return -1;
+    }
+    return chopin__tls_reload_all(s->cfg.tls, &s->slots, err, err_len);
+}
 
 int chopin_server_roll(chopin_server *s) { return s->sup ? chopin__supervisor_roll(s->sup) : -1; }
 

@@ -15,8 +15,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The region's head (a few cache lines: its identity, the drain flag and
- * the roll record), checked by each worker that maps it: a worker built
+/* The region's head (a few cache lines: its identity, the drain flag, the
+ * certificate reloads and the roll record), checked by each worker that maps it: a worker built
  * from a different version of this file (a rolling restart onto a new
  * executable) must not misread the slots. */
 typedef struct region_head {
@@ -27,10 +27,11 @@ typedef struct region_head {
     uint32_t routes;    /* route indices counted, after the slots */
     uint32_t cell_size; /* sizeof(chopin_route_cell) */
     uint32_t _Atomic draining;
+    uint32_t _Atomic tls_reloads; /* the supervisor's certificate reloads, which worker processes follow */
     chopin_roll_record roll;
 } __attribute__((aligned(CHOPIN_CACHELINE))) region_head;
 
-static const char MAGIC[8] = "CHOPSLT3";
+static const char MAGIC[8] = "CHOPSLT4";
 
 /* The region's size for count slots and routes route indices. */
 static size_t region_len(uint32_t count, uint32_t routes) {
@@ -43,6 +44,7 @@ static void locate(chopin_slots *out, uint32_t count, uint32_t routes) {
     region_head *h = out->base;
     out->roll = &h->roll;
     out->draining = &h->draining;
+    out->tls_reloads = &h->tls_reloads;
     out->slot = (chopin_slot *)(h + 1);
     out->count = count;
     out->routes = routes;

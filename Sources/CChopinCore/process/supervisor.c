@@ -341,7 +341,11 @@ static void *supervise(void *arg) {
         if (atomic_load(&sv->stop_requested)) begin_stop(sv);
         if (sv->watches_hups && atomic_load(&hups_seen) != sv->hups_handled) {
             sv->hups_handled = atomic_load(&hups_seen);
-            chopin__supervisor_roll(sv);
+            char err[256];
+            if (sv->cfg->tls)
+                chopin__tls_reload_all(sv->cfg->tls, sv->slots, err, sizeof err); /* HTTPS: the certificate's reload */
+            else
+                chopin__supervisor_roll(sv);
         }
         if (sv->starting && now >= sv->start_deadline_ms && !sv->start_failed) {
             snprintf(sv->start_err, sizeof sv->start_err, "the workers did not all serve within %u ms",
