@@ -37,6 +37,9 @@ var assets = exampleAssetsDirectory  // GET /assets/*
 var metricsInterval: Duration? = .seconds(1)  // to swift-metrics, whichever backend is bootstrapped
 var adminPort: UInt16?  // /metrics and /ready on a server of their own, on 127.0.0.1
 var serviceGroup = false  // the server as a ChopinService in a swift-service-lifecycle ServiceGroup
+var tlsCertificate: String?  // with --tls-key: every route over HTTPS
+var tlsKey: String?
+var redirectPort: UInt16?  // with TLS: a plain-HTTP server there that redirects to HTTPS
 while let flag = args.popFirst() {
     if flag == "--access-log" {
         accessLog = true  // one line per request through swift-log
@@ -81,6 +84,13 @@ while let flag = args.popFirst() {
     case "--trusted-proxy":
         // Repeatable: each names a proxy (or range) whose X-Forwarded-For is believed.
         config.trustedProxies.append(value)
+    case "--tls-cert":
+        tlsCertificate = value
+    case "--tls-key":
+        tlsKey = value
+    case "--redirect-port":
+        guard let p = UInt16(value), p != 0 else { usage("--redirect-port must be 1...65535, got '\(value)'") }
+        redirectPort = p
     case "--metrics-interval":
         guard let seconds = Int(value), seconds >= 0 else { usage("--metrics-interval must be seconds, got '\(value)'") }
         metricsInterval = seconds == 0 ? nil : .seconds(seconds)
@@ -89,6 +99,14 @@ while let flag = args.popFirst() {
     }
 }
 
+switch (tlsCertificate, tlsKey) {
+case (let certificate?, let key?):
+    config.tls = TLSConfiguration(certificateChain: .file(certificate), privateKey: .file(key))
+case (nil, nil):
+    if redirectPort != nil { usage("--redirect-port needs --tls-cert and --tls-key") }
+default:
+    usage("--tls-cert and --tls-key go together")
+}
 let router = exampleRouter(assets: assets)
 var database: WorldDatabase?
 if let url = getenv("CHOPIN_DATABASE_URL").map({ String(cString: $0) }), !url.isEmpty {
@@ -123,6 +141,21 @@ if let adminPort {
         admin = try Server(configuration: adminConfig).start(operations)
     } catch {
         usage("--admin-port \(adminPort): \(error)")
+    }
+}
+var redirect: RunningServer?
+if let redirectPort {
+    // Plain HTTP beside the HTTPS server: every request is sent to HTTPS.
+    // Worker threads in this process, as the admin server (dormant in the
+    // HTTPS server's worker processes).
+    var redirectConfig = Configuration(host: config.host, port: redirectPort)
+    redirectConfig.workers = 1
+    redirectConfig.backend = config.backend
+    redirectConfig.drainMilliseconds = 0
+    do {
+        redirect = try Server(configuration: redirectConfig).start(.redirectingToHTTPS(port: config.port))
+    } catch {
+        usage("--redirect-port \(redirectPort): \(error)")
     }
 }
 if accessLog {

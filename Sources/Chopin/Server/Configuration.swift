@@ -132,6 +132,9 @@ public struct Configuration: Sendable {
     /// your proxy writes: a proxy that appends to one passes the other on as
     /// the client sent it, and the client could then choose its address.
     public var clientAddressHeader: ClientAddressHeader = .xForwardedFor
+    /// HTTPS (``TLSConfiguration``): every connection speaks TLS first.
+    /// nil, the default, is plain HTTP. ``Server/bind(_:tls:)`` sets it.
+    public var tls: TLSConfiguration? = nil
     /// Durations set through the `Duration` properties that no millisecond
     /// count can hold (negative, or past `UInt32.max` ms), by property name:
     /// ``validate()`` reports them.
@@ -191,6 +194,16 @@ public struct Configuration: Sendable {
                 description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         _ = try TrustedProxies(trustedProxies, header: clientAddressHeader)
+        if let tls {
+            guard tls.handshakeTimeoutMilliseconds != nil else {
+                throw ConfigurationError(
+                    description: "tls.handshakeTimeout is \(tls.handshakeTimeout); between 1 and \(UInt32.max) ms")
+            }
+            guard tls.maxHandshakesPerWorker >= 1 else {
+                throw ConfigurationError(description: "tls.maxHandshakesPerWorker must be at least 1")
+            }
+            _ = try TLSIdentity(tls)  // the files are there, and the key matches the certificate
+        }
     }
 
     /// The C view of this configuration; `host` must outlive it.
@@ -232,6 +245,10 @@ public struct Configuration: Sendable {
         c.max_linger_bytes = maxLingerBytes
         c.max_deferred = maxAsyncRequestsPerWorker
         c.deferred_timeout_ms = handlerTimeoutMilliseconds
+        if let tls {
+            c.tls_handshake_timeout_ms = tls.handshakeTimeoutMilliseconds ?? c.tls_handshake_timeout_ms
+            c.max_tls_handshakes = tls.maxHandshakesPerWorker
+        }
         return c
     }
 }

@@ -96,7 +96,8 @@ public struct Server: Sendable {
         try configuration.validate()
         let app = App(
             tree: try router.freeze(),
-            proxies: try TrustedProxies(configuration.trustedProxies, header: configuration.clientAddressHeader))
+            proxies: try TrustedProxies(configuration.trustedProxies, header: configuration.clientAddressHeader),
+            tls: try configuration.tls.map { (tls) throws(ConfigurationError) in try TLSIdentity(tls) })
         let context = Unmanaged.passRetained(app)
         ChopinLog.install(logger)
         var message = [CChar](repeating: 0, count: 256)
@@ -116,6 +117,7 @@ public struct Server: Sendable {
             c.body_stream = bodyStreamHook
             // RouteMetrics' cells: a number per route, and one for no route.
             c.route_metrics = app.tree.countsRoutes ? UInt32(app.tree.metricsLabels.count) : 0
+            c.tls = app.tls?.pointer
             return chopin_server_start(&c, &message, message.count)
         }
         guard let server else {
@@ -228,6 +230,35 @@ public final class RunningServer: @unchecked Sendable {
         stopped.withLock { last in last == nil ? chopin_server_adopt(server, fd) : -ESHUTDOWN }
     }
 
+    /// Loads the TLS certificate and key again (``TLSConfiguration``): from
+    /// the same files when `configuration` is nil, in every isolation mode,
+    /// as SIGHUP does; else from `configuration` (a server of worker
+    /// threads, as ``Server/start(_:)`` runs). New connections use them,
+    /// established ones keep theirs. On failure the error says why and the
+    /// old certificate stays in use.
+    public func reloadTLS(_ configuration: TLSConfiguration? = nil) throws(ConfigurationError) {
+        var message = [CChar](repeating: 0, count: 512)
+        let rc: Int32 = stopped.withLock { last in
+            guard last == nil else {
+                message = Array("the server has stopped".utf8CString)
+                return -1
+            }
+            guard let identity = app.takeUnretainedValue().tls else {
+                message = Array("this server does not serve HTTPS".utf8CString)
+                return -1
+            }
+            guard let configuration else { return chopin_server_tls_reload(server, &message, message.count) }
+            do {
+                try identity.reload(configuration)
+                return 0
+            } catch {
+                message = Array(String(String(describing: error).dropFirst("TLS: ".count)).utf8CString)
+                return -1
+            }
+        }
+        if rc != 0 { throw ConfigurationError(description: "TLS: " + TLSIdentity.text(message)) }
+    }
+
     /// How the last rolling restart (SIGHUP, with worker processes) went:
     /// whether it replaced every worker or stopped at one whose replacement
     /// never served, and why. Readable in the supervisor and in every worker.
@@ -266,9 +297,13 @@ final class App: Sendable, ServerSettings {
     let coreErrorBodies: CoreErrorBodies
     /// Whose forwarding headers ``Request/clientAddress`` believes.
     let proxies: TrustedProxies
-    init(tree: RouteTree, proxies: TrustedProxies = .none) {
+    /// The HTTPS identity the workers start sessions from (freed with the
+    /// app, after the last worker).
+    let tls: TLSIdentity?
+    init(tree: RouteTree, proxies: TrustedProxies = .none, tls: TLSIdentity? = nil) {
         self.tree = tree
         self.proxies = proxies
+        self.tls = tls
         coreErrorBodies = CoreErrorBodies(tree.errors.renderer)
     }
 
