@@ -109,7 +109,7 @@ test: test-swift fuzz-smoke test-c test-scripts
 
 # Script tests: the example server checked by other programs' own parsers and
 # clients (Python packages from PyPI in build/venv, scripts/pyenv.sh).
-SCRIPT_TESTS := Tests/python/test_prometheus.py Tests/python/test_websocket.py Tests/python/test_openapi.py
+SCRIPT_TESTS := Tests/python/test_prometheus.py Tests/python/test_websocket.py Tests/python/test_openapi.py Tests/python/test_tls.py
 # The deployment behind Debian's nginx (make deps installs it), in shell:
 # under each supervised isolation (the default, and a process per worker).
 SHELL_TESTS := Tests/scripts/nginx_deploy.sh

@@ -19,6 +19,8 @@ struct ExampleFailure: Error {}
 ///     GET  /async/json       the /json body from an async handler that awaits nothing
 ///     GET  /sleep?ms=N       an async handler that awaits Task.sleep for N ms (0...10000), then "slept N"
 ///     GET  /events           server-sent events: three ticks 100 ms apart, then the end
+///     GET  /bytes?n=N        N bytes (0...1 GiB, "abc...z" repeated) streamed in 64 KiB pieces, in the
+///                            memory of a few (the HTTPS test's 100 MB response)
 ///     GET  /crash            traps (a force-unwrapped nil): a worker process dies and is restarted
 ///     GET  /crash/async?ms=N the same in an async handler, after an await of N ms (default 20)
 ///     GET  /crash/ws         the same in a WebSocket handler, at the first message
@@ -74,6 +76,21 @@ public func exampleRouter(assets: String = exampleAssetsDirectory) -> Router {
             }
         }.header("Cache-Control", "no-cache")
     }
+    router.get("/bytes") { (_: Request, size: Query<ByteCount>) async throws -> Response in
+        let total = size.value.n
+        guard (0...(1 << 30)).contains(total) else { throw HTTPError(400, "n must be between 0 and 1073741824") }
+        return Response.stream(contentType: "application/octet-stream") { out in
+            let piece = (0..<65536).map { UInt8(ascii: "a") + UInt8($0 % 26) }  // 65536 = 26 * 2520 + 16
+            var sent = 0
+            while sent < total {
+                // Each piece starts where the alphabet left off, so the stream is one "abc...z" run.
+                let start = sent % 26
+                let count = min(piece.count - 26, total - sent)
+                try await out.write(Array(piece[start..<start + count]))
+                sent += count
+            }
+        }
+    }
     addUploadRoute(to: router)
     addCrashRoute(to: router)
     addAssetRoutes(to: router, assets: assets)
@@ -87,6 +104,11 @@ public func exampleRouter(assets: String = exampleAssetsDirectory) -> Router {
     }
     addNotesRoutes(to: router)
     return router
+}
+
+/// `GET /bytes`' query.
+struct ByteCount: Decodable, Sendable {
+    let n: Int
 }
 
 /// `GET /sleep`'s query.
