@@ -45,7 +45,7 @@ private let coreLine: chopin_log_fn = { _, line, count in
     // failed roll, a death, a refusal: errors.
     let routine =
         text.hasPrefix("listening on") || text.contains("stopping gracefully") || text.hasPrefix("draining for")
-        || text.hasPrefix("SIGHUP") || text.hasPrefix("rolling restart done")
+        || text.hasPrefix("SIGHUP") || text.hasPrefix("rolling restart done") || text.hasPrefix("TLS certificate reloaded")
     ChopinLog.logger.log(level: routine ? .notice : .error, "\(text)", metadata: metadata)
 }
 

@@ -1,0 +1,193 @@
+import ChopinTesting
+import Foundation
+import Testing
+
+@testable import Chopin
+
+/// HTTPS from Swift: a configuration is checked when it is made (a missing
+/// file, a key of another certificate, a timeout out of range), a server
+/// answers sync and async routes over TLS on both backends (curl and
+/// `openssl s_client` as the clients), `reloadTLS` swaps the certificate for
+/// new connections and refuses a mismatched key with the old one still
+/// serving, and the redirecting router sends plain HTTP to HTTPS. The C
+/// core's own TLS tests (test_tls) and the example's (test_tls.py) cover
+/// the wire in depth.
+@Suite(.serialized) struct TLSTests {
+    /// A self-signed certificate and key, made with the openssl command.
+    struct Pair {
+        let certificate: String
+        let key: String
+    }
+
+    static let directory: String = {
+        let path = NSTemporaryDirectory() + "chopin-tls-swift-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    static func pair(_ name: String) throws -> Pair {
+        let pair = Pair(certificate: "\(directory)/\(name).crt", key: "\(directory)/\(name).key")
+        if FileManager.default.fileExists(atPath: pair.key) { return pair }
+        let status = try run(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                pair.key, "-out", pair.certificate, "-days", "2", "-subj", "/CN=\(name)", "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            ]
+        ).status
+        #expect(status == 0, "the openssl command made a certificate")
+        return pair
+    }
+
+    /// Runs a program found on PATH; its exit status and standard output.
+    @discardableResult
+    static func run(_ program: String, _ arguments: [String], input: String = "") throws -> (
+        status: Int32, output: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let out = Pipe()
+        let inPipe = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = inPipe
+        try process.run()
+        inPipe.fileHandleForWriting.write(Data(input.utf8))
+        try inPipe.fileHandleForWriting.close()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The common name of the certificate a new connection to port gets.
+    static func servedName(_ port: UInt16) throws -> String {
+        let shown = try run(
+            "openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost"], input: "Q\n")
+        guard let line = shown.output.split(separator: "\n").first(where: { $0.hasPrefix("subject=") }) else {
+            return ""
+        }
+        return String(line.split(separator: "=").last ?? "").trimmingCharacters(in: .whitespaces)
+    }
+
+    static func curl(_ port: UInt16, _ path: String, trusting certificate: String) throws -> String {
+        try run(
+            "curl",
+            [
+                "-s", "--http1.1", "--cacert", certificate, "-w", " %{http_code}",
+                "https://localhost:\(port)\(path)",
+            ]
+        ).output
+    }
+
+    @Test func aConfigurationIsCheckedWhenItIsMade() throws {
+        let first = try Self.pair("first")
+        let second = try Self.pair("second")
+        let good = TLSConfiguration(certificateChain: .file(first.certificate), privateKey: .file(first.key))
+        let server = try Server.bind("127.0.0.1:0", tls: good)
+        #expect(server.configuration.tls == good)
+
+        let missing = TLSConfiguration(certificateChain: .file("/nonexistent/chain.pem"), privateKey: .file(first.key))
+        do {
+            _ = try Server.bind("127.0.0.1:0", tls: missing)
+            Issue.record("a missing certificate file was accepted")
+        } catch {
+            #expect(error.description.contains("/nonexistent/chain.pem"), "\(error)")
+        }
+        let mismatched = TLSConfiguration(certificateChain: .file(first.certificate), privateKey: .file(second.key))
+        #expect(throws: ConfigurationError.self) { try Server.bind("127.0.0.1:0", tls: mismatched) }
+
+        var noTime = good
+        noTime.handshakeTimeout = .zero
+        #expect(throws: ConfigurationError.self) { try Server.bind("127.0.0.1:0", tls: noTime) }
+        var noHandshakes = good
+        noHandshakes.maxHandshakesPerWorker = 0
+        #expect(throws: ConfigurationError.self) { try Server.bind("127.0.0.1:0", tls: noHandshakes) }
+
+        let pem = TLSConfiguration(
+            certificateChain: .pem(try String(contentsOfFile: first.certificate, encoding: .utf8)),
+            privateKey: .pem(try String(contentsOfFile: first.key, encoding: .utf8)))
+        _ = try Server.bind("127.0.0.1:0", tls: pem)
+    }
+
+    @Test(arguments: [Backend.epoll, .uring]) func syncAndAsyncRoutesOverTLSAndAReload(backend: Backend) throws {
+        let first = try Self.pair("first")
+        let second = try Self.pair("second")
+        let live = Pair(certificate: "\(Self.directory)/live-\(backend).crt", key: "\(Self.directory)/live-\(backend).key")
+        for (from, to) in [(first.certificate, live.certificate), (first.key, live.key)] {
+            try? FileManager.default.removeItem(atPath: to)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        let router = Router()
+        router.get("/sync") { _ in .text("sync") }
+        router.get("/async") { (_: Request) async in .text("async") }
+        let running = try Server.bind(
+            "127.0.0.1:0", tls: TLSConfiguration(certificateChain: .file(live.certificate), privateKey: .file(live.key))
+        )
+        .configured {
+            $0.workers = 1
+            $0.backend = backend
+            $0.drainMilliseconds = 0
+        }
+        .start(router)
+        defer { running.stop() }
+        let port = running.port
+        #expect(try Self.curl(port, "/sync", trusting: first.certificate) == "sync 200")
+        #expect(try Self.curl(port, "/async", trusting: first.certificate) == "async 200")
+        #expect(try Self.servedName(port) == "first")
+
+        // The files change; the reload makes new connections take them.
+        for (from, to) in [(second.certificate, live.certificate), (second.key, live.key)] {
+            try FileManager.default.removeItem(atPath: to)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        try running.reloadTLS()
+        #expect(try Self.servedName(port) == "second")
+        #expect(try Self.curl(port, "/async", trusting: second.certificate) == "async 200")
+
+        // A key that does not match: refused, and the second certificate stays.
+        try FileManager.default.removeItem(atPath: live.key)
+        try FileManager.default.copyItem(atPath: first.key, toPath: live.key)
+        do {
+            try running.reloadTLS()
+            Issue.record("a mismatched key was accepted")
+        } catch {
+            #expect(error.description.contains("match"), "\(error)")
+        }
+        #expect(try Self.servedName(port) == "second")
+        // A configuration given whole (PEM here) replaces the files' one.
+        try running.reloadTLS(
+            TLSConfiguration(
+                certificateChain: .pem(try String(contentsOfFile: first.certificate, encoding: .utf8)),
+                privateKey: .pem(try String(contentsOfFile: first.key, encoding: .utf8))))
+        #expect(try Self.servedName(port) == "first")
+    }
+
+    @Test func aPlainServerHasNoCertificateToReload() throws {
+        let running = try Server.bind("127.0.0.1:0").configured {
+            $0.workers = 1
+            $0.drainMilliseconds = 0
+        }.start(Router())
+        defer { running.stop() }
+        #expect(throws: ConfigurationError.self) { try running.reloadTLS() }
+    }
+
+    @Test func thePlainPortRedirectsToHTTPS() throws {
+        let app = try TestApp(.redirectingToHTTPS(port: 8443))
+        defer { app.stop() }
+        let moved = try app.get("/user/7?tab=a%20b", headers: [("Host", "example.com:8080")])
+        #expect(moved.status == HTTPStatus(308))
+        #expect(moved.header("Location") == "https://example.com:8443/user/7?tab=a%20b")
+        let root = try app.request(.post, "/", headers: [("Host", "[::1]")])
+        #expect(root.status == HTTPStatus(308) && root.header("Location") == "https://[::1]:8443/")
+        // Never another host through the path, and no Host that is not one.
+        let sneaky = try app.get("//evil.example/x", headers: [("Host", "example.com")])
+        #expect(sneaky.header("Location") == "https://example.com:8443/evil.example/x")
+        #expect(try app.get("/", headers: [("Host", "a b")]).status == HTTPStatus(400))
+
+        let standard = try TestApp(.redirectingToHTTPS())
+        defer { standard.stop() }
+        #expect(try standard.get("/x", headers: [("Host", "example.com")]).header("Location") == "https://example.com/x")
+    }
+}
