@@ -1,6 +1,8 @@
 # Chopin's front door. The C core builds and tests here without Swift.
 #   make            build/libchopincore.a and build/chopin-hello (release)
 #   make run        the Swift example server chopin-example on :8080 (PORT=, WORKERS=, BACKEND=)
+#   make run-tls    chopin-example over HTTPS on :8443 (a self-signed pair made in build/tls/),
+#                   plain HTTP on :8080 redirecting to it
 #   make run-c      the C example server chopin-hello, same flags
 #   make test       every test: C units + integration under ASan/UBSan on both
 #                   backends, a short fuzz run, the Swift tests (against a
@@ -60,7 +62,7 @@ PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: test-scripts docs all run run-c example-otel openapi-generate bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras format test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: test-scripts docs all run run-tls run-c example-otel openapi-generate bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras format test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
@@ -85,6 +87,19 @@ $(BUILD)/tests/%: Tests/c/%.c $(wildcard Tests/c/support/*.h) $(BUILD)/libchopin
 run:
 	swift build -c release --product chopin-example
 	.build/release/chopin-example --port $(PORT) --workers $(WORKERS) --backend $(BACKEND)
+
+# The same over HTTPS on :8443 (TLS_PORT=), with plain HTTP on $(PORT) redirecting
+# to it, under a self-signed certificate for localhost made here once
+# (build/tls/, never committed): curl --cacert build/tls/cert.pem https://localhost:8443/json
+TLS_PORT ?= 8443
+run-tls: $(BUILD)/tls/cert.pem
+	swift build -c release --product chopin-example
+	.build/release/chopin-example --port $(TLS_PORT) --workers $(WORKERS) --backend $(BACKEND) \
+	    --tls-cert $(BUILD)/tls/cert.pem --tls-key $(BUILD)/tls/key.pem --redirect-port $(PORT)
+$(BUILD)/tls/cert.pem:
+	@mkdir -p $(BUILD)/tls
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=localhost \
+	    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout $(BUILD)/tls/key.pem -out $@ 2>/dev/null
 
 # chopin-example's OpenAPI server code, written again from its document
 # (Examples/chopin-example/openapi.yaml) after a change; committed, not built

@@ -340,6 +340,24 @@ struct Order {
         #expect(router.registrations.count == 3)
     }
 
+    // HTTPS.md: its snippets, with pairs made for the test (the article's paths are a server's).
+    @Test func https() throws {
+        let pair = try TLSTests.pair("first")
+        let router = Router()
+        router.get("/plaintext") { _ in .text("Hello, World!") }
+        let tls = TLSConfiguration(
+            certificateChain: .file(pair.certificate),
+            privateKey: .file(pair.key))
+        _ = { try Server.bind("0.0.0.0:8443", tls: tls).serve(router) }  // compiled, not run
+        let running = try Server.bind("127.0.0.1:0", tls: tls).configured { $0.drainMilliseconds = 0 }.start(router)
+        try running.reloadTLS()  // the same files, read again
+        running.stop()
+        let redirect = try Server.bind("127.0.0.1:0")
+            .configured { $0.isolation = .threads; $0.workers = 1; $0.drainMilliseconds = 0 }
+            .start(.redirectingToHTTPS())
+        redirect.stop()
+    }
+
     // ConfigurationAndLimits.md
     @Test func configuration() throws {
         var config = Configuration(host: "0.0.0.0", port: 8080)

@@ -36,6 +36,16 @@ private let hits = Mutex(0)
         #expect(try router.freeze().nodes.count > 1)
     }
 
+    /// "HTTPS": the snippet, compiled and not run (its paths are a server's).
+    @Test func httpsSnippet() throws {
+        let router = Router()
+        let tls = TLSConfiguration(
+            certificateChain: .file("/etc/chopin/fullchain.pem"),  // or .pem(String)
+            privateKey: .file("/etc/chopin/privkey.pem"))
+        _ = { try Server.bind("0.0.0.0:8443", tls: tls).serve(router) }  // compiled, not run
+        #expect(tls.maxHandshakesPerWorker == 256 && tls.handshakeTimeout == .seconds(10))
+    }
+
     /// "Tracing": the two lines, registered and frozen.
     @Test func tracingSnippet() throws {
         let router = Router()
