@@ -12,7 +12,7 @@
 #                   for FUZZ_SECONDS each (default 60)
 #   make bench      Chopin against SwiftNIO, Hummingbird and hyper, plus per-request costs
 #                   (QUICK=1 for a smoke run of a few seconds a server); not part of make test
-#   make bench-allocs | bench-syscalls | bench-instructions | bench-idle | bench-matrix   one part alone
+#   make bench-allocs | bench-syscalls | bench-instructions | bench-idle | bench-matrix | bench-extras | bench-tls   one part alone
 #   make docs       the DocC catalog (Sources/Chopin/Chopin.docc) and ChopinJSON's
 #                   reference into build/docs/; fails on any DocC warning and on
 #                   any public symbol without a /// comment (scripts/doc-coverage.py)
@@ -62,7 +62,7 @@ PORT ?= 8080
 WORKERS ?= 0
 BACKEND ?= auto
 
-.PHONY: test-scripts docs all run run-tls run-c example-otel openapi-generate bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras format test test-c test-swift fuzz fuzz-smoke deps clean
+.PHONY: test-scripts docs all run run-tls run-c example-otel openapi-generate bench bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras bench-tls format test test-c test-swift fuzz fuzz-smoke deps clean
 all: $(BUILD)/libchopincore.a $(BUILD)/chopin-hello
 
 $(BUILD)/rel/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
@@ -186,7 +186,7 @@ bench:
 	QUICK=$(QUICK) bash bench/run.sh all
 
 # Chopin's per-request costs, one command each (bench-allocs fails unless 0).
-bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras:
+bench-matrix bench-allocs bench-syscalls bench-instructions bench-idle bench-extras bench-tls:
 	QUICK=$(QUICK) bash bench/run.sh $(patsubst bench-%,%,$@)
 
 # Documentation through swift-docc-plugin. DocC's warnings (a broken symbol

@@ -4,7 +4,8 @@
 # Chopin's own per-request costs, each also on its own: heap allocations
 # (fails unless 0 on the hot routes), syscalls, instructions (callgrind),
 # memory per idle connection, and extras: a 1 MiB static file against nginx,
-# /large.json with and without gzip, WebSocket echo against Hummingbird.
+# /large.json with and without gzip, WebSocket echo against Hummingbird,
+# and tls: HTTPS handshakes and keep-alive requests against nginx.
 # `make bench` runs all; `make bench QUICK=1` is the few-seconds-a-server
 # smoke version; `make bench-allocs` etc. run one.
 #
@@ -23,7 +24,7 @@
 #        WS_CONNS WS_SIZE (extras' WebSocket connections and message bytes)
 set -u
 WHAT=${1:-all}
-case $WHAT in all|matrix|allocs|syscalls|instructions|idle|extras) ;; *) sed -n '2,9p' "$0"; exit 2 ;; esac
+case $WHAT in all|matrix|allocs|syscalls|instructions|idle|extras|tls) ;; *) sed -n '2,9p' "$0"; exit 2 ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 QUICK=${QUICK:-0}
@@ -520,10 +521,131 @@ done
 fi
 
 # ---- summary ----------------------------------------------------------------------------------
+# ---- tls: HTTPS against nginx (issue 24) ------------------------------------------------------
+# chopin-example --tls-cert/--tls-key and Debian's nginx, one worker each, on
+# the same CPUs, with the same self-signed EC P-256 certificate and the same
+# settings (TLS 1.2 and 1.3, Chopin's TLS 1.2 suites, X25519/P-256/P-384,
+# session tickets; each client negotiates TLS 1.3 with TLS_AES_256_GCM_SHA384):
+#   handshake  full handshakes, one after another: `openssl s_time -new` on the
+#              client CPU; per handshake: the server's own CPU µs (its process
+#              tree's user + system time), and handshakes per second
+#   plaintext  GET /plaintext over keep-alive TLS connections (wrk https,
+#              $CONNS connections): the server's CPU µs per request
+# The rows go to tls.csv, the medians and ratios to tls.md.
+if want tls; then
+log "tls: full handshakes and keep-alive /plaintext over TLS, against nginx"
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || { need_apt nginx-light && NGINX=/usr/sbin/nginx; } || exit 1
+TLSD=$OUT/tls
+mkdir -p "$TLSD"
+chmod 755 "$TLSD"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TLSD/key.pem" -out "$TLSD/cert.pem" 2>/dev/null || exit 1
+chmod 644 "$TLSD/key.pem" "$TLSD/cert.pem"  # nginx's worker runs as nobody under root
+cat > "$TLSD/nginx.conf" <<NGINX_CONF
+daemon off;
+worker_processes 1;
+pid $TLSD/nginx.pid;
+error_log $TLSD/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $TLSD/client_body;
+    proxy_temp_path $TLSD/proxy;
+    fastcgi_temp_path $TLSD/fastcgi;
+    uwsgi_temp_path $TLSD/uwsgi;
+    scgi_temp_path $TLSD/scgi;
+    server {
+        listen 127.0.0.1:9135 ssl;
+        ssl_certificate $TLSD/cert.pem;
+        ssl_certificate_key $TLSD/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+        ssl_prefer_server_ciphers on;
+        ssl_ecdh_curve X25519:prime256v1:secp384r1;
+        ssl_session_tickets on;
+        location = /plaintext { return 200 "Hello, World!"; }
+    }
+}
+NGINX_CONF
+TLS_SERVERS=(
+    "chopin-epoll|9131|$CHOPIN --port 9131 --workers 1 --backend epoll --tls-cert $TLSD/cert.pem --tls-key $TLSD/key.pem"
+    "chopin-uring|9132|$CHOPIN --port 9132 --workers 1 --backend uring --tls-cert $TLSD/cert.pem --tls-key $TLSD/key.pem"
+    "nginx|9135|$NGINX -p $TLSD/ -c $TLSD/nginx.conf"
+)
+if [ -n "${ONLY:-}" ]; then
+    kept=()
+    for entry in "${TLS_SERVERS[@]}"; do [[ " $ONLY " == *" ${entry%%|*} "* ]] && kept+=("$entry"); done
+    TLS_SERVERS=("${kept[@]}")
+fi
+tls_ticks() {  # pid -> utime+stime ticks of it and its children
+    local p t=0
+    for p in "$1" $(pgrep -P "$1"); do
+        t=$((t + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}') + 0))
+    done
+    echo "$t"
+}
+echo "round,server,test,per_s,us_per_op,ops" > "$OUT/tls.csv"
+for round in $(seq 1 "$ROUNDS"); do
+    for entry in "${TLS_SERVERS[@]}"; do
+        IFS='|' read -r name port cmd <<< "$entry"
+        # shellcheck disable=SC2086
+        start_server "$port" $cmd || { stop_server; FAILED=1; continue; }
+        # handshakes
+        f=$OUT/r$round-$name-tls-handshake.txt
+        taskset -c "$WRK_CPU" openssl s_time -connect "127.0.0.1:$port" -new -time "$WARMUP" > /dev/null 2>&1
+        t0=$(tls_ticks "$SPID")
+        timeout -k 5 $((DURATION + 30)) taskset -c "$WRK_CPU" openssl s_time -connect "127.0.0.1:$port" -new \
+            -time "$DURATION" > "$f" 2>&1
+        t1=$(tls_ticks "$SPID")
+        n=$(awk '/connections in .* real seconds/ {print $1; exit}' "$f")
+        secs=$(awk '/connections in .* real seconds/ {print $4; exit}' "$f")
+        rate=$(awk -v n="${n:-0}" -v s="${secs:-0}" 'BEGIN{ if (s>0) printf "%.0f", n/s; else print 0 }')
+        us=$(us_per_op $((t1 - t0)) "${n:-0}")
+        echo "$round,$name,handshake,$rate,$us,${n:-0}" >> "$OUT/tls.csv"
+        printf '%-2s %-13s %-10s %10s /s %10s us/handshake\n' "$round" "$name" handshake "$rate" "$us" >&2
+        [ "${n:-0}" -gt 0 ] || FAILED=1
+        # keep-alive requests
+        f=$OUT/r$round-$name-tls-plaintext.txt
+        url=https://127.0.0.1:$port/plaintext
+        wrk_run "$WARMUP" "$url" 0 > /dev/null 2>&1
+        t0=$(tls_ticks "$SPID")
+        wrk_run "$DURATION" "$url" 0 > "$f" 2>&1
+        t1=$(tls_ticks "$SPID")
+        n=$(requests_of "$f")
+        rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$f")
+        us=$(us_per_op $((t1 - t0)) "${n:-0}")
+        echo "$round,$name,plaintext,${rate:-0},$us,${n:-0}" >> "$OUT/tls.csv"
+        printf '%-2s %-13s %-10s %10s /s %10s us/request\n' "$round" "$name" plaintext "${rate:-FAIL}" "$us" >&2
+        errs=$(awk '/Socket errors:/ {gsub(",",""); e+=$4+$6+$8+$10} /Non-2xx/ {e+=$NF} END{print e+0}' "$f")
+        [ "${errs:-1}" = 0 ] || FAILED=1
+        stop_server
+        sleep 1
+    done
+done
+# Medians per server and test, and Chopin's over nginx's (below 1: less CPU).
+awk -F, 'NR>1 {k=$2","$3; v[k]=v[k]" "$5; r[k]=r[k]" "$4}
+    function med(s,   a,n,i,j,t) { n=split(s,a," "); for(i=1;i<=n;i++) for(j=i+1;j<=n;j++) if (a[j]+0<a[i]+0) {t=a[i];a[i]=a[j];a[j]=t}
+        return n ? (n%2 ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2) : 0 }
+    END {
+        print "| server | handshakes/s | CPU µs/handshake | ÷ nginx | keep-alive /plaintext req/s | CPU µs/req | ÷ nginx |"
+        print "|---|---:|---:|---:|---:|---:|---:|"
+        nh=med(v["nginx,handshake"]); np=med(v["nginx,plaintext"])
+        split("chopin-epoll chopin-uring nginx", names, " ")
+        for (i=1;i<=3;i++) { s=names[i]; if (!((s",handshake") in v)) continue
+            h=med(v[s",handshake"]); p=med(v[s",plaintext"])
+            printf "| %s | %.0f | %.1f | %s | %.0f | %.2f | %s |\n", s, med(r[s",handshake"]), h,
+                (nh>0 ? sprintf("%.2fx", h/nh) : "-"), med(r[s",plaintext"]), p, (np>0 ? sprintf("%.2fx", p/np) : "-") }
+    }' "$OUT/tls.csv" > "$OUT/tls.md"
+cat "$OUT/tls.md" >&2
+fi
+
 if [ "$WHAT" != all ]; then
-    [ "$WHAT" = extras ] || cat "$COSTS" 2>/dev/null
+    [ "$WHAT" = extras ] || [ "$WHAT" = tls ] || cat "$COSTS" 2>/dev/null
     [ "$WHAT" = matrix ] && cat "$OUT/table.md"
     [ "$WHAT" = extras ] && cat "$OUT/extras.md"
+    [ "$WHAT" = tls ] && cat "$OUT/tls.md"
     echo "results: $OUT" >&2
     exit $FAILED
 fi
@@ -543,6 +665,11 @@ fi
         echo
         echo "**Files, compression and WebSocket** (the same CPUs, rounds interleaved, medians)"
         cat "$OUT/extras.md"
+    fi
+    if [ -f "$OUT/tls.md" ]; then
+        echo
+        echo "**HTTPS against nginx** (the same CPUs and certificate, rounds interleaved, medians)"
+        cat "$OUT/tls.md"
     fi
 } > "$OUT/summary.md"
 cp "$OUT/summary.md" "$HERE/results/latest.md"
