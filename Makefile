@@ -36,11 +36,11 @@ LIBS    := -l:liburing.a -lpthread -lz -lssl -lcrypto
 FUZZ_CC      ?= $(shell command -v clang 2>/dev/null || echo /opt/swift/usr/bin/clang)
 SWIFTC       ?= $(shell command -v swiftc 2>/dev/null || echo /opt/swift/usr/bin/swiftc)
 FUZZ_SECONDS ?= 60
-# C targets (parser, chunked decoder, WebSocket frames and offers, inflate) and Swift targets (JSON, router, the
+# C targets (parser, chunked decoder, WebSocket frames and offers, inflate, TLS sessions) and Swift targets (JSON, router, the
 # code @JSON generates, the forwarding headers), the latter built with swiftc -sanitize=fuzzer over the
 # Chopin sources. swiftc cannot run the macro: fuzz_json_generated compiles its
 # committed expansion, which a test in ChopinMacrosTests keeps current.
-FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_websocket fuzz_inflate fuzz_json fuzz_router fuzz_json_generated fuzz_forwarded \
+FUZZ_TARGETS := fuzz_parser fuzz_chunked fuzz_websocket fuzz_inflate fuzz_tls fuzz_json fuzz_router fuzz_json_generated fuzz_forwarded \
                 fuzz_path_template
 FUZZ_SWIFT_EXTRA_fuzz_json_generated := fuzz/swift/GeneratedModels.swift
 # ChopinOpenAPI's path templates (the file needs nothing of swift-openapi-runtime).
@@ -150,9 +150,12 @@ test-swift:
 FUZZ_C_CORE := Sources/CChopinCore/http/parse.c Sources/CChopinCore/base/scan.c Sources/CChopinCore/http/chunked.c \
                Sources/CChopinCore/http/websocket_codec.c Sources/CChopinCore/http/websocket_handshake.c \
                Sources/CChopinCore/http/inflate_body.c
+# fuzz_tls: the TLS sessions and the buffers they write into.
+$(BUILD)/fuzz/fuzz_tls: FUZZ_C_CORE += Sources/CChopinCore/base/tls_session.c Sources/CChopinCore/base/tls_context.c \
+                                       Sources/CChopinCore/base/buf.c
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< $(FUZZ_C_CORE) -lz -o $@ \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< $(FUZZ_C_CORE) -lz -lssl -lcrypto -o $@ \
 	    2> $@.log || { cat $@.log; exit 1; }
 
 $(BUILD)/fuzz/core/%.o: Sources/CChopinCore/%.c $(CORE_HDR)
@@ -167,7 +170,7 @@ $(BUILD)/fuzz/fuzz_json $(BUILD)/fuzz/fuzz_router $(BUILD)/fuzz/fuzz_json_genera
 	@echo "  SWIFTC $@"
 	@$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -module-name ChopinFuzz \
 	    -I include -Xcc -D_GNU_SOURCE $(SWIFT_SRC) $< $(FUZZ_SWIFT_EXTRA_$*) \
-	    $(patsubst Sources/CChopinCore/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC)) -l:liburing.a -lz -o $@ \
+	    $(patsubst Sources/CChopinCore/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRC)) -l:liburing.a -lz -lssl -lcrypto -o $@ \
 	    2> $@.log || { cat $@.log; exit 1; }
 
 fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))

@@ -140,6 +140,7 @@ start_server() {  # port command...; sets SPID, waits for the port
     local i
     for i in $(seq 1 100); do
         curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/plaintext" && return 0
+        curl -sk -o /dev/null --max-time 1 "https://127.0.0.1:$port/plaintext" && return 0  # the tls servers
         sleep 0.1
     done
     echo "server on $port did not answer" >&2

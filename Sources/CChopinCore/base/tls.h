@@ -66,6 +66,9 @@ long chopin__tls_read(chopin_tls_session *s, char *plain, size_t cap);
 int chopin__tls_write(chopin_tls_session *s, const void *plain, size_t len);
 /* Queues our close_notify into out, once. */
 void chopin__tls_notify_close(chopin_tls_session *s);
+/* Whether the failed handshake was a plain-HTTP request (or a proxy's
+ * CONNECT) sent to the TLS port. */
+int chopin__tls_plain_http(const chopin_tls_session *s);
 /* Why the last CHOPIN_TLS_FAILED happened, for a log line (static text or
  * OpenSSL's). */
 const char *chopin__tls_failure(const chopin_tls_session *s, char *buf, size_t len);

@@ -141,6 +141,11 @@ void chopin__tls_notify_close(chopin_tls_session *s) {
     ERR_clear_error();
 }
 
+int chopin__tls_plain_http(const chopin_tls_session *s) {
+    int reason = ERR_GET_REASON(s->error);
+    return !s->established && (reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST);
+}
+
 const char *chopin__tls_failure(const chopin_tls_session *s, char *buf, size_t len) {
     if (s->write_failed) return "out of memory for its output";
     if (!s->error) return "the client broke the protocol";

@@ -371,7 +371,9 @@ void chopin__peer_set(chopin_peer *out, const void *addr, uint32_t addr_len);
 #define CHOPIN_TLS_FILE_PART (64u << 10) /* a file body's part per seal: four full records */
 int chopin__conn_tls_begin(chopin_worker *w, chopin_conn *c);
 void chopin__conn_tls_handshake_ended(chopin_worker *w);
-/* A session failed (counted by the caller): logged, a line per worker per 10 s at most. */
+/* A session failed (counted by the caller): a plain-HTTP request gets a
+ * plain 400 that says to use https; other failures are logged, a line per
+ * worker per 10 s at most. */
 void chopin__conn_tls_failed(chopin_worker *w, chopin_conn *c);
 long chopin__conn_tls_seal_file_part(chopin_worker *w, chopin_conn *c);
 

@@ -6,6 +6,7 @@
  * having no way to encrypt. The rest of the transport is in the two places
  * bytes pass: events.c (ciphertext in) and lifecycle.c (sealed out). */
 #include "conn.h"
+#include "count.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -34,7 +35,7 @@ void chopin__conn_tls_handshake_ended(chopin_worker *w) {
  * many failed since the last line. */
 #define TLS_FAILURE_LOG_MS 10000
 
-void chopin__conn_tls_failed(chopin_worker *w, chopin_conn *c) {
+static void log_failure(chopin_worker *w, chopin_conn *c) {
     w->tls_failures++;
     if (w->tls_failure_logged_ms && w->now_ms - w->tls_failure_logged_ms < TLS_FAILURE_LOG_MS) return;
     char why[256];
@@ -43,6 +44,28 @@ void chopin__conn_tls_failed(chopin_worker *w, chopin_conn *c) {
                 w->tls_failures, w->tls_failures == 1 ? "" : "s");
     w->tls_failures = 0;
     w->tls_failure_logged_ms = w->now_ms ? w->now_ms : 1;
+}
+
+/* Plain HTTP at the HTTPS port (http://host:443/): the client cannot read
+ * an alert, so it gets a 400 in its own protocol that says what went
+ * wrong, as nginx answers, instead of a connection closed without a word.
+ * It replaces whatever the failed handshake queued. */
+static const char PLAIN_HTTP_ANSWER[] = "HTTP/1.1 400 Bad Request\r\n"
+                                        "Content-Type: text/plain; charset=utf-8\r\n"
+                                        "Content-Length: 50\r\n"
+                                        "Connection: close\r\n"
+                                        "\r\n"
+                                        "This port speaks HTTPS: ask again with https://.\r\n";
+
+void chopin__conn_tls_failed(chopin_worker *w, chopin_conn *c) {
+    if (chopin__tls_plain_http(c->tls)) {
+        c->tls->out.len = 0;
+        if (chopin__buf_append(&c->tls->out, &w->pool, PLAIN_HTTP_ANSWER, sizeof PLAIN_HTTP_ANSWER - 1) < 0)
+            c->tls->out.len = 0;
+        chopin__metrics_status(w, 400);
+        return;
+    }
+    log_failure(w, c);
 }
 
 long chopin__conn_tls_seal_file_part(chopin_worker *w, chopin_conn *c) {
