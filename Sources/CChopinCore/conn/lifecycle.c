@@ -234,7 +234,8 @@ static inline int send_out(chopin_worker *w, chopin_conn *c) {
 
 /* TLS: the next plaintext in line (the queued responses, else a file
  * body's next part, else, on a closing connection, our close_notify) is
- * sealed into the session's output. Returns -1 when the connection closed. */
+ * sealed into the session's output (or, once the connection is ending, our
+ * close_notify). Returns -1 when the connection closed. */
 static int tls_seal(chopin_worker *w, chopin_conn *c) {
     chopin_tls_session *s = c->tls;
     if (!s->established) return 0; /* only the handshake's own messages go out */
@@ -251,7 +252,11 @@ static int tls_seal(chopin_worker *w, chopin_conn *c) {
         } else if (n == 0) {
             n = -EIO; /* the file shrank: the promised length cannot be kept */
         }
-    } else if (c->state == CONN_CLOSING) {
+    } else if (c->state == CONN_CLOSING ||
+               ((c->flags & CF_PEER_DONE) && c->state == CONN_HEAD && !(c->flags & CF_PENDING_INPUT))) {
+        /* The last answer is out, or the client said it is done and has
+         * nothing more to be answered: our close_notify, so that it reads an
+         * end rather than a truncation. */
         chopin__tls_notify_close(s);
     }
     if (n < 0) {
