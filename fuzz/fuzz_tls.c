@@ -14,6 +14,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,7 +118,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     BIO *to_client = BIO_new(BIO_s_mem()), *from_client = BIO_new(BIO_s_mem());
     SSL_set_bio(client, to_client, from_client);
     SSL_set_connect_state(client);
-    if (handshake(s, client, to_client, from_client, piece) == 0) {
+    int shook = handshake(s, client, to_client, from_client, piece) == 0;
+    if (getenv("FUZZ_TLS_SAY")) fprintf(stderr, "fuzz_tls: handshake %s\n", shook ? "done" : "failed");
+    if (shook) {
         if (mode == 0 && len > 0) {
             if (SSL_write(client, rest, (int)len) != (int)len) __builtin_trap();
             static char sealed[1 << 17];
