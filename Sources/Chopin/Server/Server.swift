@@ -132,6 +132,19 @@ public struct Server: Sendable {
     }
 }
 
+extension Server {
+    /// A server for "host:port" that speaks HTTPS with `tls`
+    /// (``TLSConfiguration``); the certificate and key are loaded and
+    /// checked here, so a missing file or a key that does not match is a
+    /// ``ConfigurationError`` before anything listens.
+    public static func bind(_ address: String, tls: TLSConfiguration) throws(ConfigurationError) -> Server {
+        var server = try bind(address)
+        server.configuration.tls = tls
+        try server.configuration.validate()
+        return server
+    }
+}
+
 /// A server that is running; ``stop()`` it when done.
 public final class RunningServer: @unchecked Sendable {
     // The C server is thread-safe for stop; `stopped` makes a second stop,

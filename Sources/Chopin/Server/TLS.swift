@@ -163,19 +163,6 @@ final class TLSIdentity: @unchecked Sendable {
     }
 }
 
-extension Server {
-    /// A server for "host:port" that speaks HTTPS with `tls`
-    /// (``TLSConfiguration``); the certificate and key are loaded and
-    /// checked here, so a missing file or a key that does not match is a
-    /// ``ConfigurationError`` before anything listens.
-    public static func bind(_ address: String, tls: TLSConfiguration) throws(ConfigurationError) -> Server {
-        var server = try bind(address)
-        server.configuration.tls = tls
-        try server.configuration.validate()
-        return server
-    }
-}
-
 extension Router {
     /// A router that answers every request with `308 Permanent Redirect` to
     /// the same path and query over HTTPS: the plain-HTTP server beside an
