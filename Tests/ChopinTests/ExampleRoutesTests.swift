@@ -1,4 +1,5 @@
 import ChopinExampleRoutes
+import ChopinTesting
 import Testing
 
 #if canImport(Glibc)
@@ -17,13 +18,27 @@ import Testing
             routes == [
                 "GET /plaintext", "GET /json", "GET /user/:id", "POST /echo", "POST /users", "GET /search",
                 "GET /static/*path", "GET /fail", "GET /async/json", "GET /sleep", "GET /events",
-                "POST /upload", "GET /crash", "GET /crash/async", "GET /crash/ws", "GET /assets", "GET /assets/*path",
+                "GET /bytes", "POST /upload", "GET /crash", "GET /crash/async", "GET /crash/ws", "GET /assets", "GET /assets/*path",
                 "GET /large.json", "POST /inflate", "GET /ws", "GET /api/me", "GET /api/me/async",
                 "GET /api/ws",
                 "GET /layered/plaintext", "GET /layered/json", "GET /awaiting/json", "GET /traced/json", "GET /metered/json", "GET /shelf/hello", "GET /shelf/books",
                 "POST /shelf/books", "GET /shelf/books/:isbn", "GET /shelf/covers/:isbn", "POST /shelf/books/:isbn/scan",
                 "POST /notes", "GET /notes",
             ])
+    }
+
+    /// GET /bytes: N bytes of "abc...z" streamed, whatever N is within the limit.
+    @Test func bytesStreamsTheCountAsked() throws {
+        let app = try TestApp(exampleRouter())
+        defer { app.stop() }
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz".utf8)
+        for n in [0, 1, 65_535, 200_000] {
+            let r = try app.get("/bytes?n=\(n)")
+            #expect(r.status == .ok && r.body.count == n, "n=\(n): \(r.body.count) bytes")
+            #expect(r.body.enumerated().allSatisfy { $0.element == alphabet[$0.offset % 26] }, "n=\(n): the pattern")
+        }
+        #expect(try app.get("/bytes?n=-1").status == .badRequest)
+        #expect(try app.get("/bytes?n=2000000000").status == .badRequest)
     }
 
     /// The README's bearer-token API: an async middleware that looks the
