@@ -13,8 +13,9 @@ static void discard(chopin_worker *w, chopin_conn *c, size_t len) {
 static void tls_data(chopin_worker *w, chopin_conn *c, char *data, size_t len);
 
 /* Plaintext: a plain connection's bytes as they arrived, or a TLS
- * connection's as its session decrypted them. */
-static void plain_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
+ * connection's as its session decrypted them. Inlined into both callers: a
+ * call here cost a plain request about 14 instructions. */
+static inline __attribute__((always_inline)) void plain_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
     if (c->state == CONN_WEBSOCKET) {
         c->flags &= (uint16_t)~CF_WS_PINGED; /* the client is there */
         if (c->timer == TK_IDLE) chopin__conn_set_timer(w, c, TK_IDLE, w->cfg->idle_timeout_ms, 1);
