@@ -164,6 +164,39 @@ import Testing
         #expect(try Self.servedName(port) == "first")
     }
 
+    /// chopin-example over HTTPS with a worker process (the default
+    /// isolation): SIGHUP reloads the certificate in place (the same worker
+    /// process serves on, with the new certificate for new connections), and
+    /// SIGUSR2 is still the rolling restart.
+    @Test func sighupReloadsAndSigusr2RollsWithWorkerProcesses() throws {
+        let first = try Self.pair("first")
+        let second = try Self.pair("second")
+        let live = Pair(certificate: "\(Self.directory)/live-hup.crt", key: "\(Self.directory)/live-hup.key")
+        for (from, to) in [(first.certificate, live.certificate), (first.key, live.key)] {
+            try? FileManager.default.removeItem(atPath: to)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        let server = try ExampleProcess(
+            ["--workers", "2", "--tls-cert", live.certificate, "--tls-key", live.key],
+            serves: { port in (try? Self.curl(port, "/plaintext", trusting: first.certificate)) == "Hello, World! 200" })
+        let port = server.port
+        let workerBefore = try Self.run("pgrep", ["-P", "\(server.pid)"]).output
+        #expect(try Self.servedName(port) == "first")
+        for (from, to) in [(second.certificate, live.certificate), (second.key, live.key)] {
+            try FileManager.default.removeItem(atPath: to)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        kill(server.pid, SIGHUP)
+        #expect(server.waitForLine(containing: "TLS certificate reloaded", ms: 5000) != nil)
+        // The worker process follows before its next connection.
+        #expect(try Self.servedName(port) == "second")
+        #expect(try Self.run("pgrep", ["-P", "\(server.pid)"]).output == workerBefore, "no process was replaced")
+        kill(server.pid, SIGUSR2)
+        #expect(server.waitForLine(containing: "rolling restart done", ms: 15_000) != nil)
+        #expect(try Self.run("pgrep", ["-P", "\(server.pid)"]).output != workerBefore, "the worker process was replaced")
+        #expect(try Self.curl(port, "/async/json", trusting: second.certificate) == #"{"message":"Hello, World!"} 200"#)
+    }
+
     @Test func aPlainServerHasNoCertificateToReload() throws {
         let running = try Server.bind("127.0.0.1:0").configured {
             $0.workers = 1

@@ -19,7 +19,9 @@
  * running (see chopin_response_handling) and the last "Fatal error" line
  * the worker wrote to standard error (which the supervisor forwards).
  * SIGTERM/SIGINT stop every worker gracefully; SIGHUP rolls them one at a
- * time (see chopin_server_roll); a worker whose supervisor is gone stops. */
+ * time (see chopin_server_roll), as SIGUSR2 does, except with TLS, where
+ * SIGHUP reloads the certificate (chopin_server_tls_reload); a worker whose
+ * supervisor is gone stops. */
 #ifndef CHOPIN_ISOLATION_H
 #define CHOPIN_ISOLATION_H
 

@@ -191,7 +191,9 @@ int chopin_server_wait(chopin_server *srv);
 /* Blocks until SIGINT or SIGTERM and returns which (logged); stops nothing.
  * Whichever thread the signal is delivered to, it is seen here; a second
  * SIGINT or SIGTERM after that ends the process at once. A supervisor (see
- * isolation.h) also takes SIGHUP here: a rolling restart, then it waits on. */
+ * isolation.h) also takes SIGHUP here: a rolling restart (a certificate
+ * reload with TLS, in every mode), then it waits on; and SIGUSR2, always a
+ * rolling restart. */
 int chopin_server_await_signal(chopin_server *srv);
 
 /* Blocks until SIGINT or SIGTERM, stops gracefully, waits, frees the server. */

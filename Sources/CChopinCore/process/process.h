@@ -154,6 +154,9 @@ void chopin__supervisor_kill_all(void);
  * no supervisor's memory, which may be being freed. 0 when no supervisor
  * is live. */
 int chopin__supervisor_hup_seen(void);
+/* SIGUSR2 with config.leave_signals: the same, always a rolling restart
+ * (SIGHUP is a certificate reload for a server with TLS). */
+int chopin__supervisor_roll_asked(void);
 
 /* signals.c: SIGINT/SIGTERM (and SIGHUP for a supervisor) through a handler
  * and a pipe, so whichever thread the kernel picks, the waiter sees it. */
@@ -165,11 +168,12 @@ enum {
     CHOPIN_SIGNALS_WORKER_OF_PROGRAM,
 };
 /* With config.leave_signals the program takes SIGINT and SIGTERM itself.
- * CHOPIN_SIGNALS_ROLL_ONLY, its supervisor: only SIGHUP, where the program
- * has no handler for it, which asks every live supervisor for a rolling
- * restart (chopin__supervisor_hup_seen). CHOPIN_SIGNALS_WORKER_OF_PROGRAM,
+ * CHOPIN_SIGNALS_ROLL_ONLY, its supervisor: only SIGHUP and SIGUSR2, where
+ * the program has no handler for them, which ask every live supervisor for
+ * a rolling restart (chopin__supervisor_hup_seen, chopin__supervisor_roll_asked;
+ * SIGHUP reloads the certificate instead for a server with TLS). CHOPIN_SIGNALS_WORKER_OF_PROGRAM,
  * its worker process: SIGINT (Ctrl-C reaches the whole process group) and
- * an unclaimed SIGHUP are the supervisor's, ignored here; SIGTERM, the
+ * an unclaimed SIGHUP or SIGUSR2 are the supervisor's, ignored here; SIGTERM, the
  * supervisor's stop, stays the program's. */
 void chopin__signals_install(int role);
 /* A worker process's supervisor: the only sender whose SIGTERM stops it

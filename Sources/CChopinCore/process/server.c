@@ -560,10 +560,16 @@ int chopin_server_await_signal(chopin_server *s) {
                                                 : CHOPIN_SIGNALS_SERVER);
     for (;;) {
         int sig = chopin__signals_wait();
+        if (sig == SIGUSR2) {
+            /* Only a supervisor installs it: a rolling restart, TLS or not. */
+            chopin__log("chopin: SIGUSR2, restarting the workers one at a time");
+            if (s->sup) chopin__supervisor_roll(s->sup);
+            continue;
+        }
         if (sig == SIGHUP) {
             if (s->cfg.tls) {
                 /* With HTTPS, a reload is the certificate's (a rolling
-                 * restart stays chopin_server_roll's). */
+                 * restart is SIGUSR2's, and chopin_server_roll's). */
                 char err[256];
                 chopin__log("chopin: SIGHUP, reloading the TLS certificate");
                 chopin__tls_reload_all(s->cfg.tls, &s->slots, err, sizeof err);

@@ -7,8 +7,10 @@
  * thread gets the signal and only writes its number to a pipe; the waiter
  * reads it. A second SIGINT/SIGTERM, while the first one's stop is under
  * way, ends the process at once (and a supervisor's workers with it).
- * SIGHUP is a rolling restart for a supervisor; a server of worker threads
- * logs that it has nothing to reload and goes on. */
+ * SIGHUP is a rolling restart for a supervisor (a certificate reload for a
+ * server with TLS, in every mode); a server of worker threads without TLS
+ * logs that it has nothing to reload and goes on. SIGUSR2 is always a
+ * supervisor's rolling restart; elsewhere it is left alone. */
 #include "process.h"
 
 #include <errno.h>
@@ -30,7 +32,7 @@ static void make_pipe(void) {
 
 static void on_signal(int sig) {
     int saved = errno;
-    if (sig != SIGHUP && atomic_fetch_add(&stops_seen, 1) > 0) {
+    if (sig != SIGHUP && sig != SIGUSR2 && atomic_fetch_add(&stops_seen, 1) > 0) {
         /* The second stop signal: now, not gracefully. */
         if (atomic_load(&installed_role) == CHOPIN_SIGNALS_SUPERVISOR) chopin__supervisor_kill_all();
         _exit(128 + sig);
@@ -71,8 +73,19 @@ static void on_hup_without_workers(int sig) {
 static void on_hup_roll(int sig) {
     (void)sig;
     int saved = errno;
-    static const char line[] = "chopin: SIGHUP, restarting the worker processes one at a time\n";
+    static const char line[] = "chopin: SIGHUP: the supervisor restarts the worker processes one at a time (with TLS: reloads the certificate)\n";
     if (chopin__supervisor_hup_seen()) {
+        ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
+        (void)r;
+    }
+    errno = saved;
+}
+
+static void on_usr2_roll(int sig) {
+    (void)sig;
+    int saved = errno;
+    static const char line[] = "chopin: SIGUSR2, restarting the worker processes one at a time\n";
+    if (chopin__supervisor_roll_asked()) {
         ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
         (void)r;
     }
@@ -96,20 +109,31 @@ static int hup_unclaimed(void) {
            (old.sa_handler == SIG_DFL || old.sa_handler == on_hup_without_workers);
 }
 
+/* The same for SIGUSR2 (nobody else installed a handler). */
+static int usr2_unclaimed(void) {
+    struct sigaction old;
+    return sigaction(SIGUSR2, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
+}
+
 void chopin__signals_install(int role) {
     if (role == CHOPIN_SIGNALS_WORKER_OF_PROGRAM) {
         signal(SIGINT, SIG_IGN);
         if (hup_unclaimed()) signal(SIGHUP, SIG_IGN);
+        if (usr2_unclaimed()) signal(SIGUSR2, SIG_IGN);
         return;
     }
     if (role == CHOPIN_SIGNALS_ROLL_ONLY) {
+        sigset_t rolls;
+        sigemptyset(&rolls);
         if (hup_unclaimed()) {
             handle(SIGHUP, on_hup_roll);
-            sigset_t hup;
-            sigemptyset(&hup);
-            sigaddset(&hup, SIGHUP);
-            pthread_sigmask(SIG_UNBLOCK, &hup, NULL);
+            sigaddset(&rolls, SIGHUP);
         }
+        if (usr2_unclaimed()) {
+            handle(SIGUSR2, on_usr2_roll);
+            sigaddset(&rolls, SIGUSR2);
+        }
+        pthread_sigmask(SIG_UNBLOCK, &rolls, NULL);
         return;
     }
     pthread_once(&pipe_once, make_pipe);
@@ -132,12 +156,14 @@ void chopin__signals_install(int role) {
     sigaddset(&ours, SIGTERM);
     if (role != CHOPIN_SIGNALS_WORKER) sigaddset(&ours, SIGINT);
     if (role != CHOPIN_SIGNALS_WORKER) sigaddset(&ours, SIGHUP);
+    if (role == CHOPIN_SIGNALS_SUPERVISOR) sigaddset(&ours, SIGUSR2);
     pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
     if (role == CHOPIN_SIGNALS_WORKER) {
         /* A worker stops when its supervisor says so: Ctrl-C in a terminal
          * reaches the whole process group, and the supervisor handles it. */
         signal(SIGINT, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
+        if (usr2_unclaimed()) signal(SIGUSR2, SIG_IGN);
         return;
     }
     handle(SIGINT, on_signal);
@@ -145,6 +171,7 @@ void chopin__signals_install(int role) {
      * nothing to reload, unless the program handles SIGHUP itself (to
      * reopen its logs, say): that handler is left alone. */
     if (role == CHOPIN_SIGNALS_SUPERVISOR || hup_unclaimed()) handle(SIGHUP, on_signal);
+    if (role == CHOPIN_SIGNALS_SUPERVISOR && usr2_unclaimed()) handle(SIGUSR2, on_signal);
 }
 
 void chopin__signals_hup_harmless(void) {

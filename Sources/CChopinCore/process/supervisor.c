@@ -53,6 +53,7 @@ static uint32_t _Atomic kill_readers;
 /* SIGHUPs seen by a program that takes the stop signals itself (see
  * chopin__supervisor_hup_seen), and the supervisors that watch the count. */
 static uint32_t _Atomic hups_seen;
+static uint32_t _Atomic rolls_asked; /* SIGUSR2: a rolling restart, with TLS or without */
 static uint32_t _Atomic supervisors_live;
 #define ROLL_POLL_MS 100 /* how soon such a supervisor sees a SIGHUP */
 
@@ -339,8 +340,13 @@ static void *supervise(void *arg) {
     for (;;) {
         uint64_t now = now_ms();
         if (atomic_load(&sv->stop_requested)) begin_stop(sv);
+        if (sv->watches_hups && atomic_load(&rolls_asked) != sv->rolls_handled) {
+            sv->rolls_handled = atomic_load(&rolls_asked);
+            chopin__supervisor_roll(sv);
+        }
         if (sv->watches_hups && atomic_load(&hups_seen) != sv->hups_handled) {
             sv->hups_handled = atomic_load(&hups_seen);
+        sv->rolls_handled = atomic_load(&rolls_asked);
             char err[256];
             if (sv->cfg->tls)
                 chopin__tls_reload_all(sv->cfg->tls, sv->slots, err, sizeof err); /* HTTPS: the certificate's reload */
@@ -531,6 +537,11 @@ void chopin__supervisor_wait(chopin_supervisor *sv) {
 
 int chopin__supervisor_hup_seen(void) {
     atomic_fetch_add(&hups_seen, 1);
+    return atomic_load(&supervisors_live) > 0;
+}
+
+int chopin__supervisor_roll_asked(void) {
+    atomic_fetch_add(&rolls_asked, 1);
     return atomic_load(&supervisors_live) > 0;
 }
 

@@ -69,6 +69,7 @@ struct chopin_supervisor {
     int _Atomic roll_requested;
     int watches_hups; /* config.leave_signals: SIGHUP comes as a count (see hups_seen) */
     uint32_t hups_handled;
+    uint32_t rolls_handled; /* the same for SIGUSR2 (rolls_asked) */
     int _Atomic rolling;
     pthread_t thread;
     sem_t started;

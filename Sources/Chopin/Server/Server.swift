@@ -59,7 +59,8 @@ public struct Server: Sendable {
     /// ``Isolation/processPerWorker`` one process per worker. A worker
     /// process is the same program started again: it runs `main` up to
     /// this call, builds the same router, and this call makes it the
-    /// worker. SIGHUP replaces the worker processes one at a time.
+    /// worker. SIGHUP replaces the worker processes one at a time (with
+    /// HTTPS it reloads the certificate, and SIGUSR2 replaces them).
     ///
     /// The end of a program's main: a server that cannot start (the port
     /// already in use, a configuration out of range, a route registered

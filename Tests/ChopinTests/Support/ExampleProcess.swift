@@ -20,8 +20,12 @@ final class ExampleProcess {
 
     /// Starts `chopin-example --host 127.0.0.1 --port <free> <arguments>`
     /// (from `binary`: a copy of it, for a test that replaces the file) and
-    /// waits until it answers `GET /plaintext`.
-    init(_ arguments: [String], binary: String = ExampleProcess.binary()) throws {
+    /// waits until it answers `GET /plaintext` (or until `serves(port)` says
+    /// so: an HTTPS server is asked over TLS).
+    init(
+        _ arguments: [String], binary: String = ExampleProcess.binary(),
+        serves: ((UInt16) -> Bool)? = nil
+    ) throws {
         guard access(binary, X_OK) == 0 else {
             throw TestClient.Failure(description: "\(binary) not built (make test-swift builds every product first)")
         }
@@ -49,7 +53,9 @@ final class ExampleProcess {
         guard rc == 0 else { throw TestClient.Failure(description: "posix_spawn \(binary): \(rc)") }
         pid = child
         let deadline = Self.nowMs() + 30_000
-        while (try? TestClient(port: port).request("GET", "/plaintext").status) != 200 || exited() {
+        let port = self.port
+        let answers = serves ?? { port in (try? TestClient(port: port).request("GET", "/plaintext").status) == 200 }
+        while !answers(port) || exited() {
             guard Self.nowMs() < deadline, !exited() else {
                 stop()
                 throw TestClient.Failure(description: "chopin-example never served: \(stderrText())")
