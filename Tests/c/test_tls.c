@@ -11,7 +11,8 @@
  * leaves the new certificate serving; bytes that are no TLS record end
  * only their own connection; a session ticket resumes the next connection;
  * a server that requires client certificates refuses a client without one
- * and serves one whose certificate chains to its roots. */
+ * and serves (and resumes) one whose certificate chains to its roots; a
+ * client that leaves while its answer is deferred cancels the handler. */
 #include "fixture.h"
 #include "net.h"
 #include "test.h"
@@ -21,6 +22,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -50,6 +52,13 @@ static void *finish_with_file(void *arg) {
     return NULL;
 }
 
+/* /hang: an answer that never comes until its client leaves. */
+static int _Atomic hang_cancelled;
+static void hang_cancel(void *arg) {
+    atomic_store(&hang_cancelled, 1);
+    chopin_deferred_finish(arg); /* nothing to answer: the client is gone */
+}
+
 static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     (void)ctx;
     const char *p = req->path.ptr;
@@ -63,6 +72,9 @@ static void app(void *ctx, const chopin_request *req, chopin_response *res) {
         chopin_deferred *d = chopin_response_defer(res);
         pthread_t t;
         if (d && pthread_create(&t, NULL, finish_with_file, d) == 0) pthread_detach(t);
+    } else if (n == 5 && memcmp(p, "/hang", 5) == 0) {
+        chopin_deferred *d = chopin_response_defer(res);
+        if (d) chopin_deferred_observe(d, hang_cancel, NULL, NULL, d);
     } else if (n == 5 && memcmp(p, "/echo", 5) == 0) {
         chopin_response_send(res, 200, "application/octet-stream", req->body.ptr, req->body.len);
     } else {
@@ -104,12 +116,14 @@ static int raw_connect(uint16_t port) {
     return fd;
 }
 
-/* 0 once the handshake is done, -1 when it failed. */
-static int tls_open(tls_client *c, SSL_CTX *ctx, uint16_t port) {
+/* 0 once the handshake is done, -1 when it failed; with a session, an
+ * offer to resume it. */
+static int tls_resume(tls_client *c, SSL_CTX *ctx, uint16_t port, SSL_SESSION *session) {
     c->len = 0;
     c->fd = raw_connect(port);
     c->ssl = SSL_new(ctx);
     SSL_set_tlsext_host_name(c->ssl, "localhost");
+    if (session) SSL_set_session(c->ssl, session);
     SSL_set_fd(c->ssl, c->fd);
     int r;
     do /* the server's io_uring threads share this process: a blocking read may see EINTR */
@@ -124,6 +138,8 @@ static int tls_open(tls_client *c, SSL_CTX *ctx, uint16_t port) {
     ERR_clear_error();
     return r == 1 ? 0 : -1;
 }
+
+static int tls_open(tls_client *c, SSL_CTX *ctx, uint16_t port) { return tls_resume(c, ctx, port, NULL); }
 
 static void tls_close(tls_client *c) {
     if (c->ssl) SSL_free(c->ssl);
@@ -433,6 +449,25 @@ static void garbage(SSL_CTX *ctx, uint16_t port) {
     tls_close(&next);
 }
 
+/* A client that leaves (close_notify, then FIN) while its answer is
+ * deferred cancels the handler, as a plain client's FIN does. */
+static void leaving_cancels(SSL_CTX *ctx, uint16_t port) {
+    t_case = "a client that leaves";
+    atomic_store(&hang_cancelled, 0);
+    tls_client c;
+    CHECK(tls_open(&c, ctx, port) == 0, "handshake");
+    static const char hang[] = "GET /hang HTTP/1.1\r\nHost: x\r\n\r\n";
+    tls_send(&c, hang, sizeof hang - 1);
+    usleep(100000);
+    SSL_shutdown(c.ssl);
+    shutdown(c.fd, SHUT_WR);
+    uint64_t t0 = now_ms();
+    while (!atomic_load(&hang_cancelled) && now_ms() - t0 < 3000)
+        usleep(5000);
+    CHECK(atomic_load(&hang_cancelled), "the deferred handler was cancelled when its TLS client left");
+    tls_close(&c);
+}
+
 /* A ticket from one connection resumes the next without a full handshake. */
 static void resumption(SSL_CTX *ctx, uint16_t port) {
     t_case = "resumption";
@@ -445,12 +480,8 @@ static void resumption(SSL_CTX *ctx, uint16_t port) {
     SSL_shutdown(c.ssl); /* a session cut off without close_notify is not resumed */
     tls_close(&c);
     CHECK(ticket != NULL && SSL_SESSION_is_resumable(ticket), "a resumable session");
-    tls_client again = {.fd = raw_connect(port)};
-    again.ssl = SSL_new(ctx);
-    SSL_set_tlsext_host_name(again.ssl, "localhost");
-    SSL_set_session(again.ssl, ticket);
-    SSL_set_fd(again.ssl, again.fd);
-    CHECK(SSL_connect(again.ssl) == 1, "the resumed handshake");
+    tls_client again;
+    CHECK(tls_resume(&again, ctx, port, ticket) == 0, "the resumed handshake");
     CHECK(SSL_session_reused(again.ssl), "the ticket resumed the session");
     EXPECT_200(tls_get(&again, "/n/2", body, sizeof body, &blen));
     SSL_SESSION_free(ticket);
@@ -483,7 +514,17 @@ static void client_certificates(void) {
     SSL_CTX_use_PrivateKey_file(known, key2, SSL_FILETYPE_PEM);
     CHECK(tls_open(&c, known, port) == 0, "a client with a certificate from the roots");
     EXPECT_200(tls_get(&c, "/n/1", body, sizeof body, &blen));
+    SSL_SESSION *ticket = SSL_get1_session(c.ssl);
+    SSL_shutdown(c.ssl);
     tls_close(&c);
+    /* Its ticket resumes (OpenSSL refuses a resumption under client
+     * verification unless the server names its session context). */
+    tls_client again;
+    CHECK(tls_resume(&again, known, port, ticket) == 0 && SSL_session_reused(again.ssl),
+          "a resumed session with a client certificate");
+    EXPECT_200(tls_get(&again, "/n/2", body, sizeof body, &blen));
+    SSL_SESSION_free(ticket);
+    tls_close(&again);
     SSL_CTX_free(known);
     SSL_CTX_free(anonymous);
     fixture_stop(s);
@@ -514,6 +555,7 @@ static void run_backend(const char *backend) {
     half_open_flood(ctx, port);
     garbage(ctx, port);
     resumption(ctx, port);
+    leaving_cancels(ctx, port);
     reload(tls, port);
     SSL_CTX_free(ctx);
     fixture_stop(s);

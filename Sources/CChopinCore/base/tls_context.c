@@ -133,15 +133,20 @@ static int ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EV
     }
     pthread_mutex_unlock(&tls->lock);
     if (!k.set) return enc ? -1 : 0;
+    int ready;
     if (enc) {
         memcpy(name, k.name, 16);
-        if (RAND_bytes(iv, 16) != 1) return -1;
-        if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1) return -1;
-    } else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1) {
+        ready = RAND_bytes(iv, 16) == 1 && EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) == 1;
+    } else {
+        ready = EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) == 1;
+    }
+    if (!ready) {
+        OPENSSL_cleanse(&k, sizeof k);
         return -1;
     }
-    OPENSSL_cleanse(&k, sizeof k.aes); /* the stack copy's cipher key */
-    return mac_init(hctx, k.hmac) == 1 ? rc : -1;
+    int ok = mac_init(hctx, k.hmac) == 1;
+    OPENSSL_cleanse(&k, sizeof k); /* the stack copy's keys */
+    return ok ? rc : -1;
 }
 
 /* ---- ALPN: HTTP/1.1 is all there is ---------------------------------------------- */
@@ -261,8 +266,24 @@ static SSL_CTX *build_context(chopin_tls *tls, const chopin_tls_options *o, char
      * connections that are busy, not the ones that are open. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_timeout(ctx, TICKET_LIFETIME_S);
-    /* Stateless tickets only: nothing to share between workers or processes. */
+    /* Stateless tickets only: no session cache for the workers to share.
+     * (The ticket keys are this identity's, so per worker process: a
+     * client that comes back to another process, or after a rolling
+     * restart, makes a full handshake.) */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* Which context a resumed session belongs to: OpenSSL refuses to
+     * resume without one once client certificates are verified. The client
+     * CA file is part of it, so that a change of roots does not resume a
+     * session verified against the old ones. */
+    unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
+    unsigned int sid_len = 0;
+    const char *roots = o->client_auth != CHOPIN_TLS_CLIENT_NONE ? o->client_ca_file : "";
+    if (!EVP_Digest(roots, strlen(roots), sid, &sid_len, EVP_sha256(), NULL) ||
+        SSL_CTX_set_session_id_context(ctx, sid, sid_len < sizeof sid ? sid_len : sizeof sid) != 1) {
+        fail(err, err_len, "cannot set the session context");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     SSL_CTX_set_num_tickets(ctx, 1);
     int ok = SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) == 1 && SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) == 1;
     if (!ok) {
@@ -363,6 +384,7 @@ chopin_tls *chopin_tls_new(const chopin_tls_options *opts, char *err, size_t err
     }
     tls->rotated_at = monotonic_s();
     atomic_store(&tls->generation, 1);
+    ERR_clear_error();
     return tls;
 }
 
@@ -395,6 +417,9 @@ static int reload_locked(chopin_tls *tls, const chopin_tls_options *opts, char *
         SSL_CTX_free(old); /* sessions that started from it hold their own reference */
         rc = 0;
     }
+    /* A worker thread may run this (chopin__tls_follow): whatever OpenSSL
+     * left in the thread's error queue would read as its next session's. */
+    ERR_clear_error();
     return rc;
 }
 

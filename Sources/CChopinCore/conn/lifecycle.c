@@ -270,7 +270,16 @@ static int tls_seal(chopin_worker *w, chopin_conn *c) {
  * buffer, empty now, takes the next records. */
 static int tls_flush(chopin_worker *w, chopin_conn *c) {
     chopin_tls_session *s = c->tls;
+    uint64_t file_start = (c->flags & CF_FILE) ? c->file_left : 0;
     while (!(c->flags & CF_SENDING)) {
+        if ((c->flags & CF_FILE) && file_start - c->file_left >= FILE_TURN_BYTES && c->out.len == 0) {
+            /* A file body's share of this turn is out (a socket that keeps
+             * taking would hold the worker here): the rest goes on at the
+             * next turn, after the other connections (settle puts it on
+             * the ready list). */
+            c->flags |= CF_QUOTA;
+            break;
+        }
         if (tls_seal(w, c) < 0) return -1;
         if (s->out.len == 0) break;
         chopin_buf t = c->tx;
@@ -395,11 +404,21 @@ void chopin__conn_follow_due_interest(chopin_worker *w) {
     }
 }
 
+/* TLS: whether the bytes before the client's FIN are its close_notify
+ * alone: one record, an alert (TLS 1.2), or, in TLS 1.3, where alerts are
+ * sealed as application data, a record just big enough for a two-byte
+ * alert (its type byte and the AEAD tag added). No request is that small. */
+static int tls_only_close_notify(const unsigned char *b, ssize_t n) {
+    if (n < 5 || (b[1] != 3) || 5 + (((size_t)b[3] << 8) | b[4]) != (size_t)n) return 0;
+    return b[0] == 21 || (b[0] == 23 && n == 5 + 2 + 1 + 16);
+}
+
 void chopin__conn_hangup(chopin_worker *w, chopin_conn *c) {
     if (!chopin__conn_open_p(c) || !(c->flags & CF_WATCH_HUP)) return;
-    char b;
-    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+    unsigned char b[64];
+    /* Peeked, never read: a receive of the backend's may still be on its way. */
+    ssize_t n = recv(c->fd, b, c->tls ? sizeof b : 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (c->tls && tls_only_close_notify(b, n))) {
         /* Gone, with nothing more asked: nobody will read the answer. */
         chopin__conn_close(w, c);
         return;

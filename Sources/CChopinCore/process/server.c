@@ -281,9 +281,13 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
         s->workers[j].started = worker_started_gated;
         s->workers[j].started_arg = s;
         if (s->cfg.tls) {
-            /* Reloads the supervisor makes from now on are followed here. */
+            /* Reloads the supervisor makes from now on are followed here;
+             * after any earlier one, the files are read once more at the
+             * first connection (this process may have read them before a
+             * reload that finished while it started). */
             s->workers[j].tls_reloads = s->slots.tls_reloads;
-            s->workers[j].tls_reload_seen = atomic_load(s->slots.tls_reloads);
+            uint32_t reloads = atomic_load(s->slots.tls_reloads);
+            s->workers[j].tls_reload_seen = reloads ? reloads - 1 : 0;
         }
     }
     s->gated = 1;

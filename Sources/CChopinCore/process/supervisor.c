@@ -346,7 +346,6 @@ static void *supervise(void *arg) {
         }
         if (sv->watches_hups && atomic_load(&hups_seen) != sv->hups_handled) {
             sv->hups_handled = atomic_load(&hups_seen);
-        sv->rolls_handled = atomic_load(&rolls_asked);
             char err[256];
             if (sv->cfg->tls)
                 chopin__tls_reload_all(sv->cfg->tls, sv->slots, err, sizeof err); /* HTTPS: the certificate's reload */
@@ -474,6 +473,7 @@ chopin_supervisor *chopin__supervisor_start(const chopin_config *cfg, const int 
     if (cfg->leave_signals) {
         sv->watches_hups = 1;
         sv->hups_handled = atomic_load(&hups_seen);
+        sv->rolls_handled = atomic_load(&rolls_asked); /* a SIGUSR2 before this supervisor is none of its business */
         atomic_fetch_add(&supervisors_live, 1);
     }
     if (pthread_create(&sv->thread, NULL, supervise, sv) != 0) {
