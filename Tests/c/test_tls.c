@@ -213,6 +213,14 @@ static int tls_get(tls_client *c, const char *target, char *body, size_t cap, si
     return status;
 }
 
+/* A client through its handshake and one request (GET /n/1). */
+static void open_and_ask(tls_client *c, SSL_CTX *ctx, uint16_t port) {
+    CHECK(tls_open(c, ctx, port) == 0, "handshake");
+    char body[16];
+    size_t blen;
+    EXPECT_200(tls_get(c, "/n/1", body, sizeof body, &blen));
+}
+
 static void subject_cn(tls_client *c, char *out, size_t len) {
     out[0] = 0;
     X509 *peer = SSL_get1_peer_certificate(c->ssl);
@@ -336,10 +344,9 @@ static void stalled_handshakes(uint16_t port) {
 static void half_open_flood(SSL_CTX *ctx, uint16_t port) {
     t_case = "half-open handshakes";
     tls_client c;
-    CHECK(tls_open(&c, ctx, port) == 0, "the established client's handshake");
+    open_and_ask(&c, ctx, port); /* the established client */
     char body[16];
     size_t blen;
-    EXPECT_200(tls_get(&c, "/n/1", body, sizeof body, &blen));
     static int fds[HALF_OPEN];
     int opened = 0;
     for (int i = 0; i < HALF_OPEN; i++) {
@@ -468,14 +475,41 @@ static void leaving_cancels(SSL_CTX *ctx, uint16_t port) {
     tls_close(&c);
 }
 
+/* Records without plaintext (KeyUpdates) do not keep an idle connection
+ * past idle_timeout_ms (500 ms here): only a request does. */
+static void key_updates_do_not_keep_it_idle(SSL_CTX *ctx, uint16_t port) {
+    t_case = "idle with key updates";
+    tls_client c;
+    open_and_ask(&c, ctx, port);
+    uint64_t t0 = now_ms();
+    int closed = 0;
+    while (!closed && now_ms() - t0 < 3000) {
+        SSL_key_update(c.ssl, SSL_KEY_UPDATE_NOT_REQUESTED);
+        SSL_do_handshake(c.ssl); /* sends it */
+        ERR_clear_error();
+        struct pollfd p = {.fd = c.fd, .events = POLLIN};
+        if (poll(&p, 1, 150) == 1) {
+            char b[256];
+            closed = recv(c.fd, b, sizeof b, MSG_PEEK | MSG_DONTWAIT) <= 0; /* EOF (or a reset) */
+            if (!closed) {
+                recv(c.fd, b, sizeof b, MSG_DONTWAIT); /* our close_notify or a ticket: read past it */
+                closed = recv(c.fd, b, sizeof b, MSG_PEEK | MSG_DONTWAIT) == 0;
+            }
+        }
+    }
+    uint64_t took = now_ms() - t0;
+    CHECK(closed && took < 1500, "closed at the idle deadline despite key updates (closed %d after %llu ms)", closed,
+          (unsigned long long)took);
+    tls_close(&c);
+}
+
 /* A ticket from one connection resumes the next without a full handshake. */
 static void resumption(SSL_CTX *ctx, uint16_t port) {
     t_case = "resumption";
     tls_client c;
-    CHECK(tls_open(&c, ctx, port) == 0, "handshake");
+    open_and_ask(&c, ctx, port); /* TLS 1.3's ticket comes after the handshake, with the answer */
     char body[16];
     size_t blen;
-    EXPECT_200(tls_get(&c, "/n/1", body, sizeof body, &blen)); /* TLS 1.3's ticket comes after the handshake */
     SSL_SESSION *ticket = SSL_get1_session(c.ssl);
     SSL_shutdown(c.ssl); /* a session cut off without close_notify is not resumed */
     tls_close(&c);
@@ -543,6 +577,7 @@ static void run_backend(const char *backend) {
     cfg.tls_handshake_timeout_ms = 300;
     cfg.max_tls_handshakes = 64;
     cfg.max_body = 1u << 20;
+    cfg.idle_timeout_ms = 500;
     chopin_server *s = fixture_start(&cfg);
     CHECK(s != NULL, "start");
     if (!s) return;
@@ -556,6 +591,7 @@ static void run_backend(const char *backend) {
     garbage(ctx, port);
     resumption(ctx, port);
     leaving_cancels(ctx, port);
+    key_updates_do_not_keep_it_idle(ctx, port);
     reload(tls, port);
     SSL_CTX_free(ctx);
     fixture_stop(s);

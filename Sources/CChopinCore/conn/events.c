@@ -78,7 +78,11 @@ void chopin__conn_data(chopin_worker *w, chopin_conn *c, char *data, size_t len)
  * connection that closes, or answers for the last time, drops the rest. */
 static void tls_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
     chopin_tls_session *s = c->tls;
-    int established = s->established;
+    int established = s->established, produced = 0;
+    /* An idle connection's deadline, which records without plaintext (a
+     * KeyUpdate, an empty record) must not push back: a plain connection's
+     * idle period ends unless a request begins. */
+    uint64_t idle_deadline = c->timer == TK_IDLE ? w->wheel.nodes[c->idx].deadline : 0;
     chopin__tls_feed(s, data, len);
     for (;;) {
         long n = chopin__tls_read(s, w->tls_plain, CHOPIN_TLS_RECORD);
@@ -88,6 +92,7 @@ static void tls_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
             c->timer = TK_NONE; /* the head's deadline next (settle arms it) */
         }
         if (n > 0) {
+            produced = 1;
             plain_data(w, c, w->tls_plain, (size_t)n);
             if (!chopin__conn_open_p(c)) return;
             if (c->state == CONN_CLOSING || c->state == CONN_LINGER) break;
@@ -110,6 +115,8 @@ static void tls_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
     }
     chopin__tls_feed(s, NULL, 0);
     chopin__conn_settle(w, c);
+    if (!produced && idle_deadline && chopin__conn_open_p(c) && c->timer == TK_IDLE)
+        chopin__wheel_set(&w->wheel, c->idx, idle_deadline);
 }
 
 void chopin__conn_eof(chopin_worker *w, chopin_conn *c, int err) {
