@@ -159,6 +159,16 @@ us_per_op() {  # clock ticks, operations -> CPU µs per operation ("" without op
     awk -v b="$1" -v hz="$HZ" -v n="$2" 'BEGIN{ if (n>0) printf "%.3f", b/hz*1e6/n; else print "" }'
 }
 cpu_busy() { awk -v c="cpu$1" '$1==c {print $2+$3+$4+$7+$8}' /proc/stat; }  # user nice system irq softirq
+# The server's own CPU time (user + system of it and its child processes,
+# softirq not included): unlike the CPU's busy time, it does not grow when
+# something else runs on the CPU.
+tree_ticks() {  # pid -> utime+stime ticks of the process and its children
+    local p t=0
+    for p in "$1" $(pgrep -P "$1"); do
+        t=$((t + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}') + 0))
+    done
+    echo "$t"
+}
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 wrk_run() {  # seconds url pipelined(0|1) [header]
     local d=$1 url=$2 script=() header=()
@@ -458,16 +468,6 @@ wait_quiet() {  # -> seconds waited
     done
     echo "$waited"
 }
-# The server's own CPU time (user + system of it and its child processes,
-# softirq not included): unlike the CPU's busy time, it does not grow when
-# something else runs on the CPU.
-tree_ticks() {  # pid -> utime+stime ticks of the process and its children
-    local p t=0
-    for p in "$1" $(pgrep -P "$1"); do
-        t=$((t + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}') + 0))
-    done
-    echo "$t"
-}
 echo "round,server,test,per_s,p50_ms,p99_ms,us_per_op,proc_us_per_op,body_bytes,errors,waited_s" > "$OUT/extras.csv"
 for round in $(seq 1 "$ROUNDS"); do
     for entry in "${EXTRAS_SERVERS[@]}"; do
@@ -580,13 +580,6 @@ if [ -n "${ONLY:-}" ]; then
     for entry in "${TLS_SERVERS[@]}"; do [[ " $ONLY " == *" ${entry%%|*} "* ]] && kept+=("$entry"); done
     TLS_SERVERS=("${kept[@]}")
 fi
-tls_ticks() {  # pid -> utime+stime ticks of it and its children
-    local p t=0
-    for p in "$1" $(pgrep -P "$1"); do
-        t=$((t + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}') + 0))
-    done
-    echo "$t"
-}
 echo "round,server,test,per_s,us_per_op,ops" > "$OUT/tls.csv"
 for round in $(seq 1 "$ROUNDS"); do
     for entry in "${TLS_SERVERS[@]}"; do
@@ -596,10 +589,10 @@ for round in $(seq 1 "$ROUNDS"); do
         # handshakes
         f=$OUT/r$round-$name-tls-handshake.txt
         taskset -c "$WRK_CPU" openssl s_time -connect "127.0.0.1:$port" -new -time "$WARMUP" > /dev/null 2>&1
-        t0=$(tls_ticks "$SPID")
+        t0=$(tree_ticks "$SPID")
         timeout -k 5 $((DURATION + 30)) taskset -c "$WRK_CPU" openssl s_time -connect "127.0.0.1:$port" -new \
             -time "$DURATION" > "$f" 2>&1
-        t1=$(tls_ticks "$SPID")
+        t1=$(tree_ticks "$SPID")
         n=$(awk '/connections in .* real seconds/ {print $1; exit}' "$f")
         secs=$(awk '/connections in .* real seconds/ {print $4; exit}' "$f")
         rate=$(awk -v n="${n:-0}" -v s="${secs:-0}" 'BEGIN{ if (s>0) printf "%.0f", n/s; else print 0 }')
@@ -611,9 +604,9 @@ for round in $(seq 1 "$ROUNDS"); do
         f=$OUT/r$round-$name-tls-plaintext.txt
         url=https://127.0.0.1:$port/plaintext
         wrk_run "$WARMUP" "$url" 0 > /dev/null 2>&1
-        t0=$(tls_ticks "$SPID")
+        t0=$(tree_ticks "$SPID")
         wrk_run "$DURATION" "$url" 0 > "$f" 2>&1
-        t1=$(tls_ticks "$SPID")
+        t1=$(tree_ticks "$SPID")
         n=$(requests_of "$f")
         rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$f")
         us=$(us_per_op $((t1 - t0)) "${n:-0}")

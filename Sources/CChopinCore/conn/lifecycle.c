@@ -216,15 +216,16 @@ static int send_file_part(chopin_worker *w, chopin_conn *c) {
     return 0;
 }
 
-/* The queued responses (out) become the send under way (tx); the old tx
- * buffer, empty now, is kept as the next out. Returns -1 when the
+/* What is queued in `queued` (the responses in out, or a TLS session's
+ * sealed records) becomes the send under way (tx); the old tx buffer,
+ * empty now, is kept to queue the next bytes in. Returns -1 when the
  * connection closed. */
-static inline int send_out(chopin_worker *w, chopin_conn *c) {
+static inline int send_queued(chopin_worker *w, chopin_conn *c, chopin_buf *queued) {
     chopin_buf t = c->tx;
-    c->tx = c->out;
+    c->tx = *queued;
     c->tx.off = 0;
-    c->out = t;
-    c->out.len = c->out.off = 0;
+    *queued = t;
+    queued->len = queued->off = 0;
     c->flags |= CF_SENDING;
     c->timer = TK_NONE; /* a new send: the stall clock restarts */
     return send_more(w, c);
@@ -266,8 +267,7 @@ static int tls_seal(chopin_worker *w, chopin_conn *c) {
     return 0;
 }
 
-/* TLS: sealed records leave as tx does on a plain connection; the old tx
- * buffer, empty now, takes the next records. */
+/* TLS: sealed records leave as queued responses do on a plain connection. */
 static int tls_flush(chopin_worker *w, chopin_conn *c) {
     chopin_tls_session *s = c->tls;
     uint64_t file_start = (c->flags & CF_FILE) ? c->file_left : 0;
@@ -282,14 +282,7 @@ static int tls_flush(chopin_worker *w, chopin_conn *c) {
         }
         if (tls_seal(w, c) < 0) return -1;
         if (s->out.len == 0) break;
-        chopin_buf t = c->tx;
-        c->tx = s->out;
-        c->tx.off = 0;
-        s->out = t;
-        s->out.len = s->out.off = 0;
-        c->flags |= CF_SENDING;
-        c->timer = TK_NONE; /* a new send: the stall clock restarts */
-        if (send_more(w, c) < 0) return -1;
+        if (send_queued(w, c, &s->out) < 0) return -1;
     }
     return 0;
 }
@@ -301,7 +294,7 @@ int chopin__conn_flush(chopin_worker *w, chopin_conn *c) {
     if (c->tls) return tls_flush(w, c);
     while (!(c->flags & CF_SENDING)) {
         if (c->out.len > 0) {
-            if (send_out(w, c) < 0) return -1;
+            if (send_queued(w, c, &c->out) < 0) return -1;
         } else if (c->flags & CF_FILE) {
             if (send_file_part(w, c) < 0) return -1;
         } else {
@@ -460,7 +453,7 @@ int chopin__conn_settle_calm(chopin_worker *w, chopin_conn *c) {
     if (c->state != CONN_HEAD || (c->flags & CF_NOT_CALM) || c->in.len || w->stopping) return 0;
     if (c->tls) return 0; /* its output is sealed first (tls_flush) */
     if (c->out.len > 0) {
-        if (send_out(w, c) < 0) return 1;
+        if (send_queued(w, c, &c->out) < 0) return 1;
         if (c->flags & CF_SENDING) return 0;
     }
     if (c->in.data) chopin__buf_release(&c->in, &w->pool);
