@@ -54,8 +54,8 @@ SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift' -not -path 'Sources/
                   -not -name Server.swift -not -name Log.swift -not -name RequestLogger.swift \
                   -not -name TracingMiddleware.swift) fuzz/swift/ServerShims.swift
 
-TEST_UNITS := test_parse test_chunked test_write test_slab test_buf test_timer test_conn test_inflate
-TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files test_supervisor test_compress test_websocket test_tls
+TEST_UNITS := test_parse test_chunked test_write test_slab test_buf test_timer test_conn test_inflate test_tls_kernel
+TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files test_supervisor test_compress test_websocket test_tls test_tls_kernel_conn
 
 QUICK ?= 0
 PORT ?= 8080
@@ -152,6 +152,7 @@ FUZZ_C_CORE := Sources/CChopinCore/http/parse.c Sources/CChopinCore/base/scan.c 
                Sources/CChopinCore/http/inflate_body.c
 # fuzz_tls: the TLS sessions and the buffers they write into.
 $(BUILD)/fuzz/fuzz_tls: FUZZ_C_CORE += Sources/CChopinCore/base/tls_session.c Sources/CChopinCore/base/tls_context.c \
+                                       Sources/CChopinCore/base/tls_kernel.c \
                                        Sources/CChopinCore/base/buf.c
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \

@@ -22,7 +22,7 @@ import ServiceLifecycle
 
 func usage(_ message: String) -> Never {
     var line =
-        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation shared-process|process-per-worker|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N] [--service-group]\n"
+        "chopin-example: \(message)\nusage: chopin-example [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation shared-process|process-per-worker|threads] [--host ADDR] [--assets DIR] [--access-log] [--access-log-level trace|debug|info|notice|warning|error|critical] [--metrics-interval SECONDS] [--trusted-proxy ADDR|CIDR]... [--drain-ms N] [--admin-port N] [--service-group] [--tls-cert PEM --tls-key PEM [--redirect-port N] [--no-kernel-tls]]\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     exit(2)
 }
@@ -40,6 +40,7 @@ var serviceGroup = false  // the server as a ChopinService in a swift-service-li
 var tlsCertificate: String?  // with --tls-key: every route over HTTPS
 var tlsKey: String?
 var redirectPort: UInt16?  // with TLS: a plain-HTTP server there that redirects to HTTPS
+var kernelTLS = true  // with TLS: the kernel seals records after each handshake, where it can (kTLS)
 while let flag = args.popFirst() {
     if flag == "--access-log" {
         accessLog = true  // one line per request through swift-log
@@ -47,6 +48,10 @@ while let flag = args.popFirst() {
     }
     if flag == "--service-group" {
         serviceGroup = true
+        continue
+    }
+    if flag == "--no-kernel-tls" {
+        kernelTLS = false  // every TLS record sealed by OpenSSL, in the worker
         continue
     }
     guard let value = args.popFirst() else { usage("\(flag) needs a value") }
@@ -101,9 +106,12 @@ while let flag = args.popFirst() {
 
 switch (tlsCertificate, tlsKey) {
 case (let certificate?, let key?):
-    config.tls = TLSConfiguration(certificateChain: .file(certificate), privateKey: .file(key))
+    var tls = TLSConfiguration(certificateChain: .file(certificate), privateKey: .file(key))
+    tls.kernelTLS = kernelTLS
+    config.tls = tls
 case (nil, nil):
     if redirectPort != nil { usage("--redirect-port needs --tls-cert and --tls-key") }
+    if !kernelTLS { usage("--no-kernel-tls needs --tls-cert and --tls-key") }
 default:
     usage("--tls-cert and --tls-key go together")
 }

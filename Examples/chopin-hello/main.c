@@ -4,7 +4,7 @@
  *   POST /echo     -> 200 with the request body
  *   anything else  -> 404 (501 for methods the server does not know)
  * Usage: chopin-hello [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|shared-process|processes] [--host ADDR]
- *                    [--tls-cert PEM --tls-key PEM]   (HTTPS; the bench's TLS rows use it) */
+ *                    [--tls-cert PEM --tls-key PEM [--kernel-tls auto|off]]   (HTTPS; the bench's TLS rows use it) */
 #include <chopin/chopin.h>
 
 #include <stdio.h>
@@ -39,7 +39,7 @@ static void handle(void *ctx, const chopin_request *req, chopin_response *res) {
 }
 
 static void usage(const char *argv0) {
-    fprintf(stderr, "usage: %s [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|shared-process|processes] [--host ADDR] [--tls-cert PEM --tls-key PEM]\n", argv0);
+    fprintf(stderr, "usage: %s [--port N] [--workers N] [--backend auto|uring|epoll] [--isolation threads|shared-process|processes] [--host ADDR] [--tls-cert PEM --tls-key PEM [--kernel-tls auto|off]]\n", argv0);
     exit(2);
 }
 
@@ -71,6 +71,14 @@ int main(int argc, char **argv) {
             tls_opts.cert_file = argv[++i];
         else if (strcmp(a, "--tls-key") == 0)
             tls_opts.key_file = argv[++i];
+        else if (strcmp(a, "--kernel-tls") == 0) {
+            const char *v = argv[++i];
+            if (strcmp(v, "auto") != 0 && strcmp(v, "off") != 0) {
+                fprintf(stderr, "chopin-hello: --kernel-tls must be auto or off, got '%s'\n", v);
+                return 2;
+            }
+            tls_opts.kernel = strcmp(v, "off") == 0 ? CHOPIN_TLS_KERNEL_OFF : CHOPIN_TLS_KERNEL_AUTO;
+        }
         else if (strcmp(a, "--backend") == 0) {
             if (chopin_backend_parse(argv[++i], &cfg.backend) < 0) {
                 fprintf(stderr, "chopin-hello: --backend must be auto, uring or epoll, got '%s'\n", argv[i]);

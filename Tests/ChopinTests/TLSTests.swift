@@ -197,6 +197,39 @@ import Testing
         #expect(try Self.curl(port, "/async/json", trusting: second.certificate) == #"{"message":"Hello, World!"} 200"#)
     }
 
+    /// kTLS from chopin-example: the startup line says who seals the records
+    /// (the kernel where it offers the tls ULP, else user space, and user
+    /// space always with --no-kernel-tls), every route answers either way,
+    /// and chopin_tls_kernel_connections_total counts the connections the
+    /// kernel took: each one when it seals, none when it does not.
+    @Test func theStartupLineAndTheMetricSayWhoSealsTheRecords() throws {
+        let first = try Self.pair("first")
+        for kernelOff in [true, false] {
+            let server = try ExampleProcess(
+                ["--workers", "1", "--isolation", "threads", "--tls-cert", first.certificate, "--tls-key", first.key]
+                    + (kernelOff ? ["--no-kernel-tls"] : []),
+                serves: { port in
+                    (try? Self.curl(port, "/plaintext", trusting: first.certificate)) == "Hello, World! 200"
+                })
+            defer { server.stop() }
+            let line = server.waitForLine(containing: "HTTPS (TLS 1.2 and 1.3)", ms: 5000) ?? ""
+            let byKernel = line.contains("records sealed by the kernel after each handshake (kTLS")
+            if kernelOff {
+                #expect(line.contains("records sealed in user space (kTLS is turned off)"), "\(line)")
+            } else {
+                #expect(byKernel || line.contains("records sealed in user space (the kernel has no tls ULP"), "\(line)")
+            }
+            for path in ["/plaintext", "/json", "/async/json"] {
+                #expect(try Self.curl(server.port, path, trusting: first.certificate).hasSuffix(" 200"), "\(path)")
+            }
+            let metrics = try Self.curl(server.port, "/metrics", trusting: first.certificate)
+            let counted = metrics.split(separator: "\n").first { $0.hasPrefix("chopin_tls_kernel_connections_total") }
+                .flatMap { $0.split(separator: " ").last }.flatMap { UInt64($0) }
+            // Every curl above was a connection of its own (the serves probe included).
+            #expect(byKernel ? (counted ?? 0) >= 4 : counted == 0, "\(metrics)")
+        }
+    }
+
     @Test func aPlainServerHasNoCertificateToReload() throws {
         let running = try Server.bind("127.0.0.1:0").configured {
             $0.workers = 1

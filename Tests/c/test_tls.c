@@ -12,7 +12,11 @@
  * only their own connection; a session ticket resumes the next connection;
  * a server that requires client certificates refuses a client without one
  * and serves (and resumes) one whose certificate chains to its roots; a
- * client that leaves while its answer is deferred cancels the handler. */
+ * client that leaves while its answer is deferred cancels the handler; a
+ * connection's last answer ends with a close_notify. All of it with
+ * records sealed in user space, then again, where the kernel offers the
+ * tls ULP, sealed by the kernel (kTLS); a note says loudly when that pass
+ * cannot run. */
 #include "fixture.h"
 #include "net.h"
 #include "test.h"
@@ -277,6 +281,34 @@ static void pipelined(SSL_CTX *ctx, uint16_t port) {
         in_order++;
     }
     CHECK_EQ_INT(in_order, 64);
+    tls_close(&c);
+}
+
+/* The last answer of a connection (Connection: close) ends with our
+ * close_notify, so that the client reads an end and not a truncation,
+ * whoever seals it (OpenSSL, or the kernel under kTLS, as an alert record). */
+static void closes_with_notify(SSL_CTX *ctx, uint16_t port) {
+    t_case = "close_notify";
+    tls_client c;
+    CHECK(tls_open(&c, ctx, port) == 0, "handshake");
+    static const char asks[] = "GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /n/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    tls_send(&c, asks, sizeof asks - 1);
+    for (int i = 1; i <= 2; i++) {
+        size_t cl;
+        EXPECT_200(tls_head(&c, &cl));
+        char body[16] = {0};
+        uint64_t bad;
+        tls_body(&c, cl, body, sizeof body - 1, &bad);
+        CHECK_EQ_INT(atoi(body), i);
+    }
+    char b[64];
+    int r;
+    do
+        r = SSL_read(c.ssl, b, sizeof b);
+    while (r <= 0 && SSL_get_error(c.ssl, r) == SSL_ERROR_WANT_READ && errno == EINTR);
+    CHECK(r == 0 && SSL_get_error(c.ssl, r) == SSL_ERROR_ZERO_RETURN, "the end is a close_notify: %d, %d", r,
+          SSL_get_error(c.ssl, r));
+    ERR_clear_error();
     tls_close(&c);
 }
 
@@ -565,10 +597,14 @@ static void client_certificates(void) {
     chopin_tls_free(tls);
 }
 
+/* Who seals: user space (OFF), then, where the kernel offers the tls ULP,
+ * the kernel after each handshake (AUTO). */
+static chopin_tls_kernel kernel_mode = CHOPIN_TLS_KERNEL_OFF;
+
 static void run_backend(const char *backend) {
     (void)backend;
     char err[256];
-    chopin_tls_options opts = {.cert_file = cert_live, .key_file = key_live};
+    chopin_tls_options opts = {.cert_file = cert_live, .key_file = key_live, .kernel = kernel_mode};
     chopin_tls *tls = chopin_tls_new(&opts, err, sizeof err);
     CHECK(tls != NULL, "chopin_tls_new: %s", err);
     if (!tls) return;
@@ -585,6 +621,7 @@ static void run_backend(const char *backend) {
     SSL_CTX *ctx = client_ctx(TLS1_3_VERSION, cert_live);
     versions_and_alpn(port);
     pipelined(ctx, port);
+    closes_with_notify(ctx, port);
     files_and_bodies(ctx, port);
     stalled_handshakes(port);
     half_open_flood(ctx, port);
@@ -593,6 +630,13 @@ static void run_backend(const char *backend) {
     leaving_cancels(ctx, port);
     key_updates_do_not_keep_it_idle(ctx, port);
     reload(tls, port);
+    t_case = "kTLS";
+    chopin_metrics m;
+    chopin_server_metrics(s, &m);
+    if (kernel_mode == CHOPIN_TLS_KERNEL_AUTO)
+        CHECK(m.tls_kernel >= 10, "connections whose records the kernel sealed: %llu", (unsigned long long)m.tls_kernel);
+    else
+        CHECK_EQ_INT(m.tls_kernel, 0);
     SSL_CTX_free(ctx);
     fixture_stop(s);
     chopin_tls_free(tls);
@@ -665,6 +709,17 @@ int main(void) {
     close(fd);
     bad_identities();
     fixture_each_backend(run_backend);
+    char why[120];
+    if (chopin_tls_kernel_offload(why, sizeof why)) {
+        fprintf(stderr, "-- again with kTLS: the kernel seals each connection's records after its handshake\n");
+        kernel_mode = CHOPIN_TLS_KERNEL_AUTO;
+        fixture_each_backend(run_backend);
+    } else {
+        fprintf(stderr,
+                "NOTE: kTLS NOT TESTED over sockets: %s. Only the user-space record layer ran here; "
+                "test_tls_kernel checked the keys a kernel would take.\n",
+                why);
+    }
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -224,6 +224,7 @@ typedef struct chopin_metrics {
     uint64_t buffer_heap_allocations; /* buffers taken from the heap: the pool growing, a buffer outgrowing a block */
     uint64_t restarts;          /* worker processes that died and were started again */
     uint64_t rolling_restart_failures; /* replacements of a rolling restart that never served */
+    uint64_t tls_kernel;        /* TLS connections whose write keys went to the kernel (kTLS) */
 } chopin_metrics;
 
 void chopin_server_metrics(const chopin_server *srv, chopin_metrics *out);

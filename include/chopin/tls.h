@@ -28,6 +28,12 @@ typedef enum chopin_tls_client_auth {
     CHOPIN_TLS_CLIENT_REQUIRED = 2, /* the handshake fails without a certificate that verifies */
 } chopin_tls_client_auth;
 
+/* Who seals the records a connection sends once its handshake is done. */
+typedef enum chopin_tls_kernel {
+    CHOPIN_TLS_KERNEL_AUTO = 0, /* the kernel (kTLS), where it offers the tls ULP and the cipher; else user space */
+    CHOPIN_TLS_KERNEL_OFF = 1,  /* always user space (OpenSSL) */
+} chopin_tls_kernel;
+
 /* Where the identity comes from: PEM files (read again on each reload), or
  * PEM bytes (copied; a reload without new options uses them again). For
  * each of the certificate chain and the key, set the file or the bytes. */
@@ -40,6 +46,7 @@ typedef struct chopin_tls_options {
     size_t key_pem_len;
     chopin_tls_client_auth client_auth;
     const char *client_ca_file; /* PEM certificates a client's must chain to (client_auth != NONE) */
+    chopin_tls_kernel kernel;
 } chopin_tls_options;
 
 typedef struct chopin_tls chopin_tls;
@@ -61,9 +68,14 @@ int chopin_tls_reload(chopin_tls *tls, const chopin_tls_options *opts, char *err
 uint64_t chopin_tls_generation(const chopin_tls *tls);
 
 /* Whether the kernel can take over the record layer (the "tls" TCP ULP):
- * 1 when it can, 0 when it cannot, with the reason in why. Chopin encrypts
- * in user space either way today; the startup line says which is used. */
+ * 1 when it can, 0 when it cannot, with the reason in why. */
 int chopin_tls_kernel_offload(char *why, size_t why_len);
+
+/* Whether new connections hand their write keys to the kernel after the
+ * handshake (kTLS): 1 when they do, 0 when they seal in user space, with
+ * the reason in why (the startup line says it). Reading is always done in
+ * user space. */
+int chopin_tls_kernel_sealing(chopin_tls *tls, char *why, size_t why_len);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,10 @@
 struct ssl_st;
 struct ssl_ctx_st;
 
+/* The largest of the kernel's tls12_crypto_info_* structs (AES-256-GCM,
+ * ChaCha20-Poly1305). */
+#define CHOPIN_TLS_KERNEL_INFO_MAX 56
+
 typedef struct chopin_tls_session {
     struct ssl_st *ssl;
     /* Ciphertext offered by the last feed and not yet taken by OpenSSL. */
@@ -27,6 +31,17 @@ typedef struct chopin_tls_session {
     uint8_t notified;    /* our close_notify is queued */
     uint8_t write_failed;
     unsigned long error; /* OpenSSL's reason for the first failure */
+    /* kTLS (tls_kernel.c): the write keys OpenSSL last changed to, in the
+     * kernel's struct, and the records it has sealed with them since. */
+    uint8_t kernel_wanted; /* the context offers the write keys to the kernel */
+    uint8_t kernel_keys;   /* kernel_info holds the write keys in use */
+    uint8_t kernel_tx;     /* handed over: the kernel seals everything sent from now on */
+    uint8_t header_have;   /* of the record header being written */
+    uint8_t header[5];
+    uint32_t record_left;  /* bytes of the record being written still to come */
+    uint64_t sealed_since; /* records sealed with kernel_info's keys */
+    uint32_t kernel_info_len;
+    unsigned char kernel_info[CHOPIN_TLS_KERNEL_INFO_MAX];
 } chopin_tls_session;
 
 /* What chopin__tls_read returns besides a plaintext length. */
@@ -72,5 +87,35 @@ int chopin__tls_plain_http(const chopin_tls_session *s);
 /* Why the last CHOPIN_TLS_FAILED happened, for a log line (static text or
  * OpenSSL's). */
 const char *chopin__tls_failure(const chopin_tls_session *s, char *buf, size_t len);
+
+/* tls_kernel.c - kTLS. wanted: whether ctx was made to offer its sessions'
+ * write keys to the kernel. The BIO's part: take_keys keeps the keys
+ * OpenSSL offers (info, its ktls_crypto_info_t) and returns 0, declining:
+ * OpenSSL goes on sealing until the handover; count follows the records it
+ * writes, to know the kernel's first record number. */
+int chopin__tls_kernel_wanted(const struct ssl_ctx_st *ctx);
+void chopin__tls_kernel_watch(chopin_tls_session *s);
+long chopin__tls_kernel_take_keys(chopin_tls_session *s, long is_tx, const void *info);
+void chopin__tls_kernel_count(chopin_tls_session *s, const unsigned char *data, size_t len);
+/* Whether the handover may be tried: the handshake done (TLS 1.3's write
+ * keys change before the client's Finished, and the session ticket comes
+ * after it), keys kept, and nothing OpenSSL sealed waits in out. The caller
+ * also knows that nothing is still being sent. */
+static inline int chopin__tls_kernel_ready(const chopin_tls_session *s) {
+    return s->kernel_keys && s->established && s->out.len == 0;
+}
+/* Hands the write keys to the kernel for socket fd: 1 when it seals from
+ * now on, -errno when it refused (the session seals in user space, as
+ * before, for good). Once tried, the keys are wiped either way. */
+int chopin__tls_kernel_hand_over(chopin_tls_session *s, int fd);
+/* The keys as the kernel would take them now (the record number advanced
+ * past what OpenSSL sealed): the length, 0 when none are kept. For tests. */
+size_t chopin__tls_kernel_info(const chopin_tls_session *s, void *info, size_t cap);
+/* After the handover: whether OpenSSL has something to write that only its
+ * own write keys, the kernel's now, could seal (output from a read, or the
+ * KeyUpdate a client asked of us). The connection cannot go on. */
+int chopin__tls_kernel_stuck(const chopin_tls_session *s);
+/* Our close_notify, sealed by the kernel (a record of type alert), once. */
+void chopin__tls_kernel_notify_close(chopin_tls_session *s, int fd);
 
 #endif

@@ -60,6 +60,7 @@ struct chopin_tls {
     void *cert_pem, *key_pem;
     size_t cert_pem_len, key_pem_len;
     chopin_tls_client_auth client_auth;
+    chopin_tls_kernel kernel;
     uint32_t followed; /* the supervisor's reload this process's workers last followed */
     ticket_key current, previous;
     time_t rotated_at;
@@ -285,6 +286,11 @@ static SSL_CTX *build_context(chopin_tls *tls, const chopin_tls_options *o, char
         return NULL;
     }
     SSL_CTX_set_num_tickets(ctx, 1);
+    /* kTLS: OpenSSL offers each session's write keys to its BIO, which
+     * hands them to the kernel after the handshake (tls_kernel.c). */
+    char why[120];
+    if (o->kernel == CHOPIN_TLS_KERNEL_AUTO && chopin_tls_kernel_offload(why, sizeof why))
+        SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
     int ok = SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) == 1 && SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) == 1;
     if (!ok) {
         fail(err, err_len, "OpenSSL refuses Chopin's cipher suites");
@@ -348,6 +354,7 @@ static int keep_sources(chopin_tls *tls, const chopin_tls_options *o) {
     tls->cert_pem_len = o->cert_pem_len;
     tls->key_pem_len = o->key_pem_len;
     tls->client_auth = o->client_auth;
+    tls->kernel = o->kernel;
     int lost = (o->cert_file && !tls->cert_file) || (o->key_file && !tls->key_file) ||
                (o->client_ca_file && !tls->client_ca_file) || (!o->cert_file && o->cert_pem && !tls->cert_pem) ||
                (!o->key_file && o->key_pem && !tls->key_pem);
@@ -364,6 +371,7 @@ static chopin_tls_options remembered(const chopin_tls *tls) {
         .key_pem_len = tls->key_pem_len,
         .client_auth = tls->client_auth,
         .client_ca_file = tls->client_ca_file,
+        .kernel = tls->kernel,
     };
     return o;
 }
@@ -454,6 +462,19 @@ SSL_CTX *chopin__tls_context_get(chopin_tls *tls) {
 }
 
 void chopin__tls_context_put(SSL_CTX *ctx) { SSL_CTX_free(ctx); }
+
+int chopin_tls_kernel_sealing(chopin_tls *tls, char *why, size_t why_len) {
+    SSL_CTX *ctx = chopin__tls_context_get(tls);
+    int on = ctx && chopin__tls_kernel_wanted(ctx);
+    chopin__tls_context_put(ctx);
+    if (on)
+        snprintf(why, why_len, "the kernel offers the tls ULP");
+    else if (tls->kernel == CHOPIN_TLS_KERNEL_OFF)
+        snprintf(why, why_len, "kTLS is turned off");
+    else
+        chopin_tls_kernel_offload(why, why_len);
+    return on;
+}
 
 int chopin_tls_kernel_offload(char *why, size_t why_len) {
     /* The ULP is refused on a socket that is not connected (ENOTCONN) when

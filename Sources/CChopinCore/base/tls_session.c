@@ -39,15 +39,20 @@ static int bio_write(BIO *b, const char *data, int len) {
         s->write_failed = 1;
         return -1;
     }
+    if (s->kernel_keys) chopin__tls_kernel_count(s, (const unsigned char *)data, (size_t)len);
     return len;
 }
 
+/* OpenSSL's request to give new keys to the kernel (internal to OpenSSL,
+ * stable across its 3.x releases). */
+#define BIO_CTRL_SET_KTLS 72
+
 static long bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
-    (void)b;
-    (void)num;
-    (void)ptr;
+    chopin_tls_session *s = BIO_get_data(b);
     /* A flush has nothing to do: the caller sends out when it may. */
-    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+    if (cmd == BIO_CTRL_FLUSH) return 1;
+    if (cmd == BIO_CTRL_SET_KTLS) return chopin__tls_kernel_take_keys(s, num, ptr);
+    return 0;
 }
 
 static int bio_create(BIO *b) {
@@ -82,12 +87,14 @@ chopin_tls_session *chopin__tls_session_new(SSL_CTX *ctx, chopin_bufpool *pool) 
     BIO_set_data(bio, s);
     SSL_set_bio(s->ssl, bio, bio); /* one BIO both ways: the session owns its one reference */
     SSL_set_accept_state(s->ssl);
+    if (chopin__tls_kernel_wanted(ctx)) chopin__tls_kernel_watch(s);
     return s;
 }
 
 void chopin__tls_session_free(chopin_tls_session *s) {
     if (!s) return;
     SSL_free(s->ssl);
+    OPENSSL_cleanse(s->kernel_info, sizeof s->kernel_info);
     chopin__buf_release(&s->out, s->pool);
     free(s);
 }

@@ -39,6 +39,7 @@ typedef struct chopin_worker_metrics {
     uint64_t requests, bytes_in, bytes_out, accepted, closed;
     uint64_t responses_4xx, responses_5xx, parse_errors, timeouts;
     uint64_t buffer_bytes, recv_buffer_waits, buffer_heap_allocations;
+    uint64_t tls_kernel; /* TLS connections whose records the kernel seals */
     /* The latency histogram (count.c), on cache lines of its own. */
     uint64_t latency[CHOPIN_LATENCY_BUCKETS] __attribute__((aligned(CHOPIN_CACHELINE)));
     uint64_t latency_sum_ms;
@@ -337,6 +338,7 @@ struct chopin_worker {
     const uint32_t _Atomic *tls_reloads;
     uint32_t tls_reload_seen;
     uint64_t tls_failure_logged_ms;
+    uint8_t tls_kernel_refusal_logged; /* kTLS refused once: said (tls.c) */
 };
 
 
@@ -376,6 +378,10 @@ void chopin__conn_tls_handshake_ended(chopin_worker *w);
  * worker per 10 s at most. */
 void chopin__conn_tls_failed(chopin_worker *w, chopin_conn *c);
 long chopin__conn_tls_seal_file_part(chopin_worker *w, chopin_conn *c);
+/* kTLS: hands the session's write keys to the kernel once nothing sealed
+ * by OpenSSL waits to be sent (the first refusal logged per worker).
+ * Returns 1 when the kernel seals this connection's output. */
+int chopin__conn_tls_kernel(chopin_worker *w, chopin_conn *c);
 
 /* websocket_frames.c. begin queues the 101 and sets up the parser (-1: out
  * of memory); feed parses data[0..len), answers pings, hands message pieces

@@ -114,6 +114,14 @@ static void tls_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
         break;
     }
     chopin__tls_feed(s, NULL, 0);
+    if (s->kernel_tx && chopin__tls_kernel_stuck(s)) {
+        /* OpenSSL has something to say (an alert, the KeyUpdate a client
+         * asked for) with write keys that are the kernel's now: it cannot
+         * go out, and the connection cannot go on without it. */
+        s->out.len = 0;
+        chopin__conn_close(w, c);
+        return;
+    }
     chopin__conn_settle(w, c);
     if (!produced && idle_deadline && chopin__conn_open_p(c) && c->timer == TK_IDLE)
         chopin__wheel_set(&w->wheel, c->idx, idle_deadline);

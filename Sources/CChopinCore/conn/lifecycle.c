@@ -268,10 +268,14 @@ static int tls_seal(chopin_worker *w, chopin_conn *c) {
 }
 
 /* TLS: sealed records leave as queued responses do on a plain connection. */
+static int plain_flush(chopin_worker *w, chopin_conn *c);
+
 static int tls_flush(chopin_worker *w, chopin_conn *c) {
     chopin_tls_session *s = c->tls;
     uint64_t file_start = (c->flags & CF_FILE) ? c->file_left : 0;
     while (!(c->flags & CF_SENDING)) {
+        /* kTLS: what OpenSSL sealed is out, the kernel seals the rest. */
+        if (chopin__conn_tls_kernel(w, c)) return plain_flush(w, c);
         if ((c->flags & CF_FILE) && file_start - c->file_left >= FILE_TURN_BYTES && c->out.len == 0) {
             /* A file body's share of this turn is out (a socket that keeps
              * taking would hold the worker here): the rest goes on at the
@@ -290,18 +294,27 @@ static int tls_flush(chopin_worker *w, chopin_conn *c) {
 /* Hands queued responses to the backend: all the responses of one read
  * leave in one send, then the file body that follows them, if any.
  * Returns -1 when the connection closed. */
-int chopin__conn_flush(chopin_worker *w, chopin_conn *c) {
-    if (c->tls) return tls_flush(w, c);
+static int plain_flush(chopin_worker *w, chopin_conn *c) {
     while (!(c->flags & CF_SENDING)) {
         if (c->out.len > 0) {
             if (send_queued(w, c, &c->out) < 0) return -1;
         } else if (c->flags & CF_FILE) {
             if (send_file_part(w, c) < 0) return -1;
         } else {
+            /* kTLS: everything is out; a connection that ends says so,
+             * as tls_seal does in user space. */
+            if (c->tls && (c->state == CONN_CLOSING || ((c->flags & CF_PEER_DONE) && c->state == CONN_HEAD &&
+                                                        !(c->flags & CF_PENDING_INPUT))))
+                chopin__tls_kernel_notify_close(c->tls, c->fd);
             break;
         }
     }
     return 0;
+}
+
+int chopin__conn_flush(chopin_worker *w, chopin_conn *c) {
+    if (c->tls && !c->tls->kernel_tx) return tls_flush(w, c);
+    return plain_flush(w, c);
 }
 
 /* CLOSING, response sent: linger, or close. Returns 0 when the connection
@@ -451,7 +464,7 @@ void chopin__conn_stream_drained(chopin_worker *w, chopin_conn *c) {
  * calm to begin with. Returns 1 when the connection is settled (or closed). */
 int chopin__conn_settle_calm(chopin_worker *w, chopin_conn *c) {
     if (c->state != CONN_HEAD || (c->flags & CF_NOT_CALM) || c->in.len || w->stopping) return 0;
-    if (c->tls) return 0; /* its output is sealed first (tls_flush) */
+    if (c->tls && !c->tls->kernel_tx) return 0; /* its output is sealed first (tls_flush) */
     if (c->out.len > 0) {
         if (send_queued(w, c, &c->out) < 0) return 1;
         if (c->flags & CF_SENDING) return 0;

@@ -3,12 +3,15 @@
  * max_tls_handshakes (accepting pauses at the cap, so that a flood of
  * handshakes cannot take the worker from its established connections), and
  * a file body's parts are read and sealed here, the kernel's sendfile
- * having no way to encrypt. The rest of the transport is in the two places
+ * having no way to encrypt, until the session's write keys are the
+ * kernel's (kTLS, base/tls_kernel.c): from then on the connection sends as
+ * a plain one does. The rest of the transport is in the two places
  * bytes pass: events.c (ciphertext in) and lifecycle.c (sealed out). */
 #include "conn.h"
 #include "count.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 int chopin__conn_tls_begin(chopin_worker *w, chopin_conn *c) {
@@ -66,6 +69,25 @@ void chopin__conn_tls_failed(chopin_worker *w, chopin_conn *c) {
         return;
     }
     log_failure(w, c);
+}
+
+int chopin__conn_tls_kernel(chopin_worker *w, chopin_conn *c) {
+    chopin_tls_session *s = c->tls;
+    if (s->kernel_tx) return 1;
+    if (!chopin__tls_kernel_ready(s) || (c->flags & CF_SENDING)) return 0;
+    int rc = chopin__tls_kernel_hand_over(s, c->fd);
+    if (rc > 0) {
+        CHOPIN_COUNT(w, tls_kernel, 1);
+        return 1;
+    }
+    if (!w->tls_kernel_refusal_logged) {
+        /* Once per worker: the same kernel refuses the next ones alike. */
+        w->tls_kernel_refusal_logged = 1;
+        chopin__log("chopin: worker %u: the kernel refused a connection's TLS keys (%s); the connections it refuses "
+                    "are sealed in user space",
+                    w->id, strerror(-rc));
+    }
+    return 0;
 }
 
 long chopin__conn_tls_seal_file_part(chopin_worker *w, chopin_conn *c) {

@@ -426,12 +426,15 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         } else {
             memory = "; no supervisor: a trap in a handler ends the server";
         }
-        char tls[200] = "";
+        char tls[320] = "";
         if (cfg->tls) {
             /* Which record layer runs: an operator asks this of kTLS. */
             char why[120];
-            chopin_tls_kernel_offload(why, sizeof why);
-            snprintf(tls, sizeof tls, "; HTTPS (TLS 1.2 and 1.3), records sealed in user space (%s)", why);
+            if (chopin_tls_kernel_sealing(cfg->tls, why, sizeof why))
+                snprintf(tls, sizeof tls,
+                         "; HTTPS (TLS 1.2 and 1.3), records sealed by the kernel after each handshake (kTLS: %s)", why);
+            else
+                snprintf(tls, sizeof tls, "; HTTPS (TLS 1.2 and 1.3), records sealed in user space (%s)", why);
         }
         chopin__log("chopin: listening on %s:%u with %u worker %s%s, backend %s%s%s", cfg->host, s->port, n,
                     cfg->isolation == CHOPIN_ISOLATION_PROCESSES ? (n == 1 ? "process" : "processes")

@@ -89,5 +89,10 @@ struct CounterFamily: Sendable {
             help: "Replacements of a rolling restart that exited, died or did not serve in time; "
                 + "the roll stopped there and the worker kept serving.", kind: .counter
         ) { $0.rolling_restart_failures },
+        .init(
+            name: "chopin_tls_kernel_connections_total",
+            help: "TLS connections whose write keys went to the kernel after the handshake (kTLS): "
+                + "their responses and files are sealed by the kernel.", kind: .counter
+        ) { $0.tls_kernel },
     ]
 }

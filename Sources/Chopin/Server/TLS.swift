@@ -61,6 +61,12 @@ public struct TLSConfiguration: Sendable, Equatable {
     /// it, new connections wait in the listener's queue until one ends, so
     /// that a flood of handshakes cannot starve established connections.
     public var maxHandshakesPerWorker: UInt32 = 256
+    /// Whether the kernel seals each connection's records once its
+    /// handshake is done (kTLS), where the kernel offers it (the `tls`
+    /// module; true unless set). Responses then leave as plain sends and
+    /// files by `sendfile`, without a copy through the worker; the startup
+    /// line says which is used. False keeps every record in OpenSSL.
+    public var kernelTLS: Bool = true
 
     /// A configuration that shows `certificateChain` and proves it with `privateKey`.
     public init(certificateChain: Source, privateKey: Source) {
@@ -83,6 +89,7 @@ public struct TLSConfiguration: Sendable, Equatable {
     /// Calls `body` with the C view of this configuration (valid during the call).
     func withOptions<T>(_ body: (UnsafePointer<chopin_tls_options>) -> T) -> T {
         var options = chopin_tls_options()
+        options.kernel = kernelTLS ? CHOPIN_TLS_KERNEL_AUTO : CHOPIN_TLS_KERNEL_OFF
         let roots: String?
         switch clientCertificates {
         case .none:
