@@ -9,6 +9,9 @@
  *     handshake (forged records, alerts, garbage): it may fail, never crash,
  *     and never returns more plaintext than it was given room for;
  *   - mode 2: the same raw bytes before any handshake (a hostile ClientHello).
+ * Inputs of odd length run on a context that offers its write keys to the
+ * kernel (kTLS, base/tls_kernel.c): after a handshake the session must hold
+ * keys to hand over, and still after it sealed more records.
  * The identity is a self-signed test certificate, made once for this file. */
 #include "base/tls.h"
 
@@ -39,15 +42,21 @@ static const char KEY[] =
     "nJx3k0JueDSDxYbUoVTb7zkLrEj+zPjow4gA4mJ89zuhq4sVsQRkfgY9\n"
     "-----END PRIVATE KEY-----\n";
 
-static chopin_tls *identity;
+static chopin_tls *identity, *identity_kernel;
 static SSL_CTX *client_ctx;
 static chopin_bufpool pool;
 
 static void init(void) {
     chopin_tls_options o = {.cert_pem = CERT, .cert_pem_len = sizeof CERT - 1, .key_pem = KEY, .key_pem_len = sizeof KEY - 1};
     char err[256];
+    o.kernel = CHOPIN_TLS_KERNEL_OFF; /* the same on every kernel; the kTLS one is made so below */
     identity = chopin_tls_new(&o, err, sizeof err);
-    if (!identity) __builtin_trap();
+    identity_kernel = chopin_tls_new(&o, err, sizeof err);
+    if (!identity || !identity_kernel) __builtin_trap();
+    /* What a context is made with where the kernel offers the tls ULP. */
+    SSL_CTX *kernel_ctx = chopin__tls_context_get(identity_kernel);
+    SSL_CTX_set_options(kernel_ctx, SSL_OP_ENABLE_KTLS);
+    chopin__tls_context_put(kernel_ctx);
     client_ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, NULL);
     chopin__pool_init(&pool, 16384, 64);
@@ -102,7 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t piece = (size_t)(data[0] / 3) % 64 + 1;
     const char *rest = (const char *)data + 1;
     size_t len = size - 1;
-    struct ssl_ctx_st *ctx = chopin__tls_context_get(identity);
+    int kernel = size & 1;
+    struct ssl_ctx_st *ctx = chopin__tls_context_get(kernel ? identity_kernel : identity);
     chopin_tls_session *s = chopin__tls_session_new(ctx, &pool);
     chopin__tls_context_put(ctx);
     if (!s) return 0;
@@ -120,6 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     SSL_set_connect_state(client);
     int shook = handshake(s, client, to_client, from_client, piece) == 0;
     if (getenv("FUZZ_TLS_SAY")) fprintf(stderr, "fuzz_tls: handshake %s\n", shook ? "done" : "failed");
+    unsigned char keys[CHOPIN_TLS_KERNEL_INFO_MAX];
+    if (shook && kernel != (chopin__tls_kernel_info(s, keys, sizeof keys) > 0)) __builtin_trap();
     if (shook) {
         if (mode == 0 && len > 0) {
             if (SSL_write(client, rest, (int)len) != (int)len) __builtin_trap();
@@ -129,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (feed(s, sealed, (size_t)n, piece, plain, sizeof plain, &plain_len) != CHOPIN_TLS_WANT) __builtin_trap();
             if (plain_len != len || memcmp(plain, rest, len) != 0) __builtin_trap();
             if (chopin__tls_write(s, rest, len) < 0) __builtin_trap(); /* and back */
+            if (kernel && !chopin__tls_kernel_info(s, keys, sizeof keys)) __builtin_trap();
         } else if (mode == 1) {
             feed(s, rest, len, piece, plain, sizeof plain, &plain_len);
             if (plain_len > len) __builtin_trap();
