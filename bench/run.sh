@@ -532,6 +532,13 @@ fi
 #              tree's user + system time), and handshakes per second
 #   plaintext  GET /plaintext over keep-alive TLS connections (wrk https,
 #              $CONNS connections): the server's CPU µs per request
+#   file       GET of a 1 MiB static file over keep-alive TLS connections
+#              (wrk https, 8 connections): the server's CPU µs per MiB; where
+#              kTLS runs, the kernel seals it as sendfile sends it
+# Where the kernel offers kTLS (the tls ULP), Chopin's rows use it, nginx is
+# told to use it too (ssl_conf_command Options KTLS), and chopin-epoll-user
+# (--no-kernel-tls) is the user-space row beside them; the table's first
+# line says which record layer ran.
 # The rows go to tls.csv, the medians and ratios to tls.md.
 if want tls; then
 log "tls: full handshakes and keep-alive /plaintext over TLS, against nginx"
@@ -543,6 +550,17 @@ chmod 755 "$TLSD"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TLSD/key.pem" -out "$TLSD/cert.pem" 2>/dev/null || exit 1
 chmod 644 "$TLSD/key.pem" "$TLSD/cert.pem"  # nginx's worker runs as nobody under root
+mkdir -p "$TLSD/assets"
+head -c $((1 << 20)) /dev/urandom > "$TLSD/assets/mib.bin"
+chmod -R a+rX "$TLSD/assets"
+KTLS_ON=0; KTLS_NGINX=""
+if [ -r /proc/sys/net/ipv4/tcp_available_ulp ] && { grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp || modprobe -q tls 2>/dev/null; } \
+    && grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp; then
+    KTLS_ON=1; KTLS_NGINX="ssl_conf_command Options KTLS;"
+    TLS_LAYER="kTLS: the kernel seals after each handshake (Chopin's rows and nginx's; chopin-epoll-user seals in user space)"
+else
+    TLS_LAYER="user space: the kernel has no tls ULP here, so kTLS is not measured"
+fi
 cat > "$TLSD/nginx.conf" <<NGINX_CONF
 daemon off;
 worker_processes 1;
@@ -566,15 +584,20 @@ http {
         ssl_prefer_server_ciphers on;
         ssl_ecdh_curve X25519:prime256v1:secp384r1;
         ssl_session_tickets on;
+        $KTLS_NGINX
+        sendfile on;
         location = /plaintext { return 200 "Hello, World!"; }
+        location /assets/ { alias $TLSD/assets/; }
     }
 }
 NGINX_CONF
+CHOPIN_TLS="--workers 1 --assets $TLSD/assets --tls-cert $TLSD/cert.pem --tls-key $TLSD/key.pem"
 TLS_SERVERS=(
-    "chopin-epoll|9131|$CHOPIN --port 9131 --workers 1 --backend epoll --tls-cert $TLSD/cert.pem --tls-key $TLSD/key.pem"
-    "chopin-uring|9132|$CHOPIN --port 9132 --workers 1 --backend uring --tls-cert $TLSD/cert.pem --tls-key $TLSD/key.pem"
+    "chopin-epoll|9131|$CHOPIN --port 9131 --backend epoll $CHOPIN_TLS"
+    "chopin-uring|9132|$CHOPIN --port 9132 --backend uring $CHOPIN_TLS"
     "nginx|9135|$NGINX -p $TLSD/ -c $TLSD/nginx.conf"
 )
+[ "$KTLS_ON" = 1 ] && TLS_SERVERS+=("chopin-epoll-user|9133|$CHOPIN --port 9133 --backend epoll --no-kernel-tls $CHOPIN_TLS")
 if [ -n "${ONLY:-}" ]; then
     kept=()
     for entry in "${TLS_SERVERS[@]}"; do [[ " $ONLY " == *" ${entry%%|*} "* ]] && kept+=("$entry"); done
@@ -614,23 +637,40 @@ for round in $(seq 1 "$ROUNDS"); do
         printf '%-2s %-13s %-10s %10s /s %10s us/request\n' "$round" "$name" plaintext "${rate:-FAIL}" "$us" >&2
         errs=$(awk '/Socket errors:/ {gsub(",",""); e+=$4+$6+$8+$10} /Non-2xx/ {e+=$NF} END{print e+0}' "$f")
         [ "${errs:-1}" = 0 ] || FAILED=1
+        # a 1 MiB file per request
+        f=$OUT/r$round-$name-tls-file.txt
+        url=https://127.0.0.1:$port/assets/mib.bin
+        CONNS=8 wrk_run "$WARMUP" "$url" 0 > /dev/null 2>&1
+        t0=$(tree_ticks "$SPID")
+        CONNS=8 wrk_run "$DURATION" "$url" 0 > "$f" 2>&1
+        t1=$(tree_ticks "$SPID")
+        n=$(requests_of "$f")
+        rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$f")
+        us=$(us_per_op $((t1 - t0)) "${n:-0}")
+        echo "$round,$name,file,${rate:-0},$us,${n:-0}" >> "$OUT/tls.csv"
+        printf '%-2s %-13s %-10s %10s /s %10s us/MiB\n' "$round" "$name" file "${rate:-FAIL}" "$us" >&2
+        errs=$(awk '/Socket errors:/ {gsub(",",""); e+=$4+$6+$8+$10} /Non-2xx/ {e+=$NF} END{print e+0}' "$f")
+        [ "${errs:-1}" = 0 ] && [ "${n:-0}" -gt 0 ] || FAILED=1
         stop_server
         sleep 1
     done
 done
 # Medians per server and test, and Chopin's over nginx's (below 1: less CPU).
-awk -F, 'NR>1 {k=$2","$3; v[k]=v[k]" "$5; r[k]=r[k]" "$4}
+awk -F, -v layer="$TLS_LAYER" 'NR>1 {k=$2","$3; v[k]=v[k]" "$5; r[k]=r[k]" "$4}
     function med(s,   a,n,i,j,t) { n=split(s,a," "); for(i=1;i<=n;i++) for(j=i+1;j<=n;j++) if (a[j]+0<a[i]+0) {t=a[i];a[i]=a[j];a[j]=t}
         return n ? (n%2 ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2) : 0 }
+    function ratio(x, base) { return base > 0 ? sprintf("%.2fx", x/base) : "-" }
     END {
-        print "| server | handshakes/s | CPU µs/handshake | ÷ nginx | keep-alive /plaintext req/s | CPU µs/req | ÷ nginx |"
-        print "|---|---:|---:|---:|---:|---:|---:|"
-        nh=med(v["nginx,handshake"]); np=med(v["nginx,plaintext"])
-        split("chopin-epoll chopin-uring nginx", names, " ")
-        for (i=1;i<=3;i++) { s=names[i]; if (!((s",handshake") in v)) continue
-            h=med(v[s",handshake"]); p=med(v[s",plaintext"])
-            printf "| %s | %.0f | %.1f | %s | %.0f | %.2f | %s |\n", s, med(r[s",handshake"]), h,
-                (nh>0 ? sprintf("%.2fx", h/nh) : "-"), med(r[s",plaintext"]), p, (np>0 ? sprintf("%.2fx", p/np) : "-") }
+        print "Records sealed in " layer "."
+        print ""
+        print "| server | handshakes/s | CPU µs/handshake | ÷ nginx | keep-alive /plaintext req/s | CPU µs/req | ÷ nginx | 1 MiB file/s | CPU µs/MiB | ÷ nginx |"
+        print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        nh=med(v["nginx,handshake"]); np=med(v["nginx,plaintext"]); nf=med(v["nginx,file"])
+        split("chopin-epoll chopin-uring chopin-epoll-user nginx", names, " ")
+        for (i=1;i<=4;i++) { s=names[i]; if (!((s",handshake") in v)) continue
+            h=med(v[s",handshake"]); p=med(v[s",plaintext"]); f=med(v[s",file"])
+            printf "| %s | %.0f | %.1f | %s | %.0f | %.2f | %s | %.0f | %.0f | %s |\n", s, med(r[s",handshake"]), h,
+                ratio(h, nh), med(r[s",plaintext"]), p, ratio(p, np), med(r[s",file"]), f, ratio(f, nf) }
     }' "$OUT/tls.csv" > "$OUT/tls.md"
 cat "$OUT/tls.md" >&2
 fi

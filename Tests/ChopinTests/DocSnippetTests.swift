@@ -356,6 +356,12 @@ struct Order {
             .configured { $0.isolation = .threads; $0.workers = 1; $0.drainMilliseconds = 0 }
             .start(.redirectingToHTTPS())
         redirect.stop()
+        // Kernel TLS
+        var userSpace = TLSConfiguration(
+            certificateChain: .file(pair.certificate),
+            privateKey: .file(pair.key))
+        userSpace.kernelTLS = false  // OpenSSL seals every record, in the worker
+        #expect(try Server.bind("127.0.0.1:0", tls: userSpace).configuration.tls?.kernelTLS == false)
     }
 
     // ConfigurationAndLimits.md

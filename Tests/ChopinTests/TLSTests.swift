@@ -197,6 +197,40 @@ import Testing
         #expect(try Self.curl(port, "/async/json", trusting: second.certificate) == #"{"message":"Hello, World!"} 200"#)
     }
 
+    /// chopin-example as a ServiceGroup service with worker threads: the
+    /// group takes SIGINT and SIGTERM, and SIGHUP still reloads the
+    /// certificate (its first worker to accept a connection after it reads
+    /// the files); SIGUSR2, with no worker processes to restart, leaves it
+    /// serving.
+    @Test func sighupReloadsUnderAServiceGroupWithWorkerThreads() throws {
+        let first = try Self.pair("first")
+        let second = try Self.pair("second")
+        let live = Pair(certificate: "\(Self.directory)/live-group.crt", key: "\(Self.directory)/live-group.key")
+        for (from, to) in [(first.certificate, live.certificate), (first.key, live.key)] {
+            try? FileManager.default.removeItem(atPath: to)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        let server = try ExampleProcess(
+            [
+                "--service-group", "--isolation", "threads", "--workers", "1", "--tls-cert", live.certificate,
+                "--tls-key", live.key,
+            ],
+            serves: { port in (try? Self.curl(port, "/plaintext", trusting: first.certificate)) == "Hello, World! 200" })
+        defer { server.stop() }
+        #expect(try Self.servedName(server.port) == "first")
+        for (from, to) in [(second.certificate, live.certificate), (second.key, live.key)] {
+            try FileManager.default.removeItem(atPath: to)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        kill(server.pid, SIGHUP)
+        #expect(server.waitForLine(containing: "TLS certificate is read again", ms: 5000) != nil)
+        #expect(try Self.servedName(server.port) == "second")
+        #expect(server.waitForLine(containing: "TLS certificate reloaded", ms: 5000) != nil)
+        kill(server.pid, SIGUSR2)
+        #expect(server.waitForLine(containing: "no worker processes to restart", ms: 5000) != nil)
+        #expect(try Self.curl(server.port, "/async/json", trusting: second.certificate) == #"{"message":"Hello, World!"} 200"#)
+    }
+
     /// kTLS from chopin-example: the startup line says who seals the records
     /// (the kernel where it offers the tls ULP, else user space, and user
     /// space always with --no-kernel-tls), every route answers either way,

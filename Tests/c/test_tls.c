@@ -460,6 +460,37 @@ static void reload(chopin_tls *tls, uint16_t port) {
     CHECK(chopin_tls_reload(tls, NULL, err, sizeof err) == 0, "reload back: %s", err);
 }
 
+/* SIGHUP to a server of worker threads that nobody waits on for signals
+ * (a ServiceGroup, a program that embeds it): the certificate is read again
+ * before the next connection, and the process goes on; so it does after a
+ * SIGUSR2, whose default action would end it. */
+static void sighup_without_waiter(uint16_t port) {
+    t_case = "SIGHUP without a waiter";
+    SSL_CTX *trust_both = client_ctx(TLS1_3_VERSION, cert1);
+    SSL_CTX_load_verify_locations(trust_both, cert2, NULL);
+    const char *names[] = {"second", "first"};
+    const char *certs[] = {cert2, cert1}, *keys[] = {key2, key1};
+    for (int i = 0; i < 2; i++) {
+        copy_file(certs[i], cert_live);
+        copy_file(keys[i], key_live);
+        raise(SIGHUP);
+        tls_client c;
+        CHECK(tls_open(&c, trust_both, port) == 0, "handshake after SIGHUP %d", i + 1);
+        char cn[64] = "";
+        subject_cn(&c, cn, sizeof cn);
+        CHECK(strcmp(cn, names[i]) == 0, "after SIGHUP %d: %s, want %s", i + 1, cn, names[i]);
+        char body[16];
+        size_t blen;
+        EXPECT_200(tls_get(&c, "/n/1", body, sizeof body, &blen));
+        tls_close(&c);
+    }
+    raise(SIGUSR2);
+    tls_client c;
+    CHECK(tls_open(&c, trust_both, port) == 0, "still serving after SIGUSR2");
+    tls_close(&c);
+    SSL_CTX_free(trust_both);
+}
+
 static void garbage(SSL_CTX *ctx, uint16_t port) {
     t_case = "garbage";
     int fd = raw_connect(port);
@@ -630,6 +661,7 @@ static void run_backend(const char *backend) {
     leaving_cancels(ctx, port);
     key_updates_do_not_keep_it_idle(ctx, port);
     reload(tls, port);
+    sighup_without_waiter(port);
     t_case = "kTLS";
     chopin_metrics m;
     chopin_server_metrics(s, &m);

@@ -11,7 +11,10 @@ client and curl, on both backends and in each isolation mode:
 - a certificate reload (SIGHUP) during load: 0 failed requests, keep-alive
   connections opened before it go on with the old certificate, new ones get
   the new one; then a key that does not match is refused (logged) and the
-  new certificate goes on serving.
+  new certificate goes on serving;
+- the startup line says who seals the records (the kernel, kTLS, where it
+  offers the tls ULP; else user space), and chopin_tls_kernel_connections_total
+  agrees: above zero when the kernel seals, zero when it does not.
 
 usage: test_tls.py PATH_TO_CHOPIN_EXAMPLE
 """
@@ -291,6 +294,22 @@ def reload_under_load(port, server, directory, first, second, log_path):
     conn.close()
 
 
+def who_seals(port, ctx, log_path):
+    line = next((l for l in open(log_path) if "HTTPS (TLS 1.2 and 1.3)" in l), "")
+    by_kernel = "records sealed by the kernel after each handshake (kTLS" in line
+    check(by_kernel or "records sealed in user space (the kernel has no tls ULP" in line,
+          f"the startup line says who seals: {line.strip()!r}")
+    conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    counts = [int(l.split()[-1]) for l in text.splitlines() if l.startswith("chopin_tls_kernel_connections_total")]
+    check(counts, "/metrics has chopin_tls_kernel_connections_total")
+    check((sum(counts) > 0) == by_kernel, f"connections the kernel sealed: {sum(counts)} (kTLS {by_kernel})")
+    if not by_kernel:
+        print("  NOTE: kTLS not exercised here: the kernel has no tls ULP (test_tls_kernel_conn plays it)")
+
+
 def run(binary, backend, isolation, directory, first, second, big_sha):
     live_cert, live_key = os.path.join(directory, "live.crt"), os.path.join(directory, "live.key")
     shutil.copy(first[0], live_cert)
@@ -312,7 +331,7 @@ def run(binary, backend, isolation, directory, first, second, big_sha):
                 time.sleep(0.05)
         for case in (lambda: every_route(port, ctx, big_sha, first[0]), lambda: pipelined(port, ctx),
                      lambda: big_stream(port, ctx), lambda: websocket(port, ctx),
-                     lambda: redirect(redirect_port, port),
+                     lambda: redirect(redirect_port, port), lambda: who_seals(port, ctx, log_path),
                      lambda: reload_under_load(port, server, directory, first, second, log_path)):
             before = failures
             name = case.__code__.co_names[0]

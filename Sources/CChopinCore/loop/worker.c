@@ -92,15 +92,23 @@ void chopin__worker_accept_failed(chopin_worker *w, int err) {
 }
 
 /* A worker process: its supervisor reloaded the certificate (and checked
- * it); this process loads its own copy before the next connection. */
+ * it); this process loads its own copy before the next connection. Worker
+ * threads: a SIGHUP that no waiter took asked for a reload, which the first
+ * of them to get here makes (and says, the supervisor being the one to
+ * speak for worker processes). */
 static void follow_tls_reload(chopin_worker *w) {
     uint32_t reload = atomic_load_explicit(w->tls_reloads, memory_order_acquire);
     if (reload == w->tls_reload_seen) return;
     w->tls_reload_seen = reload;
     char err[256];
-    if (chopin__tls_follow(w->cfg->tls, reload, err, sizeof err) < 0)
+    int rc = chopin__tls_follow(w->cfg->tls, reload, err, sizeof err);
+    if (rc < 0)
         chopin__log("chopin: worker %u: the TLS certificate cannot be reloaded here: %s; the old one stays", w->id,
                     err);
+    else if (rc > 0 && !w->cfg->quiet)
+        chopin__log("chopin: TLS certificate reloaded (load %llu): new connections use it, established ones keep "
+                    "theirs",
+                    (unsigned long long)chopin_tls_generation(w->cfg->tls));
 }
 
 void chopin__worker_accept_ready(chopin_worker *w) {

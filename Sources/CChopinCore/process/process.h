@@ -181,10 +181,16 @@ void chopin__signals_install(int role);
 void chopin__signals_worker_of(pid_t supervisor);
 /* Blocks until a signal arrives; returns it. */
 int chopin__signals_wait(void);
-/* Worker threads without a supervisor: SIGHUP, where nothing else took it
- * (its action is still the default, which ends the process), writes one
- * line saying there is nothing to reload, and the server serves on. */
-void chopin__signals_hup_harmless(void);
+/* Worker threads without a supervisor: SIGHUP and SIGUSR2, where nothing
+ * else took them (their action is still the default, which ends the
+ * process), no longer end it. SIGHUP writes one line saying there is
+ * nothing to reload, or, for a server with TLS (tls), asks for the
+ * certificate's reload: it adds one to chopin__threads_tls_reloads, which
+ * the workers follow before their next connection (a waiter, once
+ * chopin_server_await_signal runs, reloads at once instead). SIGUSR2 says
+ * there are no worker processes to restart. */
+void chopin__signals_hup_harmless(int tls);
+extern uint32_t _Atomic chopin__threads_tls_reloads;
 /* What SIGHUP says with worker threads, from that handler or the waiter. */
 #define CHOPIN_HUP_NOTHING_TO_RELOAD                                                                                   \
     "chopin: SIGHUP: worker threads in one process have nothing to reload "                                           \

@@ -247,6 +247,11 @@ static int start_threads(chopin_server *s, char *err, size_t err_len) {
         if (fd < 0 && !s->cfg.no_listener) FAIL("fcntl: %s", strerror(errno));
         int cpu = s->cfg.pin_workers && ncpus > 0 ? cpus[i % (uint32_t)ncpus] : -1;
         if (prepare_worker(s, i, i, 0, fd, cpu, err, err_len) < 0) return -1;
+        if (s->cfg.tls) {
+            /* SIGHUP's reloads when no waiter takes it (signals.c). */
+            s->workers[i].tls_reloads = &chopin__threads_tls_reloads;
+            s->workers[i].tls_reload_seen = atomic_load(&chopin__threads_tls_reloads);
+        }
     }
     return launch_threads(s, err, err_len);
 }
@@ -407,8 +412,9 @@ chopin_server *chopin_server_start(const chopin_config *cfg, char *err, size_t e
         return NULL;
     } else {
         /* A reload (systemd's ExecReload=kill -HUP) must not end a server
-         * that has no worker processes to replace. */
-        chopin__signals_hup_harmless();
+         * that has no worker processes to replace; with TLS it is the
+         * certificate's, whoever else takes the stop signals. */
+        chopin__signals_hup_harmless(s->cfg.tls != NULL);
     }
     if (!s->cfg.quiet) {
         /* Which mode runs, and what it means for the application's memory

@@ -8,9 +8,10 @@
  * reads it. A second SIGINT/SIGTERM, while the first one's stop is under
  * way, ends the process at once (and a supervisor's workers with it).
  * SIGHUP is a rolling restart for a supervisor (a certificate reload for a
- * server with TLS, in every mode); a server of worker threads without TLS
- * logs that it has nothing to reload and goes on. SIGUSR2 is always a
- * supervisor's rolling restart; elsewhere it is left alone. */
+ * server with TLS, in every mode, with or without a waiter); a server of
+ * worker threads without TLS logs that it has nothing to reload and goes
+ * on. SIGUSR2 is always a supervisor's rolling restart; worker threads log
+ * that they have none and go on. */
 #include "process.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -59,13 +61,37 @@ static void on_worker_term(int sig, siginfo_t *info, void *context) {
 
 void chopin__signals_worker_of(pid_t supervisor) { atomic_store(&worker_supervisor, supervisor); }
 
-static void on_hup_without_workers(int sig) {
-    (void)sig;
+static void say(const char *line, size_t len) {
     int saved = errno;
-    static const char line[] = CHOPIN_HUP_NOTHING_TO_RELOAD "\n";
-    ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
+    ssize_t r = write(STDERR_FILENO, line, len);
     (void)r;
     errno = saved;
+}
+
+static void on_hup_without_workers(int sig) {
+    (void)sig;
+    static const char line[] = CHOPIN_HUP_NOTHING_TO_RELOAD "\n";
+    say(line, sizeof line - 1);
+}
+
+uint32_t _Atomic chopin__threads_tls_reloads;
+
+/* SIGHUP to worker threads with TLS and nobody waiting on the pipe (a
+ * ServiceGroup, an embedding program): a reload, asked here and made by
+ * the first worker to accept a connection after it (a handler can take no
+ * lock and call no OpenSSL). */
+static void on_hup_tls_threads(int sig) {
+    (void)sig;
+    atomic_fetch_add(&chopin__threads_tls_reloads, 1);
+    static const char line[] = "chopin: SIGHUP: the TLS certificate is read again before the next connection\n";
+    say(line, sizeof line - 1);
+}
+
+static void on_usr2_without_workers(int sig) {
+    (void)sig;
+    static const char line[] = "chopin: SIGUSR2: worker threads in one process have no worker processes to "
+                               "restart; serving on\n";
+    say(line, sizeof line - 1);
 }
 
 /* SIGHUP in a program that takes the stop signals itself: nobody waits on
@@ -106,13 +132,15 @@ static void handle(int sig, void (*handler)(int)) {
 static int hup_unclaimed(void) {
     struct sigaction old;
     return sigaction(SIGHUP, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
-           (old.sa_handler == SIG_DFL || old.sa_handler == on_hup_without_workers);
+           (old.sa_handler == SIG_DFL || old.sa_handler == on_hup_without_workers ||
+            old.sa_handler == on_hup_tls_threads);
 }
 
 /* The same for SIGUSR2 (nobody else installed a handler). */
 static int usr2_unclaimed(void) {
     struct sigaction old;
-    return sigaction(SIGUSR2, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
+    return sigaction(SIGUSR2, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+           (old.sa_handler == SIG_DFL || old.sa_handler == on_usr2_without_workers);
 }
 
 void chopin__signals_install(int role) {
@@ -174,8 +202,9 @@ void chopin__signals_install(int role) {
     if (role == CHOPIN_SIGNALS_SUPERVISOR && usr2_unclaimed()) handle(SIGUSR2, on_signal);
 }
 
-void chopin__signals_hup_harmless(void) {
-    if (hup_unclaimed()) handle(SIGHUP, on_hup_without_workers);
+void chopin__signals_hup_harmless(int tls) {
+    if (hup_unclaimed()) handle(SIGHUP, tls ? on_hup_tls_threads : on_hup_without_workers);
+    if (usr2_unclaimed()) handle(SIGUSR2, on_usr2_without_workers);
 }
 
 int chopin__signals_wait(void) {

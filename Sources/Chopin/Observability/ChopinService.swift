@@ -23,8 +23,11 @@ public import ServiceLifecycle
 /// group owns SIGINT and SIGTERM in every process: list them in
 /// `gracefulShutdownSignals` (the supervisor stops a worker process with
 /// SIGTERM, which its group then shuts down gracefully; unlisted, the
-/// signal ends the process at once). SIGHUP, unless the program handles it,
-/// is a rolling restart as under ``Server/serve(_:)``.
+/// signal ends the process at once). SIGHUP and SIGUSR2, unless the
+/// program handles them, do what they do under ``Server/serve(_:)``: a
+/// rolling restart of worker processes (with HTTPS, SIGHUP reloads the
+/// certificate instead, with worker threads too), and with worker threads
+/// and no TLS a logged line, the server serving on.
 public struct ChopinService: Service {
     /// The server and what it serves.
     public let server: Server
