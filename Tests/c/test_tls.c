@@ -491,8 +491,10 @@ static void sighup_without_waiter(uint16_t port) {
     SSL_CTX_free(trust_both);
 }
 
-static void garbage(SSL_CTX *ctx, uint16_t port) {
+static void garbage(chopin_server *s, SSL_CTX *ctx, uint16_t port) {
     t_case = "garbage";
+    chopin_metrics before, after;
+    chopin_server_metrics(s, &before);
     int fd = raw_connect(port);
     send(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, 0); /* plain HTTP at a TLS port */
     char answer[512] = {0};
@@ -509,6 +511,11 @@ static void garbage(SSL_CTX *ctx, uint16_t port) {
     send(c.fd, "\x17\x03\x03\x00\x20xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 37, 0);
     CHECK(closed_within(c.fd, 3000), "a forged record ends the connection");
     tls_close(&c);
+    /* Counted apart: the plain request is a malformed one (400), the
+     * forged record a TLS failure. */
+    chopin_server_metrics(s, &after);
+    CHECK_EQ_INT(after.parse_errors - before.parse_errors, 1);
+    CHECK_EQ_INT(after.tls_failures - before.tls_failures, 1);
     tls_client next;
     CHECK(tls_open(&next, ctx, port) == 0, "the next client is served");
     char body[16];
@@ -656,7 +663,7 @@ static void run_backend(const char *backend) {
     files_and_bodies(ctx, port);
     stalled_handshakes(port);
     half_open_flood(ctx, port);
-    garbage(ctx, port);
+    garbage(s, ctx, port);
     resumption(ctx, port);
     leaving_cancels(ctx, port);
     key_updates_do_not_keep_it_idle(ctx, port);

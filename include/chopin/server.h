@@ -225,6 +225,7 @@ typedef struct chopin_metrics {
     uint64_t restarts;          /* worker processes that died and were started again */
     uint64_t rolling_restart_failures; /* replacements of a rolling restart that never served */
     uint64_t tls_kernel;        /* TLS connections whose write keys went to the kernel (kTLS) */
+    uint64_t tls_failures;      /* TLS handshakes (and sessions) that failed: a bad record, a refused certificate, no common suite */
 } chopin_metrics;
 
 void chopin_server_metrics(const chopin_server *srv, chopin_metrics *out);

@@ -39,7 +39,8 @@ typedef struct chopin_worker_metrics {
     uint64_t requests, bytes_in, bytes_out, accepted, closed;
     uint64_t responses_4xx, responses_5xx, parse_errors, timeouts;
     uint64_t buffer_bytes, recv_buffer_waits, buffer_heap_allocations;
-    uint64_t tls_kernel; /* TLS connections whose records the kernel seals */
+    uint64_t tls_kernel;   /* TLS connections whose records the kernel seals */
+    uint64_t tls_failures; /* TLS handshakes and sessions that failed (not plain HTTP at the port: a 400) */
     /* The latency histogram (count.c), on cache lines of its own. */
     uint64_t latency[CHOPIN_LATENCY_BUCKETS] __attribute__((aligned(CHOPIN_CACHELINE)));
     uint64_t latency_sum_ms;
@@ -373,9 +374,9 @@ void chopin__peer_set(chopin_peer *out, const void *addr, uint32_t addr_len);
 #define CHOPIN_TLS_FILE_PART (64u << 10) /* a file body's part per seal: four full records */
 int chopin__conn_tls_begin(chopin_worker *w, chopin_conn *c);
 void chopin__conn_tls_handshake_ended(chopin_worker *w);
-/* A session failed (counted by the caller): a plain-HTTP request gets a
- * plain 400 that says to use https; other failures are logged, a line per
- * worker per 10 s at most. */
+/* A session failed: a plain-HTTP request gets a plain 400 that says to use
+ * https (counted as a parse error); other failures are counted as TLS
+ * failures and logged, a line per worker per 10 s at most. */
 void chopin__conn_tls_failed(chopin_worker *w, chopin_conn *c);
 long chopin__conn_tls_seal_file_part(chopin_worker *w, chopin_conn *c);
 /* kTLS: hands the session's write keys to the kernel once nothing sealed

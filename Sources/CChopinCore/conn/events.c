@@ -106,8 +106,8 @@ static void tls_data(chopin_worker *w, chopin_conn *c, char *data, size_t len) {
         }
         if (n == CHOPIN_TLS_FAILED) {
             /* A failed handshake or a forged record: the alert OpenSSL
-             * queued goes out, then the connection closes. */
-            CHOPIN_COUNT(w, parse_errors, 1);
+             * queued goes out, then the connection closes (counted by
+             * chopin__conn_tls_failed). */
             chopin__conn_tls_failed(w, c);
             chopin__conn_close_after_response(w, c, 0);
         }

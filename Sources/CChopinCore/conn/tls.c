@@ -66,8 +66,10 @@ void chopin__conn_tls_failed(chopin_worker *w, chopin_conn *c) {
         if (chopin__buf_append(&c->tls->out, &w->pool, PLAIN_HTTP_ANSWER, sizeof PLAIN_HTTP_ANSWER - 1) < 0)
             c->tls->out.len = 0;
         chopin__metrics_status(w, 400);
+        CHOPIN_COUNT(w, parse_errors, 1); /* a request refused as malformed, as on a plain port */
         return;
     }
+    CHOPIN_COUNT(w, tls_failures, 1);
     log_failure(w, c);
 }
 

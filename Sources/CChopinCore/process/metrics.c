@@ -40,6 +40,7 @@ int chopin_server_worker_metrics(const chopin_server *srv, uint32_t worker, chop
         out->recv_buffer_waits += LOAD(recv_buffer_waits);
         out->buffer_heap_allocations += LOAD(buffer_heap_allocations);
         out->tls_kernel += LOAD(tls_kernel);
+        out->tls_failures += LOAD(tls_failures);
         if (latency) {
             for (uint32_t k = 0; k < CHOPIN_LATENCY_BUCKETS; k++) latency->buckets[k] += LOAD(latency[k]);
             latency->sum_ms += LOAD(latency_sum_ms);

@@ -31,7 +31,7 @@ typedef struct region_head {
     chopin_roll_record roll;
 } __attribute__((aligned(CHOPIN_CACHELINE))) region_head;
 
-static const char MAGIC[8] = "CHOPSLT5";
+static const char MAGIC[8] = "CHOPSLT6";
 
 /* The region's size for count slots and routes route indices. */
 static size_t region_len(uint32_t count, uint32_t routes) {

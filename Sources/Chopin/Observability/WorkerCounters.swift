@@ -94,5 +94,11 @@ struct CounterFamily: Sendable {
             help: "TLS connections whose write keys went to the kernel after the handshake (kTLS): "
                 + "their responses and files are sealed by the kernel.", kind: .counter
         ) { $0.tls_kernel },
+        .init(
+            name: "chopin_tls_failures_total",
+            help: "TLS handshakes and sessions that failed: a client that refused the certificate, no common "
+                + "protocol or suite, a forged record (plain HTTP at the HTTPS port is a 400, a parse error).",
+            kind: .counter
+        ) { $0.tls_failures },
     ]
 }
