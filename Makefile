@@ -54,7 +54,7 @@ SWIFT_SRC    := $(shell find Sources/Chopin -name '*.swift' -not -path 'Sources/
                   -not -name Server.swift -not -name Log.swift -not -name RequestLogger.swift \
                   -not -name TracingMiddleware.swift) fuzz/swift/ServerShims.swift
 
-TEST_UNITS := test_parse test_chunked test_write test_slab test_buf test_timer test_conn test_inflate test_tls_kernel
+TEST_UNITS := test_parse test_chunked test_write test_slab test_buf test_timer test_conn test_inflate test_tls_kernel test_tls_tickets
 TEST_NET   := test_server test_conformance test_attacks test_lifecycle test_peer test_body_stream test_metrics test_files test_supervisor test_compress test_websocket test_tls test_tls_kernel_conn
 
 QUICK ?= 0

@@ -71,6 +71,17 @@ import Testing
         return String(line.split(separator: "=").last ?? "").trimmingCharacters(in: .whitespaces)
     }
 
+    /// A request over `openssl s_client`, saving its session to `save` or
+    /// offering the one in `offer`; whether the handshake resumed it.
+    static func resumed(_ port: UInt16, save: String? = nil, offer: String? = nil) throws -> Bool {
+        var arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost", "-ign_eof"]
+        if let save { arguments += ["-sess_out", save] }
+        if let offer { arguments += ["-sess_in", offer] }
+        let shown = try run(
+            "openssl", arguments, input: "GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return shown.output.contains("Reused, TLSv1.3")
+    }
+
     static func curl(_ port: UInt16, _ path: String, trusting certificate: String) throws -> String {
         try run(
             "curl",
@@ -167,7 +178,8 @@ import Testing
     /// chopin-example over HTTPS with a worker process (the default
     /// isolation): SIGHUP reloads the certificate in place (the same worker
     /// process serves on, with the new certificate for new connections), and
-    /// SIGUSR2 is still the rolling restart.
+    /// SIGUSR2 is still the rolling restart, after which a session from
+    /// before it still resumes (one set of ticket keys, in the supervisor).
     @Test func sighupReloadsAndSigusr2RollsWithWorkerProcesses() throws {
         let first = try Self.pair("first")
         let second = try Self.pair("second")
@@ -191,9 +203,13 @@ import Testing
         // The worker process follows before its next connection.
         #expect(try Self.servedName(port) == "second")
         #expect(try Self.run("pgrep", ["-P", "\(server.pid)"]).output == workerBefore, "no process was replaced")
+        let session = "\(Self.directory)/roll.session"
+        #expect(try !Self.resumed(port, save: session), "a first connection makes a full handshake")
         kill(server.pid, SIGUSR2)
         #expect(server.waitForLine(containing: "rolling restart done", ms: 15_000) != nil)
         #expect(try Self.run("pgrep", ["-P", "\(server.pid)"]).output != workerBefore, "the worker process was replaced")
+        // The new worker process opens the old one's tickets: the keys are the supervisor's.
+        #expect(try Self.resumed(port, offer: session), "a session from before the roll resumes after it")
         #expect(try Self.curl(port, "/async/json", trusting: second.certificate) == #"{"message":"Hello, World!"} 200"#)
     }
 

@@ -13,7 +13,9 @@
  * the kernel offers the tls ULP (and says loudly where it does not). */
 #include "base/tls.h"
 #include "kernel_tls.h"
+#include "certs.h"
 #include "test.h"
+#include "tls_memory.h"
 
 #include <linux/tls.h>
 #include <openssl/err.h>
@@ -22,69 +24,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static char dir[64], cert[96], key[96];
-
-/* ---- a handshake in memory ------------------------------------------------------- */
-
-typedef struct pair {
-    chopin_bufpool pool;
-    chopin_tls_session *s;
-    SSL *client;
-    BIO *to_client, *from_client; /* memory BIOs: the client reads the first, writes the second */
-} pair;
-
-/* The server's output to the client. */
-static void server_to_client(pair *p) {
-    if (p->s->out.len) BIO_write(p->to_client, p->s->out.data + p->s->out.off, (int)(p->s->out.len - p->s->out.off));
-    p->s->out.len = p->s->out.off = 0;
-}
-
-/* The client's output to the server: the plaintext it yields, up to cap. */
-static size_t client_to_server(pair *p, char *plain, size_t cap) {
-    char buf[65536];
-    int n = BIO_read(p->from_client, buf, sizeof buf);
-    size_t got = 0;
-    if (n <= 0) return 0;
-    chopin__tls_feed(p->s, buf, (size_t)n);
-    for (;;) {
-        long r = chopin__tls_read(p->s, plain ? plain + got : buf, plain ? cap - got : sizeof buf);
-        if (r <= 0) break;
-        if (plain) got += (size_t)r;
-    }
-    chopin__tls_feed(p->s, NULL, 0);
-    return got;
-}
-
-static int handshake(pair *p) {
-    for (int round = 0; round < 10; round++) {
-        int r = SSL_do_handshake(p->client);
-        client_to_server(p, NULL, 0);
-        server_to_client(p);
-        if (r == 1 && p->s->established) return 0;
-    }
-    return -1;
-}
-
-/* Everything the client can read now, into out (at most cap): its length. */
-static size_t client_read(pair *p, char *out, size_t cap) {
-    size_t got = 0;
-    for (;;) {
-        int r = SSL_read(p->client, out + got, (int)(cap - got));
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
-    return got;
-}
+static test_pair certs;
 
 static void one_pass(SSL_CTX *server_ctx, int version, const char *cipher, int sealed_before) {
     char name[96];
     snprintf(name, sizeof name, "%s %s, %d before", version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2", cipher,
              sealed_before);
     t_case = name;
-    pair p;
-    memset(&p, 0, sizeof p);
-    chopin__pool_init(&p.pool, 16384, 8);
-    p.s = chopin__tls_session_new(server_ctx, &p.pool);
     SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_min_proto_version(cctx, version);
     SSL_CTX_set_max_proto_version(cctx, version);
@@ -92,12 +38,8 @@ static void one_pass(SSL_CTX *server_ctx, int version, const char *cipher, int s
         SSL_CTX_set_ciphersuites(cctx, cipher);
     else
         SSL_CTX_set_cipher_list(cctx, cipher);
-    p.client = SSL_new(cctx);
-    p.to_client = BIO_new(BIO_s_mem());
-    p.from_client = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(p.to_client, -1);
-    SSL_set_bio(p.client, p.to_client, p.from_client);
-    SSL_set_connect_state(p.client);
+    pair p;
+    pair_open(&p, server_ctx, cctx, NULL);
     CHECK(p.s && handshake(&p) == 0, "the handshake");
     CHECK(strcmp(SSL_get_cipher_name(p.client), cipher) == 0, "the cipher: %s", SSL_get_cipher_name(p.client));
 
@@ -155,53 +97,29 @@ static void one_pass(SSL_CTX *server_ctx, int version, const char *cipher, int s
               SSL_get_error(p.client, r));
     }
     ERR_clear_error();
-    SSL_free(p.client);
+    pair_close(&p);
     SSL_CTX_free(cctx);
-    chopin__tls_session_free(p.s);
-    chopin__pool_destroy(&p.pool);
 }
 
 /* Without SSL_OP_ENABLE_KTLS (kTLS off, or a kernel without the ULP), the
  * session keeps nothing: it seals in user space. */
 static void off_keeps_nothing(SSL_CTX *server_ctx) {
     t_case = "kTLS off";
-    pair p;
-    memset(&p, 0, sizeof p);
-    chopin__pool_init(&p.pool, 16384, 8);
-    p.s = chopin__tls_session_new(server_ctx, &p.pool);
     SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
-    p.client = SSL_new(cctx);
-    p.to_client = BIO_new(BIO_s_mem());
-    p.from_client = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(p.to_client, -1);
-    SSL_set_bio(p.client, p.to_client, p.from_client);
-    SSL_set_connect_state(p.client);
+    pair p;
+    pair_open(&p, server_ctx, cctx, NULL);
     CHECK(p.s && handshake(&p) == 0, "the handshake");
     unsigned char info[CHOPIN_TLS_KERNEL_INFO_MAX];
     CHECK(chopin__tls_kernel_info(p.s, info, sizeof info) == 0, "no keys kept");
     CHECK(!chopin__tls_kernel_ready(p.s), "nothing to hand over");
-    SSL_free(p.client);
+    pair_close(&p);
     SSL_CTX_free(cctx);
-    chopin__tls_session_free(p.s);
-    chopin__pool_destroy(&p.pool);
 }
 
 int main(void) {
-    snprintf(dir, sizeof dir, "/tmp/chopin-ktls.XXXXXX");
-    if (!mkdtemp(dir)) return 2;
-    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-    snprintf(key, sizeof key, "%s/key.pem", dir);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s -out %s -days 2 "
-             "-subj /CN=localhost >/dev/null 2>&1",
-             key, cert);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "the openssl command could not make a test certificate\n");
-        return 2;
-    }
+    if (test_pair_make(&certs, "ktls") < 0) return 2;
     char err[256];
-    chopin_tls_options off = {.cert_file = cert, .key_file = key, .kernel = CHOPIN_TLS_KERNEL_OFF};
+    chopin_tls_options off = {.cert_file = certs.cert, .key_file = certs.key, .kernel = CHOPIN_TLS_KERNEL_OFF};
     chopin_tls *tls = chopin_tls_new(&off, err, sizeof err);
     CHECK(tls != NULL, "chopin_tls_new: %s", err);
     if (!tls) return test_finish("test_tls_kernel");
@@ -222,7 +140,6 @@ int main(void) {
         }
     chopin__tls_context_put(ctx);
     chopin_tls_free(tls);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    test_pair_remove(&certs);
     return test_finish("test_tls_kernel");
 }

@@ -16,6 +16,7 @@
 #include "fixture.h"
 #include "kernel_tls.h"
 #include "net.h"
+#include "certs.h"
 #include "test.h"
 
 #include <dlfcn.h>
@@ -38,7 +39,8 @@
 
 #define FILE_SIZE (1u << 20)
 
-static char dir[64], path[96], cert[96], key[96];
+static test_pair certs;
+static char path[128];
 
 static unsigned char pattern(uint64_t i) { return (unsigned char)(i * 13 + (i >> 10)); }
 
@@ -259,7 +261,7 @@ static SSL_CTX *client_ctx(int version) {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_min_proto_version(ctx, version);
     SSL_CTX_set_max_proto_version(ctx, version);
-    SSL_CTX_load_verify_locations(ctx, cert, NULL);
+    SSL_CTX_load_verify_locations(ctx, certs.cert, NULL);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     return ctx;
 }
@@ -380,17 +382,8 @@ static void key_updates(SSL_CTX *ctx, uint16_t port) {
 
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
-    snprintf(dir, sizeof dir, "/tmp/chopin-ktls-conn.XXXXXX");
-    if (!mkdtemp(dir)) return 2;
-    snprintf(path, sizeof path, "%s/file", dir);
-    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-    snprintf(key, sizeof key, "%s/key.pem", dir);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s -out %s -days 2 "
-             "-subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1",
-             key, cert);
-    if (system(cmd) != 0) return 2;
+    if (test_pair_make(&certs, "ktls-conn") < 0) return 2;
+    snprintf(path, sizeof path, "%s/file", certs.dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     static unsigned char block[FILE_SIZE];
     for (size_t i = 0; i < sizeof block; i++)
@@ -399,7 +392,7 @@ int main(void) {
     close(fd);
 
     char err[256];
-    chopin_tls_options opts = {.cert_file = cert, .key_file = key};
+    chopin_tls_options opts = {.cert_file = certs.cert, .key_file = certs.key};
     chopin_tls *tls = chopin_tls_new(&opts, err, sizeof err);
     CHECK(tls != NULL, "chopin_tls_new: %s", err);
     CHECK(tls && chopin_tls_kernel_sealing(tls, err, sizeof err) == 1, "the played kernel offers kTLS: %s", err);
@@ -424,7 +417,6 @@ int main(void) {
         fixture_stop(s);
     }
     chopin_tls_free(tls);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    test_pair_remove(&certs);
     return test_finish("test_tls_kernel_conn");
 }

@@ -12,6 +12,8 @@ client and curl, on both backends and in each isolation mode:
   connections opened before it go on with the old certificate, new ones get
   the new one; then a key that does not match is refused (logged) and the
   new certificate goes on serving;
+- 16 new connections all resume the first one's session, whichever worker
+  process each lands on (one set of ticket keys for all of them);
 - the startup line says who seals the records (the kernel, kTLS, where it
   offers the tls ULP; else user space), and chopin_tls_kernel_connections_total
   agrees: above zero when the kernel seals, zero when it does not.
@@ -294,6 +296,32 @@ def reload_under_load(port, server, directory, first, second, log_path):
     conn.close()
 
 
+def resumption(port, ctx):
+    """Every new connection resumes the first one's session (its ticket),
+    whichever worker process it lands on: the processes share one set of
+    ticket keys."""
+    def connect(session=None):
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                            server_hostname="localhost", session=session)
+        s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while b"Hello, World!" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return s
+    first = connect()
+    session = first.session
+    first.close()
+    reused = 0
+    for _ in range(16):
+        s = connect(session)
+        reused += 1 if s.session_reused else 0
+        s.close()
+    check(reused == 16, f"connections that resumed the first one's session: {reused} of 16")
+
+
 def who_seals(port, ctx, log_path):
     line = next((l for l in open(log_path) if "HTTPS (TLS 1.2 and 1.3)" in l), "")
     by_kernel = "records sealed by the kernel after each handshake (kTLS" in line
@@ -332,6 +360,7 @@ def run(binary, backend, isolation, directory, first, second, big_sha):
         for case in (lambda: every_route(port, ctx, big_sha, first[0]), lambda: pipelined(port, ctx),
                      lambda: big_stream(port, ctx), lambda: websocket(port, ctx),
                      lambda: redirect(redirect_port, port), lambda: who_seals(port, ctx, log_path),
+                     lambda: resumption(port, ctx),
                      lambda: reload_under_load(port, server, directory, first, second, log_path)):
             before = failures
             name = case.__code__.co_names[0]

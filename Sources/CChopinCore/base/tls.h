@@ -51,6 +51,24 @@ enum {
     CHOPIN_TLS_FAILED = -2,     /* a handshake or record error; an alert may be queued in out */
 };
 
+/* Session ticket keys where every process of a server reads them (the
+ * shared slots' head): a ticket that one worker process sealed opens in
+ * another, and after a rolling restart. A seqlock: a writer makes seq odd,
+ * writes, makes it even again; rotating names the one process that makes
+ * the next key when the current one's hour is over. */
+typedef struct chopin_tls_ticket_keys {
+    uint32_t _Atomic seq;
+    uint32_t _Atomic rotating;
+    int64_t rotated_at; /* CLOCK_MONOTONIC seconds: one clock for every process of the machine */
+    unsigned char current[80], previous[80]; /* name 16, AES 32, HMAC 32 */
+    uint8_t current_set, previous_set;
+} chopin_tls_ticket_keys;
+
+/* tls_context.c. share_tickets: tls seals and opens tickets with the keys
+ * in shared from now on; `publish` (the supervisor, before any worker
+ * process starts) puts its own keys there first. */
+void chopin__tls_share_tickets(chopin_tls *tls, chopin_tls_ticket_keys *shared, int publish);
+
 /* tls_context.c: the context new sessions start from (a reference the
  * caller frees with chopin__tls_context_put), taken under the identity's
  * lock; NULL when out of memory. */

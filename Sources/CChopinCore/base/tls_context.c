@@ -1,7 +1,9 @@
 /* tls_context.c - a server's TLS identity (include/chopin/tls.h): the
  * OpenSSL context every new session starts from, with Chopin's fixed
  * secure settings, swapped whole on a reload; and the session ticket keys,
- * which outlive reloads and rotate on their own.
+ * which outlive reloads and rotate on their own (kept in shared memory for
+ * the worker processes of a server that has them, so that any of them
+ * opens a ticket another sealed).
  *
  * A reload builds a complete new context first and swaps it in only when
  * it loaded and checked: a bad file never leaves a server without an
@@ -64,6 +66,7 @@ struct chopin_tls {
     uint32_t followed; /* the supervisor's reload this process's workers last followed */
     ticket_key current, previous;
     time_t rotated_at;
+    chopin_tls_ticket_keys *shared; /* the keys of every process of the server, where it has several */
 };
 
 /* ---- errors ------------------------------------------------------------------ */
@@ -111,6 +114,77 @@ static int mac_init(EVP_MAC_CTX *hctx, unsigned char *key) {
     return EVP_MAC_CTX_set_params(hctx, params);
 }
 
+/* ---- ticket keys shared by the processes of a server ------------------------------ */
+
+static void put_key(unsigned char out[80], const ticket_key *k) {
+    memcpy(out, k->name, 16);
+    memcpy(out + 16, k->aes, 32);
+    memcpy(out + 48, k->hmac, 32);
+}
+
+static void take_key(ticket_key *k, const unsigned char in[80], uint8_t set) {
+    memcpy(k->name, in, 16);
+    memcpy(k->aes, in + 16, 32);
+    memcpy(k->hmac, in + 48, 32);
+    k->set = set;
+}
+
+/* The shared keys, read whole (a seqlock's read): 0, or -1 when a writer
+ * never finished (it died mid-write: the caller uses its own keys). */
+static int read_shared(const chopin_tls_ticket_keys *sh, ticket_key *cur, ticket_key *prev, int64_t *rotated_at) {
+    for (int tries = 0; tries < 10000; tries++) {
+        uint32_t before = atomic_load_explicit(&sh->seq, memory_order_acquire);
+        if (before & 1) continue;
+        take_key(cur, sh->current, sh->current_set);
+        take_key(prev, sh->previous, sh->previous_set);
+        *rotated_at = sh->rotated_at;
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&sh->seq, memory_order_relaxed) == before) return 0;
+    }
+    return -1;
+}
+
+static void write_shared(chopin_tls_ticket_keys *sh, const ticket_key *cur, const ticket_key *prev, int64_t at) {
+    atomic_fetch_add_explicit(&sh->seq, 1, memory_order_acq_rel); /* odd: being written */
+    atomic_thread_fence(memory_order_release);
+    put_key(sh->current, cur);
+    put_key(sh->previous, prev);
+    sh->current_set = (uint8_t)cur->set;
+    sh->previous_set = (uint8_t)prev->set;
+    sh->rotated_at = at;
+    atomic_fetch_add_explicit(&sh->seq, 1, memory_order_release); /* even: whole again */
+}
+
+/* The current and previous keys of every process: rotated here when the
+ * hour is over and no other process is rotating them. 0, or -1. */
+static int shared_keys(chopin_tls_ticket_keys *sh, ticket_key *cur, ticket_key *prev) {
+    int64_t at;
+    if (read_shared(sh, cur, prev, &at) < 0) return -1;
+    if (cur->set && monotonic_s() - at < TICKET_ROTATE_S) return 0;
+    uint32_t idle = 0;
+    if (!atomic_compare_exchange_strong(&sh->rotating, &idle, 1)) return 0; /* another process is at it */
+    ticket_key next;
+    if (read_shared(sh, cur, prev, &at) == 0 && (!cur->set || monotonic_s() - at >= TICKET_ROTATE_S) &&
+        new_ticket_key(&next) == 0) {
+        write_shared(sh, &next, cur, monotonic_s());
+        *prev = *cur;
+        *cur = next;
+        OPENSSL_cleanse(&next, sizeof next);
+    }
+    atomic_store(&sh->rotating, 0);
+    return 0;
+}
+
+void chopin__tls_share_tickets(chopin_tls *tls, chopin_tls_ticket_keys *shared, int publish) {
+    pthread_mutex_lock(&tls->lock);
+    if (publish) {
+        rotate_if_due(tls);
+        write_shared(shared, &tls->current, &tls->previous, (int64_t)tls->rotated_at);
+    }
+    tls->shared = shared;
+    pthread_mutex_unlock(&tls->lock);
+}
+
 /* OpenSSL asks for a key to seal a new ticket (enc 1) or to open one (enc
  * 0): 1 done, 2 opened with the previous key (issue a fresh ticket), 0 not
  * ours (a full handshake), -1 failure. */
@@ -118,21 +192,27 @@ static int ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EV
                          EVP_MAC_CTX *hctx, int enc) {
     chopin_tls *tls = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
     if (!tls) return -1;
-    ticket_key k;
+    ticket_key k, current, previous;
     int rc = 1;
     pthread_mutex_lock(&tls->lock);
-    rotate_if_due(tls);
+    if (!tls->shared || shared_keys(tls->shared, &current, &previous) < 0) {
+        rotate_if_due(tls);
+        current = tls->current;
+        previous = tls->previous;
+    }
+    pthread_mutex_unlock(&tls->lock);
     if (enc) {
-        k = tls->current;
-    } else if (tls->current.set && memcmp(name, tls->current.name, 16) == 0) {
-        k = tls->current;
-    } else if (tls->previous.set && memcmp(name, tls->previous.name, 16) == 0) {
-        k = tls->previous;
+        k = current;
+    } else if (current.set && memcmp(name, current.name, 16) == 0) {
+        k = current;
+    } else if (previous.set && memcmp(name, previous.name, 16) == 0) {
+        k = previous;
         rc = 2;
     } else {
         k.set = 0;
     }
-    pthread_mutex_unlock(&tls->lock);
+    OPENSSL_cleanse(&current, sizeof current);
+    OPENSSL_cleanse(&previous, sizeof previous);
     if (!k.set) return enc ? -1 : 0;
     int ready;
     if (enc) {
@@ -268,9 +348,9 @@ static SSL_CTX *build_context(chopin_tls *tls, const chopin_tls_options *o, char
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_timeout(ctx, TICKET_LIFETIME_S);
     /* Stateless tickets only: no session cache for the workers to share.
-     * (The ticket keys are this identity's, so per worker process: a
-     * client that comes back to another process, or after a rolling
-     * restart, makes a full handshake.) */
+     * (The ticket keys are this identity's, or, with worker processes, the
+     * supervisor's in the shared slots' head: a client resumes in any
+     * worker process, and after a rolling restart.) */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     /* Which context a resumed session belongs to: OpenSSL refuses to
      * resume without one once client certificates are verified. The client

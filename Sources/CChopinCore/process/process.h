@@ -78,6 +78,7 @@ typedef struct chopin_slots {
     chopin_roll_record *roll; /* in the region's head */
     uint32_t _Atomic *draining; /* in the region's head: the server's drain period has begun */
     uint32_t _Atomic *tls_reloads; /* in the region's head: certificate reloads (chopin__tls_reload_all) */
+    chopin_tls_ticket_keys *tickets; /* in the region's head: TLS session ticket keys of every process */
     uint32_t count;
     /* Per-route cells after the slots: per slot, per block, routes x
      * CHOPIN_STATUS_CLASSES (chopin__slot_route_cells). */

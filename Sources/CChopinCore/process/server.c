@@ -268,6 +268,9 @@ static int start_worker_process(chopin_server *s, const chopin_worker_identity *
      * the program (a ServiceGroup, which then stops this server). */
     chopin__signals_install(s->cfg.leave_signals ? CHOPIN_SIGNALS_WORKER_OF_PROGRAM : CHOPIN_SIGNALS_WORKER);
     if (chopin__slots_map(&s->slots, id->shm_fd, err, err_len) < 0) return -1;
+    /* A ticket sealed by any worker process, or by one before a rolling
+     * restart, opens here. */
+    if (s->cfg.tls) chopin__tls_share_tickets(s->cfg.tls, s->slots.tickets, 0);
     if (id->slot + id->count > s->slots.count)
         FAIL("worker %u: the supervisor has %u slots", id->slot + id->count - 1, s->slots.count);
     s->worker_process = 1;
@@ -320,6 +323,9 @@ static int start_supervisor(chopin_server *s, char *err, size_t err_len) {
     close(s->slots.fd);
     s->slots.fd = high;
     if (open_listeners(s, s->nworkers, err, err_len) < 0) return -1;
+    /* One set of ticket keys for every worker process, now and after a
+     * rolling restart: a client resumes wherever its next connection lands. */
+    if (s->cfg.tls) chopin__tls_share_tickets(s->cfg.tls, s->slots.tickets, 1);
     chopin__signals_install(s->cfg.leave_signals ? CHOPIN_SIGNALS_ROLL_ONLY : CHOPIN_SIGNALS_SUPERVISOR);
     s->sup = chopin__supervisor_start(&s->cfg, s->listeners, &s->slots, err, err_len);
     return s->sup ? 0 : -1;

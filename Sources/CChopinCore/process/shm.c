@@ -28,10 +28,11 @@ typedef struct region_head {
     uint32_t cell_size; /* sizeof(chopin_route_cell) */
     uint32_t _Atomic draining;
     uint32_t _Atomic tls_reloads; /* the supervisor's certificate reloads, which worker processes follow */
+    chopin_tls_ticket_keys tickets; /* one set of session ticket keys for every worker process */
     chopin_roll_record roll;
 } __attribute__((aligned(CHOPIN_CACHELINE))) region_head;
 
-static const char MAGIC[8] = "CHOPSLT6";
+static const char MAGIC[8] = "CHOPSLT7";
 
 /* The region's size for count slots and routes route indices. */
 static size_t region_len(uint32_t count, uint32_t routes) {
@@ -45,6 +46,7 @@ static void locate(chopin_slots *out, uint32_t count, uint32_t routes) {
     out->roll = &h->roll;
     out->draining = &h->draining;
     out->tls_reloads = &h->tls_reloads;
+    out->tickets = &h->tickets;
     out->slot = (chopin_slot *)(h + 1);
     out->count = count;
     out->routes = routes;
