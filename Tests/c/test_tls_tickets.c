@@ -80,6 +80,14 @@ static void shared_between(int version) {
     connect_once(a, cctx, NULL, &ignored); /* a seal: the next rotation */
     CHECK(from_a && !connect_once(b, cctx, from_a, NULL), "two rotations later the first ticket is refused");
 
+    /* A process that died while making the next key: after a minute
+     * another takes over. */
+    memcpy(name_before, keys.current, 16);
+    keys.rotated_at -= 3 * 3600;
+    keys.rotating = 1; /* began at the clock's start, long ago */
+    connect_once(b, cctx, NULL, NULL);
+    CHECK(memcmp(name_before, keys.current, 16) != 0 && keys.rotating == 0, "a stalled rotation is taken over");
+
     /* A writer that died mid-write: each identity falls back to its own keys. */
     keys.seq |= 1;
     SSL_SESSION *own = NULL;

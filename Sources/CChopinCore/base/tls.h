@@ -54,8 +54,8 @@ enum {
 /* Session ticket keys where every process of a server reads them (the
  * shared slots' head): a ticket that one worker process sealed opens in
  * another, and after a rolling restart. A seqlock: a writer makes seq odd,
- * writes, makes it even again; rotating names the one process that makes
- * the next key when the current one's hour is over. */
+ * writes, makes it even again; rotating marks the one process that makes
+ * the next key when the current one's hour is over (when it began). */
 typedef struct chopin_tls_ticket_keys {
     uint32_t _Atomic seq;
     uint32_t _Atomic rotating;

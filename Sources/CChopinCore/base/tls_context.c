@@ -161,8 +161,11 @@ static int shared_keys(chopin_tls_ticket_keys *sh, ticket_key *cur, ticket_key *
     int64_t at;
     if (read_shared(sh, cur, prev, &at) < 0) return -1;
     if (cur->set && monotonic_s() - at < TICKET_ROTATE_S) return 0;
-    uint32_t idle = 0;
-    if (!atomic_compare_exchange_strong(&sh->rotating, &idle, 1)) return 0; /* another process is at it */
+    /* rotating: when a process began (monotonic seconds + 1), 0 when none
+     * is at it; one that died at it for a minute is taken over. */
+    uint32_t began = atomic_load(&sh->rotating), now = (uint32_t)monotonic_s() + 1;
+    if (began && now - began < 60) return 0; /* another process is at it */
+    if (!atomic_compare_exchange_strong(&sh->rotating, &began, now)) return 0;
     ticket_key next;
     if (read_shared(sh, cur, prev, &at) == 0 && (!cur->set || monotonic_s() - at >= TICKET_ROTATE_S) &&
         new_ticket_key(&next) == 0) {
