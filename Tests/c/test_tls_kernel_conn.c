@@ -13,11 +13,12 @@
  * now, and nothing can answer it). The epoll backend only: io_uring's sends
  * go to the kernel without a call this test can take (test_tls runs both
  * backends with the real kernel where it offers the ULP). */
+#include "certs.h"
 #include "fixture.h"
 #include "kernel_tls.h"
 #include "net.h"
-#include "certs.h"
 #include "test.h"
+#include "tls_client.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -29,13 +30,6 @@
 #include <stdatomic.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
-
-#ifndef SOL_TLS
-#define SOL_TLS 282
-#endif
-#ifndef TCP_ULP
-#define TCP_ULP 31
-#endif
 
 #define FILE_SIZE (1u << 20)
 
@@ -175,53 +169,14 @@ static void app(void *ctx, const chopin_request *req, chopin_response *res) {
     }
 }
 
-/* ---- a blocking OpenSSL client ---------------------------------------------------- */
-
-typedef struct tls_client {
-    int fd;
-    SSL *ssl;
-    char buf[1 << 16];
-    size_t len;
-} tls_client;
-
-static int tls_open(tls_client *c, SSL_CTX *ctx, uint16_t port) {
-    c->len = 0;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    c->ssl = SSL_new(ctx);
-    if (connect(c->fd, (struct sockaddr *)&a, sizeof a) < 0) return -1;
-    SSL_set_fd(c->ssl, c->fd);
-    return SSL_connect(c->ssl) == 1 ? 0 : -1;
-}
-
-static void tls_close(tls_client *c) {
-    SSL_free(c->ssl);
-    close(c->fd);
-}
-
-static int tls_fill(tls_client *c) {
-    if (c->len == sizeof c->buf) return -1;
-    int r = SSL_read(c->ssl, c->buf + c->len, (int)(sizeof c->buf - c->len));
-    if (r <= 0) return -1;
-    c->len += (size_t)r;
-    return 0;
-}
+/* ---- the client's side (tls_client.h) -------------------------------------------- */
 
 /* One response: its status, its body (checked against the file's pattern
  * when `file`, else copied into body), -1 when it did not come whole. */
 static int tls_response(tls_client *c, int file, char *body, size_t cap) {
-    char *end;
-    while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
-        if (tls_fill(c) < 0) return -1;
-    size_t hlen = (size_t)(end - c->buf) + 4;
-    int status = atoi(c->buf + 9);
-    const char *cl = find_header(c->buf, hlen, "content-length");
-    size_t want = cl ? strtoull(cl, NULL, 10) : 0, got = 0;
-    memmove(c->buf, c->buf + hlen, c->len - hlen);
-    c->len -= hlen;
+    size_t want = 0, got = 0;
+    int status = tls_head(c, &want);
+    if (status < 0) return -1;
     while (got < want) {
         if (c->len == 0 && tls_fill(c) < 0) return -1;
         size_t take = c->len < want - got ? c->len : want - got;
@@ -240,7 +195,7 @@ static int tls_response(tls_client *c, int file, char *body, size_t cap) {
 static int get(tls_client *c, const char *target, char *body, size_t cap) {
     char req[128];
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target);
-    if (SSL_write(c->ssl, req, n) != n) return -1;
+    if (tls_send(c, req, (size_t)n) < 0) return -1;
     return tls_response(c, strcmp(target, "/file") == 0, body, cap);
 }
 
@@ -255,15 +210,6 @@ static int server_ended(tls_client *c, int ms) {
         }
     }
     return 0;
-}
-
-static SSL_CTX *client_ctx(int version) {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_min_proto_version(ctx, version);
-    SSL_CTX_set_max_proto_version(ctx, version);
-    SSL_CTX_load_verify_locations(ctx, certs.cert, NULL);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    return ctx;
 }
 
 static void answers(SSL_CTX *ctx, uint16_t port, const char *version) {
@@ -317,12 +263,8 @@ static void file_first(SSL_CTX *ctx, uint16_t port) {
     t_case = "TLS 1.3: a file first, with the Finished";
     tls_client c;
     c.len = 0;
-    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    CHECK(connect(c.fd, (struct sockaddr *)&a, sizeof a) == 0, "connect");
+    c.fd = raw_connect(port);
+    CHECK(c.fd >= 0, "connect");
     c.ssl = SSL_new(ctx);
     BIO *held = BIO_new(BIO_s_mem()); /* what the client writes waits here until flushed */
     SSL_set_bio(c.ssl, BIO_new_socket(c.fd, BIO_NOCLOSE), held);
@@ -402,7 +344,7 @@ int main(void) {
     chopin_server *s = tls ? fixture_start(&cfg) : NULL;
     if (s) {
         uint16_t port = chopin_server_port(s);
-        SSL_CTX *v13 = client_ctx(TLS1_3_VERSION), *v12 = client_ctx(TLS1_2_VERSION);
+        SSL_CTX *v13 = client_ctx(TLS1_3_VERSION, certs.cert), *v12 = client_ctx(TLS1_2_VERSION, certs.cert);
         answers(v13, port, "TLS 1.3");
         answers(v12, port, "TLS 1.2");
         file_first(v13, port);

@@ -29,10 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef TCP_ULP
-#define TCP_ULP 31
-#endif
-
 /* TLS 1.2's suites: ECDHE key exchange and AEAD ciphers only (TLS 1.3's
  * are all of that kind, and OpenSSL's defaults for them stand). */
 #define TLS12_CIPHERS                                                                                                  \

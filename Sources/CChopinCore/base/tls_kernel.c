@@ -29,13 +29,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#ifndef SOL_TLS
-#define SOL_TLS 282
-#endif
-#ifndef TCP_ULP
-#define TCP_ULP 31
-#endif
-
 /* OpenSSL's ktls_crypto_info_t on Linux: the kernel's struct for the
  * cipher, in a union the size of the largest, then that struct's length. */
 typedef union kernel_keys {
