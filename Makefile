@@ -152,7 +152,7 @@ FUZZ_C_CORE := Sources/CChopinCore/http/parse.c Sources/CChopinCore/base/scan.c 
                Sources/CChopinCore/http/inflate_body.c
 # fuzz_tls: the TLS sessions and the buffers they write into.
 $(BUILD)/fuzz/fuzz_tls: FUZZ_C_CORE += Sources/CChopinCore/base/tls_session.c Sources/CChopinCore/base/tls_context.c \
-                                       Sources/CChopinCore/base/tls_kernel.c \
+                                       Sources/CChopinCore/base/tls_kernel.c Sources/CChopinCore/base/logging.c \
                                        Sources/CChopinCore/base/buf.c
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(CORE_HDR) | $(BUILD)/fuzz
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -Iinclude -ISources/CChopinCore -g -O1 \

@@ -78,6 +78,9 @@ void chopin__tls_context_put(struct ssl_ctx_st *ctx);
  * first of its workers to see it loads the identity again from its sources
  * (1, or -1 with the reason), the others find it done (0). */
 int chopin__tls_follow(chopin_tls *tls, uint32_t reload, char *err, size_t err_len);
+/* The line that says a reload took: whoever made it (the asked process, or
+ * the worker thread that followed a SIGHUP) says it once. */
+void chopin__tls_say_reloaded(const chopin_tls *tls);
 
 /* tls_session.c. new: a server-side session over ctx, whose output takes
  * blocks of pool (NULL when out of memory). free gives everything back. */

@@ -10,6 +10,7 @@
  * identity. Sessions hold a reference to the context they started from, so
  * established connections keep their certificate. */
 #include "tls.h"
+#include "logging.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -515,6 +516,11 @@ int chopin_tls_reload(chopin_tls *tls, const chopin_tls_options *opts, char *err
     int rc = reload_locked(tls, opts, err, err_len);
     pthread_mutex_unlock(&tls->reload_lock);
     return rc;
+}
+
+void chopin__tls_say_reloaded(const chopin_tls *tls) {
+    chopin__log("chopin: TLS certificate reloaded (load %llu): new connections use it, established ones keep theirs",
+                (unsigned long long)chopin_tls_generation(tls));
 }
 
 int chopin__tls_follow(chopin_tls *tls, uint32_t reload, char *err, size_t err_len) {

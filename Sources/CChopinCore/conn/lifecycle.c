@@ -233,6 +233,14 @@ static inline int send_queued(chopin_worker *w, chopin_conn *c, chopin_buf *queu
 
 /* ---- the output pump under TLS ------------------------------------------------- */
 
+/* TLS, everything sent: whether our close_notify is due. The last answer is
+ * out, or the client said it is done and has nothing more to be answered:
+ * it reads an end rather than a truncation. */
+static inline int tls_end_due(const chopin_conn *c) {
+    return c->state == CONN_CLOSING ||
+           ((c->flags & CF_PEER_DONE) && c->state == CONN_HEAD && !(c->flags & CF_PENDING_INPUT));
+}
+
 /* TLS: the next plaintext in line (the queued responses, else a file
  * body's next part, else, on a closing connection, our close_notify) is
  * sealed into the session's output (or, once the connection is ending, our
@@ -253,11 +261,7 @@ static int tls_seal(chopin_worker *w, chopin_conn *c) {
         } else if (n == 0) {
             n = -EIO; /* the file shrank: the promised length cannot be kept */
         }
-    } else if (c->state == CONN_CLOSING ||
-               ((c->flags & CF_PEER_DONE) && c->state == CONN_HEAD && !(c->flags & CF_PENDING_INPUT))) {
-        /* The last answer is out, or the client said it is done and has
-         * nothing more to be answered: our close_notify, so that it reads an
-         * end rather than a truncation. */
+    } else if (tls_end_due(c)) {
         chopin__tls_notify_close(s);
     }
     if (n < 0) {
@@ -303,9 +307,7 @@ static int plain_flush(chopin_worker *w, chopin_conn *c) {
         } else {
             /* kTLS: everything is out; a connection that ends says so,
              * as tls_seal does in user space. */
-            if (c->tls && (c->state == CONN_CLOSING || ((c->flags & CF_PEER_DONE) && c->state == CONN_HEAD &&
-                                                        !(c->flags & CF_PENDING_INPUT))))
-                chopin__tls_kernel_notify_close(c->tls, c->fd);
+            if (c->tls && tls_end_due(c)) chopin__tls_kernel_notify_close(c->tls, c->fd);
             break;
         }
     }

@@ -106,9 +106,7 @@ static void follow_tls_reload(chopin_worker *w) {
         chopin__log("chopin: worker %u: the TLS certificate cannot be reloaded here: %s; the old one stays", w->id,
                     err);
     else if (rc > 0 && !w->cfg->quiet)
-        chopin__log("chopin: TLS certificate reloaded (load %llu): new connections use it, established ones keep "
-                    "theirs",
-                    (unsigned long long)chopin_tls_generation(w->cfg->tls));
+        chopin__tls_say_reloaded(w->cfg->tls);
 }
 
 void chopin__worker_accept_ready(chopin_worker *w) {

@@ -61,6 +61,7 @@ static void on_worker_term(int sig, siginfo_t *info, void *context) {
 
 void chopin__signals_worker_of(pid_t supervisor) { atomic_store(&worker_supervisor, supervisor); }
 
+/* A signal handler's line: write(2) alone, errno as it was. */
 static void say(const char *line, size_t len) {
     int saved = errno;
     ssize_t r = write(STDERR_FILENO, line, len);
@@ -98,24 +99,14 @@ static void on_usr2_without_workers(int sig) {
  * the pipe there, so the handler asks the supervisors directly. */
 static void on_hup_roll(int sig) {
     (void)sig;
-    int saved = errno;
     static const char line[] = "chopin: SIGHUP: the supervisor restarts the worker processes one at a time (with TLS: reloads the certificate)\n";
-    if (chopin__supervisor_hup_seen()) {
-        ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
-        (void)r;
-    }
-    errno = saved;
+    if (chopin__supervisor_hup_seen()) say(line, sizeof line - 1);
 }
 
 static void on_usr2_roll(int sig) {
     (void)sig;
-    int saved = errno;
     static const char line[] = "chopin: SIGUSR2, restarting the worker processes one at a time\n";
-    if (chopin__supervisor_roll_asked()) {
-        ssize_t r = write(STDERR_FILENO, line, sizeof line - 1);
-        (void)r;
-    }
-    errno = saved;
+    if (chopin__supervisor_roll_asked()) say(line, sizeof line - 1);
 }
 
 static void handle(int sig, void (*handler)(int)) {

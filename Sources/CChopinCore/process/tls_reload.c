@@ -14,7 +14,6 @@ int chopin__tls_reload_all(chopin_tls *tls, const chopin_slots *slots, char *err
         return -1;
     }
     if (slots->tls_reloads) atomic_fetch_add_explicit(slots->tls_reloads, 1, memory_order_release);
-    chopin__log("chopin: TLS certificate reloaded (load %llu): new connections use it, established ones keep theirs",
-                (unsigned long long)chopin_tls_generation(tls));
+    chopin__tls_say_reloaded(tls);
     return 0;
 }
