@@ -603,6 +603,24 @@ if [ -n "${ONLY:-}" ]; then
     for entry in "${TLS_SERVERS[@]}"; do [[ " $ONLY " == *" ${entry%%|*} "* ]] && kept+=("$entry"); done
     TLS_SERVERS=("${kept[@]}")
 fi
+# One wrk row over keep-alive TLS connections into tls.csv: requests per
+# second and the server's CPU µs per request (per `unit`); a row with
+# socket errors, non-2xx answers or no request fails the run.
+tls_wrk_row() {  # round name test url connections unit
+    local round=$1 name=$2 test=$3 url=$4 conns=$5 unit=$6 f t0 t1 n rate us errs
+    f=$OUT/r$round-$name-tls-$test.txt
+    CONNS=$conns wrk_run "$WARMUP" "$url" 0 > /dev/null 2>&1
+    t0=$(tree_ticks "$SPID")
+    CONNS=$conns wrk_run "$DURATION" "$url" 0 > "$f" 2>&1
+    t1=$(tree_ticks "$SPID")
+    n=$(requests_of "$f")
+    rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$f")
+    us=$(us_per_op $((t1 - t0)) "${n:-0}")
+    echo "$round,$name,$test,${rate:-0},$us,${n:-0}" >> "$OUT/tls.csv"
+    printf '%-2s %-13s %-10s %10s /s %10s us/%s\n' "$round" "$name" "$test" "${rate:-FAIL}" "$us" "$unit" >&2
+    errs=$(awk '/Socket errors:/ {gsub(",",""); e+=$4+$6+$8+$10} /Non-2xx/ {e+=$NF} END{print e+0}' "$f")
+    [ "${errs:-1}" = 0 ] && [ "${n:-0}" -gt 0 ] || FAILED=1
+}
 echo "round,server,test,per_s,us_per_op,ops" > "$OUT/tls.csv"
 for round in $(seq 1 "$ROUNDS"); do
     for entry in "${TLS_SERVERS[@]}"; do
@@ -623,34 +641,9 @@ for round in $(seq 1 "$ROUNDS"); do
         echo "$round,$name,handshake,$rate,$us,${n:-0}" >> "$OUT/tls.csv"
         printf '%-2s %-13s %-10s %10s /s %10s us/handshake\n' "$round" "$name" handshake "$rate" "$us" >&2
         [ "${n:-0}" -gt 0 ] || FAILED=1
-        # keep-alive requests
-        f=$OUT/r$round-$name-tls-plaintext.txt
-        url=https://127.0.0.1:$port/plaintext
-        wrk_run "$WARMUP" "$url" 0 > /dev/null 2>&1
-        t0=$(tree_ticks "$SPID")
-        wrk_run "$DURATION" "$url" 0 > "$f" 2>&1
-        t1=$(tree_ticks "$SPID")
-        n=$(requests_of "$f")
-        rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$f")
-        us=$(us_per_op $((t1 - t0)) "${n:-0}")
-        echo "$round,$name,plaintext,${rate:-0},$us,${n:-0}" >> "$OUT/tls.csv"
-        printf '%-2s %-13s %-10s %10s /s %10s us/request\n' "$round" "$name" plaintext "${rate:-FAIL}" "$us" >&2
-        errs=$(awk '/Socket errors:/ {gsub(",",""); e+=$4+$6+$8+$10} /Non-2xx/ {e+=$NF} END{print e+0}' "$f")
-        [ "${errs:-1}" = 0 ] || FAILED=1
-        # a 1 MiB file per request
-        f=$OUT/r$round-$name-tls-file.txt
-        url=https://127.0.0.1:$port/assets/mib.bin
-        CONNS=8 wrk_run "$WARMUP" "$url" 0 > /dev/null 2>&1
-        t0=$(tree_ticks "$SPID")
-        CONNS=8 wrk_run "$DURATION" "$url" 0 > "$f" 2>&1
-        t1=$(tree_ticks "$SPID")
-        n=$(requests_of "$f")
-        rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$f")
-        us=$(us_per_op $((t1 - t0)) "${n:-0}")
-        echo "$round,$name,file,${rate:-0},$us,${n:-0}" >> "$OUT/tls.csv"
-        printf '%-2s %-13s %-10s %10s /s %10s us/MiB\n' "$round" "$name" file "${rate:-FAIL}" "$us" >&2
-        errs=$(awk '/Socket errors:/ {gsub(",",""); e+=$4+$6+$8+$10} /Non-2xx/ {e+=$NF} END{print e+0}' "$f")
-        [ "${errs:-1}" = 0 ] && [ "${n:-0}" -gt 0 ] || FAILED=1
+        # keep-alive requests, then a 1 MiB file per request
+        tls_wrk_row "$round" "$name" plaintext "https://127.0.0.1:$port/plaintext" "$CONNS" request
+        tls_wrk_row "$round" "$name" file "https://127.0.0.1:$port/assets/mib.bin" 8 MiB
         stop_server
         sleep 1
     done

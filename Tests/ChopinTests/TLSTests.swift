@@ -40,6 +40,15 @@ import Testing
         return pair
     }
 
+    /// Puts `pair`'s files where `live` names them (as a deploy replaces a
+    /// server's certificate and key), replacing what is there.
+    static func install(_ pair: Pair, at live: Pair) throws {
+        for (from, to) in [(pair.certificate, live.certificate), (pair.key, live.key)] {
+            if FileManager.default.fileExists(atPath: to) { try FileManager.default.removeItem(atPath: to) }
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+    }
+
     /// Runs a program found on PATH; its exit status and standard output.
     @discardableResult
     static func run(_ program: String, _ arguments: [String], input: String = "") throws -> (
@@ -126,10 +135,7 @@ import Testing
         let first = try Self.pair("first")
         let second = try Self.pair("second")
         let live = Pair(certificate: "\(Self.directory)/live-\(backend).crt", key: "\(Self.directory)/live-\(backend).key")
-        for (from, to) in [(first.certificate, live.certificate), (first.key, live.key)] {
-            try? FileManager.default.removeItem(atPath: to)
-            try FileManager.default.copyItem(atPath: from, toPath: to)
-        }
+        try Self.install(first, at: live)
         let router = Router()
         router.get("/sync") { _ in .text("sync") }
         router.get("/async") { (_: Request) async in .text("async") }
@@ -149,10 +155,7 @@ import Testing
         #expect(try Self.servedName(port) == "first")
 
         // The files change; the reload makes new connections take them.
-        for (from, to) in [(second.certificate, live.certificate), (second.key, live.key)] {
-            try FileManager.default.removeItem(atPath: to)
-            try FileManager.default.copyItem(atPath: from, toPath: to)
-        }
+        try Self.install(second, at: live)
         try running.reloadTLS()
         #expect(try Self.servedName(port) == "second")
         #expect(try Self.curl(port, "/async", trusting: second.certificate) == "async 200")
@@ -184,20 +187,14 @@ import Testing
         let first = try Self.pair("first")
         let second = try Self.pair("second")
         let live = Pair(certificate: "\(Self.directory)/live-hup.crt", key: "\(Self.directory)/live-hup.key")
-        for (from, to) in [(first.certificate, live.certificate), (first.key, live.key)] {
-            try? FileManager.default.removeItem(atPath: to)
-            try FileManager.default.copyItem(atPath: from, toPath: to)
-        }
+        try Self.install(first, at: live)
         let server = try ExampleProcess(
             ["--workers", "2", "--tls-cert", live.certificate, "--tls-key", live.key],
             serves: { port in (try? Self.curl(port, "/plaintext", trusting: first.certificate)) == "Hello, World! 200" })
         let port = server.port
         let workerBefore = try Self.run("pgrep", ["-P", "\(server.pid)"]).output
         #expect(try Self.servedName(port) == "first")
-        for (from, to) in [(second.certificate, live.certificate), (second.key, live.key)] {
-            try FileManager.default.removeItem(atPath: to)
-            try FileManager.default.copyItem(atPath: from, toPath: to)
-        }
+        try Self.install(second, at: live)
         kill(server.pid, SIGHUP)
         #expect(server.waitForLine(containing: "TLS certificate reloaded", ms: 5000) != nil)
         // The worker process follows before its next connection.
@@ -222,10 +219,7 @@ import Testing
         let first = try Self.pair("first")
         let second = try Self.pair("second")
         let live = Pair(certificate: "\(Self.directory)/live-group.crt", key: "\(Self.directory)/live-group.key")
-        for (from, to) in [(first.certificate, live.certificate), (first.key, live.key)] {
-            try? FileManager.default.removeItem(atPath: to)
-            try FileManager.default.copyItem(atPath: from, toPath: to)
-        }
+        try Self.install(first, at: live)
         let server = try ExampleProcess(
             [
                 "--service-group", "--isolation", "threads", "--workers", "1", "--tls-cert", live.certificate,
@@ -234,10 +228,7 @@ import Testing
             serves: { port in (try? Self.curl(port, "/plaintext", trusting: first.certificate)) == "Hello, World! 200" })
         defer { server.stop() }
         #expect(try Self.servedName(server.port) == "first")
-        for (from, to) in [(second.certificate, live.certificate), (second.key, live.key)] {
-            try FileManager.default.removeItem(atPath: to)
-            try FileManager.default.copyItem(atPath: from, toPath: to)
-        }
+        try Self.install(second, at: live)
         kill(server.pid, SIGHUP)
         #expect(server.waitForLine(containing: "TLS certificate is read again", ms: 5000) != nil)
         #expect(try Self.servedName(server.port) == "second")
