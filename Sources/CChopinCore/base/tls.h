@@ -40,7 +40,6 @@ typedef struct chopin_tls_session {
     uint8_t header[5];
     uint32_t record_left;  /* bytes of the record being written still to come */
     uint64_t sealed_since; /* records sealed with kernel_info's keys */
-    uint32_t kernel_info_len;
     unsigned char kernel_info[CHOPIN_TLS_KERNEL_INFO_MAX];
 } chopin_tls_session;
 

@@ -61,7 +61,6 @@ static size_t keys_len(const kernel_keys *k, unsigned char **seq) {
 
 static void forget_keys(chopin_tls_session *s) {
     s->kernel_keys = 0;
-    s->kernel_info_len = 0;
     OPENSSL_cleanse(s->kernel_info, sizeof s->kernel_info);
 }
 
@@ -95,7 +94,6 @@ long chopin__tls_kernel_take_keys(chopin_tls_session *s, long is_tx, const void 
     /* A layout this build does not know (another OpenSSL): user space it is. */
     if (len == 0 || k->len != len || (version != TLS_1_2_VERSION && version != TLS_1_3_VERSION)) return 0;
     memcpy(s->kernel_info, &k->keys, len);
-    s->kernel_info_len = (uint32_t)len;
     s->kernel_keys = 1;
     s->sealed_since = 0;
     s->header_have = 0;
@@ -127,19 +125,23 @@ void chopin__tls_kernel_count(chopin_tls_session *s, const unsigned char *p, siz
 }
 
 size_t chopin__tls_kernel_info(const chopin_tls_session *s, void *info, size_t cap) {
-    if (!s->kernel_keys || s->header_have || s->record_left || cap < s->kernel_info_len) return 0;
+    if (!s->kernel_keys || s->header_have || s->record_left) return 0;
     kernel_keys k;
     memcpy(&k, s->kernel_info, sizeof k);
     unsigned char *seq = NULL;
-    if (keys_len(&k, &seq) == 0 || !seq) return 0;
+    size_t len = keys_len(&k, &seq); /* (checked when the keys were kept) */
+    if (len == 0 || cap < len) {
+        OPENSSL_cleanse(&k, sizeof k);
+        return 0;
+    }
     /* The record number, big-endian, past the records OpenSSL sealed. */
     uint64_t n = 0;
     for (int i = 0; i < 8; i++) n = n << 8 | seq[i];
     n += s->sealed_since;
     for (int i = 7; i >= 0; i--, n >>= 8) seq[i] = (unsigned char)n;
-    memcpy(info, &k, s->kernel_info_len);
+    memcpy(info, &k, len);
     OPENSSL_cleanse(&k, sizeof k);
-    return s->kernel_info_len;
+    return len;
 }
 
 int chopin__tls_kernel_hand_over(chopin_tls_session *s, int fd) {
