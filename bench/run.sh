@@ -14,7 +14,9 @@
 # bench/results/<time>/ and the latest table and chart to bench/results/.
 # Tests: plaintext, json, pipelined (plaintext 16 deep), asyncjson (Chopin's
 # /async/json, the /json body from an async handler; the peers' own /json,
-# whose handlers are async already) and db (/db, one World row from a private
+# whose handlers are async already), awaitjson and layeredjson (Chopin only:
+# /json behind one middleware that may await, and behind three synchronous
+# ones; not in the default TESTS) and db (/db, one World row from a private
 # PostgreSQL server, scripts/pg.sh; Chopin and Hummingbird, both on
 # postgres-nio 1.33.2 with a pool of 16), openapi (the /json body from an
 # OpenAPI operation: Chopin's /shelf/hello through ChopinOpenAPI,
@@ -120,6 +122,10 @@ test_path() {  # server test
     plaintext | pipelined) echo /plaintext ;;
     json) echo /json ;;
     asyncjson) [[ $1 == chopin* ]] && echo /async/json || echo /json ;;
+    # Chopin's middleware costs beside json: /json behind one middleware that
+    # may await and awaits nothing; /layered/json behind three synchronous ones.
+    awaitjson) [[ $1 == chopin* ]] && echo /awaiting/json ;;
+    layeredjson) [[ $1 == chopin* ]] && echo /layered/json ;;
     # The /json body from an operation of an OpenAPI document, served through
     # each framework's swift-openapi-runtime transport (ChopinOpenAPI,
     # swift-openapi-hummingbird).
@@ -344,11 +350,31 @@ done
 for s in chopin floor hyper; do
     echo "| $s | ${IPR[$s/plaintext]:-n/a} | ${IPR[$s/json]:-n/a} | ${IPR[$s/traced/json]:--} | ${IPR[$s/metered/json]:--} |" >> "$INSTR"
 done
+# What the request pipeline costs (issue 20's table): three synchronous
+# middleware (a header lookup each, /layered/*), one middleware that may
+# await and awaits nothing (/awaiting/json), an async handler that awaits
+# nothing (/async/json); each beside the same answer with none.
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN{ if (a>0 && b>0) printf "%.2fx", a/b; else print "n/a" }'; }
+for path in /layered/plaintext /layered/json /awaiting/json /async/json; do
+    IPR[chopin$path]=$(per_request chopin 9112 "$path" "$ROOT/build/bench/chopin-example-nodebug" --port 9112 \
+        --workers 1 --backend epoll --isolation threads --metrics-interval 0)
+done
+{
+    echo
+    echo "| pipeline (callgrind, epoll) | instructions per request | ÷ the same answer without |"
+    echo "|---|---:|---:|"
+    echo "| /layered/plaintext (3 SyncMiddleware) | ${IPR[chopin/layered/plaintext]} | $(ratio "${IPR[chopin/layered/plaintext]}" "${IPR[chopin/plaintext]}") of /plaintext |"
+    echo "| /layered/json (3 SyncMiddleware) | ${IPR[chopin/layered/json]} | $(ratio "${IPR[chopin/layered/json]}" "${IPR[chopin/json]}") of /json |"
+    echo "| /awaiting/json (1 Middleware, awaits nothing) | ${IPR[chopin/awaiting/json]} | $(ratio "${IPR[chopin/awaiting/json]}" "${IPR[chopin/json]}") of /json |"
+    echo "| /async/json (async handler, awaits nothing) | ${IPR[chopin/async/json]} | $(ratio "${IPR[chopin/async/json]}" "${IPR[chopin/json]}") of /json |"
+} >> "$INSTR"
 cat "$INSTR"
 echo "| instructions per request (callgrind) | /plaintext | ${IPR[chopin/plaintext]} | - |" >> "$COSTS"
 echo "| instructions per request (callgrind) | /json | ${IPR[chopin/json]} | - |" >> "$COSTS"
 echo "| instructions per request (callgrind) | /traced/json (TracingMiddleware, no tracer) | ${IPR[chopin/traced/json]} | - |" >> "$COSTS"
 echo "| instructions per request (callgrind) | /metered/json (RouteMetrics) | ${IPR[chopin/metered/json]} | - |" >> "$COSTS"
+echo "| instructions per request (callgrind) | /layered/plaintext, /layered/json (3 SyncMiddleware) | ${IPR[chopin/layered/plaintext]}, ${IPR[chopin/layered/json]} | - |" >> "$COSTS"
+echo "| instructions per request (callgrind) | /awaiting/json, /async/json | ${IPR[chopin/awaiting/json]}, ${IPR[chopin/async/json]} | - |" >> "$COSTS"
 for s in floor hyper; do
     [ -n "${IPR[$s/plaintext]:-}" ] && echo "| instructions per request (callgrind), $s | /plaintext, /json | ${IPR[$s/plaintext]}, ${IPR[$s/json]} | - |" >> "$COSTS"
 done
