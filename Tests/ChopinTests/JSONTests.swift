@@ -1,4 +1,5 @@
 import ChopinExampleRoutes
+import ChopinTesting
 import Testing
 
 @testable import Chopin
@@ -162,5 +163,46 @@ private struct OneMember: Encodable {
     @Test func theCodableDecoderReadsMembersInAnyOrderAndSkipsUnknownOnes() throws {
         let body = #"{"score":2.5,"x":{"y":[null,"\u00e9"]},"tags":["a\n"]}"#
         #expect(try JSON.decode(Nested.Inner.self, from: Array(body.utf8)) == .init(tags: ["a\n"], score: 2.5))
+    }
+}
+
+/// `Response.json` writes a document on the stack first (1 KiB) and moves
+/// to the heap when it grows past that: documents on both sides of the
+/// limit, from synchronous and async handlers, come back whole and exact.
+@Suite struct ResponseJSONSizeTests {
+    struct Row: Codable, Equatable, Sendable {
+        let id: Int
+        let text: String
+    }
+
+    /// Rows whose JSON is about `bytes` long.
+    static func rows(_ bytes: Int) -> [Row] {
+        (0..<max(bytes / 40, 1)).map { Row(id: $0, text: String(repeating: "x", count: 20)) }
+    }
+
+    static let sizes = [10, 1000, 1024, 1100, 5000, 70_000]
+
+    @Test func documentsAroundTheStackStartComeBackWhole() throws {
+        let router = Router()
+        router.get("/sync/:n") { req in .json(Self.rows(Int(try req.param("n") ?? "") ?? 0)) }
+        router.get("/async/:n") { (req: Request) async throws -> Response in
+            await Task.yield()
+            return .json(Self.rows(Int(try req.param("n") ?? "") ?? 0))
+        }
+        // A String is JSONValueEncodable: the other overload.
+        router.get("/value/:n") { req in .json(String(repeating: "y", count: Int(try req.param("n") ?? "") ?? 0)) }
+        let app = try TestApp(router)
+        defer { app.stop() }
+        for n in Self.sizes {
+            let expected = try JSON.encode(Self.rows(n))
+            for path in ["/sync/\(n)", "/async/\(n)"] {
+                let r = try app.get(path)
+                #expect(r.status == .ok && r.header("Content-Type") == "application/json", "\(path)")
+                #expect(r.body == expected, "\(path): \(r.body.count) bytes, expected \(expected.count)")
+                #expect(try JSON.decode([Row].self, from: r.body) == Self.rows(n), "\(path)")
+            }
+            let string = try app.get("/value/\(n)")
+            #expect(string.text == "\"" + String(repeating: "y", count: n) + "\"", "/value/\(n): \(string.body.count) bytes")
+        }
     }
 }

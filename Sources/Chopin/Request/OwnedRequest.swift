@@ -138,6 +138,7 @@ extension Request {
         self.init(owned: owned, writer: writer)
         params = view.params
         matched = view.matched
-        extras?.storage = view.storage
+        // Storage only where a middleware set some (the new extras start empty).
+        if let set = view.extras, !set.storage.isEmpty { extras?.storage = set.storage }
     }
 }

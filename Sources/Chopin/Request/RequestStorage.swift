@@ -18,7 +18,9 @@
 /// ```
 /// A request whose storage is never set carries none: it costs nothing.
 public struct RequestStorage: Sendable {
-    private var values: [ObjectIdentifier: any Sendable] = [:]
+    // Made empty, not from a literal: an empty literal is a call to the
+    // literal initializer, paid by every request copied into a task.
+    private var values = [ObjectIdentifier: any Sendable]()
 
     /// Empty storage.
     public init() {}

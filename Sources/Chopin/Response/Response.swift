@@ -115,27 +115,31 @@ public struct Response: Sendable {
     /// write into (a synchronous handler's `ctx.json(_:status:)` is
     /// faster). A value JSON cannot represent becomes a 500.
     public static func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
-        var writer = JSONWriter()
-        do {
-            try writer.encode(value)
-        } catch {
-            logError("JSON encoding failed: \(error)")
-            return Response(status: .internalServerError)
-        }
-        return Response(status: status, constantType: "application/json", body: .bytes(writer.bytes))
+        encodingJSON(status) { try $0.encode(value) }
     }
 
     /// A value with its own JSON (`@JSON`, ``JSONValueEncodable``) as JSON,
     /// chosen at compile time: no runtime conformance check per response.
     public static func json<T: JSONValueEncodable & Encodable>(_ value: T, status: HTTPStatus = .ok) -> Response {
-        var writer = JSONWriter()
+        encodingJSON(status) { try value.writeJSON(to: &$0) }  // one complete value: nothing left open
+    }
+
+    /// The JSON `write` makes, as a response. Written first on the stack, so
+    /// that a document that fits costs one allocation (its array), where a
+    /// writer that grew on the heap cost two.
+    @inline(__always)
+    private static func encodingJSON(_ status: HTTPStatus, _ write: (inout JSONWriter) throws -> Void) -> Response {
         do {
-            try value.writeJSON(to: &writer)  // one complete value: nothing left open
+            let bytes = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buffer in
+                var writer = JSONWriter(startingIn: buffer)
+                try write(&writer)
+                return writer.bytes
+            }
+            return Response(status: status, constantType: "application/json", body: .bytes(bytes))
         } catch {
             logError("JSON encoding failed: \(error)")
             return Response(status: .internalServerError)
         }
-        return Response(status: status, constantType: "application/json", body: .bytes(writer.bytes))
     }
 }
 
