@@ -23,6 +23,14 @@ import Synchronization
 /// blocking file I/O) must leave the worker:
 /// `await withTaskExecutorPreference(globalConcurrentExecutor) { ... }`.
 extension RouteRegistrar {
+    /// Registers an async handler that takes only the ``Request``, for `method` and `path`.
+    // Registered as it is: through the parameter-pack overload, each request
+    // made a closure to carry the (empty) extracted values to the handler.
+    public func on(_ method: Method, _ path: String, _ handler: @escaping @Sendable (Request) async throws -> Response) {
+        let body: AsyncBody = handler
+        register(method, path, RouteEndpoint(endpoint: .async { _ in body }))
+    }
+
     /// Registers an async handler for `method` and `path`, with any extractors as parameters.
     public func on<each E: FromRequest & Sendable>(
         _ method: Method, _ path: String,
@@ -36,11 +44,6 @@ extension RouteRegistrar {
                     return { request in try await handler(request, repeat each values) }
                 }))
     }
-
-
-
-
-
 }
 
 // The shipped extractors own their values (no view into the connection's

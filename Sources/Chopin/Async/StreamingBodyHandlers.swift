@@ -10,6 +10,15 @@
 /// ```
 /// Extractors that read the body (`Json`, `RawBody`) see it empty here.
 extension RouteRegistrar {
+    /// Registers an async handler that takes only the ``Request`` and its body
+    /// as a stream, for `method` and `path`.
+    public func on(
+        _ method: Method, _ path: String, _ handler: @escaping @Sendable (Request, RequestBodyStream) async throws -> Response
+    ) {
+        let body: StreamBody = handler
+        register(method, path, RouteEndpoint(endpoint: .streamingBody { _ in body }))
+    }
+
     /// Registers an async handler for `method` and `path` that reads its body as a stream.
     public func on<each E: FromRequest & Sendable>(
         _ method: Method, _ path: String,
@@ -23,7 +32,4 @@ extension RouteRegistrar {
                     return { request, body in try await handler(request, body, repeat each values) }
                 }))
     }
-
-
-
 }
