@@ -32,17 +32,26 @@ extension RouteRegistrar {
     }
 
     /// Registers an async handler for `method` and `path`, with any extractors as parameters.
+    // Inlinable, as the synchronous one is: the registering module
+    // specializes the extraction for its own extractors.
+    @inlinable
     public func on<each E: FromRequest & Sendable>(
         _ method: Method, _ path: String,
         _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
     ) {
-        register(
-            method, path,
-            RouteEndpoint(
-                endpoint: .async { request in
-                    let values = (repeat try (each E).extract(from: request))
-                    return { request in try await handler(request, repeat each values) }
-                }))
+        addAsync(method, path) { request in
+            let values = (repeat try (each E).extract(from: request))
+            return { request in try await handler(request, repeat each values) }
+        }
+    }
+
+    /// An async handler as its extraction step, which gives the body to run.
+    @usableFromInline
+    func addAsync(
+        _ method: Method, _ path: String,
+        _ extract: @escaping @Sendable (Request) throws -> @Sendable (Request) async throws -> Response
+    ) {
+        register(method, path, RouteEndpoint(endpoint: .async(extract)))
     }
 }
 

@@ -31,6 +31,7 @@ extension RouteRegistrar {
     }
 
     /// Registers an async handler for GET and `path`, with any extractors as parameters.
+    @inlinable
     public func get<each E: FromRequest & Sendable>(
         _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
     ) {
@@ -63,6 +64,7 @@ extension RouteRegistrar {
     }
 
     /// Registers an async handler for POST and `path`, with any extractors as parameters.
+    @inlinable
     public func post<each E: FromRequest & Sendable>(
         _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
     ) {
@@ -104,6 +106,7 @@ extension RouteRegistrar {
     }
 
     /// Registers an async handler for PUT and `path`, with any extractors as parameters.
+    @inlinable
     public func put<each E: FromRequest & Sendable>(
         _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
     ) {
@@ -139,6 +142,7 @@ extension RouteRegistrar {
     }
 
     /// Registers an async handler for DELETE and `path`, with any extractors as parameters.
+    @inlinable
     public func delete<each E: FromRequest & Sendable>(
         _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
     ) {
@@ -171,6 +175,7 @@ extension RouteRegistrar {
     }
 
     /// Registers an async handler for PATCH and `path`, with any extractors as parameters.
+    @inlinable
     public func patch<each E: FromRequest & Sendable>(
         _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
     ) {
@@ -212,6 +217,7 @@ extension RouteRegistrar {
     }
 
     /// Registers an async handler for any method its path has no route of its own for (``Method/any``) and `path`, with any extractors as parameters.
+    @inlinable
     public func any<each E: FromRequest & Sendable>(
         _ path: String, _ handler: @escaping @Sendable (Request, repeat each E) async throws -> Response
     ) {
