@@ -20,16 +20,24 @@ extension RouteRegistrar {
     }
 
     /// Registers an async handler for `method` and `path` that reads its body as a stream.
+    // Inlinable: the registering module specializes the extraction.
+    @inlinable
     public func on<each E: FromRequest & Sendable>(
         _ method: Method, _ path: String,
         _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
     ) {
-        register(
-            method, path,
-            RouteEndpoint(
-                endpoint: .streamingBody { request in
-                    let values = (repeat try (each E).extract(from: request))
-                    return { request, body in try await handler(request, body, repeat each values) }
-                }))
+        addStreamingBody(method, path) { request in
+            let values = (repeat try (each E).extract(from: request))
+            return { request, body in try await handler(request, body, repeat each values) }
+        }
+    }
+
+    /// A streamed-body handler as its extraction step, which gives the body to run.
+    @usableFromInline
+    func addStreamingBody(
+        _ method: Method, _ path: String,
+        _ extract: @escaping @Sendable (Request) throws -> @Sendable (Request, RequestBodyStream) async throws -> Response
+    ) {
+        register(method, path, RouteEndpoint(endpoint: .streamingBody(extract)))
     }
 }

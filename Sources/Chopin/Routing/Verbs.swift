@@ -73,6 +73,7 @@ extension RouteRegistrar {
 
     /// Registers an async handler for POST and `path` that reads its body as a
     /// ``RequestBodyStream``, with any extractors as the parameters after it.
+    @inlinable
     public func post<each E: FromRequest & Sendable>(
         _ path: String,
         _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
@@ -115,6 +116,7 @@ extension RouteRegistrar {
 
     /// Registers an async handler for PUT and `path` that reads its body as a
     /// ``RequestBodyStream``, with any extractors as the parameters after it.
+    @inlinable
     public func put<each E: FromRequest & Sendable>(
         _ path: String,
         _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
@@ -184,6 +186,7 @@ extension RouteRegistrar {
 
     /// Registers an async handler for PATCH and `path` that reads its body as a
     /// ``RequestBodyStream``, with any extractors as the parameters after it.
+    @inlinable
     public func patch<each E: FromRequest & Sendable>(
         _ path: String,
         _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
@@ -226,6 +229,7 @@ extension RouteRegistrar {
 
     /// Registers an async handler for any method its path has no route of its own for (``Method/any``) and `path` that reads its body as a
     /// ``RequestBodyStream``, with any extractors as the parameters after it.
+    @inlinable
     public func any<each E: FromRequest & Sendable>(
         _ path: String,
         _ handler: @escaping @Sendable (Request, RequestBodyStream, repeat each E) async throws -> Response
