@@ -348,6 +348,37 @@ static void test_deferred_answered_within_the_turn(void) {
     chopin__conn_close(&w, c);
 }
 
+static void test_deferral_reuse(void) {
+    t_case = "a finished deferral serves the next request that defers: a shorter second answer carries nothing of the first";
+    chopin_conn *c = open_conn();
+    feed_in_turn(c, GET("/defer"));
+    chopin_deferred *first = last_deferral;
+    answer(first, "a much longer first answer");
+    CHECK(w.nspare_deferrals >= 1, "kept for reuse");
+    size_t before = fake.sent_len;
+    feed_in_turn(c, GET("/defer"));
+    CHECK(last_deferral == first, "the kept deferral reused");
+    answer(last_deferral, "2nd");
+    const char *second = fake.sent + before;
+    size_t n = fake.sent_len - before;
+    CHECK_EQ_INT(count(second, n, "HTTP/1.1 200 OK"), 1);
+    CHECK(memmem(second, n, "Content-Length: 3\r\n", 19) != NULL, "its own length");
+    CHECK(n >= 3 && memcmp(second + n - 3, "2nd", 3) == 0, "its own body, last");
+    CHECK(memmem(second, n, "longer", 6) == NULL, "nothing of the first");
+
+    t_case = "a deferral whose answer needed a large buffer is freed, not kept";
+    uint32_t spare = w.nspare_deferrals;
+    feed_in_turn(c, GET("/defer"));
+    CHECK_EQ_INT(w.nspare_deferrals, spare - 1);
+    static char large[20000];
+    memset(large, 'l', sizeof large);
+    chopin_response_send(chopin_deferred_response(last_deferral), 200, "text/plain", large, sizeof large);
+    chopin_deferred_finish(last_deferral);
+    chopin__worker_wake_event(&w);
+    CHECK_EQ_INT(w.nspare_deferrals, spare - 1);
+    chopin__conn_close(&w, c);
+}
+
 static void test_backend_failures(void) {
     t_case = "a backend that cannot pause reads: the connection closes";
     chopin_conn *c = open_conn();
@@ -601,6 +632,7 @@ int main(void) {
     test_backpressure();
     test_deferred_and_half_close();
     test_deferred_answered_within_the_turn();
+    test_deferral_reuse();
     test_error_lingers();
     test_error_body();
     test_timeouts();

@@ -310,6 +310,10 @@ struct chopin_worker {
     chopin_deferred *_Atomic deferred_done; /* finished deferred responses, any thread pushes */
     chopin_deferred *deferrals;             /* not yet done, newest first (worker thread only) */
     uint32_t ndeferred;                     /* how many */
+    /* Deferrals done with, kept for the next request that goes async (worker
+     * thread only): it then costs no calloc, and its answer's buffer is there. */
+    chopin_deferred *spare_deferrals;
+    uint32_t nspare_deferrals;
     uint32_t *cap_wait;                     /* connections stopped at max_deferred */
     uint32_t ncap_wait;
     int _Atomic stop_requested;
@@ -409,6 +413,8 @@ extern __thread chopin_worker *chopin__current_worker;
  * stays alive for its handler, whose cancel runs now. Worker thread. */
 void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d);
 void chopin__deferral_free(chopin_deferred *d);
+/* Frees the deferrals kept for reuse (the worker is ending). */
+void chopin__deferrals_spare_free(chopin_worker *w);
 /* A deferral ended: connections stopped at max_deferred may go on. */
 void chopin__worker_capacity_freed(chopin_worker *w);
 

@@ -17,10 +17,54 @@
 #include <string.h>
 #include <unistd.h>
 
+/* How many finished deferrals a worker keeps for reuse, and the largest
+ * answer buffer one may keep: enough for the async requests of a busy turn,
+ * not a large answer's memory held for good. */
+#define SPARE_DEFERRALS 64
+#define SPARE_BUF_MAX 16384
+
+/* A zeroed deferral: a spare one (its buffer's memory kept, empty), or a
+ * new one. Worker thread. */
+static chopin_deferred *new_deferral(chopin_worker *w) {
+    chopin_deferred *d = w->spare_deferrals;
+    if (!d) return calloc(1, sizeof *d);
+    w->spare_deferrals = d->next;
+    w->nspare_deferrals--;
+    chopin_buf buf = d->buf;
+    memset(d, 0, sizeof *d);
+    buf.len = buf.off = 0;
+    d->buf = buf;
+    return d;
+}
+
+/* Done with d on its worker's thread: kept for the next request that goes
+ * async, or freed. */
+static void recycle_deferral(chopin_worker *w, chopin_deferred *d) {
+    if (w->nspare_deferrals >= SPARE_DEFERRALS || d->buf.cap > SPARE_BUF_MAX) {
+        chopin__deferral_free(d);
+        return;
+    }
+    if (d->release) d->release(d->arg);
+    if (d->res.file_fd >= 0) close(d->res.file_fd); /* an answer with a file that was never delivered */
+    d->next = w->spare_deferrals;
+    w->spare_deferrals = d;
+    w->nspare_deferrals++;
+}
+
+void chopin__deferrals_spare_free(chopin_worker *w) {
+    while (w->spare_deferrals) {
+        chopin_deferred *d = w->spare_deferrals;
+        w->spare_deferrals = d->next;
+        chopin__buf_release(&d->buf, NULL);
+        free(d);
+    }
+    w->nspare_deferrals = 0;
+}
+
 chopin_deferred *chopin_response_defer(chopin_response *res) {
     if (!res->worker || res->deferred || res->state != RS_NONE) return NULL;
     chopin_worker *w = res->worker;
-    chopin_deferred *d = calloc(1, sizeof *d);
+    chopin_deferred *d = new_deferral(w);
     if (!d) return NULL;
     d->worker = w;
     d->conn_idx = res->conn_idx;
@@ -163,7 +207,7 @@ void chopin__deferral_done(chopin_worker *w, chopin_deferred *d) {
     unlink_deferral(w, d);
     chopin_conn *c = waiting_conn(w, d);
     if (c) chopin__conn_deferred_done(w, c, d);
-    chopin__deferral_free(d);
+    recycle_deferral(w, d);
     chopin__worker_capacity_freed(w);
 }
 

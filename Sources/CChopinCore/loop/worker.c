@@ -187,6 +187,7 @@ void chopin__worker_teardown(chopin_worker *w) {
     /* The backend first: it waits until the kernel lets go of every buffer. */
     if (w->backend) w->ops->destroy(w);
     w->backend = NULL;
+    chopin__deferrals_spare_free(w);
     for (uint32_t i = 0; w->conns && i < w->slab.fresh; i++) {
         chopin_conn *c = &w->conns[i];
         if (c->fd >= 0 && c->state != CONN_FREE) close(c->fd);
