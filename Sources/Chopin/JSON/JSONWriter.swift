@@ -42,8 +42,12 @@ public struct JSONWriter: ~Copyable {
 
     /// What was written (array mode).
     public var bytes: [UInt8] {
-        var out = storage ?? []
-        if let base { out.append(contentsOf: UnsafeBufferPointer(start: base, count: used)) }
+        guard let base else { return storage ?? [] }
+        let last = UnsafeBufferPointer(start: base, count: used)
+        // Nothing moved out yet (a document that fit where it started): one
+        // array of its exact size, not an empty one grown by an append.
+        guard var out = storage else { return Array(last) }
+        out.append(contentsOf: last)
         return out
     }
 

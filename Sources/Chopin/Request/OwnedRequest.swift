@@ -79,11 +79,14 @@ final class OwnedRequest: @unchecked Sendable {
             let h = source.headers[i]
             outside += outsideLength(h.name) + outsideLength(h.value)
         }
-        let headersAt = (MemoryLayout<chopin_request>.stride + 15) & ~15
+        // The header array right after the request: both are pointer-aligned,
+        // malloc's own alignment (a stricter one went through posix_memalign).
+        let headersAt = MemoryLayout<chopin_request>.stride
         let textAt = headersAt + MemoryLayout<chopin_header>.stride * headerCount
         let headBytes = head?.count ?? 0
         let total = textAt + headBytes + outside + body.count
-        block = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 16)
+        block = UnsafeMutableRawPointer.allocate(
+            byteCount: max(total, 1), alignment: max(MemoryLayout<chopin_request>.alignment, MemoryLayout<chopin_header>.alignment))
         let text = (block + textAt).assumingMemoryBound(to: CChar.self)
         if let head, let from = head.baseAddress, headBytes > 0 {
             UnsafeMutableRawPointer(text).copyMemory(from: from, byteCount: headBytes)
