@@ -412,6 +412,10 @@ extern __thread chopin_worker *chopin__current_worker;
 /* The connection no longer wants d's answer (it closed, or timed out): d
  * stays alive for its handler, whose cancel runs now. Worker thread. */
 void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d);
+/* What d holds beyond its memory, let go (once): its handler's reference
+ * and a file it never delivered. A deferral kept for reuse is let go when
+ * it is kept, and freed later. */
+void chopin__deferral_let_go(chopin_deferred *d);
 void chopin__deferral_free(chopin_deferred *d);
 /* Frees the deferrals kept for reuse (the worker is ending). */
 void chopin__deferrals_spare_free(chopin_worker *w);

@@ -44,8 +44,7 @@ static void recycle_deferral(chopin_worker *w, chopin_deferred *d) {
         chopin__deferral_free(d);
         return;
     }
-    if (d->release) d->release(d->arg);
-    if (d->res.file_fd >= 0) close(d->res.file_fd); /* an answer with a file that was never delivered */
+    chopin__deferral_let_go(d);
     d->next = w->spare_deferrals;
     w->spare_deferrals = d;
     w->nspare_deferrals++;
@@ -55,8 +54,7 @@ void chopin__deferrals_spare_free(chopin_worker *w) {
     while (w->spare_deferrals) {
         chopin_deferred *d = w->spare_deferrals;
         w->spare_deferrals = d->next;
-        chopin__buf_release(&d->buf, NULL);
-        free(d);
+        chopin__deferral_free(d); /* let go already: only its memory is left */
     }
     w->nspare_deferrals = 0;
 }

@@ -77,9 +77,15 @@ void chopin__deferral_abandon(chopin_worker *w, chopin_deferred *d) {
     d->in_callback = 0;
 }
 
-void chopin__deferral_free(chopin_deferred *d) {
+void chopin__deferral_let_go(chopin_deferred *d) {
     if (d->release) d->release(d->arg);
+    d->release = NULL;
     if (d->res.file_fd >= 0) close(d->res.file_fd); /* an answer with a file that was never delivered */
+    d->res.file_fd = -1;
+}
+
+void chopin__deferral_free(chopin_deferred *d) {
+    chopin__deferral_let_go(d);
     chopin__buf_release(&d->buf, NULL);
     free(d);
 }
