@@ -27,8 +27,7 @@ extension RouteRegistrar {
     // Registered as it is: through the parameter-pack overload, each request
     // made a closure to carry the (empty) extracted values to the handler.
     public func on(_ method: Method, _ path: String, _ handler: @escaping @Sendable (Request) async throws -> Response) {
-        let body: AsyncBody = handler
-        register(method, path, RouteEndpoint(endpoint: .async { _ in body }))
+        addAsync(method, path) { _ in handler }
     }
 
     /// Registers an async handler for `method` and `path`, with any extractors as parameters.

@@ -15,8 +15,7 @@ extension RouteRegistrar {
     public func on(
         _ method: Method, _ path: String, _ handler: @escaping @Sendable (Request, RequestBodyStream) async throws -> Response
     ) {
-        let body: StreamBody = handler
-        register(method, path, RouteEndpoint(endpoint: .streamingBody { _ in body }))
+        addStreamingBody(method, path) { _ in handler }
     }
 
     /// Registers an async handler for `method` and `path` that reads its body as a stream.
