@@ -41,10 +41,17 @@ public enum JSON {
 
     /// Encodes a value as JSON bytes.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        // Most documents fit here; a larger one moves to the heap as it grows.
+        try bytes { try $0.encode(value) }
+    }
+
+    /// The bytes `write` makes, written on the stack first: a document that
+    /// fits (most do) costs one allocation, its array; a larger one moves to
+    /// the heap as it grows.
+    @inline(__always)
+    static func bytes(_ write: (inout JSONWriter) throws -> Void) rethrows -> [UInt8] {
         try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buffer in
             var w = JSONWriter(startingIn: buffer)
-            try w.encode(value)
+            try write(&w)
             return w.bytes
         }
     }

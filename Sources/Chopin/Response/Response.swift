@@ -124,17 +124,12 @@ public struct Response: Sendable {
         encodingJSON(status) { try value.writeJSON(to: &$0) }  // one complete value: nothing left open
     }
 
-    /// The JSON `write` makes, as a response. Written first on the stack, so
-    /// that a document that fits costs one allocation (its array), where a
-    /// writer that grew on the heap cost two.
+    /// The JSON `write` makes, as a response (``JSON``'s stack-first
+    /// encoding: one allocation for a document that fits, not two).
     @inline(__always)
     private static func encodingJSON(_ status: HTTPStatus, _ write: (inout JSONWriter) throws -> Void) -> Response {
         do {
-            let bytes = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buffer in
-                var writer = JSONWriter(startingIn: buffer)
-                try write(&writer)
-                return writer.bytes
-            }
+            let bytes = try JSON.bytes(write)
             return Response(status: status, constantType: "application/json", body: .bytes(bytes))
         } catch {
             logError("JSON encoding failed: \(error)")
