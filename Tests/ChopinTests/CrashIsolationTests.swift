@@ -122,6 +122,7 @@ extension ExampleProcessTests {
             let served = Atomic<Int>(0)
             let failures = Mutex<[String]>([])  // the first 20
             let lostAt = Mutex<[Int64]>([])  // when a kept connection was found closed
+            let lostAgain = Mutex<[[Int64]]>([])  // when each attempt of a request lost more than once was
             let clients = (0..<8).map { _ in
                 OwnThread {
                     var client: TestClient?
@@ -129,10 +130,12 @@ extension ExampleProcessTests {
                         usleep(1000)  // a client's pace, not a spin: the two CPUs also start replacements
                         // A connection the dying worker held (kept, or accepted just
                         // before the trap) closes with no answer: the same request
-                        // again on a new connection, as a client's pool does, once.
-                        var attempts = 0
-                        while attempts < 2 {
-                            attempts += 1
+                        // again on a new connection, as a client's pool does. A retry
+                        // may wait in a dead worker's queue for its replacement and
+                        // meet the next crash there, so a request may be lost more than
+                        // once, but each loss must have a crash of its own (checked below).
+                        var losses: [Int64] = []
+                        while true {
                             do {
                                 let c = try client ?? TestClient(port: port)
                                 client = c
@@ -144,10 +147,12 @@ extension ExampleProcessTests {
                                 }
                                 break
                             } catch let error as TestClient.Failure where lostWithTheWorker(error) {
-                                lostAt.withLock { $0.append(ExampleProcess.nowMs()) }
+                                losses.append(ExampleProcess.nowMs())
+                                lostAt.withLock { $0.append(losses[losses.count - 1]) }
                                 client = nil
-                                if attempts == 2 {
-                                    failures.withLock { if $0.count < 20 { $0.append("closed twice in a row") } }
+                                if losses.count == 4 {
+                                    failures.withLock { if $0.count < 20 { $0.append("closed 4 times in a row at \(losses)") } }
+                                    break
                                 }
                             } catch {
                                 failures.withLock { if $0.count < 20 { $0.append("\(error)") } }
@@ -155,6 +160,7 @@ extension ExampleProcessTests {
                                 break
                             }
                         }
+                        if losses.count > 1 { lostAgain.withLock { $0.append(losses) } }
                     }
                 }
             }
@@ -178,6 +184,12 @@ extension ExampleProcessTests {
             // A connection is lost only to a death: within 500 ms after a crash was sent.
             let unexplained = lostAt.withLock { $0 }.filter { t in !crashedAt.contains { t >= $0 && t - $0 < 500 } }
             #expect(unexplained == [], "connections lost with no crash just before (ms since start: \(crashedAt))")
+            // A request lost n times was lost to n crashes: as many sent from 500 ms
+            // before its first loss to its last.
+            let lostToOneCrash = lostAgain.withLock { $0 }.filter { times in
+                crashedAt.filter { $0 >= times[0] - 500 && $0 <= times[times.count - 1] }.count < times.count
+            }
+            #expect(lostToOneCrash == [], "requests lost more often than crashes came (ms; crashes at \(crashedAt))")
             // Each death closes the dead worker's connections only, never those of the other worker.
             #expect(lostAt.withLock { $0.count } < 20 * 8, "connections lost: every one at every crash")
             var restarts = try server.metric("chopin_worker_restarts_total")
