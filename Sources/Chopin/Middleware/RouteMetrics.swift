@@ -39,7 +39,7 @@ public struct RouteMetrics: ScopedMiddleware {
     }
 
     private func record(_ request: Request, _ response: Response, since start: UInt64) -> Response {
-        let route = request.matched?.metricsIndex ?? 0
+        let route = request.matchedRoute?._withUnsafeGuaranteedRef { $0.metricsIndex } ?? 0
         let status = response.status.code
         guard response.isStream else {
             request.writer.recordRoute(route, status: status, nanoseconds: Self.now() &- start)

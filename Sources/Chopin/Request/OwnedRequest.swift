@@ -128,20 +128,19 @@ final class OwnedRequest: @unchecked Sendable {
 extension Request {
     /// A request over `owned`, whose answer is written to `writer`.
     init(owned: OwnedRequest, writer: ResponseWriter) {
-        self.init(head: owned.head, writer: writer)
         let extras = RequestExtras()
         extras.owned = owned
-        self.extras = extras
+        self.init(head: owned.head, writer: writer, params: RouteParams(), matchedRoute: nil, extras: extras)
     }
 
     /// Copies `view` (its replaced body, if any, in place of the one that
     /// came) into memory of its own; its answer is written to `writer`.
     init(owning view: Request, writer: ResponseWriter) {
         let owned = OwnedRequest(copying: view.head, body: view.body, peer: view.peer, proxies: view.proxies)
-        self.init(owned: owned, writer: writer)
-        params = view.params
-        matched = view.matched
+        let extras = RequestExtras()
+        extras.owned = owned
         // Storage only where a middleware set some (the new extras start empty).
-        if let set = view.extras, !set.storage.isEmpty { extras?.storage = set.storage }
+        if let set = view.extras, !set.storage.isEmpty { extras.storage = set.storage }
+        self.init(head: owned.head, writer: writer, params: view.params, matchedRoute: view.matchedRoute, extras: extras)
     }
 }

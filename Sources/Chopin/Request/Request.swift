@@ -66,37 +66,16 @@ public struct Request: @unchecked Sendable {
     /// (a view), or the deferred answer's (an owned request).
     let writer: ResponseWriter
     var params: RouteParams
-    /// The route that matched. unowned(unsafe), so that naming it costs no
+    /// The route that matched, unmanaged, so that naming it costs no
     /// reference count per request: routes live in the frozen tree, which
     /// the server keeps for longer than any request.
-    unowned(unsafe) var matched: Route?
+    var matchedRoute: Unmanaged<Route>?
+    /// The route that matched.
+    var matched: Route? { matchedRoute?.takeUnretainedValue() }
     /// The owned copy, a replaced body and the storage; nil (nothing to
     /// count references of) for a plain view.
     var extras: RequestExtras?
 
-    init(head: UnsafePointer<chopin_request>, writer: ResponseWriter) {
-        self.head = head
-        self.writer = writer
-        self.params = RouteParams()
-        self.matched = nil
-        self.extras = nil
-    }
-
-    /// The request of a call routed by `tree`, with what the route lookup
-    /// found, made in the caller's constant: one copy fewer than a var
-    /// filled in and then consumed into a constant, whose copy read the
-    /// bytes back in wider pieces than the lookup had written them, which
-    /// the CPU could not forward (a stall).
-    // Each field set here, not through init(head:writer:): delegating
-    // built the value aside and then copied it in (a reference count).
-    init(head: UnsafePointer<chopin_request>, writer: ResponseWriter, routedBy tree: RouteTree, found: inout RouteTree.Lookup) {
-        self.head = head
-        self.writer = writer
-        self.params = RouteParams()
-        self.matched = nil
-        self.extras = nil
-        found = tree.lookup(&self)
-    }
     /// Whether this request owns its memory (see the type's description).
     public var isOwned: Bool {
         guard let extras else { return false }  // the synchronous path: no reference to count
@@ -296,6 +275,21 @@ public struct Request: @unchecked Sendable {
         }
         writer.end()
         return Response(status: status, contentType: nil, body: .written)  // middleware sees the status sent
+    }
+}
+
+// The initializers live here, outside the type, so that Swift still makes
+// the memberwise one, which they call: a value built field by field in an
+// initializer of the type's own was built aside and then copied out, an
+// outlined copy and destroy (a reference count each) per request.
+extension Request {
+    init(head: UnsafePointer<chopin_request>, writer: ResponseWriter) {
+        self.init(head: head, writer: writer, params: RouteParams(), matchedRoute: nil, extras: nil)
+    }
+
+    /// The request of a call routed to `matched` (nil when no route took it).
+    init(head: UnsafePointer<chopin_request>, writer: ResponseWriter, params: RouteParams, matched: Unmanaged<Route>?) {
+        self.init(head: head, writer: writer, params: params, matchedRoute: matched, extras: nil)
     }
 }
 

@@ -114,9 +114,12 @@ struct ResponseWriter {
     func discard() { chopin_response_discard(res) }
 
     /// Records the request's method and route in the worker's shared slot
-    /// while its handler runs (see `whileHandling`): a crash report names
-    /// it. `route` must stay put, unchanged, while the server runs (a
-    /// Route's own copy of its pattern).
+    /// while its handler runs (App.handle), so that the supervisor can name
+    /// the route if the handler traps and the worker process dies. A few
+    /// stores (the name is copied only when it differs from the last one
+    /// recorded). `route` must stay put, unchanged, while the server runs (a
+    /// Route's own copy of its pattern). An async handler's record is
+    /// AsyncAnswer's: begun when its response is deferred, ended by its task.
     func recordHandling(_ request: UnsafePointer<chopin_request>, route: UnsafeBufferPointer<CChar>) {
         chopin_response_handling_static(res, request, route.baseAddress, route.count)
     }

@@ -71,6 +71,12 @@ struct RouteTree: Sendable {
         /// The path matched node's routes, none for this method (its `allow`).
         case methodNotAllowed(node: Int)
         case notImplemented
+
+        /// The route found, if one was.
+        var unmanaged: Unmanaged<Route>? {
+            if case .found(let u) = self { return u }
+            return nil
+        }
     }
 
     /// The Allow header's value for a node (GET also allows HEAD).
@@ -207,17 +213,6 @@ struct RouteTree: Sendable {
         return nil
     }
 
-    /// Finds the route for the request, filling in its parameters.
-    func lookup(_ request: inout Request) -> Lookup {
-        // Parameters go straight into the request: copying a RouteParams
-        // would retain its names.
-        let found = find(request.head, &request.params)
-        if case .found(let unmanaged) = found {
-            unmanaged._withUnsafeGuaranteedRef { route in request.matched = route }
-        }
-        return found
-    }
-
     /// QUERY (the safe method with a body, draft-ietf-httpbis-safe-method-w-body)
     /// is a standard method the parser has no number for: at a path that
     /// has routes for other methods it is 405 with their Allow, as GET or
@@ -243,7 +238,8 @@ struct RouteTree: Sendable {
         return route._withUnsafeGuaranteedRef { $0.streamsBody }
     }
 
-    private func find(_ request: UnsafePointer<chopin_request>, _ params: inout RouteParams) -> Lookup {
+    /// Finds the route for the request, filling in its parameters.
+    func find(_ request: UnsafePointer<chopin_request>, _ params: inout RouteParams) -> Lookup {
         let path = request.pointee.path.bytes
         let found: Int?
         if path.count <= 1 {

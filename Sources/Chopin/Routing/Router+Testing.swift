@@ -19,9 +19,10 @@ extension Router {
         var scratch: UInt8 = 0
         return try withParsedHead("\(method) \(target) HTTP/1.1\r\nHost: t\r\n\r\n") { r in
             try withUnsafeMutablePointer(to: &scratch) { s in
-                var found = RouteTree.Lookup.notFound
+                var params = RouteParams()
+                let found = tree.find(r, &params)
                 let ctx = Request(
-                    head: r, writer: ResponseWriter(OpaquePointer(s)), routedBy: tree, found: &found)
+                    head: r, writer: ResponseWriter(OpaquePointer(s)), params: params, matched: found.unmanaged)
                 switch found {
                 case .found(let unmanaged):
                     let route = unmanaged.takeUnretainedValue()

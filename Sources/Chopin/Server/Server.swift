@@ -322,33 +322,34 @@ final class App: Sendable, ServerSettings {
     }
 
     func handle(_ head: UnsafePointer<chopin_request>, _ writer: ResponseWriter) {
-        var found = RouteTree.Lookup.notFound
-        // A constant: a var is copied each time it is passed on.
-        let request = Request(head: head, writer: writer, routedBy: tree, found: &found)
+        var params = RouteParams()
+        let found = tree.find(head, &params)
         guard case .found(let unmanaged) = found else {
-            respond(tree.missChain(found), request, writer)
+            respond(tree.missChain(found), Request(head: head, writer: writer, params: params, matched: nil), writer)
             return
         }
+        // Built in one piece (Request's memberwise initializer), as a var that
+        // nothing copies: the chain takes it in place.
+        var request = Request(head: head, writer: writer, params: params, matched: unmanaged)
         unmanaged._withUnsafeGuaranteedRef { route in
-            whileHandling(head, route: route, writer) {
-                let chain = route.chain
-                if let handler = chain.direct {
-                    // No middleware, nothing that awaits: the handler, as it is.
-                    do {
-                        try handler(request).write(to: writer)
-                    } catch {
-                        chain.errors.answer(error, request).write(to: writer)
-                    }
-                } else {
-                    respond(chain, request, writer)
+            writer.recordHandling(head, route: UnsafeBufferPointer(route.patternBytes))
+            let chain = route.chain
+            if let handler = chain.direct {
+                // No middleware, nothing that awaits: the handler, as it is.
+                do {
+                    try handler(request).write(to: writer)
+                } catch {
+                    chain.errors.answer(error, request).write(to: writer)
                 }
+            } else {
+                chain.respond(&request)?.write(to: writer)
             }
+            writer.recordHandled()
         }
     }
 
-    /// A request through a chain of middleware (or one that awaits).
-    // Apart, so that the var it needs is not in handle's closure, whose
-    // every call then copied the request.
+    /// A request no route takes (404, 405, 501), through the router's
+    /// middleware. Apart: the hot path above has no use for its code.
     @inline(never)
     private func respond(_ chain: Chain, _ request: consuming Request, _ writer: ResponseWriter) {
         chain.respond(&request)?.write(to: writer)
