@@ -422,7 +422,65 @@ static void test_answer_never_reaches_the_next_connection(void) {
     fixture_stop(srv);
 }
 
+/* worker_turn_when_asked: the hook runs in no turn nobody asked for (a
+ * loop of requests calls it not once), runs after chopin_worker_ask_turn
+ * from another thread with a wake, runs again while it says more is
+ * queued, and then stops again. */
+static chopin_worker *_Atomic turn_worker;
+static _Atomic int turns, more_turns;
+static void *remember_worker(void *ctx, chopin_worker *w, uint32_t i) {
+    (void)ctx, (void)i;
+    atomic_store(&turn_worker, w);
+    return w;
+}
+static int count_turn(void *state) {
+    (void)state;
+    atomic_fetch_add(&turns, 1);
+    return atomic_fetch_sub(&more_turns, 1) > 0;
+}
+static int turns_reach(int want) {
+    uint64_t until = now_ms() + 2000;
+    while (atomic_load(&turns) < want && now_ms() < until) usleep(1000);
+    return atomic_load(&turns);
+}
+static void test_turn_only_when_asked(void) {
+    t_case = "worker_turn_when_asked runs the hook only in turns it was asked for";
+    chopin_config cfg = fixture_config(app);
+    cfg.worker_start = remember_worker;
+    cfg.worker_turn = count_turn;
+    cfg.worker_turn_when_asked = 1;
+    atomic_store(&turns, 0);
+    atomic_store(&more_turns, 0);
+    atomic_store(&turn_worker, NULL);
+    chopin_server *srv = fixture_start(&cfg);
+    if (!srv) return;
+    client_connect(&ca, chopin_server_port(srv));
+    for (int i = 0; i < 50; i++) {
+        SEND(&ca, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+        CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+    }
+    CHECK_EQ_INT(atomic_load(&turns), 0);
+    chopin_worker *w = atomic_load(&turn_worker);
+    CHECK(w != NULL, "worker_start ran");
+    if (w) {
+        atomic_store(&more_turns, 2); /* two more after the asked one */
+        chopin_worker_ask_turn(w);
+        chopin_worker_wake(w);
+        CHECK_EQ_INT(turns_reach(3), 3);
+        usleep(50000);
+        CHECK_EQ_INT(atomic_load(&turns), 3);
+        SEND(&ca, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+        CHECK_EQ_INT(client_read_response(&ca, &r, 2000, 0), 0);
+        CHECK_EQ_INT(atomic_load(&turns), 3);
+    }
+    client_close(&ca);
+    fixture_stop(srv);
+    /* One last turn as the worker ends, asked for or not. */
+    CHECK_EQ_INT(atomic_load(&turns), 4);
+}
+
 static void run_backend(const char *name) {
+    test_turn_only_when_asked();
     test_slow_reader();
     test_lingering_close();
     test_linger_disabled();

@@ -26,6 +26,11 @@ typedef struct chopin_worker chopin_worker;
  * any thread and from a signal handler; wakes coalesce. */
 void chopin_worker_wake(chopin_worker *worker);
 
+/* Asks for the worker_turn hook in the loop's next turn (see
+ * worker_turn_when_asked). Safe from any thread; from one other than the
+ * worker's, wake it as well (chopin_worker_wake), after this. */
+void chopin_worker_ask_turn(chopin_worker *worker);
+
 /* The address of the client a response answers, as recorded when its
  * connection was accepted. family is 4 or 6 (0: unknown); addr holds 4 or
  * 16 bytes in network order (an IPv4-mapped IPv6 address is given as IPv4);

@@ -120,6 +120,11 @@ typedef struct chopin_config {
     void *(*worker_start)(void *handler_ctx, chopin_worker *worker, uint32_t index);
     int (*worker_turn)(void *state);
     void (*worker_stop)(void *state);
+    /* Nonzero: worker_turn runs only in the turns after
+     * chopin_worker_ask_turn was called (and while it says more is queued,
+     * and once as the worker ends), not in every turn: a loop that answers
+     * synchronous requests then spends nothing on it. */
+    int worker_turn_when_asked;
     /* The body of the answers the core gives on its own, before any handler
      * runs (400, 408, 413, 414, 417, 431, 501, 505): sets *content_type
      * (NUL-terminated), *body and *len for status and returns 1, or returns 0

@@ -319,6 +319,7 @@ struct chopin_worker {
     int _Atomic stop_requested;
     int _Atomic wake_pending; /* a wake-up is already on its way: later ones add nothing */
     int in_turn;              /* the worker_turn hook is running */
+    int _Atomic turn_asked;   /* chopin_worker_ask_turn since the hook last ran */
     void *hook_state;         /* what worker_start returned */
 
     chopin_worker_metrics *metrics;

@@ -254,6 +254,11 @@ void chopin_worker_wake(chopin_worker *w) {
     (void)r;
 }
 
+void chopin_worker_ask_turn(chopin_worker *w) {
+    /* Release: the hook that runs for this sees what was queued before. */
+    atomic_store_explicit(&w->turn_asked, 1, memory_order_release);
+}
+
 int chopin_deferred_websocket_accept(chopin_deferred *d) {
     chopin_conn *c = d->websocket ? stream_conn(d) : NULL;
     if (!c || c->state != CONN_DEFERRED || d->streaming) return -1;

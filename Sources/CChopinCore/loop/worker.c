@@ -270,9 +270,18 @@ static int worker_start(chopin_worker *w) {
     return w->ops->accept_start(w);
 }
 
-/* Another runtime's work on this thread (Swift's jobs); 1 while more is queued. */
-static int run_turn_hook(chopin_worker *w) {
+/* Another runtime's work on this thread (Swift's jobs); 1 while more is
+ * queued. Where the hook runs only when asked, a turn nobody asked for costs
+ * one load; the ask is taken before the hook runs, so that one made while it
+ * runs brings it back next turn. */
+static int run_turn_hook(chopin_worker *w, int more_queued) {
     if (!w->cfg->worker_turn) return 0;
+    if (w->cfg->worker_turn_when_asked && !more_queued) {
+        if (!atomic_load_explicit(&w->turn_asked, memory_order_relaxed)) return 0;
+        /* An exchange, not a store: it reads the latest ask (acquiring what
+         * was queued before it), so that none made meanwhile is lost. */
+        atomic_exchange_explicit(&w->turn_asked, 0, memory_order_acq_rel);
+    }
     w->in_turn = 1;
     int more = w->cfg->worker_turn(w->hook_state);
     w->in_turn = 0;
@@ -285,7 +294,7 @@ static void worker_end(chopin_worker *w) {
     chopin__worker_wake_event(w); /* drains what was pushed meanwhile */
     /* Handlers cancelled just now may still want to run (and finish, which
      * frees their orphaned deferral): one last turn, then the hook ends. */
-    run_turn_hook(w);
+    run_turn_hook(w, 1);
     if (w->cfg->worker_stop && w->hook_state) w->cfg->worker_stop(w->hook_state);
     w->hook_state = NULL;
     serve_on_this_thread(NULL);
@@ -340,7 +349,7 @@ void *chopin__worker_main(void *arg) {
         if (!w->stopping && atomic_load_explicit(&w->stop_requested, memory_order_acquire)) begin_stop(w);
         w->ops->dispatch(w);
         chopin__conn_resume_ready(w);
-        more_work = run_turn_hook(w);
+        more_work = run_turn_hook(w, more_work);
         chopin__conn_follow_due_interest(w);
     }
     worker_end(w);

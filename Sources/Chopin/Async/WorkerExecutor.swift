@@ -21,9 +21,10 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
     private let thread: pthread_t
     private let queue = Mutex(JobQueue())
     private let stopped = Atomic<Bool>(false)
-    /// Jobs in `queue`, readable without its lock: most loop turns have
-    /// none (every turn of a server of sync handlers), and then a turn is
-    /// one atomic load, not a lock and an exclusivity check on `running`.
+    /// Jobs in `queue`, readable without its lock. The loop calls
+    /// ``runTurn()`` only in turns after ``enqueue(_:for:)`` asked for one
+    /// (`worker_turn_when_asked`): a turn of synchronous requests costs the C
+    /// core one load and no call into Swift at all.
     private let queued = Atomic<Int>(0)
     /// Jobs of the turn under way; kept between turns so that its capacity is reused.
     private var running: [Queued] = []
@@ -65,6 +66,7 @@ final class WorkerExecutor: TaskExecutor, @unchecked Sendable {
             $0.jobs.append(Queued(job: job, handler: handler))
             queued.add(1, ordering: .releasing)
         }
+        chopin_worker_ask_turn(worker)
         // On the worker's own thread the loop runs its turn before it sleeps
         // again; from anywhere else it must be woken.
         if pthread_equal(pthread_self(), thread) == 0 { chopin_worker_wake(worker) }

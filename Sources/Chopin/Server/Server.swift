@@ -113,6 +113,9 @@ public struct Server: Sendable {
             // Each worker's loop is also its async handlers' executor.
             c.worker_start = workerStartHook
             c.worker_turn = workerTurnHook
+            // Only in turns with jobs queued (WorkerExecutor.enqueue asks):
+            // a turn of synchronous requests does not call into Swift for it.
+            c.worker_turn_when_asked = 1
             c.worker_stop = workerStopHook
             // Routes that take their body as a stream are asked for before it is read.
             c.body_stream = bodyStreamHook
