@@ -309,7 +309,9 @@ static int next_timeout(chopin_worker *w, int more_work) {
         if (timeout < 0 || t < timeout) timeout = t;
     }
     if (w->stopping && (timeout < 0 || timeout > 50)) timeout = 50;
-    if (w->nready || more_work) timeout = 0;
+    /* A turn asked for since the hook ran (a job queued on this thread
+     * after it): no sleep before it runs. */
+    if (w->nready || more_work || atomic_load_explicit(&w->turn_asked, memory_order_relaxed)) timeout = 0;
     return timeout;
 }
 
