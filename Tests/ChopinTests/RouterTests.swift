@@ -195,6 +195,22 @@ private func router(_ patterns: [String]) -> Router {
         #expect(try app.request(Method("PURGE"), "/cache/k1").text == "purged k1")
     }
 
+    /// One keep-alive connection, routes with two, one and no parameters in
+    /// turn: each request's parameters are its own (the router keeps them in
+    /// the connection's parsed request, which the next request reuses).
+    @Test func eachRequestOnAConnectionHasItsOwnParameters() throws {
+        let app = try Self.app()
+        defer { app.stop() }
+        let connection = try app.connect()
+        defer { connection.close() }
+        for (target, answer) in [
+            ("/user/42/a/b", "rest a/b"), ("/user/7", "user 7"), ("/user/me", "me"), ("/user/9", "user 9"),
+            ("/nowhere/3", #"{"error":"not found"}"#), ("/user/5/x", "rest x"),
+        ] {
+            #expect(try connection.request(.get, target).text == answer, "\(target)")
+        }
+    }
+
     @Test func whatNoRouteTakes() throws {
         let app = try Self.app()
         defer { app.stop() }

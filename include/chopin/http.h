@@ -47,6 +47,14 @@ typedef enum chopin_framing {
     CHOPIN_FRAMING_CHUNKED = 2, /* Transfer-Encoding: chunked */
 } chopin_framing;
 
+/* Where a router (the Swift layer's) keeps the parameters of the route it
+ * matched: spans[2i] and spans[2i+1] are the offset and length of the i-th
+ * in path; used of them are set. The parser leaves it alone. */
+typedef struct chopin_route_params {
+    uint32_t spans[16];
+    uint32_t used;
+} chopin_route_params;
+
 /* A parsed request. Every slice points into the buffer that was parsed. */
 typedef struct chopin_request {
     chopin_method method;
@@ -64,6 +72,7 @@ typedef struct chopin_request {
     uint8_t expect_continue; /* Expect: 100-continue */
     uint8_t body_streamed;   /* the body follows the handler's call in pieces (chopin_deferred_take_body) */
     size_t head_len;         /* bytes of request line and headers, final CRLF included */
+    chopin_route_params route; /* the router's, set after parsing */
 } chopin_request;
 
 /* Parser results. Positive: bytes consumed by the head. */

@@ -130,7 +130,7 @@ extension Request {
     init(owned: OwnedRequest, writer: ResponseWriter) {
         let extras = RequestExtras()
         extras.owned = owned
-        self.init(head: owned.head, writer: writer, params: RouteParams(), matchedRoute: nil, extras: extras)
+        self.init(head: owned.head, writer: writer, matchedRoute: nil, extras: extras)
     }
 
     /// Copies `view` (its replaced body, if any, in place of the one that
@@ -141,6 +141,7 @@ extension Request {
         extras.owned = owned
         // Storage only where a middleware set some (the new extras start empty).
         if let set = view.extras, !set.storage.isEmpty { extras.storage = set.storage }
-        self.init(head: owned.head, writer: writer, params: view.params, matchedRoute: view.matchedRoute, extras: extras)
+        // The route parameters came with the head's copy.
+        self.init(head: owned.head, writer: writer, matchedRoute: view.matchedRoute, extras: extras)
     }
 }

@@ -17,7 +17,8 @@ func withParsedHead<R>(_ text: String, _ body: (UnsafePointer<chopin_request>) t
                 chopin_parse_request($0.baseAddress, $0.count, &request, slots.baseAddress, slots.count, &limits)
             }
             guard rc > 0 else { throw HTTPError(HTTPStatus(Int(-rc)), "unparsable request") }
-            return try withUnsafePointer(to: &request) { try body($0) }
+            // Mutable: routing writes the parameters it finds into it.
+            return try withUnsafeMutablePointer(to: &request) { try body(UnsafePointer($0)) }
         }
     }
 }

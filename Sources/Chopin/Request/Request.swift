@@ -6,30 +6,33 @@ struct ParamSpan {
     var count: UInt32 = 0
 }
 
-/// Route parameters of a matched request, kept inline: matching a route
-/// allocates nothing.
-struct RouteParams {
+/// Route parameters of a matched request, kept in the parsed request's own
+/// memory (`chopin_request.route`), not in each ``Request``: a Request of
+/// four words passes in registers, where one holding the spans was copied
+/// into memory at every call that took it. Matching a route allocates nothing.
+typealias RouteParams = chopin_route_params
+
+extension RouteParams {
     static let capacity = 8
-    /// Eight spans in a tuple, not an InlineArray: an InlineArray made every
-    /// Request an address-only value, copied through its value witness.
-    private var storage = (
-        ParamSpan(), ParamSpan(), ParamSpan(), ParamSpan(), ParamSpan(), ParamSpan(), ParamSpan(), ParamSpan()
-    )
-    var count = 0
-    // Whether the last is a `*wildcard` is the matched route's to say.
-    // The names stay with the matched route (Request.paramName): an array
-    // here made every Request a value to retain, copy and release.
+    // Whether the last is a `*wildcard` is the matched route's to say; the
+    // names stay with the matched route (Request.paramName).
+
+    /// How many are set.
+    var count: Int {
+        get { Int(used) }
+        set { used = UInt32(newValue) }
+    }
 
     /// The i-th span, 0..<capacity.
     func span(_ i: Int) -> ParamSpan {
         precondition(i >= 0 && i < Self.capacity, "route parameter index out of range")
-        return withUnsafeBytes(of: storage) { $0.load(fromByteOffset: i &* MemoryLayout<ParamSpan>.stride, as: ParamSpan.self) }
+        return withUnsafeBytes(of: spans) { $0.load(fromByteOffset: i &* MemoryLayout<ParamSpan>.stride, as: ParamSpan.self) }
     }
 
     /// Sets the i-th span, 0..<capacity.
     mutating func set(_ i: Int, _ span: ParamSpan) {
         precondition(i >= 0 && i < Self.capacity, "route parameter index out of range")
-        withUnsafeMutableBytes(of: &storage) {
+        withUnsafeMutableBytes(of: &spans) {
             $0.storeBytes(of: span, toByteOffset: i &* MemoryLayout<ParamSpan>.stride, as: ParamSpan.self)
         }
     }
@@ -65,7 +68,6 @@ public struct Request: @unchecked Sendable {
     /// Where this request's answer is written: the connection's response
     /// (a view), or the deferred answer's (an owned request).
     let writer: ResponseWriter
-    var params: RouteParams
     /// The route that matched, unmanaged, so that naming it costs no
     /// reference count per request: routes live in the frozen tree, which
     /// the server keeps for longer than any request.
@@ -75,6 +77,9 @@ public struct Request: @unchecked Sendable {
     /// The owned copy, a replaced body and the storage; nil (nothing to
     /// count references of) for a plain view.
     var extras: RequestExtras?
+
+    /// The route parameters the router found (in the parsed request).
+    var params: RouteParams { head.pointee.route }
 
     /// Whether this request owns its memory (see the type's description).
     public var isOwned: Bool {
@@ -284,12 +289,13 @@ public struct Request: @unchecked Sendable {
 // outlined copy and destroy (a reference count each) per request.
 extension Request {
     init(head: UnsafePointer<chopin_request>, writer: ResponseWriter) {
-        self.init(head: head, writer: writer, params: RouteParams(), matchedRoute: nil, extras: nil)
+        self.init(head: head, writer: writer, matchedRoute: nil, extras: nil)
     }
 
-    /// The request of a call routed to `matched` (nil when no route took it).
-    init(head: UnsafePointer<chopin_request>, writer: ResponseWriter, params: RouteParams, matched: Unmanaged<Route>?) {
-        self.init(head: head, writer: writer, params: params, matchedRoute: matched, extras: nil)
+    /// The request of a call routed to `matched` (nil when no route took
+    /// it), its parameters already in `head` (RouteTree.find put them there).
+    init(head: UnsafePointer<chopin_request>, writer: ResponseWriter, matched: Unmanaged<Route>?) {
+        self.init(head: head, writer: writer, matchedRoute: matched, extras: nil)
     }
 }
 

@@ -238,6 +238,17 @@ struct RouteTree: Sendable {
         return route._withUnsafeGuaranteedRef { $0.streamsBody }
     }
 
+    /// Finds the route for a request and puts its parameters in the
+    /// request's own memory (`route`), which must be writable: the
+    /// connection's parsed request, or a copy of one.
+    func route(_ request: UnsafePointer<chopin_request>) -> Lookup {
+        let writable = UnsafeMutablePointer(mutating: request)
+        // Nothing from the connection's previous request: the parser
+        // leaves this part of the request as it was.
+        writable.pointee.route.used = 0
+        return find(request, &writable.pointee.route)
+    }
+
     /// Finds the route for the request, filling in its parameters.
     func find(_ request: UnsafePointer<chopin_request>, _ params: inout RouteParams) -> Lookup {
         let path = request.pointee.path.bytes

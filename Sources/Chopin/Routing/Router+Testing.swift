@@ -19,10 +19,8 @@ extension Router {
         var scratch: UInt8 = 0
         return try withParsedHead("\(method) \(target) HTTP/1.1\r\nHost: t\r\n\r\n") { r in
             try withUnsafeMutablePointer(to: &scratch) { s in
-                var params = RouteParams()
-                let found = tree.find(r, &params)
-                let ctx = Request(
-                    head: r, writer: ResponseWriter(OpaquePointer(s)), params: params, matched: found.unmanaged)
+                let found = tree.route(r)
+                let ctx = Request(head: r, writer: ResponseWriter(OpaquePointer(s)), matched: found.unmanaged)
                 switch found {
                 case .found(let unmanaged):
                     let route = unmanaged.takeUnretainedValue()

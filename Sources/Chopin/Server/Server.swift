@@ -325,15 +325,14 @@ final class App: Sendable, ServerSettings {
     }
 
     func handle(_ head: UnsafePointer<chopin_request>, _ writer: ResponseWriter) {
-        var params = RouteParams()
-        let found = tree.find(head, &params)
+        let found = tree.route(head)
         guard case .found(let unmanaged) = found else {
-            respond(tree.missChain(found), Request(head: head, writer: writer, params: params, matched: nil), writer)
+            respond(tree.missChain(found), Request(head: head, writer: writer, matched: nil), writer)
             return
         }
         // Built in one piece (Request's memberwise initializer), as a var that
         // nothing copies: the chain takes it in place.
-        var request = Request(head: head, writer: writer, params: params, matched: unmanaged)
+        var request = Request(head: head, writer: writer, matched: unmanaged)
         unmanaged._withUnsafeGuaranteedRef { route in
             writer.recordHandling(head, route: UnsafeBufferPointer(route.patternBytes))
             let chain = route.chain
