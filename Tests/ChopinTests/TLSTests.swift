@@ -1,5 +1,6 @@
 import ChopinTesting
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Chopin
@@ -25,19 +26,27 @@ import Testing
         return path
     }()
 
+    /// Made one at a time: suites that run in parallel with this one
+    /// (DocSnippetTests) ask for the same pair, and two openssl commands
+    /// writing the same files at once left a key beside the other's
+    /// certificate ("key values mismatch").
+    private static let making = Mutex(())
+
     static func pair(_ name: String) throws -> Pair {
-        let pair = Pair(certificate: "\(directory)/\(name).crt", key: "\(directory)/\(name).key")
-        if FileManager.default.fileExists(atPath: pair.key) { return pair }
-        let status = try run(
-            "openssl",
-            [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                pair.key, "-out", pair.certificate, "-days", "2", "-subj", "/CN=\(name)", "-addext",
-                "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            ]
-        ).status
-        #expect(status == 0, "the openssl command made a certificate")
-        return pair
+        try making.withLock { _ in
+            let pair = Pair(certificate: "\(directory)/\(name).crt", key: "\(directory)/\(name).key")
+            if FileManager.default.fileExists(atPath: pair.key) { return pair }
+            let status = try run(
+                "openssl",
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                    pair.key, "-out", pair.certificate, "-days", "2", "-subj", "/CN=\(name)", "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                ]
+            ).status
+            #expect(status == 0, "the openssl command made a certificate")
+            return pair
+        }
     }
 
     /// Puts `pair`'s files where `live` names them (as a deploy replaces a
