@@ -50,8 +50,9 @@ typedef enum chopin_framing {
 /* Where a router (the Swift layer's) keeps the parameters of the route it
  * matched: spans[2i] and spans[2i+1] are the offset and length of the i-th
  * in path; used of them are set. The parser leaves it alone. */
+#define CHOPIN_ROUTE_PARAMS_MAX 8
 typedef struct chopin_route_params {
-    uint32_t spans[16];
+    uint32_t spans[2 * CHOPIN_ROUTE_PARAMS_MAX];
     uint32_t used;
 } chopin_route_params;
 

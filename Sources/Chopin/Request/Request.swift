@@ -13,7 +13,7 @@ struct ParamSpan {
 typealias RouteParams = chopin_route_params
 
 extension RouteParams {
-    static let capacity = 8
+    static let capacity = Int(CHOPIN_ROUTE_PARAMS_MAX)
     // Whether the last is a `*wildcard` is the matched route's to say; the
     // names stay with the matched route (Request.paramName).
 
@@ -293,7 +293,7 @@ extension Request {
     }
 
     /// The request of a call routed to `matched` (nil when no route took
-    /// it), its parameters already in `head` (RouteTree.find put them there).
+    /// it), its parameters already in `head` (RouteTree.route put them there).
     init(head: UnsafePointer<chopin_request>, writer: ResponseWriter, matched: Unmanaged<Route>?) {
         self.init(head: head, writer: writer, matchedRoute: matched, extras: nil)
     }
