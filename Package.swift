@@ -150,6 +150,17 @@ let package = Package(
             path: "bench/chopin-json-bench",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // What swift-openapi-runtime and the generated code cost per request
+        // on their own (issue 25's OpenAPI targets); no product names it.
+        .executableTarget(
+            name: "openapi-floor",
+            dependencies: [
+                "ChopinExampleOpenAPI", .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "bench/openapi-floor",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .testTarget(
             name: "ChopinTests",
             dependencies: [

@@ -368,6 +368,26 @@ done
     echo "| /awaiting/json (1 Middleware, awaits nothing) | ${IPR[chopin/awaiting/json]} | $(ratio "${IPR[chopin/awaiting/json]}" "${IPR[chopin/json]}") of /json |"
     echo "| /async/json (async handler, awaits nothing) | ${IPR[chopin/async/json]} | $(ratio "${IPR[chopin/async/json]}" "${IPR[chopin/json]}") of /json |"
 } >> "$INSTR"
+# Issue 25: the OpenAPI operation /shelf/hello (the /json body through
+# ChopinOpenAPI), beside what swift-openapi-runtime and the generated code
+# cost on their own (bench/openapi-floor: the operation called in a loop, no
+# server, socket or task around it), which no transport can make cheaper.
+IPR[chopin/shelf/hello]=$(per_request chopin 9112 /shelf/hello "$ROOT/build/bench/chopin-example-nodebug" --port 9112 \
+    --workers 1 --backend epoll --isolation threads --metrics-interval 0)
+(cd "$ROOT" && swift build -c release --product openapi-floor 2>&1 | tail -1) >&2
+strip -g -o "$ROOT/build/bench/openapi-floor-nodebug" "$ROOT/.build/release/openapi-floor"
+floor_run() {  # calls -> total instructions of the run
+    local f="$OUT/callgrind-openapi-floor-$1.out"
+    valgrind --tool=callgrind --callgrind-out-file="$f" "$ROOT/build/bench/openapi-floor-nodebug" "$1" > "${f%.out}.log" 2>&1
+    awk '/^(summary|totals):/ {print $2; exit}' "$f"
+}
+f1=$(floor_run "$CALLGRIND_REQS")
+f2=$(floor_run $((CALLGRIND_REQS * 3)))
+IPR[openapi-floor]=$(awk -v a="${f1:-0}" -v b="${f2:-0}" -v n=$((CALLGRIND_REQS * 2)) 'BEGIN{ if (a>0 && b>a) printf "%.0f", (b-a)/n; else print "n/a" }')
+{
+    echo "| /shelf/hello (an OpenAPI operation through ChopinOpenAPI, RouteMetrics around it) | ${IPR[chopin/shelf/hello]} | $(ratio "${IPR[chopin/shelf/hello]}" "${IPR[chopin/json]}") of /json |"
+    echo "| swift-openapi-runtime and the generated code alone (bench/openapi-floor) | ${IPR[openapi-floor]} | $(ratio "${IPR[openapi-floor]}" "${IPR[chopin/json]}") of /json |"
+} >> "$INSTR"
 cat "$INSTR"
 echo "| instructions per request (callgrind) | /plaintext | ${IPR[chopin/plaintext]} | - |" >> "$COSTS"
 echo "| instructions per request (callgrind) | /json | ${IPR[chopin/json]} | - |" >> "$COSTS"
@@ -375,6 +395,7 @@ echo "| instructions per request (callgrind) | /traced/json (TracingMiddleware, 
 echo "| instructions per request (callgrind) | /metered/json (RouteMetrics) | ${IPR[chopin/metered/json]} | - |" >> "$COSTS"
 echo "| instructions per request (callgrind) | /layered/plaintext, /layered/json (3 SyncMiddleware) | ${IPR[chopin/layered/plaintext]}, ${IPR[chopin/layered/json]} | - |" >> "$COSTS"
 echo "| instructions per request (callgrind) | /awaiting/json, /async/json | ${IPR[chopin/awaiting/json]}, ${IPR[chopin/async/json]} | - |" >> "$COSTS"
+echo "| instructions per request (callgrind) | /shelf/hello (OpenAPI), the runtime alone (bench/openapi-floor) | ${IPR[chopin/shelf/hello]}, ${IPR[openapi-floor]} | - |" >> "$COSTS"
 for s in floor hyper; do
     [ -n "${IPR[$s/plaintext]:-}" ] && echo "| instructions per request (callgrind), $s | /plaintext, /json | ${IPR[$s/plaintext]}, ${IPR[$s/json]} | - |" >> "$COSTS"
 done

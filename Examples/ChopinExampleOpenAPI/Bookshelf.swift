@@ -85,3 +85,10 @@ public func addBookshelf(to router: Router) throws {
     let shelf = router.group(try Servers.Server1.url().path) { shelf in shelf.use(RouteMetrics()) }
     try Bookshelf().registerHandlers(on: OpenAPITransport(shelf))
 }
+
+/// Registers ``Bookshelf`` on any swift-openapi-runtime transport: for
+/// bench/openapi-floor, which measures what the runtime and the generated
+/// code cost per request with no server around them.
+public func registerBookshelf(on transport: any ServerTransport) throws {
+    try Bookshelf().registerHandlers(on: transport)
+}

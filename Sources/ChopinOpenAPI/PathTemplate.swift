@@ -21,6 +21,9 @@ struct PathTemplate: Sendable {
     }
 
     let segments: [Segment]
+    /// Whether every segment is text: the router's match of its pattern is
+    /// then the template's, with no parameter to read.
+    var isLiteral: Bool { segments.allSatisfy { if case .literal = $0 { true } else { false } } }
 
     /// Parses `template`; nil when a brace is not closed, a parameter has
     /// no name, or two parameters touch (`{a}{b}`: where one ends is unknowable).

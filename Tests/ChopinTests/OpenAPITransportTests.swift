@@ -178,6 +178,41 @@ private struct Boom: Error {}
         #expect(try app.request(.post, "/body", body: [1, 2, 3]).text == "body known(3)")
     }
 
+    /// An operation's header fields reach the client in order; its
+    /// Content-Type is the answer's; the framing it sets (a wrong length, a
+    /// Transfer-Encoding) is left out for Chopin's own.
+    @Test func anOperationsFieldsAreItsAnswers() throws {
+        let app = try Self.app { t in
+            try t.register(
+                { _, _, _ in
+                    let fields: HTTPFields = [
+                        .contentType: "application/json", .contentLength: "999", .transferEncoding: "chunked",
+                        HTTPField.Name("X-Custom")!: "a", .cacheControl: "no-store",
+                    ]
+                    var head = HTTPResponse(status: .accepted, headerFields: fields)
+                    head.headerFields.append(HTTPField(name: HTTPField.Name("X-Custom")!, value: "b"))
+                    return (head, HTTPBody("{}"))
+                }, method: .get, path: "/fields")
+            try t.register(
+                { _, _, _ in (HTTPResponse(status: .noContent, headerFields: [.cacheControl: "no-store"]), nil) },
+                method: .delete, path: "/fields")
+        }
+        defer { app.stop() }
+        let answer = try app.get("/fields")
+        #expect(answer.status == .accepted)
+        #expect(answer.text == "{}")
+        #expect(answer.header("Content-Type") == "application/json")
+        #expect(answer.headers(named: "Content-Length") == ["2"])
+        #expect(answer.header("Transfer-Encoding") == nil)
+        #expect(answer.headers(named: "X-Custom") == ["a", "b"])
+        #expect(answer.header("Cache-Control") == "no-store")
+        #expect(answer.header("X-Middleware") == "ran")
+        let empty = try app.request(.delete, "/fields")
+        #expect(empty.status == .noContent)
+        #expect(empty.header("Cache-Control") == "no-store")
+        #expect(empty.header("X-Middleware") == "ran")
+    }
+
     @Test func aHandlersHTTPErrorIsItsAnswer() throws {
         let app = try Self.app { t in
             try t.register(

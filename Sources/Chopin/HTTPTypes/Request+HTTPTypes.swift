@@ -1,4 +1,5 @@
 public import HTTPTypes
+internal import CChopinCore
 
 extension Request {
     /// Every header as swift-http-types fields, in the order sent. Builds
@@ -8,8 +9,30 @@ extension Request {
 
     /// The method as swift-http-types' type.
     public var httpMethod: HTTPRequest.Method {
-        // The parser accepts only token methods, which HTTPRequest.Method takes.
-        HTTPRequest.Method(method) ?? HTTPRequest.Method.get
+        // The common methods without a String to build and check; the
+        // parser accepts only token methods, which HTTPRequest.Method takes.
+        switch head.pointee.method {
+        case CHOPIN_METHOD_GET: .get
+        case CHOPIN_METHOD_HEAD: .head
+        case CHOPIN_METHOD_POST: .post
+        case CHOPIN_METHOD_PUT: .put
+        case CHOPIN_METHOD_DELETE: .delete
+        case CHOPIN_METHOD_PATCH: .patch
+        case CHOPIN_METHOD_OPTIONS: .options
+        default: HTTPRequest.Method(method) ?? HTTPRequest.Method.get
+        }
+    }
+
+    /// The body's framing as the head declared it: its Content-Length, or
+    /// that it is chunked; neither for a request with no body. For
+    /// ChopinOpenAPI, which tells swift-openapi-runtime whether there is a
+    /// body and how long, without looking the headers up again.
+    package var declaredBody: (length: UInt64?, chunked: Bool) {
+        switch head.pointee.framing {
+        case CHOPIN_FRAMING_LENGTH: (head.pointee.content_length, false)
+        case CHOPIN_FRAMING_CHUNKED: (nil, true)
+        default: (nil, false)
+        }
     }
 
     /// Serializes value as JSON straight into the response, with a
