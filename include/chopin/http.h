@@ -74,6 +74,10 @@ typedef struct chopin_request {
     uint8_t body_streamed;   /* the body follows the handler's call in pieces (chopin_deferred_take_body) */
     size_t head_len;         /* bytes of request line and headers, final CRLF included */
     chopin_route_params route; /* the router's, set after parsing */
+    /* When a timer above the core (Swift's RouteMetrics) started on this
+     * request, in CLOCK_MONOTONIC nanoseconds: 0 until one does. The parser
+     * zeroes it; a copy of the request (an async handler's) carries it. */
+    uint64_t timer_started_ns;
 } chopin_request;
 
 /* Parser results. Positive: bytes consumed by the head. */

@@ -429,6 +429,7 @@ int chopin_parse_request(const char *buf, size_t len, chopin_request *req, chopi
 
     /* framing (RFC 9112 section 6.1-6.3) */
     req->framing = CHOPIN_FRAMING_NONE;
+    req->timer_started_ns = 0;
     req->content_length = 0;
     if (fs.te_seen) {
         if (req->version_minor == 0 || fs.content_length_seen) return CHOPIN_PARSE_BAD_REQUEST;
