@@ -22,7 +22,9 @@ import Synchronization
 /// (`/files/{name}.zip`). The request body reaches the operation as it
 /// arrives (an `HTTPBody` over the connection, collected only if the
 /// generated code asks for it, up to `Configuration/maxStreamedBodyBytes`);
-/// the response body is written as it comes.
+/// the response body is written as it comes. The request's `Host` is the
+/// `HTTPRequest`'s `authority`, not one of its header fields (as
+/// swift-nio-extras' HTTP/1 conversion has it).
 ///
 /// An `HTTPError` or `ExtractionError` the operation throws is answered
 /// as from any handler. An error the operation throws that says its own status (the runtime's

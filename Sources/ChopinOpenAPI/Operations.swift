@@ -60,7 +60,7 @@ final class Operations: Sendable {
         let query = request.query
         let head = HTTPRequest(
             method: request.httpMethod, scheme: nil, authority: request.header("Host"),
-            path: query.isEmpty ? request.path : request.path + "?" + query, headerFields: request.headerFields)
+            path: query.isEmpty ? request.path : request.path + "?" + query, headerFields: Self.fields(of: request))
         // No body (nil) unless the request has one: bytes, or a chunked
         // body; an empty one counts when it says its type (Content-Length: 0
         // with a Content-Type is an empty document; alone, as HTTP clients
@@ -97,6 +97,26 @@ final class Operations: Sendable {
                 HTTPStatus(error.httpStatus), message,
                 headers: error.httpHeaderFields.map { ($0.name.rawName, $0.value) })
         }
+    }
+
+    /// The request's header fields for the runtime, less its Host, which is
+    /// the request's authority: swift-nio-extras' HTTP/1 conversion (which
+    /// Hummingbird's transport uses) does the same. A request with no other
+    /// header (as most GETs) makes no HTTPFields storage at all.
+    static func fields(of request: Request) -> HTTPFields {
+        let headers = request.headers
+        var fields = HTTPFields()
+        for i in headers.indices {
+            if headers.withBytes(at: i, { name, _ in isHost(name) }) { continue }
+            let (name, value) = headers[i]
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        return fields
+    }
+
+    /// Whether a header name is Host, in any case.
+    private static func isHost(_ name: UnsafeRawBufferPointer) -> Bool {
+        name.count == 4 && zip(name, "host".utf8).allSatisfy { $0 | 0x20 == $1 }
     }
 
     /// Bodies up to this size, when their length is known, are written at

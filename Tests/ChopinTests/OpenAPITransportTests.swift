@@ -213,6 +213,23 @@ private struct Boom: Error {}
         #expect(empty.header("X-Middleware") == "ran")
     }
 
+    /// The Host is the operation's authority, not one of its fields (as
+    /// swift-nio-extras converts HTTP/1 heads); every other header is a field.
+    @Test func theHostIsTheAuthority() throws {
+        let app = try Self.app { t in
+            try t.register(
+                { request, _, _ in
+                    let thing = HTTPField.Name("X-Thing")!, host = HTTPField.Name("Host")!
+                    let text = "\(request.authority ?? "-") \(request.headerFields[host] ?? "-") \(request.headerFields[thing] ?? "-")"
+                    return (HTTPResponse(status: .ok), HTTPBody(text))
+                }, method: .get, path: "/who")
+        }
+        defer { app.stop() }
+        let answer = try app.get("/who", headers: [("X-Thing", "yes")])
+        #expect(answer.text.hasSuffix(" - yes"), "\(answer.text)")
+        #expect(!answer.text.hasPrefix("- "), "the Host is the authority: \(answer.text)")
+    }
+
     @Test func aHandlersHTTPErrorIsItsAnswer() throws {
         let app = try Self.app { t in
             try t.register(
