@@ -14,9 +14,10 @@
 # bench/results/<time>/ and the latest table and chart to bench/results/.
 # Tests: plaintext, json, pipelined (plaintext 16 deep), asyncjson (Chopin's
 # /async/json, the /json body from an async handler; the peers' own /json,
-# whose handlers are async already), awaitjson and layeredjson (Chopin only:
-# /json behind one middleware that may await, and behind three synchronous
-# ones; not in the default TESTS) and db (/db, one World row from a private
+# whose handlers are async already), awaitjson, layeredjson and tracedjson
+# (Chopin only: /json behind one middleware that may await, behind three
+# synchronous ones, and behind TracingMiddleware with no tracer; not in the
+# default TESTS) and db (/db, one World row from a private
 # PostgreSQL server, scripts/pg.sh; Chopin and Hummingbird, both on
 # postgres-nio 1.33.2 with a pool of 16), openapi (the /json body from an
 # OpenAPI operation: Chopin's /shelf/hello through ChopinOpenAPI,
@@ -126,6 +127,9 @@ test_path() {  # server test
     # may await and awaits nothing; /layered/json behind three synchronous ones.
     awaitjson) [[ $1 == chopin* ]] && echo /awaiting/json ;;
     layeredjson) [[ $1 == chopin* ]] && echo /layered/json ;;
+    # /json behind TracingMiddleware with no tracer bootstrapped (issue 25: at
+    # most 1.05x the CPU of /json).
+    tracedjson) [[ $1 == chopin* ]] && echo /traced/json ;;
     # The /json body from an operation of an OpenAPI document, served through
     # each framework's swift-openapi-runtime transport (ChopinOpenAPI,
     # swift-openapi-hummingbird).
