@@ -102,7 +102,9 @@ final class Operations: Sendable {
     /// The request's header fields for the runtime, less its Host, which is
     /// the request's authority: swift-nio-extras' HTTP/1 conversion (which
     /// Hummingbird's transport uses) does the same. A request with no other
-    /// header (as most GETs) makes no HTTPFields storage at all.
+    /// header (as most GETs) makes no HTTPFields storage at all. (A loop of
+    /// its own, not Chopin's `HTTPFields(pairs:)` over a lazy filter: from
+    /// this module that measured about 1,000 instructions a request more.)
     static func fields(of request: Request) -> HTTPFields {
         let headers = request.headers
         var fields = HTTPFields()

@@ -61,9 +61,12 @@ final class ThisThreadExecutor: TaskExecutor, Sendable {
     }
 }
 
+/// What a run of the loop measured: the body bytes collected, and the time.
+typealias Measured = (bytes: Int, elapsed: Duration)
+
 /// What the loop gave, set once it ends.
 final class Outcome: Sendable {
-    let value = Mutex<Result<(bytes: Int, elapsed: Duration), any Error>?>(nil)
+    let value = Mutex<Result<Measured, any Error>?>(nil)
 }
 let outcome = Outcome()
 let executor = ThisThreadExecutor()
@@ -72,7 +75,7 @@ let executor = ThisThreadExecutor()
 /// `executor`), with what it uses passed in.
 nonisolated func callHello(
     _ hello: OperationHandler, _ request: HTTPRequest, _ metadata: ServerRequestMetadata, _ calls: Int
-) async throws -> (bytes: Int, elapsed: Duration) {
+) async throws -> Measured {
     var bytes = 0
     let elapsed = try await ContinuousClock().measure {
         for _ in 0..<calls {
@@ -91,7 +94,7 @@ nonisolated func start(
     into outcome: Outcome
 ) {
     Task(executorPreference: executor) {
-        let result: Result<(bytes: Int, elapsed: Duration), any Error>
+        let result: Result<Measured, any Error>
         do { result = .success(try await callHello(hello, request, metadata, calls)) } catch { result = .failure(error) }
         outcome.value.withLock { $0 = result }
     }

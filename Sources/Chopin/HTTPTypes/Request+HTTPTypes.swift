@@ -11,16 +11,13 @@ extension Request {
     public var httpMethod: HTTPRequest.Method {
         // The common methods without a String to build and check; the
         // parser accepts only token methods, which HTTPRequest.Method takes.
-        switch head.pointee.method {
-        case CHOPIN_METHOD_GET: .get
-        case CHOPIN_METHOD_HEAD: .head
-        case CHOPIN_METHOD_POST: .post
-        case CHOPIN_METHOD_PUT: .put
-        case CHOPIN_METHOD_DELETE: .delete
-        case CHOPIN_METHOD_PATCH: .patch
-        case CHOPIN_METHOD_OPTIONS: .options
-        default: HTTPRequest.Method(method) ?? HTTPRequest.Method.get
-        }
+        if let i = Method.index(of: head.pointee.method) { return Self.commonHTTPMethods[i] }
+        return HTTPRequest.Method(method) ?? HTTPRequest.Method.get
+    }
+
+    /// ``Method/tableOrder``'s methods as swift-http-types' type, in its order.
+    private static let commonHTTPMethods: [HTTPRequest.Method] = Method.tableOrder.map {
+        HTTPRequest.Method($0) ?? HTTPRequest.Method.get
     }
 
     /// The body's framing as the head declared it: its Content-Length, or
